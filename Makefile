@@ -1,0 +1,37 @@
+# The two commands of the README: `make up` runs tousu, `make test` tests it.
+# Both build .venv from scratch with Python 3.11+ and install nothing globally.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: up test lint typecheck unit bench clean
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tousu needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## Run the whole system (embedded NATS and PostgreSQL unless TOUSU_*_URL are set).
+up: $(STAMP)
+	$(BIN)/tousu up
+
+## Lint, type-check and run every test (what CI runs).
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared services tousu tests bench
+	$(BIN)/ruff format --check shared services tousu tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared services
+
+bench: $(STAMP)
+	$(BIN)/tousu bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

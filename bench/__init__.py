@@ -1,0 +1,1 @@
+"""Benchmarks, run by `tousu bench`; each prints JSON. Not timed tests."""

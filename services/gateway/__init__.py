@@ -1,0 +1,1 @@
+"""The gateway: the one HTTP front door (API and web pages)."""

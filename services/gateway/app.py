@@ -1,0 +1,57 @@
+"""The FastAPI application. Routes of DESIGN "HTTP" are added here as they are built."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from nats.aio.client import Client as NatsClient
+
+from shared.nats_setup import connect
+from shared.settings import Settings
+
+
+@dataclass
+class Connections:
+    pool: asyncpg.Pool
+    nats: NatsClient
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=5)
+        nats = await connect(str(settings.nats_url), name="tousu-gateway")
+        app.state.connections = Connections(pool, nats)
+        try:
+            yield
+        finally:
+            await nats.close()
+            await pool.close()
+
+    app = FastAPI(title="tousu", version="0.1.0", lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness: PostgreSQL and NATS both answer."""
+        connections: Connections = app.state.connections
+        checks = {"database": "ok", "nats": "ok"}
+        try:
+            await connections.pool.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError) as exc:
+            checks["database"] = f"error: {exc}"
+        if not connections.nats.is_connected:
+            checks["nats"] = "error: not connected"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    return app

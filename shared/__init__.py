@@ -1,0 +1,1 @@
+"""tousu's own library: events, event store, relay, consumer base, calendar, settings."""

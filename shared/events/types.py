@@ -1,0 +1,206 @@
+"""Typed data for every event type of DESIGN "Events".
+
+Later work may refine the fields; a change of shape bumps ``schema_version``
+and registers an upcaster (see :mod:`shared.events.upcast`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events.base import EventData
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    WEB = "web"
+    WECHAT = "wechat"
+    LETTER = "letter"
+    WALK_IN = "walk_in"
+    OPEN311 = "open311"
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+    UNREACHABLE = "unreachable"
+
+
+class DeadlineKind(StrEnum):
+    ACCEPTANCE = "acceptance"
+    CLAIM = "claim"
+    RETURN = "return"
+    FEEDBACK = "feedback"
+    FOLLOW_UP = "follow_up"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Complainant(_Part):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    anonymous: bool = False
+    preferred_channel: Channel | None = None
+
+
+class Deadline(_Part):
+    kind: DeadlineKind
+    due_at: AwareDatetime
+    working_days: int = Field(ge=0)
+    provisional: bool = False
+
+
+class PlanMeasure(_Part):
+    measure: str
+    owner: str
+    due_on: date | None = None
+
+
+# -- intake -----------------------------------------------------------------
+class ComplaintReceived(EventData):
+    tracking_no: str
+    channel: Channel
+    external_ref: str | None = None
+    complainant: Complainant
+    subject: str
+    description: str
+    happened_at: AwareDatetime | None = None
+    location: str | None = None
+    people_involved: str | None = None
+    demands: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    service_item: str | None = None
+    access_code_hash: str | None = None
+    acceptance_deadline: Deadline | None = None
+
+
+class ComplaintAccepted(EventData):
+    category: str
+    subcategory: str | None = None
+    verification_note: str | None = None
+    notice_text: str
+    feedback_deadline: Deadline
+
+
+class ComplaintRejected(EventData):
+    reason: str
+    suggestion: str
+    notice_text: str
+
+
+# -- routing ----------------------------------------------------------------
+class ComplaintRouted(EventData):
+    department: str
+    rule_id: str | None = None
+    rule_version: int | None = None
+    requirements: str | None = None
+    claim_deadline: Deadline
+    return_deadline: Deadline | None = None
+    feedback_deadline: Deadline
+
+
+class CaseClaimed(EventData):
+    department: str
+    handler: str | None = None
+
+
+class CaseReturned(EventData):
+    department: str
+    reason: str
+    basis: str
+    return_count: int = Field(ge=1)
+
+
+# -- handling ---------------------------------------------------------------
+class InvestigationRecorded(EventData):
+    findings: str
+    methods: list[str] = Field(default_factory=list)
+
+
+class HandlingPlanProposed(EventData):
+    measures: list[PlanMeasure]
+    summary: str | None = None
+
+
+class ComplainantConsulted(EventData):
+    agrees: bool
+    opinion: str | None = None
+
+
+class ProgressReported(EventData):
+    progress: str
+    notify_complainant: bool = True
+
+
+class ExtensionRequested(EventData):
+    working_days: int = Field(ge=1, le=10)
+    reason: str
+
+
+class ExtensionDecided(EventData):
+    approved: bool
+    working_days: int = Field(ge=0, le=10)
+    reason: str | None = None
+    feedback_deadline: Deadline | None = None
+
+
+class ComplaintResolved(EventData):
+    result: str
+    basis: str
+    improvements: str | None = None
+    round: int = Field(default=1, ge=1)
+
+
+class ResultFeedbackSent(EventData):
+    channel: Channel
+    round: int = Field(default=1, ge=1)
+    notice_text: str | None = None
+
+
+# -- followup ---------------------------------------------------------------
+class FollowUpScheduled(EventData):
+    due: Deadline
+
+
+class ComplaintFollowedUp(EventData):
+    satisfaction: Satisfaction
+    comment: str | None = None
+    round: int = Field(default=1, ge=1)
+
+
+class ComplaintReopened(EventData):
+    reason: str
+    round: int = Field(ge=2)
+
+
+class ComplaintClosed(EventData):
+    reason: str | None = None
+
+
+# -- supervision and cross-case -----------------------------------------------
+class SupervisionRaised(EventData):
+    kind: str  # e.g. warning, overdue, arbitration, public_report
+    deadline: DeadlineKind | None = None
+    note: str | None = None
+    related_complaint_id: str | None = None
+
+
+class DuplicateLinked(EventData):
+    primary_complaint_id: str
+    duplicate_complaint_id: str
+    linked: bool = True  # False records an undone link
+
+
+class DeadlineRecalculated(EventData):
+    previous: Deadline
+    current: Deadline
+    reason: str

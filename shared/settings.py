@@ -1,0 +1,49 @@
+"""Configuration from the ``TOUSU_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.naming import Naming
+
+
+class Settings(BaseSettings):
+    """One place for every knob; services, CLI and tests all read this."""
+
+    model_config = SettingsConfigDict(env_prefix="TOUSU_", extra="ignore")
+
+    # None means "not configured": `tousu up` then starts the embedded servers,
+    # and other commands look for the ones `tousu up` started (see runtime state).
+    nats_url: str | None = None
+    database_url: str | None = None
+    subject_root: str = Field(default="tousu", pattern=r"^[A-Za-z0-9_-]+$")
+    data_dir: Path = Path("./var")
+    http_port: int = 8080
+    # Loopback by default; a deployment behind a proxy or in a container sets 0.0.0.0.
+    http_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+
+    # Consumers: how often a failing handler is tried before its message is
+    # dead-lettered, and the back-off between tries (seconds, doubled each time).
+    consumer_max_deliver: int = Field(default=5, ge=1)
+    consumer_backoff_base: float = Field(default=1.0, gt=0)
+    consumer_backoff_max: float = Field(default=60.0, gt=0)
+    consumer_batch_size: int = Field(default=100, ge=1)
+
+    relay_batch_size: int = Field(default=500, ge=1)
+    # Safety net for wake-ups lost to rolled-back transactions (they send no
+    # NOTIFY); readers normally wake on LISTEN/NOTIFY.
+    store_idle_recheck: float = Field(default=2.0, gt=0)
+
+    @cached_property
+    def naming(self) -> Naming:
+        return Naming(self.subject_root)
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,22 @@
+"""The event store: port, PostgreSQL and in-memory adapters, migrations."""
+
+from shared.store.errors import (
+    AlreadyProcessed,
+    ConcurrencyConflict,
+    EventStoreError,
+    IdempotencyViolation,
+    UnknownPosition,
+)
+from shared.store.port import NO_STREAM, EventStore, UnitOfWork, Wakeup
+
+__all__ = [
+    "NO_STREAM",
+    "AlreadyProcessed",
+    "ConcurrencyConflict",
+    "EventStore",
+    "EventStoreError",
+    "IdempotencyViolation",
+    "UnitOfWork",
+    "UnknownPosition",
+    "Wakeup",
+]

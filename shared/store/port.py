@@ -1,0 +1,91 @@
+"""The event store port: what services, the relay and projections depend on.
+
+Two adapters implement it: :mod:`shared.store.postgres` (the real one) and
+:mod:`shared.store.memory` (for domain unit tests). Both pass one contract
+suite (``tests/contract/store_contract.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+
+from shared.events import Envelope, NewEvent
+
+NO_STREAM = 0  # expected_version for a stream that must not exist yet
+
+
+class UnitOfWork(ABC):
+    """One atomic change: appends plus the consumer tracking row, all or nothing."""
+
+    @abstractmethod
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[Envelope]:
+        """Append ``events`` after ``expected_version``.
+
+        Raises :class:`~shared.store.errors.ConcurrencyConflict` when the stream
+        is not at ``expected_version``. Appending events whose ids are all stored
+        already, as this same append, changes nothing and returns the stored
+        envelopes (a retried command is harmless).
+        """
+
+    @abstractmethod
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]: ...
+
+    @abstractmethod
+    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+
+    @abstractmethod
+    async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
+        """Record that ``consumer`` handled ``event_id``; commits with the appends.
+
+        Raises :class:`~shared.store.errors.AlreadyProcessed` (and nothing is
+        committed) when another delivery of the same event won the race.
+        """
+
+
+class Wakeup(ABC):
+    """Wakes a reader when new events may be readable (LISTEN/NOTIFY)."""
+
+    @abstractmethod
+    async def wait(self, timeout: float) -> bool:
+        """Return True when woken, False after ``timeout`` seconds."""
+
+
+class EventStore(ABC):
+    @abstractmethod
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[Envelope]:
+        async with self.unit_of_work() as uow:
+            return await uow.append(stream_id, expected_version, events)
+
+    @abstractmethod
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]: ...
+
+    @abstractmethod
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        """Events after position ``after`` in commit order, at most ``limit``.
+
+        ``after`` is 0 or the ``global_position`` of an event this method
+        returned. Never returns an event twice and never skips one whose
+        transaction commits late.
+        """
+
+    @abstractmethod
+    def wakeup(self) -> AbstractAsyncContextManager[Wakeup]:
+        """A listener that is woken after each commit that appended events."""
+
+    @abstractmethod
+    async def get_checkpoint(self, name: str) -> int: ...
+
+    @abstractmethod
+    async def set_checkpoint(self, name: str, position: int) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,266 @@
+"""The PostgreSQL event store (asyncpg)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.events import Actor, Envelope, NewEvent
+from shared.store.errors import (
+    AlreadyProcessed,
+    ConcurrencyConflict,
+    IdempotencyViolation,
+    UnknownPosition,
+)
+from shared.store.port import EventStore, UnitOfWork, Wakeup
+
+NOTIFY_CHANNEL = "tousu_events"
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+_COLUMNS = """global_position, event_id, stream_id, version, type, schema_version,
+    occurred_at, recorded_at, correlation_id, causation_id, actor, department, data"""
+
+# One statement: the version check, the insert and the conflict detection.
+# ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key and
+# then skips the row, so a short row count means "conflict or retry", never an
+# aborted transaction.
+_APPEND = f"""
+INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at,
+                    correlation_id, causation_id, actor, department, data)
+SELECT e.event_id, $1, $2 + e.n::int, e.type, e.schema_version, e.occurred_at,
+       e.correlation_id, e.causation_id, e.actor, e.department, e.data
+FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[], $8::uuid[],
+            $9::jsonb[], $10::text[], $11::jsonb[])
+     WITH ORDINALITY AS e(event_id, type, schema_version, occurred_at, correlation_id,
+                          causation_id, actor, department, data, n)
+WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $2
+ON CONFLICT DO NOTHING
+RETURNING {_COLUMNS}
+"""
+
+_READ_ALL = f"""
+SELECT {_COLUMNS} FROM events
+WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, global_position
+LIMIT $3
+"""
+
+
+def _envelope(row: asyncpg.Record) -> Envelope:
+    return Envelope(
+        global_position=row["global_position"],
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        type=row["type"],
+        schema_version=row["schema_version"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        actor=Actor.model_validate(row["actor"]),
+        department=row["department"],
+        data=row["data"],
+    )
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class _PgUnitOfWork(UnitOfWork):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.appended = False
+        self._tracking: list[tuple[str, uuid.UUID]] = []
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[Envelope]:
+        if not events:
+            return []
+        rows = await self._conn.fetch(
+            _APPEND,
+            stream_id,
+            expected_version,
+            [e.event_id for e in events],
+            [e.type for e in events],
+            [e.schema_version for e in events],
+            [e.occurred_at for e in events],
+            [e.correlation_id for e in events],
+            [e.causation_id for e in events],
+            [e.actor.model_dump(mode="json", exclude_none=True) for e in events],
+            [e.department for e in events],
+            [e.data for e in events],
+        )
+        if len(rows) == len(events):
+            self.appended = True
+            return [_envelope(r) for r in rows]
+        # Refused in whole or in part (a partial insert is undone with the
+        # transaction): a retried append, a reused id, or a moved stream.
+        inserted = {r["event_id"] for r in rows}
+        ids = [e.event_id for e in events]
+        stored = [
+            r
+            for r in await self._conn.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE event_id = any($1::uuid[]) ORDER BY version",
+                ids,
+            )
+            if r["event_id"] not in inserted
+        ]
+        if not stored:
+            raise ConcurrencyConflict(stream_id, expected_version, await self._version(stream_id))
+        same = (
+            not inserted
+            and [r["event_id"] for r in stored] == ids
+            and all(r["stream_id"] == stream_id for r in stored)
+        )
+        if not same:
+            raise IdempotencyViolation(
+                f"append to {stream_id}: some event ids are stored already as a different append"
+            )
+        return [_envelope(r) for r in stored]
+
+    async def _version(self, stream_id: str) -> int:
+        value = await self._conn.fetchval(
+            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+        return int(value)
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+        return await _read_stream(self._conn, stream_id, from_version)
+
+    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
+        found = await self._conn.fetchval(
+            "SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2",
+            consumer,
+            event_id,
+        )
+        return found is not None
+
+    async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
+        # Written at commit, after the appends: an earlier write would fix this
+        # transaction's id before the stream was read (see the migration).
+        self._tracking.append((consumer, event_id))
+
+    async def flush_tracking(self) -> None:
+        for consumer, event_id in self._tracking:
+            inserted = await self._conn.fetchval(
+                "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING RETURNING 1",
+                consumer,
+                event_id,
+            )
+            if inserted is None:
+                raise AlreadyProcessed(consumer, event_id)
+
+
+async def _read_stream(
+    conn: Connection | asyncpg.Pool, stream_id: str, from_version: int
+) -> list[Envelope]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version",
+        stream_id,
+        from_version,
+    )
+    return [_envelope(r) for r in rows]
+
+
+class _PgWakeup(Wakeup):
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def notified(self, *_: Any) -> None:
+        self.event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except TimeoutError:
+            return False
+        self.event.clear()
+        return True
+
+
+class PostgresEventStore(EventStore):
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+        self._pool = pool
+        self._dsn = dsn
+
+    @classmethod
+    async def connect(
+        cls, dsn: str, *, min_size: int = 2, max_size: int = 10
+    ) -> PostgresEventStore:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        )
+        return cls(pool, dsn)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        async with self._pool.acquire() as conn:
+            uow = _PgUnitOfWork(conn)
+            async with conn.transaction():
+                yield uow
+                await uow.flush_tracking()
+            if uow.appended:
+                # Sent after the commit, outside it: a NOTIFY inside the
+                # transaction would take PostgreSQL's global notify lock across
+                # the commit and serialise every writer.
+                await conn.execute(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+        return await _read_stream(self._pool, stream_id, from_version)
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        async with self._pool.acquire() as conn:
+            after_tx = 0
+            if after:
+                tx = await conn.fetchval(
+                    "SELECT tx_id FROM events WHERE global_position = $1", after
+                )
+                if tx is None:
+                    raise UnknownPosition(f"no event at global position {after}")
+                after_tx = tx
+            rows = await conn.fetch(_READ_ALL, after_tx, after, limit)
+        return [_envelope(r) for r in rows]
+
+    @asynccontextmanager
+    async def wakeup(self) -> AsyncIterator[Wakeup]:
+        wakeup = _PgWakeup()
+        # A connection of its own: LISTEN belongs to a session, and a pooled
+        # connection would be reset (UNLISTEN ALL) on release.
+        conn = await asyncpg.connect(self._dsn)
+        try:
+            await conn.add_listener(NOTIFY_CHANNEL, wakeup.notified)
+            yield wakeup
+        finally:
+            await conn.close()
+
+    async def get_checkpoint(self, name: str) -> int:
+        value = await self._pool.fetchval("SELECT position FROM checkpoints WHERE name = $1", name)
+        return int(value or 0)
+
+    async def set_checkpoint(self, name: str, position: int) -> None:
+        await self._pool.execute(
+            "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+            name,
+            position,
+        )
+
+    async def close(self) -> None:
+        await self._pool.close()

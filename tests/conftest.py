@@ -1,0 +1,127 @@
+"""Shared fixtures: real PostgreSQL and NATS, a database and subject root per test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from shared.nats_setup import connect, delete_streams, ensure_streams
+from shared.settings import Settings
+from shared.store.migrate import migrate
+from shared.store.postgres import PostgresEventStore
+from tests.infra import Servers, configured_servers, unique_suffix, with_database
+
+TEMPLATE_PREFIX = "tousu_tmpl_"
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    found = configured_servers()
+    if found is not None:
+        yield found
+        return
+    # A fresh machine: bring up the embedded servers for this session.
+    from tousu.embedded.harness import embedded_servers
+
+    with tempfile.TemporaryDirectory(prefix="tousu-test-") as data_dir:
+        with embedded_servers(Path(data_dir)) as (pg_url, nats_url):
+            yield Servers(pg_url, nats_url, "embedded")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    found = configured_servers()
+    where = f"{found.origin}: {found.admin_database_url} {found.nats_url}" if found else "embedded"
+    return f"tousu test servers: {where}"
+
+
+@pytest.fixture(scope="session")
+async def template_database(servers: Servers) -> AsyncIterator[str]:
+    """A migrated database each test's database is copied from (fast CREATE)."""
+    name = TEMPLATE_PREFIX + unique_suffix()
+    admin = await asyncpg.connect(servers.admin_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await migrate(with_database(servers.admin_database_url, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(servers: Servers, template_database: str) -> AsyncIterator[str]:
+    name = "tousu_test_" + unique_suffix()
+    admin = await asyncpg.connect(servers.admin_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        yield with_database(servers.admin_database_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def subject_root() -> str:
+    return "t" + unique_suffix()
+
+
+@pytest.fixture
+def settings(database_url: str, servers: Servers, subject_root: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        nats_url=servers.nats_url,
+        subject_root=subject_root,
+        data_dir=tmp_path / "var",
+        consumer_backoff_base=0.05,
+        consumer_backoff_max=0.2,
+        store_idle_recheck=0.5,
+    )
+
+
+@pytest.fixture
+def child_env(settings: Settings) -> dict[str, str]:
+    """Environment for a child process (a service or relay) of this test."""
+    env = dict(os.environ)
+    env.update(
+        TOUSU_DATABASE_URL=str(settings.database_url),
+        TOUSU_NATS_URL=str(settings.nats_url),
+        TOUSU_SUBJECT_ROOT=settings.subject_root,
+        TOUSU_DATA_DIR=str(settings.data_dir),
+        TOUSU_LOG_FORMAT="json",
+    )
+    return env
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[PostgresEventStore]:
+    pg = await PostgresEventStore.connect(database_url)
+    try:
+        yield pg
+    finally:
+        await pg.close()
+
+
+@pytest.fixture
+async def nats_client(settings: Settings) -> AsyncIterator[NatsClient]:
+    client = await connect(str(settings.nats_url), name="tousu-test")
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await delete_streams(client.jetstream(), settings.naming)
+        await client.close()
+
+
+@pytest.fixture
+async def js(nats_client: NatsClient, settings: Settings) -> JetStreamContext:
+    context = nats_client.jetstream()
+    await ensure_streams(context, settings.naming)
+    return context
