@@ -1,0 +1,1 @@
+"""Entry points: the `tousu` command line and the process runtime behind `tousu up`."""
