@@ -24,6 +24,12 @@ TEMPLATE_PREFIX = "tousu_tmpl_"
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
+    if os.environ.get("TOUSU_TEST_SERVERS") == "containers":
+        from tests.containers import container_servers
+
+        with container_servers() as in_docker:
+            yield in_docker
+        return
     found = configured_servers()
     if found is not None:
         yield found
@@ -37,6 +43,8 @@ def servers() -> Iterator[Servers]:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get("TOUSU_TEST_SERVERS") == "containers":
+        return "tousu test servers: testcontainers (Docker)"
     found = configured_servers()
     where = f"{found.origin}: {found.admin_database_url} {found.nats_url}" if found else "embedded"
     return f"tousu test servers: {where}"

@@ -50,7 +50,7 @@ def configured_servers() -> Servers | None:
     ``TOUSU_TEST_SERVERS=embedded`` forces the embedded servers (to check the
     suite as a fresh machine runs it).
     """
-    if os.environ.get("TOUSU_TEST_SERVERS") == "embedded":
+    if os.environ.get("TOUSU_TEST_SERVERS") in ("embedded", "containers"):
         return None
     db = os.environ.get("TOUSU_DATABASE_URL")
     nats_url = os.environ.get("TOUSU_NATS_URL")

@@ -1,0 +1,25 @@
+"""Consumers of stored events: exactly-once effect, retries, dead letters.
+
+Services declare :class:`Consumer` objects and run them with
+:class:`ConsumerHost` (or :func:`build_app`); ``shared.dlq`` reads and replays
+what ended in the dead-letter stream.
+"""
+
+from shared.consumer.consumer import Consumer, Handler
+from shared.consumer.dead_letter import DeadLetters
+from shared.consumer.host import ConsumerHost, build_app
+from shared.consumer.policy import RetryPolicy
+from shared.consumer.processor import MalformedMessage, MessageProcessor, Outcome, parse_envelope
+
+__all__ = [
+    "Consumer",
+    "ConsumerHost",
+    "DeadLetters",
+    "Handler",
+    "MalformedMessage",
+    "MessageProcessor",
+    "Outcome",
+    "RetryPolicy",
+    "build_app",
+    "parse_envelope",
+]

@@ -1,0 +1,82 @@
+"""What a service declares: a named consumer, the events it wants, its handler."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+
+from nats.js.api import DeliverPolicy
+
+from shared.events import Envelope
+from shared.naming import Naming
+from shared.store import UnitOfWork
+
+Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class Consumer:
+    """A durable consumer of stored events.
+
+    ``name`` is the JetStream durable name, shared by all replicas (they split
+    the work), and the key of the consumer's tracking rows. Give a handler, or
+    subclass and override :meth:`handle`. The handler reads and appends only
+    through ``uow``: its appends commit together with the record that this
+    event was handled, or not at all. It may be called more than once for one
+    event (a retry after an error or a concurrency conflict), so it must decide
+    from what it reads, not from what it did last time.
+
+    With neither ``subjects`` nor ``event_types`` the consumer gets every event.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        handler: Handler | None = None,
+        *,
+        subjects: Sequence[str] = (),
+        event_types: Sequence[str] = (),
+        deliver_policy: DeliverPolicy = DeliverPolicy.ALL,
+        ack_wait: float = 60.0,
+    ) -> None:
+        if not _NAME.match(name):
+            raise ValueError(f"consumer name {name!r} must match {_NAME.pattern}")
+        self.name = name
+        self._handler = handler
+        self._subjects = tuple(subjects)
+        for event_type in event_types:
+            if not _NAME.match(event_type):
+                raise ValueError(f"event type {event_type!r} is not a valid subject token")
+        self._event_types = tuple(event_types)
+        self.deliver_policy = deliver_policy
+        self.ack_wait = ack_wait
+
+    async def handle(self, envelope: Envelope, uow: UnitOfWork) -> None:
+        if self._handler is None:
+            raise NotImplementedError(f"consumer {self.name}: give a handler or override handle()")
+        await self._handler(envelope, uow)
+
+    def filter_subjects(self, naming: Naming) -> list[str]:
+        # Any department: a type filter must not lose events when a case moves.
+        by_type = [f"{naming.root}.events.*.{t}" for t in self._event_types]
+        return [*self._subjects, *by_type] or [naming.all_events]
+
+    @property
+    def retry_durable(self) -> str:
+        """Durable name of the consumer of this consumer's DLQ replays."""
+        return f"{self.name}_dlq_retry"
+
+    def __repr__(self) -> str:
+        return f"Consumer({self.name!r})"
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard matching: ``*`` is one token, a final ``>`` one or more."""
+    want, got = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(got) > i
+        if i >= len(got) or (token != "*" and token != got[i]):
+            return False
+    return len(want) == len(got)

@@ -1,0 +1,257 @@
+"""Runs a service's consumers on a FastStream NATS broker.
+
+Each :class:`Consumer` gets two durable pull subscriptions: one on the events
+stream (its filter subjects) and one on its own ``dlq-retry`` subject, so a
+``tousu dlq retry`` replays an entry to the consumer that failed it only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from faststream import FastStream
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from shared.consumer.consumer import Consumer, subject_matches
+from shared.consumer.dead_letter import DeadLetters
+from shared.consumer.policy import RetryPolicy
+from shared.consumer.processor import MessageProcessor
+from shared.logs import get_logger
+from shared.nats_setup import ensure_streams
+from shared.settings import Settings
+from shared.store import EventStore
+from shared.store.postgres import PostgresEventStore
+
+log = get_logger("tousu.consumer")
+
+# Seconds a fetch request waits on the server for messages; it returns as soon
+# as any arrive, so this bounds only idle polling (and shutdown latency).
+FETCH_TIMEOUT = 5.0
+
+OnMessage = Callable[[bytes, NatsMessage], Coroutine[Any, Any, None]]
+
+
+async def _raw_body(msg: StreamMessage[Any]) -> bytes:
+    # FastStream's default decoder would parse JSON before we see the message;
+    # decoding is ours, so that a malformed payload is dead-lettered, not lost.
+    return msg.body
+
+
+def consumer_config(
+    durable: str, filter_subjects: list[str], deliver_policy: DeliverPolicy, ack_wait: float
+) -> ConsumerConfig:
+    single = len(filter_subjects) == 1
+    return ConsumerConfig(
+        name=durable,
+        durable_name=durable,
+        # One subject goes in `filter_subject`, which every 2.9+ server knows;
+        # a 2.9 server silently ignores `filter_subjects` (2.10+).
+        filter_subject=filter_subjects[0] if single else None,
+        filter_subjects=None if single else filter_subjects,
+        deliver_policy=deliver_policy,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        # We count deliveries and dead-letter ourselves; a server-side limit
+        # would stop redelivering silently, with nothing in the DLQ.
+        max_deliver=-1,
+    )
+
+
+class ConsumerHost:
+    """Consumers of one service process, on ``broker`` (created if not given).
+
+    ``store`` is opened from ``settings.database_url`` when not given, and then
+    closed on stop. Use :meth:`app` for a runnable FastStream application, or
+    ``async with host:`` to run it inside another program (tests, `tousu up`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        consumers: Sequence[Consumer],
+        *,
+        broker: NatsBroker | None = None,
+        store: EventStore | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        names = [c.name for c in consumers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"consumer names must be unique: {names}")
+        self.settings = settings
+        self.consumers = list(consumers)
+        self.broker = broker or NatsBroker(
+            _required(settings.nats_url, "nats_url"),
+            name=f"tousu-{'-'.join(names) or 'consumers'}",
+            max_reconnect_attempts=-1,
+            # FastStream's two lines per message ("Received", "Processed") only
+            # at DEBUG; the consumer logs retries and dead letters itself.
+            log_level=logging.DEBUG,
+        )
+        self.policy = policy or RetryPolicy.from_settings(settings)
+        self._store = store
+        self._owns_store = store is None
+        self._processors: dict[str, MessageProcessor] = {}
+        # Filters applied here because the server cannot (see _event_filters).
+        self._client_filters: dict[str, list[str]] = {}
+        for consumer in self.consumers:
+            self._subscribe(consumer)
+
+    # -- lifecycle ---------------------------------------------------------
+    async def prepare(self) -> None:
+        """Everything the subscriptions need before the broker starts them."""
+        connection: NatsClient = await self.broker.connect()
+        js = connection.jetstream()
+        naming = self.settings.naming
+        await ensure_streams(js, naming)
+        store = await self._open_store()
+        dead_letters = DeadLetters(js, naming)
+        for consumer in self.consumers:
+            # Create or update: nats-py only binds to an existing durable and
+            # would keep its old filter or ack_wait.
+            subjects = self._event_filters(consumer, connection)
+            await _declare(js, naming.events_stream, self._events_config(consumer, subjects))
+            await _declare(js, naming.dlq_stream, self._replay_config(consumer))
+            self._processors[consumer.name] = MessageProcessor(
+                consumer, store, dead_letters, self.policy
+            )
+        log.info("consumers ready", consumers=[c.name for c in self.consumers])
+
+    async def start(self) -> None:
+        await self.prepare()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.broker.stop()
+        finally:
+            await self.close_store()
+
+    async def close_store(self) -> None:
+        if self._owns_store and self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def __aenter__(self) -> ConsumerHost:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    def app(self) -> FastStream:
+        return FastStream(self.broker, on_startup=[self.prepare], after_shutdown=[self.close_store])
+
+    # -- wiring ------------------------------------------------------------
+    def _subscribe(self, consumer: Consumer) -> None:
+        naming = self.settings.naming
+        pull = PullSub(batch_size=self.settings.consumer_batch_size, timeout=FETCH_TIMEOUT)
+        routes = (
+            (naming.events_stream, self._events_config(consumer), False),
+            (naming.dlq_stream, self._replay_config(consumer), True),
+        )
+        for stream, config, replay in routes:
+            subscriber = self.broker.subscriber(
+                stream=JStream(stream, declare=False),  # ensure_streams owns their config
+                durable=config.durable_name,
+                config=config,
+                pull_sub=pull,
+                ack_policy=AckPolicy.MANUAL,
+                decoder=_raw_body,
+                no_reply=True,
+                title=f"{consumer.name}{' replay' if replay else ''}",
+            )
+            subscriber(self._on_message(consumer.name, replay))
+
+    def _on_message(self, name: str, replay: bool) -> OnMessage:
+        async def on_message(body: bytes, message: NatsMessage) -> None:
+            msg = message.raw_message
+            wanted = self._client_filters.get(name)
+            if not replay and wanted and not any(subject_matches(p, msg.subject) for p in wanted):
+                await msg.ack()
+                return
+            await self._processors[name].process(msg, replay=replay)
+
+        return on_message
+
+    def _event_filters(self, consumer: Consumer, connection: NatsClient) -> list[str]:
+        subjects = consumer.filter_subjects(self.settings.naming)
+        version = connection.connected_server_version
+        if len(subjects) > 1 and (version.major, version.minor) < (2, 10):
+            # nats-server 2.9 knows one filter subject only (and silently drops
+            # a list): take all events and filter here.
+            log.warning(
+                "nats-server < 2.10: filtering events in the client",
+                consumer=consumer.name,
+                subjects=subjects,
+            )
+            self._client_filters[consumer.name] = subjects
+            return [self.settings.naming.all_events]
+        self._client_filters.pop(consumer.name, None)
+        return subjects
+
+    def _events_config(
+        self, consumer: Consumer, subjects: list[str] | None = None
+    ) -> ConsumerConfig:
+        return consumer_config(
+            consumer.name,
+            subjects or consumer.filter_subjects(self.settings.naming),
+            consumer.deliver_policy,
+            consumer.ack_wait,
+        )
+
+    def _replay_config(self, consumer: Consumer) -> ConsumerConfig:
+        return consumer_config(
+            consumer.retry_durable,
+            [self.settings.naming.dlq_retry(consumer.name)],
+            DeliverPolicy.ALL,  # replays asked for while the service was down
+            consumer.ack_wait,
+        )
+
+    async def _open_store(self) -> EventStore:
+        if self._store is None:
+            url = _required(self.settings.database_url, "database_url")
+            self._store = await PostgresEventStore.connect(url)
+        return self._store
+
+
+async def _declare(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
+    info = await js.add_consumer(stream, config)
+    wanted, actual = _filters(config), _filters(info.config)
+    if wanted != actual:
+        # The consumer would get messages it must not: never run like that.
+        raise RuntimeError(
+            f"NATS did not keep the filter of consumer {config.durable_name} "
+            f"(asked {wanted}, got {actual})"
+        )
+
+
+def _filters(config: ConsumerConfig) -> list[str]:
+    if config.filter_subject:
+        return [config.filter_subject]
+    return sorted(config.filter_subjects or [])
+
+
+def build_app(
+    settings: Settings,
+    consumers: Sequence[Consumer],
+    *,
+    broker: NatsBroker | None = None,
+    store: EventStore | None = None,
+) -> FastStream:
+    """A FastStream app running ``consumers``; add other subscribers to ``broker``."""
+    return ConsumerHost(settings, consumers, broker=broker, store=store).app()
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise ValueError(f"settings.{name} is not set (resolve it with tousu.connect first)")
+    return value

@@ -1,0 +1,145 @@
+"""One delivered message, start to finish: decode, handle once, settle.
+
+Settling is always explicit (ack, nak with a delay, or term after the dead
+letter is stored): FastStream runs the subscriber with ``AckPolicy.MANUAL`` so
+it never rejects (terminates) a message on its own.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from shared.consumer.consumer import Consumer
+from shared.consumer.dead_letter import DeadLetters, describe
+from shared.consumer.headers import MSG_ID
+from shared.consumer.policy import RetryPolicy
+from shared.events import Envelope
+from shared.logs import bound_contextvars, get_logger
+from shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
+
+log = get_logger("tousu.consumer")
+
+
+class MalformedMessage(Exception):
+    """The payload is not an event envelope: no retry can ever succeed."""
+
+
+class Outcome(enum.StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"  # handled before (redelivery, or another replica won)
+    RETRYING = "retrying"
+    DEAD_LETTERED = "dead_lettered"
+
+
+def parse_envelope(data: bytes) -> Envelope:
+    try:
+        return Envelope.model_validate_json(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise MalformedMessage(f"not an event envelope ({problems})") from None
+
+
+class MessageProcessor:
+    def __init__(
+        self,
+        consumer: Consumer,
+        store: EventStore,
+        dead_letters: DeadLetters,
+        policy: RetryPolicy,
+    ) -> None:
+        self.consumer = consumer
+        self._store = store
+        self._dead_letters = dead_letters
+        self._policy = policy
+
+    async def process(self, msg: Msg, *, replay: bool = False) -> Outcome:
+        """Handle and settle ``msg``; ``replay`` marks a ``tousu dlq retry`` copy."""
+        deliveries = msg.metadata.num_delivered or 1
+        try:
+            envelope = parse_envelope(msg.data)
+        except MalformedMessage as exc:
+            msg_id = (msg.headers or {}).get(MSG_ID)
+            with bound_contextvars(consumer=self.consumer.name, msg_id=msg_id):
+                return await self._dead_letter(msg, exc, deliveries, replay)
+
+        with bound_contextvars(
+            consumer=self.consumer.name,
+            event_id=str(envelope.event_id),
+            correlation_id=str(envelope.correlation_id),
+        ):
+            try:
+                outcome = await self._handle_once(envelope)
+            except Exception as exc:
+                if not self._policy.should_retry(deliveries):
+                    return await self._dead_letter(msg, exc, deliveries, replay)
+                delay = self._policy.backoff(deliveries)
+                log.warning(
+                    "handler failed, will retry",
+                    event_type=envelope.type,
+                    deliveries=deliveries,
+                    retry_in=delay,
+                    error=describe(exc),
+                    exc_info=True,
+                )
+                await msg.nak(delay=delay)
+                return Outcome.RETRYING
+            await msg.ack()
+            await self._forget_replay(msg, replay)
+            log.debug("event consumed", event_type=envelope.type, outcome=outcome.value)
+            return outcome
+
+    async def _handle_once(self, envelope: Envelope) -> Outcome:
+        name = self.consumer.name
+        for attempt in range(self._policy.conflict_retries + 1):
+            try:
+                async with self._store.unit_of_work() as uow:
+                    if await uow.is_processed(name, envelope.event_id):
+                        return Outcome.DUPLICATE
+                    await self.consumer.handle(envelope, uow)
+                    await uow.mark_processed(name, envelope.event_id)
+                return Outcome.HANDLED
+            except AlreadyProcessed:
+                return Outcome.DUPLICATE
+            except ConcurrencyConflict as exc:
+                if attempt == self._policy.conflict_retries:
+                    raise
+                log.info(
+                    "concurrency conflict, handling again", attempt=attempt + 1, error=str(exc)
+                )
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _dead_letter(
+        self, msg: Msg, error: BaseException, deliveries: int, replay: bool
+    ) -> Outcome:
+        try:
+            ack = await self._dead_letters.publish(self.consumer.name, msg, error, deliveries)
+        except Exception:
+            # Not stored, so not settled either: try the whole thing again later.
+            delay = self._policy.backoff(deliveries)
+            log.exception("dead-lettering failed, will retry", retry_in=delay)
+            await msg.nak(delay=delay)
+            return Outcome.RETRYING
+        await msg.term()
+        await self._forget_replay(msg, replay)
+        log.error(
+            "message dead-lettered",
+            dlq_seq=ack.seq,
+            deliveries=deliveries,
+            error=describe(error),
+            subject=msg.subject,
+        )
+        return Outcome.DEAD_LETTERED
+
+    async def _forget_replay(self, msg: Msg, replay: bool) -> None:
+        if not replay:
+            return
+        try:
+            await self._dead_letters.discard_replay(msg)
+        except Exception:
+            # Settled already; a leftover replay copy is untidy, not wrong.
+            log.warning("could not delete the replayed DLQ message", exc_info=True)
