@@ -1,0 +1,1 @@
+"""The followup service: satisfaction follow-up, re-handling, closing."""

@@ -1,0 +1,1 @@
+"""The handling service: investigation, plan, progress, extension, result, feedback."""

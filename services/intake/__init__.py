@@ -1,0 +1,1 @@
+"""The intake service: submissions from every channel, acceptance or rejection."""

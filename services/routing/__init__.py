@@ -1,0 +1,1 @@
+"""The routing service: dispatch to the responsible department, claim and return."""
