@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=100, ge=1)
 
     relay_batch_size: int = Field(default=500, ge=1)
+    # How often a standby relay tries to take the leadership (seconds).
+    relay_standby_retry: float = Field(default=0.5, gt=0)
     # Safety net for wake-ups lost to rolled-back transactions (they send no
     # NOTIFY); readers normally wake on LISTEN/NOTIFY.
     store_idle_recheck: float = Field(default=2.0, gt=0)

@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 
-
 def decode(envelope: Envelope) -> EventData:
     """The envelope's data as its typed model, upcast to the current schema."""
     model = model_for(envelope.type)

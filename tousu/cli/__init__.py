@@ -6,6 +6,9 @@ import importlib
 
 import typer
 
+from shared.logs import configure_logging
+from shared.settings import Settings
+
 app = typer.Typer(
     name="tousu",
     help="tousu — 投诉受理处理和服务承诺 (complaint intake and handling).",
@@ -15,24 +18,24 @@ app = typer.Typer(
 
 # Modules that add commands to `app` (or register a sub-Typer) when imported.
 _COMMAND_MODULES = (
+    "tousu.cli.runtime_cmds",
     "tousu.cli.store_cmds",
     "tousu.cli.calendar_cmds",
     "tousu.cli.dlq_cmds",
-    "tousu.cli.runtime_cmds",
+    "tousu.cli.bench_cmds",
 )
 
 
 def _load_commands() -> None:
+    # Imported here, not at the top: each module imports `app` from this one.
     for name in _COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Only tolerate the module itself being absent (work in progress),
-            # never a broken import inside it.
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
 
 
 def main() -> None:
+    # Logs go to stderr, so that commands printing JSON keep stdout clean;
+    # `tousu service` and `tousu up` reconfigure with their own name.
+    settings = Settings()
+    configure_logging("cli", settings.log_level, settings.log_format)
     _load_commands()
     app()

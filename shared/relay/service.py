@@ -1,0 +1,76 @@
+"""The relay process: ``tousu service relay`` and ``python -m shared.relay``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine
+from functools import partial
+from typing import Any
+
+from shared.logs import configure_logging, get_logger
+from shared.nats_setup import connect, ensure_streams
+from shared.relay.lag import pending_events
+from shared.relay.leader import AdvisoryLeader
+from shared.relay.publisher import Relay
+from shared.relay.tasks import run_until
+from shared.settings import Settings
+from shared.store.postgres import PostgresEventStore
+
+log = get_logger(__name__)
+
+
+async def run(settings: Settings) -> None:
+    """Relay until SIGTERM, SIGINT or cancellation: lead when possible, else stand by."""
+    configure_logging("relay", settings.log_level, settings.log_format)
+    if not settings.database_url or not settings.nats_url:
+        raise RuntimeError("the relay needs TOUSU_DATABASE_URL and TOUSU_NATS_URL")
+    store = await PostgresEventStore.connect(settings.database_url, min_size=1, max_size=3)
+    try:
+        nc = await connect(settings.nats_url, name="tousu-relay")
+        try:
+            await ensure_streams(nc.jetstream(), settings.naming)
+            relay = Relay(
+                store,
+                nc,
+                settings.naming,
+                batch_size=settings.relay_batch_size,
+                idle_recheck=settings.store_idle_recheck,
+                lag_counter=partial(pending_events, store.pool),
+            )
+            leader = AdvisoryLeader(
+                settings.database_url, retry_interval=settings.relay_standby_retry
+            )
+            log.info("relay started", stream=settings.naming.events_stream)
+            await _until_signalled(_lead_forever(leader, relay))
+            log.info("relay closing", published=relay.stats.published)
+        finally:
+            await nc.close()
+    finally:
+        await store.close()
+
+
+async def _lead_forever(leader: AdvisoryLeader, relay: Relay) -> None:
+    while True:
+        async with leader.lead() as lease:
+            await lease.hold(relay.run())
+        log.warning("relay lost the leadership; standing by")
+
+
+async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until SIGTERM or SIGINT; it has stopped when this returns."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            continue
+        installed.append(sig)
+    try:
+        if await run_until(work, stop):
+            log.info("relay stopped on signal")
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,101 @@
+"""`tousu bench`: run the benchmarks under bench/ and print their JSON."""
+
+from __future__ import annotations
+
+import json
+import platform
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bench.relay_bench import run_relay_bench
+from bench.scratch import Scratch, scratch
+from bench.store_bench import run_store_bench
+from shared.settings import Settings
+from tousu.cli import app
+from tousu.cli._async import run
+from tousu.connect import NotConfiguredError, database_url, nats_url
+from tousu.embedded.harness import embedded_servers
+
+
+class Part(StrEnum):
+    ALL = "all"
+    STORE = "store"
+    RELAY = "relay"
+
+
+@app.command()
+def bench(
+    part: Annotated[Part, typer.Argument(help="Which benchmark to run.")] = Part.ALL,
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes, under a minute.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the JSON here.")
+    ] = None,
+) -> None:
+    """Measure the event store and the relay; print JSON.
+
+    Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
+    starts embedded servers in a temporary folder. Every run works in a
+    database and subject root of its own, removed afterwards.
+    """
+    result = run(_bench(part, quick))
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
+async def _bench(part: Part, quick: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "quick": quick,
+    }
+    async with _servers() as (db_url, nats):
+        async with scratch(db_url, nats) as space:
+            result["servers"] = await _versions(space)
+            if part in (Part.ALL, Part.STORE):
+                result["store"] = await run_store_bench(space.database_url, quick)
+        if part in (Part.ALL, Part.RELAY):
+            async with scratch(db_url, nats) as space:
+                result["relay"] = await run_relay_bench(space, quick)
+    return result
+
+
+@asynccontextmanager
+async def _servers() -> AsyncIterator[tuple[str, str]]:
+    settings = Settings()
+    try:
+        urls = database_url(settings), nats_url(settings)
+    except NotConfiguredError:
+        with tempfile.TemporaryDirectory(prefix="tousu-bench-") as data_dir:
+            with embedded_servers(Path(data_dir)) as embedded:
+                yield embedded
+        return
+    yield urls
+
+
+async def _versions(space: Scratch) -> dict[str, Any]:
+    import asyncpg
+    import nats
+
+    conn = await asyncpg.connect(space.database_url)
+    try:
+        pg = await conn.fetchval("SHOW server_version")
+        fsync = await conn.fetchval("SHOW fsync")
+    finally:
+        await conn.close()
+    client = await nats.connect(space.nats_url)
+    try:
+        version = client.connected_server_version
+    finally:
+        await client.close()
+    return {
+        "postgresql": pg,
+        "fsync": fsync,
+        "nats": f"{version.major}.{version.minor}.{version.patch}",
+    }
