@@ -17,7 +17,7 @@ from shared.nats_setup import connect, delete_streams, ensure_streams
 from shared.settings import Settings
 from shared.store.migrate import migrate
 from shared.store.postgres import PostgresEventStore
-from tests.infra import Servers, configured_servers, unique_suffix, with_database
+from tests.infra import Servers, configured_servers, new_database, unique_suffix, with_database
 
 TEMPLATE_PREFIX = "tousu_tmpl_"
 
@@ -66,14 +66,8 @@ async def template_database(servers: Servers) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def database_url(servers: Servers, template_database: str) -> AsyncIterator[str]:
-    name = "tousu_test_" + unique_suffix()
-    admin = await asyncpg.connect(servers.admin_database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-        yield with_database(servers.admin_database_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with new_database(servers, template=template_database) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_NATS = "nats://127.0.0.1:4222"
@@ -59,3 +63,17 @@ def configured_servers() -> Servers | None:
     if answers(LOCAL_PG) and answers(LOCAL_NATS):
         return Servers(LOCAL_PG, LOCAL_NATS, "local")
     return None
+
+
+@asynccontextmanager
+async def new_database(servers: Servers, template: str | None = None) -> AsyncIterator[str]:
+    """A database of its own (a copy of ``template`` if given), dropped afterwards."""
+    name = "tousu_test_" + unique_suffix()
+    copy = f' TEMPLATE "{template}"' if template else ""
+    admin = await asyncpg.connect(servers.admin_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
+        yield with_database(servers.admin_database_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

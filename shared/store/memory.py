@@ -17,19 +17,6 @@ from shared.store.errors import (
 from shared.store.port import EventStore, UnitOfWork, Wakeup
 
 
-class _MemoryWakeup(Wakeup):
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    async def wait(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self.event.wait(), timeout)
-        except TimeoutError:
-            return False
-        self.event.clear()
-        return True
-
-
 class _MemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: InMemoryEventStore) -> None:
         self._store = store
@@ -98,7 +85,7 @@ class _MemoryUnitOfWork(UnitOfWork):
             store._log.append(envelope)
         if self._pending:
             for wakeup in store._wakeups:
-                wakeup.event.set()
+                wakeup.wake()
 
 
 def _idempotent(
@@ -122,7 +109,7 @@ class InMemoryEventStore(EventStore):
         self._log: list[Envelope] = []
         self._processed: set[tuple[str, uuid.UUID]] = set()
         self._checkpoints: dict[str, int] = {}
-        self._wakeups: set[_MemoryWakeup] = set()
+        self._wakeups: set[Wakeup] = set()
         self._position = 0
         # Serialises units of work, which makes commit order = position order.
         self._lock = asyncio.Lock()
@@ -154,7 +141,7 @@ class InMemoryEventStore(EventStore):
 
     @asynccontextmanager
     async def wakeup(self) -> AsyncIterator[Wakeup]:
-        wakeup = _MemoryWakeup()
+        wakeup = Wakeup()
         self._wakeups.add(wakeup)
         try:
             yield wakeup

@@ -7,6 +7,7 @@ suite (``tests/contract/store_contract.py``).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -47,12 +48,30 @@ class UnitOfWork(ABC):
         """
 
 
-class Wakeup(ABC):
-    """Wakes a reader when new events may be readable (LISTEN/NOTIFY)."""
+class Wakeup:
+    """Wakes a reader when new events may be readable (LISTEN/NOTIFY).
 
-    @abstractmethod
+    A wake-up that arrives while the reader is busy is kept, so the reader's
+    next :meth:`wait` returns at once and no commit goes unnoticed.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def wake(self, *_: object) -> None:
+        self._event.set()
+
     async def wait(self, timeout: float) -> bool:
         """Return True when woken, False after ``timeout`` seconds."""
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+            # cancellation that arrives as the wait ends (cpython#86296).
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
 
 
 class EventStore(ABC):

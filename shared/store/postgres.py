@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -56,7 +54,9 @@ LIMIT $3
 
 
 def _envelope(row: asyncpg.Record) -> Envelope:
-    return Envelope(
+    # Rows were validated on their way in; validating again on every read
+    # would make reading all events (projection rebuilds) several times slower.
+    return Envelope.model_construct(
         global_position=row["global_position"],
         event_id=row["event_id"],
         stream_id=row["stream_id"],
@@ -67,7 +67,7 @@ def _envelope(row: asyncpg.Record) -> Envelope:
         recorded_at=row["recorded_at"],
         correlation_id=row["correlation_id"],
         causation_id=row["causation_id"],
-        actor=Actor.model_validate(row["actor"]),
+        actor=Actor.model_construct(**row["actor"]),
         department=row["department"],
         data=row["data"],
     )
@@ -175,22 +175,6 @@ async def _read_stream(
     return [_envelope(r) for r in rows]
 
 
-class _PgWakeup(Wakeup):
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    def notified(self, *_: Any) -> None:
-        self.event.set()
-
-    async def wait(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self.event.wait(), timeout)
-        except TimeoutError:
-            return False
-        self.event.clear()
-        return True
-
-
 class PostgresEventStore(EventStore):
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
@@ -240,12 +224,12 @@ class PostgresEventStore(EventStore):
 
     @asynccontextmanager
     async def wakeup(self) -> AsyncIterator[Wakeup]:
-        wakeup = _PgWakeup()
+        wakeup = Wakeup()
         # A connection of its own: LISTEN belongs to a session, and a pooled
         # connection would be reset (UNLISTEN ALL) on release.
         conn = await asyncpg.connect(self._dsn)
         try:
-            await conn.add_listener(NOTIFY_CHANNEL, wakeup.notified)
+            await conn.add_listener(NOTIFY_CHANNEL, wakeup.wake)
             yield wakeup
         finally:
             await conn.close()

@@ -4,10 +4,8 @@ retries with back-off, dead letters, replicas sharing a durable consumer."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -19,10 +17,11 @@ from nats.js.api import ConsumerInfo
 from shared import dlq
 from shared.consumer import Consumer, ConsumerHost, RetryPolicy, build_app
 from shared.consumer.consumer import subject_matches
-from shared.events import Envelope, NewEvent, utcnow
+from shared.events import Envelope, NewEvent
 from shared.settings import Settings
 from shared.store import ConcurrencyConflict, UnitOfWork
 from shared.store.postgres import PostgresEventStore
+from tests.helpers import eventually, make_envelope
 
 EFFECT = "TestEffect"
 
@@ -30,33 +29,8 @@ EFFECT = "TestEffect"
 # -- helpers (shared with test_dlq_cli) ------------------------------------
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10.0
-) -> None:
-    """Wait until ``check()`` holds: a polled condition with a deadline."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 def envelope(event_type: str = "ComplaintReceived", **data: Any) -> Envelope:
-    now = utcnow()
-    return Envelope(
-        event_id=uuid.uuid4(),
-        type=event_type,
-        stream_id=f"complaint-{uuid.uuid4()}",
-        version=1,
-        global_position=1,
-        occurred_at=now,
-        recorded_at=now,
-        correlation_id=uuid.uuid4(),
-        causation_id=None,
-        actor={"id": "tousu", "role": "system"},
-        schema_version=1,
-        data=data,
-    )
+    return make_envelope(event_type, data)
 
 
 async def publish(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 import random
@@ -14,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -30,6 +29,7 @@ from shared.relay import AdvisoryLeader, Relay
 from shared.relay.message import MSG_ID
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
+from tests.helpers import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 RELAY_SESSIONS = "tousu-relay pid=%"
@@ -38,16 +38,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool] | bool], within: float, what: str
-) -> None:
-    deadline = time.monotonic() + within
-    while not await _holds(condition):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def new_events(count: int, department: str | None = None) -> list[NewEvent]:
@@ -208,26 +198,26 @@ async def test_relay_killed_mid_stream_publishes_every_event_once_in_commit_orde
         return await message_count(js, naming) >= count
 
     first = spawn_relay()
-    await wait_until(lambda: leader_is(first), 15, "the first relay to lead")
+    await eventually(lambda: leader_is(first), "the first relay to lead", 15)
     writers = asyncio.gather(*(writer(f"d{i % 3}") for i in range(6)))
     try:
-        await wait_until(lambda: published_at_least(500), 15, "500 published events")
+        await eventually(lambda: published_at_least(500), "500 published events", 15)
         kill(first)
         killed_at = await message_count(js, naming)
 
         second = spawn_relay()  # the writers carry on while it starts
-        await wait_until(lambda: leader_is(second), 15, "the second relay to lead")
-        await wait_until(lambda: published_at_least(killed_at + 500), 15, "500 more events")
+        await eventually(lambda: leader_is(second), "the second relay to lead", 15)
+        await eventually(lambda: published_at_least(killed_at + 500), "500 more events", 15)
         kill(second)
         killed_again_at = await message_count(js, naming)
 
         spawn_relay()
-        await wait_until(lambda: published_at_least(killed_again_at + 200), 15, "200 more")
+        await eventually(lambda: published_at_least(killed_again_at + 200), "200 more", 15)
 
         async def enough_stored() -> bool:
             return await stored_count(store) >= 3000
 
-        await wait_until(enough_stored, 20, "3000 stored events")
+        await eventually(enough_stored, "3000 stored events", 20)
         assert not writers.done(), "every kill happened while events were being appended"
     finally:
         stop.set()
@@ -237,7 +227,7 @@ async def test_relay_killed_mid_stream_publishes_every_event_once_in_commit_orde
     async def all_published() -> bool:
         return await message_count(js, naming) == total
 
-    await wait_until(all_published, 20, f"all {total} events on JetStream")
+    await eventually(all_published, f"all {total} events on JetStream", 20)
     assert_published_exactly_once_in_order(
         await stored_in_commit_order(store), await stream_messages(js, naming), naming
     )
@@ -257,7 +247,7 @@ async def test_standby_takes_over_within_five_seconds_of_the_leader_dying(
         leader, sessions = await relay_sessions(store)
         return leader is not None and sessions == set(relays)
 
-    await wait_until(one_leads_one_stands_by, 15, "a leader and a standby")
+    await eventually(one_leads_one_stands_by, "a leader and a standby", 15)
     leader, _ = await relay_sessions(store)
     assert leader is not None
 
@@ -265,12 +255,12 @@ async def test_standby_takes_over_within_five_seconds_of_the_leader_dying(
         return await message_count(js, naming) == count
 
     await store.append(complaint_stream(uuid.uuid4()), 0, new_events(1))
-    await wait_until(lambda: published(1), 10, "the leader to publish")
+    await eventually(lambda: published(1), "the leader to publish", 10)
 
     killed = time.monotonic()
     kill(relays[leader])
     await store.append(complaint_stream(uuid.uuid4()), 0, new_events(1))
-    await wait_until(lambda: published(2), 5, "the standby to publish")
+    await eventually(lambda: published(2), "the standby to publish", 5)
     takeover = time.monotonic() - killed
 
     new_leader, _ = await relay_sessions(store)
@@ -290,7 +280,7 @@ async def test_restart_resumes_after_the_stream_tail_not_the_stale_checkpoint(
     naming = settings.naming
     for department in (None, "d1", "d2"):
         await store.append(complaint_stream(uuid.uuid4()), 0, new_events(40, department))
-    await wait_until(lambda: readable(store, 120), 10, "120 readable events")
+    await eventually(lambda: readable(store, 120), "120 readable events", 10)
     first = Relay(store, nats_client, naming, batch_size=50)
     assert await first.run_until_caught_up() == 120
     assert first.stats.published == 120
@@ -306,7 +296,7 @@ async def test_restart_resumes_after_the_stream_tail_not_the_stale_checkpoint(
 
     assert await restarted.run_until_caught_up() == 0
     await store.append(complaint_stream(uuid.uuid4()), 0, new_events(10, "d1"))
-    await wait_until(lambda: readable(store, 130), 10, "130 readable events")
+    await eventually(lambda: readable(store, 130), "130 readable events", 10)
     assert await restarted.run_until_caught_up() == 10
     assert (restarted.stats.published, restarted.stats.duplicates) == (10, 0)
     assert_published_exactly_once_in_order(
@@ -335,11 +325,11 @@ async def test_leader_that_loses_its_database_session_stops_and_a_standby_takes_
             await lease.hold(relays[index].run())
 
     first = asyncio.create_task(serve(0))
-    await wait_until(lambda: bool(terms), 10, "the first leader")
+    await eventually(lambda: bool(terms), "the first leader", 10)
     second = asyncio.create_task(serve(1))
     try:
         await store.append(complaint_stream(uuid.uuid4()), 0, new_events(5))
-        await wait_until(lambda: relays[0].stats.published == 5, 10, "first publishes")
+        await eventually(lambda: relays[0].stats.published == 5, "first publishes", 10)
 
         await store.pool.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
@@ -347,9 +337,9 @@ async def test_leader_that_loses_its_database_session_stops_and_a_standby_takes_
         )
         # Lost leadership ends the term at once: the relay is cancelled, not drained.
         await asyncio.wait_for(first, 2)
-        await wait_until(lambda: len(terms) == 2, 5, "the standby to lead")
+        await eventually(lambda: len(terms) == 2, "the standby to lead", 5)
         await store.append(complaint_stream(uuid.uuid4()), 0, new_events(3, "d1"))
-        await wait_until(lambda: relays[1].stats.published == 3, 10, "second publishes")
+        await eventually(lambda: relays[1].stats.published == 3, "second publishes", 10)
         assert relays[0].stats.published == 5
         assert relays[1].stats.duplicates == 0
     finally:
@@ -373,12 +363,12 @@ async def test_a_foreign_message_in_the_stream_makes_the_relay_resync_not_reorde
     running = asyncio.create_task(relay.run())
     try:
         await store.append(complaint_stream(uuid.uuid4()), 0, new_events(30))
-        await wait_until(lambda: relay.stats.published == 30, 10, "30 published")
+        await eventually(lambda: relay.stats.published == 30, "30 published", 10)
         # Someone else publishes into the stream: the relay's expected sequence
         # no longer matches, and it must resync instead of guessing.
         await js.publish(naming.event(None, "Foreign"), b"{}", headers={MSG_ID: "foreign"})
         await store.append(complaint_stream(uuid.uuid4()), 0, new_events(30, "d1"))
-        await wait_until(lambda: relay.stats.published == 60, 10, "60 published")
+        await eventually(lambda: relay.stats.published == 60, "60 published", 10)
         assert relay.stats.failures >= 1
     finally:
         running.cancel()
@@ -406,12 +396,12 @@ async def test_relay_rides_out_a_nats_server_restart_mid_stream(
     running = asyncio.create_task(relay.run())
     writers = asyncio.gather(*(writer(f"d{i}") for i in range(4)))
     try:
-        await wait_until(lambda: relay.stats.published >= 500, 10, "500 published")
+        await eventually(lambda: relay.stats.published >= 500, "500 published", 10)
         # Publishes and acks in flight are lost with the connection (and
         # whatever the server had not written out yet).
         await asyncio.to_thread(server.crash_and_restart)
         restarted_at = relay.stats.published
-        await wait_until(lambda: relay.stats.published >= restarted_at + 500, 20, "500 more")
+        await eventually(lambda: relay.stats.published >= restarted_at + 500, "500 more", 20)
         stop.set()
         await writers
         total = await stored_count(store)
@@ -419,7 +409,7 @@ async def test_relay_rides_out_a_nats_server_restart_mid_stream(
         async def all_published() -> bool:
             return await message_count(js, naming) == total
 
-        await wait_until(all_published, 20, f"all {total} events on JetStream")
+        await eventually(all_published, f"all {total} events on JetStream", 20)
         assert_published_exactly_once_in_order(
             await stored_in_commit_order(store), await stream_messages(js, naming), naming
         )
@@ -440,22 +430,17 @@ async def test_relay_process_stops_cleanly_on_sigterm(
     async def leads() -> bool:
         return (await relay_sessions(store))[0] == session_of(relay)
 
-    await wait_until(leads, 15, "the relay to lead")
+    await eventually(leads, "the relay to lead", 15)
     relay.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(relay.wait, 10) == 0
 
     async def lock_freed() -> bool:
         return (await relay_sessions(store))[0] is None
 
-    await wait_until(lock_freed, 5, "the lock to be freed")
+    await eventually(lock_freed, "the lock to be freed", 5)
 
 
 # -- small plumbing --------------------------------------------------------------------
-
-
-async def _holds(condition: Callable[[], Awaitable[bool] | bool]) -> bool:
-    result = condition()
-    return await result if inspect.isawaitable(result) else result
 
 
 class PrivateNats:

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import pytest
 from pydantic import ValidationError
 
-from shared.events import Envelope, EventData, decode, new_event, upcaster
+from shared.events import Actor, Envelope, EventData, decode, new_event, upcaster
 from shared.events.base import UnknownEventType, model_for
 from shared.events.types import Channel, Complainant, ComplaintReceived, ComplaintRejected
+from tests.helpers import make_envelope
 
 DESIGN_TYPES = """ComplaintReceived ComplaintAccepted ComplaintRejected ComplaintRouted
 CaseClaimed CaseReturned InvestigationRecorded HandlingPlanProposed ComplainantConsulted
@@ -26,20 +26,8 @@ def test_every_design_event_type_has_a_model() -> None:
 
 
 def _envelope(event_type: str, data: dict[str, Any], schema_version: int = 1) -> Envelope:
-    now = datetime.now(UTC)
-    return Envelope(
-        event_id=uuid.uuid4(),
-        type=event_type,
-        stream_id=f"complaint-{uuid.uuid4()}",
-        version=1,
-        global_position=1,
-        occurred_at=now,
-        recorded_at=now,
-        correlation_id=uuid.uuid4(),
-        causation_id=None,
-        actor={"id": "op-7", "role": "operator"},  # type: ignore[arg-type]
-        schema_version=schema_version,
-        data=data,
+    return make_envelope(
+        event_type, data, schema_version=schema_version, actor=Actor(id="op-7", role="operator")
     )
 
 

@@ -1,0 +1,51 @@
+"""Helpers shared by the tests: waiting on a condition, building envelopes."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.events import Actor, Envelope, utcnow
+
+Condition = Callable[[], Awaitable[bool] | bool]
+
+
+async def eventually(condition: Condition, what: str, timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds: a polled condition with a deadline, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def make_envelope(
+    event_type: str = "ComplaintReceived",
+    data: dict[str, Any] | None = None,
+    *,
+    schema_version: int = 1,
+    actor: Actor | None = None,
+) -> Envelope:
+    """A stored-looking envelope for tests that publish or decode events directly."""
+    now = utcnow()
+    return Envelope(
+        event_id=uuid.uuid4(),
+        type=event_type,
+        stream_id=f"complaint-{uuid.uuid4()}",
+        version=1,
+        global_position=1,
+        occurred_at=now,
+        recorded_at=now,
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+        actor=actor or Actor(id="tousu", role="system"),
+        schema_version=schema_version,
+        data=data or {},
+    )

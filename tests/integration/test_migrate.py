@@ -1,0 +1,44 @@
+"""Migrations: applied once, idempotent, safe concurrently, and history is immutable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from shared.store import migrate as migrate_module
+from shared.store.migrate import Migration, MigrationError, available, migrate
+from tests.infra import Servers, new_database
+
+
+@pytest.fixture
+async def empty_database(servers: Servers) -> AsyncIterator[str]:
+    async with new_database(servers) as url:
+        yield url
+
+
+async def test_concurrent_runs_apply_each_migration_once(empty_database: str) -> None:
+    results = await asyncio.gather(*(migrate(empty_database) for _ in range(4)))
+    names = [f"{m.version:04d}_{m.name}" for m in available()]
+    assert sorted(results, key=len)[-1] == names  # one run applied all of them
+    assert sum(len(r) for r in results) == len(names)  # the others found nothing to do
+    assert await migrate(empty_database) == []
+    conn = await asyncpg.connect(empty_database)
+    try:
+        rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r["version"] for r in rows] == [m.version for m in available()]
+    finally:
+        await conn.close()
+
+
+async def test_an_applied_migration_that_changed_is_refused(
+    empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await migrate(empty_database)
+    first, *rest = available()
+    edited = Migration(first.version, first.name, first.sql + "\n-- edited afterwards\n")
+    monkeypatch.setattr(migrate_module, "available", lambda: [edited, *rest])
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        await migrate(empty_database)
