@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -89,3 +92,32 @@ async def test_save_notifies_listeners(conn: asyncpg.Connection, database_url: s
         await asyncio.wait_for(heard.wait(), timeout=5)
     finally:
         await listener.close()
+
+
+def _tousu(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tousu", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_import_makes_a_provisional_deadline_firm(child_env: dict[str, str]) -> None:
+    before = _tousu(child_env, "calendar", "due", "2026-12-20T10:00+08:00", "15", "--json")
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout)["provisional"] is True
+
+    bad = _tousu(child_env, "calendar", "import", str(EXAMPLE_2027.with_name("missing.yaml")))
+    assert bad.returncode != 0
+
+    imported = _tousu(child_env, "calendar", "import", str(EXAMPLE_2027))
+    assert imported.returncode == 0, imported.stderr
+
+    after = _tousu(child_env, "calendar", "due", "2026-12-20T10:00+08:00", "15", "--json")
+    assert after.returncode == 0, after.stderr
+    result = json.loads(after.stdout)
+    assert result["provisional"] is False
+    assert result["deadline"].startswith("2027-01-")
