@@ -79,13 +79,17 @@ class ComplaintReceived(EventData):
     category: str | None = None
     subcategory: str | None = None
     service_item: str | None = None
+    register_version: int | None = None
     access_code_hash: str | None = None
     acceptance_deadline: Deadline | None = None
+    language: str = "zh-CN"
 
 
 class ComplaintAccepted(EventData):
     category: str
     subcategory: str | None = None
+    service_item: str | None = None
+    register_version: int | None = None
     verification_note: str | None = None
     notice_text: str
     feedback_deadline: Deadline
@@ -94,6 +98,8 @@ class ComplaintAccepted(EventData):
 class ComplaintRejected(EventData):
     reason: str
     suggestion: str
+    reason_code: str | None = None
+    verification_note: str | None = None
     notice_text: str
 
 
@@ -139,6 +145,7 @@ class ComplainantConsulted(EventData):
 class ProgressReported(EventData):
     progress: str
     notify_complainant: bool = True
+    notice_text: str | None = None
 
 
 class ExtensionRequested(EventData):
@@ -151,6 +158,7 @@ class ExtensionDecided(EventData):
     working_days: int = Field(ge=0, le=10)
     reason: str | None = None
     feedback_deadline: Deadline | None = None
+    notice_text: str | None = None
 
 
 class ComplaintResolved(EventData):
@@ -180,6 +188,7 @@ class ComplaintFollowedUp(EventData):
 class ComplaintReopened(EventData):
     reason: str
     round: int = Field(ge=2)
+    feedback_deadline: Deadline
 
 
 class ComplaintClosed(EventData):

@@ -1,0 +1,1 @@
+"""The domain core: pure decisions about one complaint, no I/O."""

@@ -1,0 +1,148 @@
+"""Commands: what someone asks to happen to a complaint.
+
+Every command carries its actor and ``occurred_at`` — when the fact happened,
+which may be earlier than when it is typed in (a letter received last week).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events import Actor
+from shared.events.types import Channel, Complainant, PlanMeasure, Satisfaction
+
+TEXT = 20_000  # longest free text accepted, in characters
+SHORT = 500
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+    occurred_at: AwareDatetime
+    # Set by whoever sends the command: a resent command with the same id
+    # yields the same event ids, which the store then appends only once.
+    command_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+
+class SubmitComplaint(Command):
+    tracking_no: str = Field(max_length=40)
+    access_code_hash: str | None = None
+    channel: Channel
+    external_ref: str | None = Field(default=None, max_length=200)
+    complainant: Complainant
+    subject: str = Field(min_length=1, max_length=SHORT)
+    description: str = Field(min_length=1, max_length=TEXT)
+    happened_at: AwareDatetime | None = None
+    location: str | None = Field(default=None, max_length=SHORT)
+    people_involved: str | None = Field(default=None, max_length=SHORT)
+    demands: str | None = Field(default=None, max_length=TEXT)
+    category: str | None = None
+    subcategory: str | None = None
+    service_item: str | None = None
+    language: str = "zh-CN"
+
+
+class AcceptComplaint(Command):
+    category: str
+    subcategory: str | None = None
+    service_item: str | None = None
+    verification_note: str | None = Field(default=None, max_length=TEXT)
+
+
+class RejectComplaint(Command):
+    reason: str = Field(min_length=1, max_length=TEXT)
+    suggestion: str = Field(min_length=1, max_length=TEXT)
+    reason_code: str | None = None
+    verification_note: str | None = Field(default=None, max_length=TEXT)
+
+
+class RouteComplaint(Command):
+    department: str = Field(min_length=1, max_length=64)
+    rule_id: str | None = None
+    rule_version: int | None = None
+    requirements: str | None = Field(default=None, max_length=TEXT)
+
+
+class ClaimCase(Command):
+    handler: str | None = None  # default: the actor
+
+
+class ReturnCase(Command):
+    reason: str = Field(min_length=1, max_length=TEXT)
+    basis: str = Field(min_length=1, max_length=TEXT)
+
+
+class RecordInvestigation(Command):
+    findings: str = Field(min_length=1, max_length=TEXT)
+    methods: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ProposePlan(Command):
+    measures: list[PlanMeasure] = Field(min_length=1, max_length=50)
+    summary: str | None = Field(default=None, max_length=TEXT)
+
+
+class RecordConsultation(Command):
+    agrees: bool
+    opinion: str | None = Field(default=None, max_length=TEXT)
+
+
+class ReportProgress(Command):
+    progress: str = Field(min_length=1, max_length=TEXT)
+    notify_complainant: bool = True
+
+
+class RequestExtension(Command):
+    working_days: int = Field(ge=1, le=10)
+    reason: str = Field(min_length=1, max_length=TEXT)
+
+
+class DecideExtension(Command):
+    approved: bool
+    working_days: int | None = Field(default=None, ge=1, le=10)  # default: as requested
+    reason: str | None = Field(default=None, max_length=TEXT)
+
+
+class ResolveComplaint(Command):
+    result: str = Field(min_length=1, max_length=TEXT)
+    basis: str = Field(min_length=1, max_length=TEXT)
+    improvements: str | None = Field(default=None, max_length=TEXT)
+
+
+class SendFeedback(Command):
+    channel: Channel | None = None  # default: the complainant's preferred channel
+
+
+class RecordFollowUp(Command):
+    satisfaction: Satisfaction
+    comment: str | None = Field(default=None, max_length=TEXT)
+
+
+class ReopenComplaint(Command):
+    reason: str = Field(min_length=1, max_length=TEXT)
+
+
+class LinkDuplicate(Command):
+    """Merge (``linked``) or unmerge a duplicate into a primary complaint.
+
+    Decided once on each of the two streams.
+    """
+
+    primary_complaint_id: str
+    duplicate_complaint_id: str
+    linked: bool = True
+
+
+class RaiseSupervision(Command):
+    kind: str = Field(min_length=1, max_length=64)  # e.g. chase (催办), warning, overdue
+    note: str | None = Field(default=None, max_length=TEXT)
+    related_complaint_id: str | None = None

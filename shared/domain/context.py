@@ -1,0 +1,47 @@
+"""What a decision needs besides the state and the command: the calendar,
+the applicable time limits, notice texts, and the current time. All pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from shared.calendar import WorkdayCalendar
+from shared.events.types import Deadline, DeadlineKind
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Working-day limits of DESIGN "Deadlines"; a service item may override them."""
+
+    acceptance_days: int = 2
+    claim_days: int = 1
+    return_days: int = 2
+    feedback_days: int = 15
+    follow_up_days: int = 3
+    max_extension_days: int = 10
+
+
+class NoticeRenderer(Protocol):
+    def __call__(self, kind: str, language: str, **fields: Any) -> str: ...
+
+
+def plain_notice(kind: str, language: str, **fields: Any) -> str:
+    """A minimal renderer for tests and tools; services use the templated one."""
+    details = "; ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    return f"[{kind}] {details}"
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    calendar: WorkdayCalendar
+    now: datetime
+    limits_for: Callable[[str | None], Limits] = field(default=lambda _item: Limits())
+    render: NoticeRenderer = plain_notice
+    register_version: int | None = None
+
+    def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
+        due = self.calendar.add_working_days(start, days)
+        return Deadline(kind=kind, due_at=due.at, working_days=days, provisional=due.provisional)

@@ -1,0 +1,457 @@
+"""decide(state, command, context) → the events that command causes, or a DomainError.
+
+Pure: no I/O, no clock (the context carries "now"), nothing appended on refusal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from shared.domain import commands as c
+from shared.domain.context import DecisionContext, Limits
+from shared.domain.errors import Forbidden, IllegalTransition, InvalidCommand, NotFound
+from shared.domain.state import ComplaintState
+from shared.domain.status import FINAL, HANDLING, Status
+from shared.events import EventData, NewEvent, new_event
+from shared.events import types as ev
+from shared.events.types import DeadlineKind, Satisfaction
+
+Decider = Callable[[ComplaintState, Any, DecisionContext], list[tuple[EventData, str | None]]]
+
+# Who may issue each command. Department roles are further confined to the
+# department holding the case.
+STAFF_INTAKE = frozenset({"operator", "supervisor", "admin", "system"})
+DEPARTMENT = frozenset({"handler", "dept_head"})
+SUPERVISION = frozenset({"supervisor", "admin"})
+ROLES: dict[type[c.Command], frozenset[str]] = {
+    c.SubmitComplaint: STAFF_INTAKE | {"complainant"},
+    c.AcceptComplaint: STAFF_INTAKE,
+    c.RejectComplaint: STAFF_INTAKE,
+    c.RouteComplaint: STAFF_INTAKE,
+    c.ClaimCase: DEPARTMENT,
+    c.ReturnCase: DEPARTMENT,
+    c.RecordInvestigation: DEPARTMENT,
+    c.ProposePlan: DEPARTMENT,
+    c.RecordConsultation: DEPARTMENT,
+    c.ReportProgress: DEPARTMENT,
+    c.RequestExtension: DEPARTMENT,
+    c.DecideExtension: SUPERVISION,
+    c.ResolveComplaint: DEPARTMENT,
+    c.SendFeedback: DEPARTMENT | STAFF_INTAKE,
+    c.RecordFollowUp: STAFF_INTAKE | {"complainant"},
+    c.ReopenComplaint: SUPERVISION,
+    c.LinkDuplicate: STAFF_INTAKE,
+    c.RaiseSupervision: SUPERVISION | {"system"},
+}
+# Dissatisfied rounds after which supervision steps in; unreachable follow-up
+# attempts after which the case is closed as such.
+SUPERVISE_AFTER_DISSATISFIED = 3
+CLOSE_AFTER_UNREACHABLE = 3
+CLOCK_SKEW = timedelta(minutes=5)
+
+Emitted = list[tuple[EventData, str | None]]  # event data, department holding after it
+
+
+def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> list[NewEvent]:
+    decider = _DECIDERS[type(command)]
+    if not state.exists and not isinstance(command, c.SubmitComplaint):
+        raise NotFound("no such complaint")
+    _authorise(state, command)
+    _check_time(state, command, ctx)
+    emitted = decider(state, command, ctx)
+    return [
+        new_event(
+            data,
+            event_id=_event_id(command, i),
+            actor=command.actor,
+            occurred_at=command.occurred_at,
+            department=department,
+            correlation_id=command.correlation_id or uuid.uuid4(),
+            causation_id=command.causation_id,
+        )
+        for i, (data, department) in enumerate(emitted)
+    ]
+
+
+def _event_id(command: c.Command, index: int) -> uuid.UUID:
+    if command.command_id is None:
+        return uuid.uuid4()
+    return uuid.uuid5(command.command_id, str(index))
+
+
+def _authorise(state: ComplaintState, command: c.Command) -> None:
+    role = command.actor.role
+    if role not in ROLES[type(command)]:
+        raise Forbidden(f"role {role} may not {command.name()}", role=role, command=command.name())
+    if role in DEPARTMENT and state.exists:
+        if command.actor.department is None or command.actor.department != state.department:
+            # Not "forbidden": a department must not learn other departments' cases exist.
+            raise NotFound("no such complaint in your department")
+
+
+def _check_time(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> None:
+    if command.occurred_at > ctx.now + CLOCK_SKEW:
+        raise InvalidCommand("occurred_at", "occurred_at is in the future")
+    if state.received_at is not None and command.occurred_at < state.received_at:
+        raise InvalidCommand("occurred_at", "occurred_at is before the complaint was received")
+
+
+def _require(
+    state: ComplaintState, command: c.Command, allowed: frozenset[Status] | set[Status]
+) -> None:
+    if state.status not in allowed:
+        raise IllegalTransition(command.name(), state.status)
+
+
+def _limits(state: ComplaintState, ctx: DecisionContext) -> Limits:
+    return ctx.limits_for(state.service_item)
+
+
+# -- intake -------------------------------------------------------------------
+def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> Emitted:
+    if s.exists:
+        raise IllegalTransition(cmd.name(), s.status, "the complaint exists already")
+    limits = ctx.limits_for(cmd.service_item)
+    data = ev.ComplaintReceived(
+        tracking_no=cmd.tracking_no,
+        channel=cmd.channel,
+        external_ref=cmd.external_ref,
+        complainant=cmd.complainant,
+        subject=cmd.subject,
+        description=cmd.description,
+        happened_at=cmd.happened_at,
+        location=cmd.location,
+        people_involved=cmd.people_involved,
+        demands=cmd.demands,
+        category=cmd.category,
+        subcategory=cmd.subcategory,
+        service_item=cmd.service_item,
+        register_version=ctx.register_version if cmd.service_item else None,
+        access_code_hash=cmd.access_code_hash,
+        acceptance_deadline=ctx.deadline(
+            DeadlineKind.ACCEPTANCE, cmd.occurred_at, limits.acceptance_days
+        ),
+        language=cmd.language,
+    )
+    return [(data, None)]
+
+
+def _accept(s: ComplaintState, cmd: c.AcceptComplaint, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.RECEIVED})
+    limits = ctx.limits_for(cmd.service_item or s.service_item)
+    feedback = ctx.deadline(DeadlineKind.FEEDBACK, cmd.occurred_at, limits.feedback_days)
+    notice = ctx.render(
+        "acceptance",
+        s.language,
+        tracking_no=s.tracking_no,
+        subject=s.subject,
+        category=cmd.category,
+        accepted_at=cmd.occurred_at,
+        feedback_due=feedback.due_at,
+    )
+    data = ev.ComplaintAccepted(
+        category=cmd.category,
+        subcategory=cmd.subcategory,
+        service_item=cmd.service_item or s.service_item,
+        register_version=ctx.register_version,
+        verification_note=cmd.verification_note,
+        notice_text=notice,
+        feedback_deadline=feedback,
+    )
+    return [(data, None)]
+
+
+def _reject(s: ComplaintState, cmd: c.RejectComplaint, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.RECEIVED})
+    notice = ctx.render(
+        "rejection",
+        s.language,
+        tracking_no=s.tracking_no,
+        subject=s.subject,
+        reason=cmd.reason,
+        suggestion=cmd.suggestion,
+    )
+    data = ev.ComplaintRejected(
+        reason=cmd.reason,
+        suggestion=cmd.suggestion,
+        reason_code=cmd.reason_code,
+        verification_note=cmd.verification_note,
+        notice_text=notice,
+    )
+    return [(data, None)]
+
+
+# -- routing ------------------------------------------------------------------
+def _route(s: ComplaintState, cmd: c.RouteComplaint, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.ACCEPTED, Status.RETURNED, Status.ROUTED})
+    if s.needs_arbitration and cmd.actor.role not in SUPERVISION:
+        raise Forbidden(
+            "returned twice: only the supervision office may route it (arbitration)",
+            role=cmd.actor.role,
+            command=cmd.name(),
+        )
+    if cmd.department == s.department:
+        raise InvalidCommand("department", f"the case is with {cmd.department} already")
+    if cmd.department in s.returned_by and cmd.actor.role not in SUPERVISION:
+        raise InvalidCommand("department", f"{cmd.department} returned this case before")
+    limits = _limits(s, ctx)
+    feedback = s.deadlines[DeadlineKind.FEEDBACK]
+    data = ev.ComplaintRouted(
+        department=cmd.department,
+        rule_id=cmd.rule_id,
+        rule_version=cmd.rule_version,
+        requirements=cmd.requirements,
+        claim_deadline=ctx.deadline(DeadlineKind.CLAIM, cmd.occurred_at, limits.claim_days),
+        return_deadline=ctx.deadline(DeadlineKind.RETURN, cmd.occurred_at, limits.return_days),
+        feedback_deadline=feedback,
+    )
+    return [(data, cmd.department)]
+
+
+def _claim(s: ComplaintState, cmd: c.ClaimCase, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.ROUTED})
+    assert s.department is not None  # routed
+    return [
+        (ev.CaseClaimed(department=s.department, handler=cmd.handler or cmd.actor.id), s.department)
+    ]
+
+
+def _return(s: ComplaintState, cmd: c.ReturnCase, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.ROUTED, Status.CLAIMED})
+    assert s.department is not None
+    window = s.deadlines.get(DeadlineKind.RETURN)
+    if window is not None and cmd.occurred_at > window.due_at:
+        raise IllegalTransition(
+            cmd.name(), s.status, f"the return window ended at {window.due_at.isoformat()}"
+        )
+    count = s.return_count + 1
+    out: Emitted = [
+        (
+            ev.CaseReturned(
+                department=s.department, reason=cmd.reason, basis=cmd.basis, return_count=count
+            ),
+            s.department,
+        )
+    ]
+    if count >= 2:
+        out.append(
+            (
+                ev.SupervisionRaised(
+                    kind="arbitration",
+                    note=f"returned {count} times; last by {s.department}: {cmd.reason}",
+                ),
+                None,
+            )
+        )
+    return out
+
+
+# -- handling -----------------------------------------------------------------
+WORKING = HANDLING | {Status.EXTENSION_PENDING}
+
+
+def _investigate(s: ComplaintState, cmd: c.RecordInvestigation, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, WORKING)
+    return [(ev.InvestigationRecorded(findings=cmd.findings, methods=cmd.methods), s.department)]
+
+
+def _plan(s: ComplaintState, cmd: c.ProposePlan, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, WORKING)
+    return [(ev.HandlingPlanProposed(measures=cmd.measures, summary=cmd.summary), s.department)]
+
+
+def _consult(s: ComplaintState, cmd: c.RecordConsultation, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, WORKING)
+    return [(ev.ComplainantConsulted(agrees=cmd.agrees, opinion=cmd.opinion), s.department)]
+
+
+def _progress(s: ComplaintState, cmd: c.ReportProgress, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, WORKING)
+    notice = (
+        ctx.render("progress", s.language, tracking_no=s.tracking_no, progress=cmd.progress)
+        if cmd.notify_complainant
+        else None
+    )
+    data = ev.ProgressReported(
+        progress=cmd.progress, notify_complainant=cmd.notify_complainant, notice_text=notice
+    )
+    return [(data, s.department)]
+
+
+def _request_extension(s: ComplaintState, cmd: c.RequestExtension, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, HANDLING)
+    limit = _limits(s, ctx).max_extension_days
+    if s.extension_days + cmd.working_days > limit:
+        raise InvalidCommand(
+            "working_days",
+            f"extensions may total at most {limit} working days; "
+            f"{s.extension_days} approved already",
+        )
+    return [(ev.ExtensionRequested(working_days=cmd.working_days, reason=cmd.reason), s.department)]
+
+
+def _decide_extension(s: ComplaintState, cmd: c.DecideExtension, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.EXTENSION_PENDING})
+    if not cmd.approved:
+        return [
+            (ev.ExtensionDecided(approved=False, working_days=0, reason=cmd.reason), s.department)
+        ]
+    days = cmd.working_days or s.pending_extension_days
+    limit = _limits(s, ctx).max_extension_days
+    if s.extension_days + days > limit:
+        raise InvalidCommand("working_days", f"extensions may total at most {limit} working days")
+    current = s.deadlines[DeadlineKind.FEEDBACK]
+    extended = ctx.calendar.add_working_days(current.due_at, days)
+    new = ev.Deadline(
+        kind=DeadlineKind.FEEDBACK,
+        due_at=extended.at,
+        working_days=current.working_days + days,
+        provisional=extended.provisional or current.provisional,
+    )
+    notice = ctx.render(
+        "extension",
+        s.language,
+        tracking_no=s.tracking_no,
+        feedback_due=new.due_at,
+        reason=cmd.reason or "",
+    )
+    data = ev.ExtensionDecided(
+        approved=True,
+        working_days=days,
+        reason=cmd.reason,
+        feedback_deadline=new,
+        notice_text=notice,
+    )
+    return [(data, s.department)]
+
+
+def _resolve(s: ComplaintState, cmd: c.ResolveComplaint, ctx: DecisionContext) -> Emitted:
+    if s.status == Status.EXTENSION_PENDING:
+        raise IllegalTransition(cmd.name(), s.status, "decide the extension request first")
+    _require(s, cmd, HANDLING)
+    data = ev.ComplaintResolved(
+        result=cmd.result, basis=cmd.basis, improvements=cmd.improvements, round=s.round
+    )
+    return [(data, s.department)]
+
+
+def _feedback(s: ComplaintState, cmd: c.SendFeedback, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.RESOLVED})
+    preferred = s.complainant.preferred_channel if s.complainant else None
+    channel = cmd.channel or preferred or s.channel
+    assert channel is not None
+    follow_up = ctx.deadline(
+        DeadlineKind.FOLLOW_UP, cmd.occurred_at, _limits(s, ctx).follow_up_days
+    )
+    return [
+        (ev.ResultFeedbackSent(channel=channel, round=s.round), s.department),
+        (ev.FollowUpScheduled(due=follow_up), s.department),
+    ]
+
+
+# -- follow-up ----------------------------------------------------------------
+def _follow_up(s: ComplaintState, cmd: c.RecordFollowUp, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.FED_BACK})
+    followed = ev.ComplaintFollowedUp(
+        satisfaction=cmd.satisfaction, comment=cmd.comment, round=s.round
+    )
+    out: Emitted = [(followed, s.department)]
+    match cmd.satisfaction:
+        case Satisfaction.SATISFIED | Satisfaction.BASICALLY_SATISFIED:
+            out.append((ev.ComplaintClosed(reason=cmd.satisfaction.value), s.department))
+        case Satisfaction.UNREACHABLE:
+            if s.unreachable_count + 1 >= CLOSE_AFTER_UNREACHABLE:
+                out.append((ev.ComplaintClosed(reason="unreachable"), s.department))
+        case Satisfaction.DISSATISFIED:
+            out.extend(_reopen_events(s, cmd.comment or "回访不满意", cmd, ctx))
+            if s.dissatisfied_count + 1 >= SUPERVISE_AFTER_DISSATISFIED:
+                out.append(
+                    (
+                        ev.SupervisionRaised(
+                            kind="repeated_dissatisfaction",
+                            note=f"dissatisfied after {s.dissatisfied_count + 1} rounds",
+                        ),
+                        s.department,
+                    )
+                )
+    return out
+
+
+def _reopen_events(s: ComplaintState, reason: str, cmd: c.Command, ctx: DecisionContext) -> Emitted:
+    feedback = ctx.deadline(DeadlineKind.FEEDBACK, cmd.occurred_at, _limits(s, ctx).feedback_days)
+    return [
+        (
+            ev.ComplaintReopened(reason=reason, round=s.round + 1, feedback_deadline=feedback),
+            s.department,
+        )
+    ]
+
+
+def _reopen(s: ComplaintState, cmd: c.ReopenComplaint, ctx: DecisionContext) -> Emitted:
+    _require(s, cmd, {Status.FED_BACK, Status.CLOSED})
+    if s.department is None:
+        raise IllegalTransition(cmd.name(), s.status, "it was never routed to a department")
+    return _reopen_events(s, cmd.reason, cmd, ctx)
+
+
+# -- cross-case -----------------------------------------------------------------
+def _link(s: ComplaintState, cmd: c.LinkDuplicate, ctx: DecisionContext) -> Emitted:
+    if not s.exists:
+        raise NotFound("no such complaint")
+    if cmd.primary_complaint_id == cmd.duplicate_complaint_id:
+        raise InvalidCommand("duplicate_complaint_id", "a complaint cannot duplicate itself")
+    this = s.stream_id.removeprefix("complaint-")
+    is_duplicate = this == cmd.duplicate_complaint_id
+    if is_duplicate:
+        if cmd.linked:
+            if s.status in FINAL or s.status == Status.MERGED:
+                raise IllegalTransition(cmd.name(), s.status)
+        elif s.merged_into != cmd.primary_complaint_id:
+            raise IllegalTransition(cmd.name(), s.status, "it is not merged into that complaint")
+    elif this == cmd.primary_complaint_id:
+        if cmd.linked and s.status == Status.MERGED:
+            raise IllegalTransition(cmd.name(), s.status, "the primary is itself a duplicate")
+        if not cmd.linked and cmd.duplicate_complaint_id not in s.duplicates:
+            raise IllegalTransition(cmd.name(), s.status, "no such duplicate is linked")
+    else:
+        raise InvalidCommand("primary_complaint_id", "the command does not name this complaint")
+    data = ev.DuplicateLinked(
+        primary_complaint_id=cmd.primary_complaint_id,
+        duplicate_complaint_id=cmd.duplicate_complaint_id,
+        linked=cmd.linked,
+    )
+    return [(data, s.department)]
+
+
+def _supervise(s: ComplaintState, cmd: c.RaiseSupervision, ctx: DecisionContext) -> Emitted:
+    if not s.exists:
+        raise NotFound("no such complaint")
+    data = ev.SupervisionRaised(
+        kind=cmd.kind, note=cmd.note, related_complaint_id=cmd.related_complaint_id
+    )
+    return [(data, s.department)]
+
+
+_DECIDERS: dict[type[c.Command], Decider] = {
+    c.SubmitComplaint: _submit,
+    c.AcceptComplaint: _accept,
+    c.RejectComplaint: _reject,
+    c.RouteComplaint: _route,
+    c.ClaimCase: _claim,
+    c.ReturnCase: _return,
+    c.RecordInvestigation: _investigate,
+    c.ProposePlan: _plan,
+    c.RecordConsultation: _consult,
+    c.ReportProgress: _progress,
+    c.RequestExtension: _request_extension,
+    c.DecideExtension: _decide_extension,
+    c.ResolveComplaint: _resolve,
+    c.SendFeedback: _feedback,
+    c.RecordFollowUp: _follow_up,
+    c.ReopenComplaint: _reopen,
+    c.LinkDuplicate: _link,
+    c.RaiseSupervision: _supervise,
+}

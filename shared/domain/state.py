@@ -1,0 +1,217 @@
+"""A complaint's state, rebuilt from its events by :func:`evolve`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from shared.domain.status import Status
+from shared.events import Envelope, EventData, decode
+from shared.events import types as ev
+from shared.events.types import Channel, Complainant, Deadline, DeadlineKind, Satisfaction
+
+
+@dataclass(frozen=True)
+class ComplaintState:
+    stream_id: str = ""
+    version: int = 0
+    status: Status | None = None
+    tracking_no: str | None = None
+    channel: Channel | None = None
+    complainant: Complainant | None = None
+    language: str = "zh-CN"
+    subject: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    service_item: str | None = None
+    received_at: datetime | None = None
+    accepted_at: datetime | None = None
+    last_occurred_at: datetime | None = None
+    department: str | None = None
+    handler: str | None = None
+    returned_by: tuple[str, ...] = ()
+    return_count: int = 0
+    needs_arbitration: bool = False
+    round: int = 1
+    deadlines: dict[DeadlineKind, Deadline] = field(default_factory=dict)
+    # The feedback date the acceptance notice promised: kept as said, even
+    # when later recalculated or extended.
+    promised_feedback: Deadline | None = None
+    extension_days: int = 0
+    pending_extension_days: int = 0
+    status_before_extension: Status | None = None
+    first_feedback_at: datetime | None = None
+    satisfaction: Satisfaction | None = None
+    dissatisfied_count: int = 0
+    unreachable_count: int = 0
+    merged_into: str | None = None
+    status_before_merge: Status | None = None
+    duplicates: tuple[str, ...] = ()
+    supervision_count: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.status is not None
+
+
+def evolve(state: ComplaintState, envelope: Envelope) -> ComplaintState:
+    data = decode(envelope)
+    state = replace(
+        _apply(state, data, envelope),
+        stream_id=envelope.stream_id,
+        version=envelope.version,
+        last_occurred_at=envelope.occurred_at,
+    )
+    return state
+
+
+def replay(envelopes: list[Envelope]) -> ComplaintState:
+    state = ComplaintState()
+    for envelope in envelopes:
+        state = evolve(state, envelope)
+    return state
+
+
+def _with_deadline(state: ComplaintState, deadline: Deadline) -> dict[DeadlineKind, Deadline]:
+    return {**state.deadlines, deadline.kind: deadline}
+
+
+def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
+    match data:
+        case ev.ComplaintReceived():
+            deadlines = {}
+            if data.acceptance_deadline is not None:
+                deadlines[DeadlineKind.ACCEPTANCE] = data.acceptance_deadline
+            return replace(
+                s,
+                status=Status.RECEIVED,
+                tracking_no=data.tracking_no,
+                channel=data.channel,
+                complainant=data.complainant,
+                language=data.language,
+                subject=data.subject,
+                category=data.category,
+                subcategory=data.subcategory,
+                service_item=data.service_item,
+                received_at=env.occurred_at,
+                deadlines=deadlines,
+            )
+        case ev.ComplaintAccepted():
+            return replace(
+                s,
+                status=Status.ACCEPTED,
+                category=data.category,
+                subcategory=data.subcategory,
+                service_item=data.service_item or s.service_item,
+                accepted_at=env.occurred_at,
+                deadlines=_with_deadline(s, data.feedback_deadline),
+                promised_feedback=data.feedback_deadline,
+            )
+        case ev.ComplaintRejected():
+            return replace(s, status=Status.REJECTED)
+        case ev.ComplaintRouted():
+            deadlines = _with_deadline(s, data.claim_deadline)
+            deadlines[DeadlineKind.FEEDBACK] = data.feedback_deadline
+            if data.return_deadline is not None:
+                deadlines[DeadlineKind.RETURN] = data.return_deadline
+            return replace(
+                s,
+                status=Status.ROUTED,
+                department=data.department,
+                handler=None,
+                needs_arbitration=False,
+                deadlines=deadlines,
+            )
+        case ev.CaseClaimed():
+            return replace(s, status=Status.CLAIMED, handler=data.handler)
+        case ev.CaseReturned():
+            return replace(
+                s,
+                status=Status.RETURNED,
+                department=None,
+                handler=None,
+                returned_by=(*s.returned_by, data.department),
+                return_count=data.return_count,
+                needs_arbitration=data.return_count >= 2,
+            )
+        case (
+            ev.InvestigationRecorded()
+            | ev.HandlingPlanProposed()
+            | ev.ComplainantConsulted()
+            | ev.ProgressReported()
+        ):
+            if s.status == Status.EXTENSION_PENDING:
+                return replace(s, status_before_extension=Status.IN_HANDLING)
+            return replace(s, status=Status.IN_HANDLING)
+        case ev.ExtensionRequested():
+            return replace(
+                s,
+                status=Status.EXTENSION_PENDING,
+                status_before_extension=s.status,
+                pending_extension_days=data.working_days,
+            )
+        case ev.ExtensionDecided():
+            decided = replace(
+                s,
+                status=s.status_before_extension,
+                status_before_extension=None,
+                pending_extension_days=0,
+            )
+            if data.approved and data.feedback_deadline is not None:
+                return replace(
+                    decided,
+                    extension_days=s.extension_days + data.working_days,
+                    deadlines=_with_deadline(s, data.feedback_deadline),
+                )
+            return decided
+        case ev.ComplaintResolved():
+            return replace(s, status=Status.RESOLVED)
+        case ev.ResultFeedbackSent():
+            return replace(
+                s,
+                status=Status.FED_BACK,
+                first_feedback_at=s.first_feedback_at or env.occurred_at,
+            )
+        case ev.FollowUpScheduled():
+            return replace(s, deadlines=_with_deadline(s, data.due))
+        case ev.ComplaintFollowedUp():
+            return replace(
+                s,
+                satisfaction=data.satisfaction,
+                dissatisfied_count=s.dissatisfied_count
+                + (data.satisfaction == Satisfaction.DISSATISFIED),
+                unreachable_count=s.unreachable_count
+                + (data.satisfaction == Satisfaction.UNREACHABLE),
+            )
+        case ev.ComplaintReopened():
+            return replace(
+                s,
+                status=Status.REOPENED,
+                round=data.round,
+                extension_days=0,
+                deadlines=_with_deadline(s, data.feedback_deadline),
+            )
+        case ev.ComplaintClosed():
+            return replace(s, status=Status.CLOSED)
+        case ev.SupervisionRaised():
+            return replace(s, supervision_count=s.supervision_count + 1)
+        case ev.DuplicateLinked():
+            return _apply_link(s, data, env.stream_id)
+        case ev.DeadlineRecalculated():
+            return replace(s, deadlines=_with_deadline(s, data.current))
+    return s
+
+
+def _apply_link(s: ComplaintState, data: ev.DuplicateLinked, stream_id: str) -> ComplaintState:
+    this = stream_id.removeprefix("complaint-")
+    if data.duplicate_complaint_id == this:
+        if data.linked:
+            return replace(
+                s,
+                status=Status.MERGED,
+                merged_into=data.primary_complaint_id,
+                status_before_merge=s.status,
+            )
+        return replace(s, status=s.status_before_merge, merged_into=None, status_before_merge=None)
+    others = tuple(d for d in s.duplicates if d != data.duplicate_complaint_id)
+    return replace(s, duplicates=(*others, data.duplicate_complaint_id) if data.linked else others)

@@ -1,0 +1,118 @@
+"""A tiny harness for pure domain tests: run commands against one complaint in memory."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.calendar import TZ, WorkdayCalendar
+from shared.domain import commands as c
+from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
+from shared.events import Actor, Envelope, EventData, decode, utcnow
+from shared.events.types import Channel, Complainant
+
+OPERATOR = Actor(id="op-li", role="operator")
+SUPERVISOR = Actor(id="sup-wang", role="supervisor")
+HANDLER = Actor(id="h-zhao", role="handler", department="water")
+DEPT_HEAD = Actor(id="dh-qian", role="dept_head", department="water")
+OTHER_HANDLER = Actor(id="h-sun", role="handler", department="transport")
+COMPLAINANT = Actor(id="public", role="complainant")
+SYSTEM = Actor(id="tousu", role="system")
+
+CALENDAR = WorkdayCalendar()
+START = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # a Monday
+NOW = datetime(2027, 6, 1, 9, 0, tzinfo=TZ)  # "now" for every decision: after all test times
+
+
+@dataclass
+class Case:
+    """One complaint's stream in memory; ``at`` is the clock commands happen on."""
+
+    complaint_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    at: datetime = START
+    envelopes: list[Envelope] = field(default_factory=list)
+    state: ComplaintState = field(default_factory=ComplaintState)
+
+    @property
+    def stream_id(self) -> str:
+        return f"complaint-{self.complaint_id}"
+
+    def context(self) -> DecisionContext:
+        return DecisionContext(calendar=CALENDAR, now=NOW)
+
+    def do(self, command_type: type[c.Command], actor: Actor, **fields: Any) -> list[EventData]:
+        at = fields.pop("occurred_at", self.at + timedelta(hours=1))
+        command = command_type(actor=actor, occurred_at=at, **fields)
+        new = decide(self.state, command, self.context())
+        self.at = at
+        out = []
+        for event in new:
+            envelope = Envelope(
+                event_id=event.event_id,
+                type=event.type,
+                stream_id=self.stream_id,
+                version=self.state.version + 1,
+                global_position=len(self.envelopes) + 1,
+                occurred_at=event.occurred_at,
+                recorded_at=utcnow(),
+                correlation_id=event.correlation_id,
+                causation_id=event.causation_id,
+                actor=event.actor,
+                schema_version=event.schema_version,
+                data=event.data,
+                department=event.department,
+            )
+            self.envelopes.append(envelope)
+            self.state = evolve(self.state, envelope)
+            out.append(decode(envelope))
+        return out
+
+    # -- the usual steps ---------------------------------------------------------
+    def submit(self, channel: Channel = Channel.PHONE, **fields: Any) -> Case:
+        fields.setdefault("tracking_no", "TS2603-0001-00")
+        fields.setdefault(
+            "complainant", Complainant(name="张三", phone="13800000000", preferred_channel=channel)
+        )
+        fields.setdefault("subject", "自来水停水未通知")
+        fields.setdefault("description", "小区连续两天停水，物业和供水公司互相推诿。")
+        self.do(c.SubmitComplaint, OPERATOR, channel=channel, **fields)
+        return self
+
+    def accept(self) -> Case:
+        self.do(c.AcceptComplaint, OPERATOR, category="service_quality", subcategory="efficiency")
+        return self
+
+    def route(self, department: str = "water", actor: Actor = OPERATOR) -> Case:
+        self.do(c.RouteComplaint, actor, department=department)
+        return self
+
+    def claim(self, actor: Actor = HANDLER) -> Case:
+        self.do(c.ClaimCase, actor)
+        return self
+
+    def investigate(self, actor: Actor = HANDLER) -> Case:
+        self.do(c.RecordInvestigation, actor, findings="管网维修未提前公告", methods=["现场勘查"])
+        return self
+
+    def resolve(self, actor: Actor = HANDLER) -> Case:
+        self.do(
+            c.ResolveComplaint,
+            actor,
+            result="已恢复供水并公开致歉",
+            basis="《城市供水条例》第二十二条",
+            improvements="停水前48小时公告",
+        )
+        return self
+
+    def feedback(self, actor: Actor = HANDLER) -> Case:
+        self.do(c.SendFeedback, actor)
+        return self
+
+    def follow_up(self, satisfaction: str, actor: Actor = OPERATOR) -> Case:
+        self.do(c.RecordFollowUp, actor, satisfaction=satisfaction)
+        return self
+
+    def in_handling(self) -> Case:
+        return self.submit().accept().route().claim().investigate()
