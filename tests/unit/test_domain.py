@@ -63,7 +63,7 @@ def test_happy_path_to_closed() -> None:
         "ComplaintClosed",
     ]
     assert [e.version for e in case.envelopes] == list(range(1, len(types) + 1))
-    routed = [e for e in case.envelopes if e.type == "ComplaintRouted"][0]
+    routed = next(e for e in case.envelopes if e.type == "ComplaintRouted")
     assert routed.department == "water"
     assert all(e.department == "water" for e in case.envelopes[routed.version - 1 :])
     assert all(e.department is None for e in case.envelopes[: routed.version - 1])
