@@ -1,9 +1,9 @@
 """The composition root every FastStream service runs through.
 
-A service is a name, the consumers of stored events it runs, and the
-request-reply commands it answers on ``<root>.cmd.<service>.<command>``.
-Replicas share each command subject through a queue group named after the
-service, and each durable consumer through JetStream.
+A service is a name, the request-reply commands it answers on
+``<root>.cmd.<service>.<command>``, and the consumers of stored events it
+runs. Replicas share each command subject through a queue group named after
+the service, and each durable consumer through JetStream.
 """
 
 from __future__ import annotations
@@ -11,23 +11,40 @@ from __future__ import annotations
 import logging
 import os
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.nats import NatsBroker
 
+from shared.application.context_source import ContextSource
+from shared.application.executor import CommandExecutor
+from shared.application.nats_commands import register_commands
+from shared.application.replies import ok
 from shared.consumer import Consumer, build_app
+from shared.domain.commands import Command
 from shared.settings import Settings
-
-Register = Callable[[NatsBroker], None]
-
-
-def ok(result: Any) -> dict[str, Any]:
-    return {"ok": True, "result": result}
+from shared.store.postgres import PostgresEventStore
 
 
-def error(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message, "details": details}}
+@dataclass(frozen=True)
+class Runtime:
+    """What a running service's handlers share."""
+
+    settings: Settings
+    store: PostgresEventStore
+    context: ContextSource
+    executor: CommandExecutor
+    broker: NatsBroker
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    commands: Mapping[str, type[Command]] = field(default_factory=dict)
+    consumers: Callable[[Runtime], Sequence[Consumer]] = lambda _runtime: ()
+    # Anything else the service subscribes to or starts (given the runtime).
+    extra: Callable[[Runtime], None] | None = None
 
 
 def build_broker(settings: Settings, service: str) -> NatsBroker:
@@ -49,13 +66,19 @@ def build_broker(settings: Settings, service: str) -> NatsBroker:
     return broker
 
 
-async def run_service(
-    settings: Settings,
-    service: str,
-    consumers: Sequence[Consumer] = (),
-    register: Register | None = None,
-) -> None:
-    broker = build_broker(settings, service)
-    if register is not None:
-        register(broker)
-    await build_app(settings, consumers, broker=broker).run()
+async def run_service(settings: Settings, spec: ServiceSpec) -> None:
+    if not settings.database_url:
+        raise ValueError("settings.database_url is not set (resolve it with tousu.connect first)")
+    store = await PostgresEventStore.connect(settings.database_url)
+    context = ContextSource()
+    try:
+        await context.start(settings.database_url)
+        broker = build_broker(settings, spec.name)
+        runtime = Runtime(settings, store, context, CommandExecutor(store, context), broker)
+        register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
+        if spec.extra is not None:
+            spec.extra(runtime)
+        await build_app(settings, spec.consumers(runtime), broker=broker, store=store).run()
+    finally:
+        await context.stop()
+        await store.close()

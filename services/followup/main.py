@@ -1,10 +1,16 @@
-"""`tousu service followup`."""
+"""`tousu service followup`: the satisfaction follow-up (回访), re-handling, closing."""
 
 from __future__ import annotations
 
-from shared.service import run_service
+from shared.domain import commands as c
+from shared.service import ServiceSpec, run_service
 from shared.settings import Settings
+
+SPEC = ServiceSpec(
+    name="followup",
+    commands={"follow-up": c.RecordFollowUp, "reopen": c.ReopenComplaint},
+)
 
 
 async def run(settings: Settings) -> None:
-    await run_service(settings, "followup")
+    await run_service(settings, SPEC)

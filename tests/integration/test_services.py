@@ -3,73 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 
 from services import SERVICES
 from shared.settings import Settings
+from tests.processes import spawn, stop, wait_until_answering
 from tousu.embedded.ports import free_port
 
 NATS_SERVICES = [name for name in SERVICES if name != "gateway"]
 
 
-def _spawn(name: str, env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
-    # A file, not a pipe: a chatty child must never block on a full pipe.
-    with (logs / f"{name}.log").open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tousu", "service", name],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
-
-
-async def _ping(nats_client: NatsClient, subject: str, deadline: float) -> dict[str, object]:
-    while True:
-        try:
-            reply = await nats_client.request(subject, b"", timeout=1.0)
-            return dict(json.loads(reply.data))
-        except (NoRespondersError, NatsTimeout):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)  # the service is still starting: poll again
-
-
 async def test_each_service_answers_ping_and_stops_cleanly(
     settings: Settings, child_env: dict[str, str], nats_client: NatsClient, tmp_path: Path
 ) -> None:
-    procs = {name: _spawn(name, child_env, tmp_path) for name in NATS_SERVICES}
+    procs = {name: spawn(name, child_env, tmp_path) for name in NATS_SERVICES}
     try:
         deadline = time.monotonic() + 60
         for name, proc in procs.items():
-            reply = await _ping(nats_client, settings.naming.command(name, "ping"), deadline)
+            reply = await wait_until_answering(nats_client, settings.naming, name, deadline)
             assert reply["ok"] is True
             result = reply["result"]
             assert isinstance(result, dict)
             assert (result["service"], result["pid"]) == (name, proc.pid)
         for name, proc in procs.items():
             log = (tmp_path / f"{name}.log").read_text()[-2000:]
-            assert _stop(proc) == 0, f"{name} exited badly: {log}"
+            assert stop(proc) == 0, f"{name} exited badly: {log}"
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -79,7 +42,7 @@ async def test_each_service_answers_ping_and_stops_cleanly(
 
 async def test_gateway_health_and_readiness(child_env: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
-    proc = _spawn("gateway", {**child_env, "TOUSU_HTTP_PORT": str(port)}, tmp_path)
+    proc = spawn("gateway", {**child_env, "TOUSU_HTTP_PORT": str(port)}, tmp_path)
     try:
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -96,7 +59,7 @@ async def test_gateway_health_and_readiness(child_env: dict[str, str], tmp_path:
             assert ready.json() == {"ready": True, "checks": {"database": "ok", "nats": "ok"}}
             assert (await client.get("/healthz")).json() == {"status": "ok"}
             assert (await client.get("/openapi.json")).status_code == 200
-        assert _stop(proc) == 0
+        assert stop(proc) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

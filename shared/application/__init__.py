@@ -1,0 +1,1 @@
+"""The service layer: load a complaint, decide, append — and the NATS command endpoint."""

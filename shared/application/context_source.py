@@ -1,0 +1,64 @@
+"""Builds each decision's context: the current calendar (reloaded when an
+operator imports a year), the applicable limits and the notice renderer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from shared.calendar import WorkdayCalendar
+from shared.calendar.repository import NOTIFY_CHANNEL, load_years
+from shared.domain.complaint import DecisionContext, Limits
+from shared.domain.context import NoticeRenderer, plain_notice
+from shared.events import utcnow
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def default_limits(_item: str | None) -> Limits:
+    return Limits()
+
+
+@dataclass
+class ContextSource:
+    calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar)
+    limits_for: Callable[[str | None], Limits] = default_limits
+    render: NoticeRenderer = plain_notice
+    register_version: int | None = None
+    _listener: asyncpg.Connection | None = None
+    _reloads: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __call__(self) -> DecisionContext:
+        return DecisionContext(
+            calendar=self.calendar,
+            now=utcnow(),
+            limits_for=self.limits_for,
+            render=self.render,
+            register_version=self.register_version,
+        )
+
+    async def start(self, database_url: str) -> None:
+        """Load imported calendar years and keep them current."""
+        self._listener = await asyncpg.connect(database_url)
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_import)
+        await self.reload()
+
+    async def reload(self) -> None:
+        assert self._listener is not None
+        years = await load_years(self._listener)
+        self.calendar = WorkdayCalendar(years)
+        log.info("calendar loaded", imported_years=[y.year for y in years])
+
+    def _on_import(self, *_: object) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None

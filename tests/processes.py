@@ -1,0 +1,61 @@
+"""Run tousu processes for a test: spawn, wait until they answer, stop them all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from shared.naming import Naming
+
+
+def spawn(name: str, env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+    # A file, not a pipe: a chatty child must never block on a full pipe.
+    with (logs / f"{name}.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tousu", "service", name],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> int:
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+async def request(
+    client: NatsClient, subject: str, body: dict[str, Any], timeout: float = 10.0
+) -> dict[str, Any]:
+    reply = await client.request(subject, json.dumps(body).encode(), timeout=timeout)
+    return dict(json.loads(reply.data))
+
+
+async def wait_until_answering(
+    client: NatsClient, naming: Naming, service: str, deadline: float
+) -> dict[str, Any]:
+    """Ping ``service`` until it answers (it is still starting until then)."""
+    while True:
+        try:
+            return await request(client, naming.command(service, "ping"), {}, timeout=1.0)
+        except (NoRespondersError, NatsTimeout):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
