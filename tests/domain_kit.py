@@ -10,7 +10,7 @@ from typing import Any
 from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
-from shared.events import Actor, Envelope, EventData, decode, utcnow
+from shared.events import Actor, Envelope, EventData, decode, stored, utcnow
 from shared.events.types import Channel, Complainant
 
 OPERATOR = Actor(id="op-li", role="operator")
@@ -49,20 +49,12 @@ class Case:
         self.at = at
         out = []
         for event in new:
-            envelope = Envelope(
-                event_id=event.event_id,
-                type=event.type,
+            envelope = stored(
+                event,
                 stream_id=self.stream_id,
                 version=self.state.version + 1,
                 global_position=len(self.envelopes) + 1,
-                occurred_at=event.occurred_at,
                 recorded_at=utcnow(),
-                correlation_id=event.correlation_id,
-                causation_id=event.causation_id,
-                actor=event.actor,
-                schema_version=event.schema_version,
-                data=event.data,
-                department=event.department,
             )
             self.envelopes.append(envelope)
             self.state = evolve(self.state, envelope)

@@ -12,6 +12,7 @@ from shared.events.envelope import (
     Envelope,
     NewEvent,
     complaint_stream,
+    stored,
     utcnow,
 )
 from shared.events.upcast import upcast, upcaster
@@ -26,6 +27,7 @@ __all__ = [
     "complaint_stream",
     "decode",
     "new_event",
+    "stored",
     "upcaster",
     "utcnow",
 ]

@@ -72,3 +72,24 @@ class Envelope(BaseModel):
     schema_version: int
     data: dict[str, Any]
     department: str | None = None
+
+
+def stored(
+    event: NewEvent, *, stream_id: str, version: int, global_position: int, recorded_at: datetime
+) -> Envelope:
+    """The envelope ``event`` gets once stored at ``stream_id``/``version``."""
+    return Envelope(
+        event_id=event.event_id,
+        type=event.type,
+        stream_id=stream_id,
+        version=version,
+        global_position=global_position,
+        occurred_at=event.occurred_at,
+        recorded_at=recorded_at,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        actor=event.actor,
+        schema_version=event.schema_version,
+        data=event.data,
+        department=event.department,
+    )

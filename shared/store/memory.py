@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from shared.events import Envelope, NewEvent, utcnow
+from shared.events import Envelope, NewEvent, stored, utcnow
 from shared.store.errors import (
     AlreadyProcessed,
     ConcurrencyConflict,
@@ -43,20 +43,12 @@ class _MemoryUnitOfWork(UnitOfWork):
         for offset, event in enumerate(events, start=1):
             self._store._position += 1
             out.append(
-                Envelope(
-                    event_id=event.event_id,
-                    type=event.type,
+                stored(
+                    event,
                     stream_id=stream_id,
                     version=expected_version + offset,
                     global_position=self._store._position,
-                    occurred_at=event.occurred_at,
                     recorded_at=utcnow(),
-                    correlation_id=event.correlation_id,
-                    causation_id=event.causation_id,
-                    actor=event.actor,
-                    schema_version=event.schema_version,
-                    data=event.data,
-                    department=event.department,
                 )
             )
         self._pending.extend(out)

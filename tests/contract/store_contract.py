@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from shared.events import NewEvent
+from shared.events import Envelope, NewEvent
 from shared.store import (
     NO_STREAM,
     AlreadyProcessed,
@@ -20,6 +20,7 @@ from shared.store import (
     IdempotencyViolation,
     UnknownPosition,
 )
+from tests.helpers import eventually
 
 
 def stream() -> str:
@@ -105,11 +106,19 @@ class EventStoreContract:
         start = await _head(event_store)
         for _ in range(5):
             await event_store.append(stream(), NO_STREAM, events(3))
-        seen = []
+        seen: list[Envelope] = []
         after = start
-        while page := await event_store.read_all(after=after, limit=4):
-            seen.extend(page)
-            after = page[-1].global_position
+
+        async def read_on() -> bool:
+            # Events become readable once every older transaction on the
+            # server has ended, which another database's may delay.
+            nonlocal after
+            while page := await event_store.read_all(after=after, limit=4):
+                seen.extend(page)
+                after = page[-1].global_position
+            return len(seen) >= 15
+
+        await eventually(read_on, "15 readable events")
         assert len(seen) == 15
         assert len({e.event_id for e in seen}) == 15
         for sid in {e.stream_id for e in seen}:
