@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -22,6 +22,7 @@ from shared.store.port import EventStore, UnitOfWork, Wakeup
 NOTIFY_CHANNEL = "tousu_events"
 
 Connection = asyncpg.Connection | PoolConnectionProxy
+DeferredWrite = Callable[[Connection], Awaitable[object]]
 
 _COLUMNS = """global_position, event_id, stream_id, version, type, schema_version,
     occurred_at, recorded_at, correlation_id, causation_id, actor, department, data"""
@@ -77,11 +78,20 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-class _PgUnitOfWork(UnitOfWork):
+class PgUnitOfWork(UnitOfWork):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.appended = False
         self._tracking: list[tuple[str, uuid.UUID]] = []
+        self._deferred: list[DeferredWrite] = []
+
+    def defer(self, write: DeferredWrite) -> None:
+        """Run ``write`` on this transaction's connection just before it commits.
+
+        For rows that must commit with the appends (the notification outbox);
+        deferring keeps the appends the transaction's first writes.
+        """
+        self._deferred.append(write)
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -152,7 +162,9 @@ class _PgUnitOfWork(UnitOfWork):
         # transaction's id before the stream was read (see the migration).
         self._tracking.append((consumer, event_id))
 
-    async def flush_tracking(self) -> None:
+    async def flush(self) -> None:
+        for write in self._deferred:
+            await write(self._conn)
         for consumer, event_id in self._tracking:
             inserted = await self._conn.fetchval(
                 "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) "
@@ -196,10 +208,10 @@ class PostgresEventStore(EventStore):
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self._pool.acquire() as conn:
-            uow = _PgUnitOfWork(conn)
+            uow = PgUnitOfWork(conn)
             async with conn.transaction():
                 yield uow
-                await uow.flush_tracking()
+                await uow.flush()
             if uow.appended:
                 # Sent after the commit, outside it: a NOTIFY inside the
                 # transaction would take PostgreSQL's global notify lock across

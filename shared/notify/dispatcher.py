@@ -1,0 +1,189 @@
+"""The dispatcher: sends what is due in the outbox, each notice once.
+
+Run one (or several, in several replicas) in any service's event loop. Each
+round claims due notices with ``FOR UPDATE SKIP LOCKED`` and a lease in a short
+transaction, sends them concurrently through the sender of their channel, and
+records each outcome: ``sent`` with the provider's id, ``failed`` with a retry
+after an exponential back-off, or ``dead`` when the error is permanent or the
+tries are used up. Between rounds it sleeps until woken by NOTIFY on
+``tousu_outbox``, until the next retry is due, or until the periodic re-check.
+
+Delivery guarantee: a notice is claimed by one dispatcher at a time, so
+replicas never send it concurrently. A dispatcher that dies (or is stopped)
+while sending leaves the notice claimed; when the lease ends it is sent again.
+The channel then sees it at least once, not exactly once, if the first send
+had got through; SMTP offers no idempotency key, so e-mails carry a Message-ID
+derived from the notice id, the same on every try, for the receiver to dedupe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from shared.logs import get_logger
+from shared.notify.claims import claim_due, mark_failed, mark_sent, next_due_in
+from shared.notify.model import NoticeChannel, NotificationRecord
+from shared.notify.outbox import OUTBOX_CHANNEL
+from shared.notify.sender import Sender, SendError
+from shared.notify.settings import NotifySettings
+from shared.store import Wakeup
+
+log = get_logger("tousu.notify")
+
+_MIN_IDLE = 0.02  # seconds
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    backoff_base: float = 30.0
+    backoff_max: float = 3600.0
+
+    @classmethod
+    def from_settings(cls, settings: NotifySettings) -> RetryPolicy:
+        return cls(settings.max_attempts, settings.backoff_base, settings.backoff_max)
+
+    def retry_in(self, attempts: int) -> float | None:
+        """Seconds to wait after the ``attempts``-th failed try; None: give up."""
+        if attempts >= self.max_attempts:
+            return None
+        return float(min(self.backoff_base * 2 ** (attempts - 1), self.backoff_max))
+
+
+class Dispatcher:
+    """Sends the outbox's due notices on the channels it has senders for.
+
+    Notices on a channel without a sender here stay pending for a dispatcher
+    that has one. ``database_url`` is for the LISTEN connection of :meth:`run`.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        senders: Mapping[NoticeChannel, Sender],
+        *,
+        database_url: str,
+        settings: NotifySettings | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not senders:
+            raise ValueError("a dispatcher needs at least one sender")
+        self.pool = pool
+        self.senders = dict(senders)
+        self.database_url = database_url
+        self.settings = settings or NotifySettings()
+        self.policy = RetryPolicy.from_settings(self.settings)
+        self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._channels = [c.value for c in self.senders]
+
+    async def run_once(self) -> int:
+        """Claim one batch of due notices and send it; the number claimed."""
+        token, batch = await claim_due(
+            self.pool,
+            channels=self._channels,
+            limit=self.settings.batch_size,
+            lease=self.settings.lease,
+            max_attempts=self.policy.max_attempts,
+            claimed_by=self.name,
+        )
+        if batch:
+            await asyncio.gather(*(self._deliver(token, n) for n in batch))
+        return len(batch)
+
+    async def _deliver(self, token: uuid.UUID, n: NotificationRecord) -> None:
+        bound = log.bind(notification_id=str(n.id), tracking_no=n.tracking_no, channel=n.channel)
+        try:
+            # Cut off well inside the lease, so that no successor takes the
+            # notice over while this send could still get through.
+            async with asyncio.timeout(self.settings.lease / 2):
+                provider_id = await self.senders[n.channel].send(n)
+        except SendError as exc:
+            await self._failed(token, n, str(exc), exc.retryable, bound)
+            return
+        except TimeoutError:
+            await self._failed(token, n, "send timed out", True, bound)
+            return
+        except Exception as exc:  # a sender's bug must not stop the dispatcher
+            bound.exception("sender raised")
+            await self._failed(token, n, f"{type(exc).__name__}: {exc}", True, bound)
+            return
+        if await mark_sent(self.pool, n.id, token, provider_id):
+            bound.info("notice sent", kind=n.kind, attempt=n.attempts, provider_id=provider_id)
+        else:
+            bound.warning("notice sent after its lease ran out", provider_id=provider_id)
+
+    async def _failed(
+        self, token: uuid.UUID, n: NotificationRecord, error: str, retryable: bool, bound: Any
+    ) -> None:
+        retry_in = self.policy.retry_in(n.attempts) if retryable else None
+        await mark_failed(self.pool, n.id, token, error, retry_in)
+        if retry_in is None:
+            bound.error("notice dead", kind=n.kind, attempts=n.attempts, error=error)
+        else:
+            bound.warning(
+                "notice failed, will retry", attempts=n.attempts, retry_in=retry_in, error=error
+            )
+
+    async def run(self) -> None:
+        """Send due notices until cancelled."""
+        wakeup = Wakeup()
+        listener: asyncpg.Connection | None = None
+        failures = 0
+        try:
+            while True:
+                try:
+                    if listener is None or listener.is_closed():
+                        listener = await self._listen(wakeup)
+                    while await self.run_once() == self.settings.batch_size:
+                        pass  # a full batch: more may be due right now
+                    failures = 0
+                    await wakeup.wait(await self._idle_timeout())
+                except Exception as exc:
+                    # The database is away (or a bug): keep going, without spinning,
+                    # rather than leave the service running with no dispatcher.
+                    failures += 1
+                    delay = min(0.5 * 2 ** (failures - 1), self.settings.recheck)
+                    log.warning(
+                        "dispatcher round failed", error=repr(exc), retry_in=delay, exc_info=True
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _listen(self, wakeup: Wakeup) -> asyncpg.Connection:
+        # A connection of its own: LISTEN belongs to a session, and a pooled
+        # connection would be reset (UNLISTEN ALL) on release.
+        conn = await asyncpg.connect(self.database_url)
+        await conn.add_listener(OUTBOX_CHANNEL, wakeup.wake)
+        # Whatever was enqueued before the LISTEN is found by the next round.
+        wakeup.wake()
+        return conn
+
+    async def _idle_timeout(self) -> float:
+        due_in = await next_due_in(self.pool, self._channels)
+        if due_in is None:
+            return self.settings.recheck
+        # Due already yet not claimed: another dispatcher is claiming it right
+        # now. A short pause, not a spin, until its claim commits.
+        return max(_MIN_IDLE, min(due_in, self.settings.recheck))
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Dispatcher]:
+        """Run in the background for the duration of the block."""
+        task = asyncio.create_task(self.run(), name=f"notify-dispatcher-{self.name}")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

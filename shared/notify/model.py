@@ -1,0 +1,98 @@
+"""What a notice is: its kind, channel, recipient and text, and its state in the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, computed_field, model_validator
+
+# Fixed forever: notification ids derived from it are stored.
+_ID_NAMESPACE = uuid.UUID("5f0e6a9c-3b1d-4d0a-9a53-6f1f2c7e8b41")
+
+
+class NoticeKind(StrEnum):
+    ACCEPTANCE = "acceptance"
+    REJECTION = "rejection"
+    EXTENSION = "extension"
+    PROGRESS = "progress"
+    RESULT = "result"
+    FOLLOW_UP_SURVEY = "follow_up_survey"
+
+
+class NoticeChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    LETTER = "letter"
+    # Shown on the public lookup page only; nothing leaves the system.
+    WEB = "web"
+
+
+class NoticeStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # the last try failed; another is scheduled
+    DEAD = "dead"
+
+
+def notification_id(
+    source_event_id: uuid.UUID, kind: NoticeKind | str, channel: NoticeChannel | str
+) -> uuid.UUID:
+    """The id of the notice of ``kind`` on ``channel`` caused by one event.
+
+    Deterministic, so that handling an event twice enqueues nothing new.
+    """
+    return uuid.uuid5(_ID_NAMESPACE, f"{source_event_id}:{kind}:{channel}")
+
+
+class Notification(BaseModel):
+    """A notice to a complainant, as enqueued."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_event_id: uuid.UUID
+    complaint_id: uuid.UUID
+    tracking_no: str
+    kind: NoticeKind
+    channel: NoticeChannel
+    # E-mail address, phone number or postal address; None for the web page.
+    recipient: str | None = None
+    recipient_name: str | None = None
+    language: str = "zh-CN"
+    title: str
+    body: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> uuid.UUID:
+        return notification_id(self.source_event_id, self.kind, self.channel)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived_id(cls, data: Any) -> Any:
+        # A dumped notice carries its id; it is derived, so reading it back
+        # (from JSON, say) must not trip over it.
+        if isinstance(data, dict) and "id" in data:
+            return {k: v for k, v in data.items() if k != "id"}
+        return data
+
+    @model_validator(mode="after")
+    def _recipient_for_channel(self) -> Self:
+        if self.channel != NoticeChannel.WEB and not (self.recipient or "").strip():
+            raise ValueError(f"a {self.channel} notice needs a recipient")
+        return self
+
+
+class NotificationRecord(Notification):
+    """A notice as stored in the outbox, with its delivery state."""
+
+    status: NoticeStatus
+    attempts: int
+    next_attempt_at: AwareDatetime
+    locked_until: AwareDatetime | None = None
+    last_error: str | None = None
+    created_at: AwareDatetime
+    sent_at: AwareDatetime | None = None
+    provider_message_id: str | None = None
