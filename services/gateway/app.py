@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 
+from services.gateway.auth.routes import auth_router
+from services.gateway.problems import install_problem_handlers
 from shared.nats_setup import connect
 from shared.settings import Settings
 
@@ -34,6 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
             await pool.close()
 
     app = FastAPI(title="tousu", version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(auth_router())
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "tousu.cli.calendar_cmds",
     "tousu.cli.dlq_cmds",
     "tousu.cli.bench_cmds",
+    "tousu.cli.users_cmds",
 )
 
 

@@ -1,0 +1,251 @@
+"""`tousu users`: staff accounts and their API tokens."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Annotated, NoReturn, TypeVar, cast
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.gateway.auth import ROLES, StaffRole
+from services.gateway.auth import repository as repo
+from services.gateway.auth.passwords import hash_password, password_problem
+from services.gateway.auth.roles import ROLE_LABELS
+from services.gateway.auth.tokens import AuthSettings
+from shared.settings import load_settings
+from tousu.cli import app
+from tousu.cli._async import run
+from tousu.connect import NotConfiguredError, database_url
+
+users_app = typer.Typer(
+    help="Staff accounts (工作人员账号) and their API tokens.", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # whole lines: messages get copied and grepped
+
+T = TypeVar("T")
+_CONNECT_TIMEOUT = 5.0
+
+
+@asynccontextmanager
+async def _connection() -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url(load_settings()), timeout=_CONNECT_TIMEOUT)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def _with_db(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work`` on a connection; a missing or unreachable database exits 1 with a message."""
+
+    async def go() -> T:
+        async with _connection() as conn:
+            return await work(conn)
+
+    try:
+        return run(go())
+    except NotConfiguredError as exc:
+        _fail(str(exc))
+    except asyncpg.UndefinedTableError:
+        _fail("the users tables are missing: run `tousu migrate` first")
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"database not reachable: {exc}")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]{message}[/red]", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # Only the line break a shell or `echo` adds; other whitespace is the password's.
+        password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem:
+        _fail(problem)
+    return password
+
+
+@users_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="Login name (stored in lower case).")],
+    role: Annotated[str, typer.Option("--role", "-r", help=f"One of: {', '.join(ROLES)}.")],
+    department: Annotated[
+        str | None,
+        typer.Option("--department", "-d", help="Department code; handler and dept_head only."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Display name (default: the username).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a staff account; the password is asked twice unless --password-stdin."""
+    username = repo.normalize_username(username)
+    try:
+        # Before asking for a password: a typo in the role should not cost one.
+        repo.check_new_user(username, role, department)
+    except repo.InvalidUser as exc:
+        _fail(str(exc), code=2)
+    password_hash = hash_password(_read_password(password_stdin))
+
+    async def create(conn: asyncpg.Connection) -> repo.User:
+        return await repo.create_user(
+            conn,
+            username,
+            role=cast(StaffRole, role),
+            department=department,
+            display_name=name,
+            password_hash=password_hash,
+        )
+
+    try:
+        user = _with_db(create)
+    except repo.UserExists as exc:
+        _fail(str(exc))
+    where = f" in {user.department}" if user.department else ""
+    out.print(f"added {user.username} ({user.role}{where}), id {user.id}", highlight=False)
+
+
+@users_app.command("list")
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """Every staff account."""
+    users = _with_db(repo.list_users)
+    if as_json:
+        for user in users:
+            print(json.dumps(user.as_dict(), ensure_ascii=False))
+        return
+    if not users:
+        out.print("no users yet: add one with `tousu users add`")
+        return
+    table = Table(title=f"users ({len(users)})")
+    for column in ("username", "name", "role", "department", "active", "tokens", "created"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(
+            u.username,
+            u.display_name,
+            f"{u.role} {ROLE_LABELS[u.role]}",
+            u.department or "-",
+            "yes" if u.active else "[red]disabled[/red]",
+            str(u.active_tokens),
+            u.created_at.isoformat(timespec="seconds"),
+        )
+    out.print(table)
+
+
+async def _user_or_fail(conn: asyncpg.Connection, username: str) -> repo.User:
+    user = await repo.get_user(conn, username)
+    if user is None:
+        _fail(f"no user {username!r}")
+    return user
+
+
+@users_app.command("token")
+def token(
+    username: Annotated[str, typer.Argument()],
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, max=3650, help="Lifetime (default TOUSU_TOKEN_DAYS, 30)."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print id, token and expiry as JSON.")
+    ] = False,
+) -> None:
+    """Issue an API token for USERNAME and print it, once: it is stored only as a hash.
+
+    Standard output carries the token alone (TOKEN=$(tousu users token alice));
+    its id and expiry go to standard error.
+    """
+    lifetime = timedelta(days=days or AuthSettings().token_days)
+
+    async def issue(conn: asyncpg.Connection) -> repo.IssuedToken:
+        user = await _user_or_fail(conn, username)
+        if not user.active:
+            _fail(f"user {user.username!r} is disabled")
+        return await repo.issue_token(conn, user.id, name=name, lifetime=lifetime)
+
+    issued = _with_db(issue)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "id": str(issued.id),
+                    "token": issued.token,
+                    "name": issued.name,
+                    "expires_at": issued.expires_at.isoformat(),
+                }
+            )
+        )
+        return
+    print(issued.token)
+    expires = issued.expires_at.isoformat(timespec="seconds")
+    err.print(
+        f"token {issued.id} ({issued.name}) expires {expires}; it is shown only now",
+        highlight=False,
+    )
+
+
+@users_app.command("tokens")
+def tokens(username: Annotated[str, typer.Argument()]) -> None:
+    """USERNAME's tokens (ids, for `tousu users revoke`), never the secrets."""
+
+    async def find(conn: asyncpg.Connection) -> list[repo.TokenInfo]:
+        user = await _user_or_fail(conn, username)
+        return await repo.list_tokens(conn, user.id)
+
+    found = _with_db(find)
+    table = Table(title=f"tokens of {repo.normalize_username(username)} ({len(found)})")
+    for column in ("id", "name", "created", "expires", "last used", "revoked"):
+        table.add_column(column, no_wrap=column == "id")
+    for t in found:
+        table.add_row(
+            str(t.id),
+            t.name,
+            t.created_at.isoformat(timespec="seconds"),
+            t.expires_at.isoformat(timespec="seconds"),
+            t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-",
+            t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "-",
+        )
+    out.print(table)
+
+
+@users_app.command("revoke")
+def revoke(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID")]) -> None:
+    """Revoke a token by its id (see `tousu users tokens`)."""
+    try:
+        parsed = uuid.UUID(token_id)
+    except ValueError:
+        _fail(f"{token_id!r} is not a token id (a UUID)", code=2)
+    result = _with_db(lambda conn: repo.revoke_token(conn, parsed))
+    if result is None:
+        _fail(f"no token {parsed}")
+    when = result.revoked_at.isoformat(timespec="seconds")
+    out.print(f"token {parsed} {'was already revoked' if result.already else 'revoked'} at {when}")
+
+
+@users_app.command("disable")
+def disable(username: Annotated[str, typer.Argument()]) -> None:
+    """Disable an account: it cannot sign in, and its tokens are revoked."""
+    revoked = _with_db(lambda conn: repo.disable_user(conn, username))
+    if revoked is None:
+        _fail(f"no user {username!r}")
+    out.print(f"disabled {repo.normalize_username(username)}; {revoked} token(s) revoked")
