@@ -1,0 +1,1 @@
+"""Intake data and rules: scope taxonomy, service commitments, identifiers, duplicates, notices."""
