@@ -70,7 +70,7 @@ async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     if not settings.database_url:
         raise ValueError("settings.database_url is not set (resolve it with tousu.connect first)")
     store = await PostgresEventStore.connect(settings.database_url)
-    context = ContextSource()
+    context = ContextSource.for_settings(settings)
     try:
         await context.start(settings.database_url)
         broker = build_broker(settings, spec.name)

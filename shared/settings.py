@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     # NOTIFY); readers normally wake on LISTEN/NOTIFY.
     store_idle_recheck: float = Field(default=2.0, gt=0)
 
+    # Who the organisation is, as notices to the public name it, and where the
+    # public reports on how a complaint was handled (监督举报电话和邮箱).
+    org_name_zh: str = "某市政务服务中心"
+    org_name_en: str = "City Government Service Centre"
+    supervision_phone: str = "12345"
+    supervision_email: str = "jiandu@example.gov.cn"
+    hotline: str | None = "12345"
+    lookup_url: str | None = None
+
+    # Accept complete, in-scope submissions without an operator (default off:
+    # the policy asks for a preliminary verification, 初步核实).
+    auto_accept: bool = False
+    # Route accepted complaints by the routing rules (else operators route).
+    auto_route: bool = True
+
     @cached_property
     def naming(self) -> Naming:
         return Naming(self.subject_root)

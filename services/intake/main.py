@@ -1,14 +1,24 @@
-"""`tousu service intake`: acceptance (受理) or rejection, and duplicates."""
+"""`tousu service intake`: submissions from every channel, acceptance (受理) or
+rejection, duplicates."""
 
 from __future__ import annotations
 
+from services.intake import endpoints
+from services.intake.intake import Intake
 from shared.domain import commands as c
-from shared.service import ServiceSpec, run_service
+from shared.service import Runtime, ServiceSpec, run_service
 from shared.settings import Settings
+
+
+def _extra(runtime: Runtime) -> None:
+    intake = Intake(runtime.store, runtime.executor, auto_accept=runtime.settings.auto_accept)
+    endpoints.register(runtime.broker, runtime.settings, intake)
+
 
 SPEC = ServiceSpec(
     name="intake",
     commands={"accept": c.AcceptComplaint, "reject": c.RejectComplaint},
+    extra=_extra,
 )
 
 

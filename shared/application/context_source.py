@@ -14,7 +14,12 @@ from shared.calendar.repository import NOTIFY_CHANNEL, load_years
 from shared.domain.complaint import DecisionContext, Limits
 from shared.domain.context import NoticeRenderer, plain_notice
 from shared.events import utcnow
+from shared.intake.commitments import CommitmentRegister
+from shared.intake.i18n import Localized
+from shared.intake.notices import NoticeContacts, NoticeTexts
+from shared.intake.taxonomy import Taxonomy
 from shared.logs import get_logger
+from shared.settings import Settings
 
 log = get_logger(__name__)
 
@@ -31,6 +36,23 @@ class ContextSource:
     register_version: int | None = None
     _listener: asyncpg.Connection | None = None
     _reloads: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ContextSource:
+        """The deployment's limits (commitment register) and notice texts."""
+        register = CommitmentRegister.load()
+        contacts = NoticeContacts(
+            org_name=Localized(zh=settings.org_name_zh, en=settings.org_name_en),
+            supervision_phone=settings.supervision_phone,
+            supervision_email=settings.supervision_email,
+            hotline=settings.hotline,
+            lookup_url=settings.lookup_url,
+        )
+        return cls(
+            limits_for=register.limits_for,
+            render=NoticeTexts(contacts, taxonomy=Taxonomy.load(), register=register),
+            register_version=register.version,
+        )
 
     def __call__(self) -> DecisionContext:
         return DecisionContext(

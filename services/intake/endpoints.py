@@ -1,0 +1,95 @@
+"""intake over NATS: `<root>.cmd.intake.submit` (request-reply) and the durable
+channel submissions on `<root>.intake.<channel>` (stream <ROOT>_INTAKE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from services.intake.intake import Intake
+from services.intake.submission import Submission
+from shared.application.replies import error, from_exception, ok
+from shared.consumer.dead_letter import DeadLetters, describe
+from shared.consumer.policy import RetryPolicy
+from shared.domain.errors import DomainError
+from shared.events import Actor
+from shared.logs import bound_contextvars, get_logger
+from shared.settings import Settings
+
+log = get_logger(__name__)
+SUBMISSIONS_DURABLE = "intake-submissions"
+
+
+class SubmitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    submission: Submission
+    actor: Actor
+
+
+def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
+    naming = settings.naming
+
+    @broker.subscriber(naming.command("intake", "submit"), queue="intake", title="intake submit")
+    async def submit(body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            request = SubmitRequest.model_validate(body)
+            submitted = await intake.submit(request.submission, request.actor)
+        except (ValidationError, DomainError) as exc:
+            return from_exception(exc)
+        except Exception:
+            log.exception("submission failed")
+            return error("internal_error", "the submission could not be registered")
+        return ok(submitted.as_json())
+
+    policy = RetryPolicy.from_settings(settings)
+
+    @broker.subscriber(
+        naming.all_intake,
+        stream=JStream(naming.intake_stream, declare=False),
+        durable=SUBMISSIONS_DURABLE,
+        pull_sub=PullSub(batch_size=settings.consumer_batch_size, timeout=5.0),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw,
+        title="intake channel submissions",
+    )
+    async def from_channel(body: bytes, message: NatsMessage) -> None:
+        msg = message.raw_message
+        channel = msg.subject.rsplit(".", 1)[-1]
+        deliveries = msg.metadata.num_delivered or 1
+        with bound_contextvars(channel=channel, msg_id=(msg.headers or {}).get("Nats-Msg-Id")):
+            try:
+                submission = Submission.model_validate_json(body)
+                if submission.channel.value != channel:
+                    raise ValueError(f"submitted on {channel} but names {submission.channel}")
+                actor = Actor(id=f"channel:{channel}", role="system")
+                submitted = await intake.submit(submission, actor)
+            except (ValidationError, ValueError, DomainError) as exc:
+                # It can never succeed: dead-letter it at once, with the reason.
+                await _dead_letter(msg, exc, deliveries)
+                return
+            except Exception as exc:
+                if policy.should_retry(deliveries):
+                    log.warning("submission failed, will retry", error=describe(exc))
+                    await msg.nak(delay=policy.backoff(deliveries))
+                else:
+                    await _dead_letter(msg, exc, deliveries)
+                return
+            await msg.ack()
+            log.info("submission registered", tracking_no=submitted.tracking_no)
+
+    async def _dead_letter(msg: Any, exc: BaseException, deliveries: int) -> None:
+        connection = await broker.connect()
+        await DeadLetters(connection.jetstream(), naming).publish(
+            SUBMISSIONS_DURABLE, msg, exc, deliveries
+        )
+        await msg.term()
+        log.error("submission dead-lettered", error=describe(exc))
+
+
+async def _raw(msg: Any) -> bytes:
+    return bytes(msg.body)

@@ -1,0 +1,264 @@
+"""Registering a submission as a complaint: ids, the access code, optional
+auto-acceptance, and duplicate suggestions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.intake.submission import Submission
+from shared.application.executor import CommandExecutor, Outcome
+from shared.domain import commands as c
+from shared.domain.errors import DomainError
+from shared.events import SYSTEM_ACTOR, Actor, utcnow
+from shared.events.types import Complainant, DeadlineKind
+from shared.intake.duplicates import (
+    DuplicateCandidate,
+    find_duplicates,
+    normalize_email,
+    normalize_phone,
+)
+from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from shared.intake.taxonomy import Taxonomy, UnknownCode
+from shared.store import ConcurrencyConflict
+from shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
+
+# Complaint ids of resendable submissions derive from "<channel>:<external_ref>".
+SUBMISSION_NAMESPACE = uuid.UUID("9b0e7c1e-5a52-4a55-9a3f-3f1f1c7a2d10")
+DUPLICATE_WINDOW = timedelta(days=30)
+TRACKING_NO_TRIES = 5
+
+
+class InvalidSubmission(DomainError):
+    code = "validation_error"
+    http_status = 422
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(
+            "the submission lacks what its channel needs",
+            fields=[{"field": f, "message": m, "type": "missing"} for f, m in problems],
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Submitted:
+    complaint_id: uuid.UUID
+    tracking_no: str
+    access_code: str | None  # shown once; None when the submission was a resend
+    status: str
+    acceptance_due: datetime | None
+    repeated: bool = False
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "complaint_id": str(self.complaint_id),
+            "tracking_no": self.tracking_no,
+            "access_code": self.access_code,
+            "status": self.status,
+            "acceptance_due": self.acceptance_due.isoformat() if self.acceptance_due else None,
+            "repeated": self.repeated,
+            "duplicates": self.duplicates,
+            "suggestions": self.suggestions,
+        }
+
+
+def complaint_id_for(submission: Submission) -> uuid.UUID:
+    if submission.external_ref:
+        key = f"{submission.channel.value}:{submission.external_ref}"
+        return uuid.uuid5(SUBMISSION_NAMESPACE, key)
+    return uuid.uuid4()
+
+
+class Intake:
+    def __init__(
+        self,
+        store: PostgresEventStore,
+        executor: CommandExecutor,
+        *,
+        auto_accept: bool = False,
+        taxonomy: Taxonomy | None = None,
+    ) -> None:
+        self._store = store
+        self._executor = executor
+        self._auto_accept = auto_accept
+        self._taxonomy = taxonomy or Taxonomy.load()
+
+    async def submit(self, submission: Submission, actor: Actor) -> Submitted:
+        problems = submission.missing()
+        if problems:
+            raise InvalidSubmission(problems)
+        complaint_id = complaint_id_for(submission)
+        existing = await self._executor.load(complaint_id)
+        if existing.exists:
+            return _submitted(complaint_id, existing, None, repeated=True)
+        code = new_access_code()
+        # argon2 is deliberately slow (about 0.1 s): keep it off the event loop.
+        code_hash = await asyncio.to_thread(hash_access_code, code)
+        received_at = submission.received_at or utcnow()
+        for _ in range(TRACKING_NO_TRIES):
+            tracking_no = new_tracking_no(received_at)
+            try:
+                outcome = await self._register(
+                    complaint_id, submission, actor, received_at, tracking_no, code_hash
+                )
+            except asyncpg.UniqueViolationError:
+                continue  # the tracking number was taken: draw again
+            except ConcurrencyConflict:
+                # The same submission arrived twice at once; the other one won.
+                state = await self._executor.load(complaint_id)
+                return _submitted(complaint_id, state, None, repeated=True)
+            return replace(
+                _submitted(complaint_id, outcome.state, code),
+                duplicates=await self._duplicates(complaint_id, submission, received_at),
+                suggestions=self._suggestions(submission),
+            )
+        raise RuntimeError("could not draw an unused tracking number")
+
+    async def _register(
+        self,
+        complaint_id: uuid.UUID,
+        submission: Submission,
+        actor: Actor,
+        received_at: datetime,
+        tracking_no: str,
+        code_hash: str,
+    ) -> Outcome:
+        command = c.SubmitComplaint(
+            actor=actor,
+            occurred_at=received_at,
+            tracking_no=tracking_no,
+            access_code_hash=code_hash,
+            channel=submission.channel,
+            external_ref=submission.external_ref,
+            complainant=_normalized(submission.complainant),
+            subject=submission.subject,
+            description=submission.description,
+            happened_at=submission.happened_at,
+            location=submission.location,
+            people_involved=submission.people_involved,
+            demands=submission.demands,
+            category=submission.category,
+            subcategory=submission.subcategory,
+            service_item=submission.service_item,
+            language=submission.language,
+        )
+
+        async def reserve(conn: Connection) -> None:
+            await conn.execute(
+                "INSERT INTO tracking_numbers (tracking_no, complaint_id) VALUES ($1, $2)",
+                tracking_no,
+                complaint_id,
+            )
+
+        async with self._store.unit_of_work() as uow:
+            outcome = await self._executor.execute_in(uow, complaint_id, command)
+            assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
+            uow.defer(reserve)
+            if self._accepts_automatically(submission):
+                accept = c.AcceptComplaint(
+                    actor=SYSTEM_ACTOR,
+                    occurred_at=received_at,
+                    category=str(submission.category),
+                    subcategory=submission.subcategory,
+                    service_item=submission.service_item,
+                    verification_note="自动受理：信息完整且属于受理范围",
+                    causation_id=outcome.events[0].event_id,
+                    correlation_id=outcome.events[0].correlation_id,
+                )
+                outcome = await self._executor.execute_in(uow, complaint_id, accept)
+        return outcome
+
+    def _accepts_automatically(self, submission: Submission) -> bool:
+        if not self._auto_accept or not submission.category:
+            return False
+        try:
+            return self._taxonomy.is_in_scope(submission.category)
+        except UnknownCode:
+            return False
+
+    def _suggestions(self, submission: Submission) -> list[dict[str, Any]]:
+        text = f"{submission.subject}\n{submission.description}"
+        return [
+            {
+                "category": s.category,
+                "subcategory": s.subcategory,
+                "out_of_scope": s.out_of_scope,
+                "in_scope": s.in_scope,
+                "score": round(s.score, 3),
+            }
+            for s in self._taxonomy.suggest(text, limit=3)
+        ]
+
+    async def _duplicates(
+        self, complaint_id: uuid.UUID, submission: Submission, received_at: datetime
+    ) -> list[dict[str, Any]]:
+        who = _normalized(submission.complainant)
+        if not (who.phone or who.email):
+            return []
+        rows = await self._store.pool.fetch(
+            """SELECT e.stream_id, e.occurred_at, e.data, t.tracking_no
+               FROM events e LEFT JOIN tracking_numbers t
+                 ON t.complaint_id = substr(e.stream_id, 11)::uuid
+               WHERE e.type = 'ComplaintReceived' AND e.occurred_at >= $1
+                 AND e.stream_id <> $2
+                 AND ((e.data -> 'complainant' ->> 'phone') = $3
+                      OR lower(e.data -> 'complainant' ->> 'email') = $4)""",
+            received_at - DUPLICATE_WINDOW,
+            f"complaint-{complaint_id}",
+            who.phone,
+            who.email,
+        )
+        tracking = {r["stream_id"].removeprefix("complaint-"): r["tracking_no"] for r in rows}
+        candidates = [
+            DuplicateCandidate.of(
+                r["stream_id"].removeprefix("complaint-"),
+                r["occurred_at"],
+                Complainant.model_validate(r["data"]["complainant"]),
+                r["data"]["subject"],
+                r["data"]["description"],
+            )
+            for r in rows
+        ]
+        this = DuplicateCandidate.of(
+            str(complaint_id), received_at, who, submission.subject, submission.description
+        )
+        return [
+            {
+                "complaint_id": m.complaint_id,
+                "tracking_no": tracking.get(m.complaint_id),
+                "score": round(m.score, 3),
+                "reason": m.reason("zh"),
+            }
+            for m in find_duplicates(this, candidates, received_at)
+        ]
+
+
+def _normalized(who: Complainant) -> Complainant:
+    return who.model_copy(
+        update={
+            "phone": normalize_phone(who.phone) if who.phone else None,
+            "email": normalize_email(who.email) if who.email else None,
+        }
+    )
+
+
+def _submitted(
+    complaint_id: uuid.UUID, state: Any, access_code: str | None, *, repeated: bool = False
+) -> Submitted:
+    due = state.deadlines.get(DeadlineKind.ACCEPTANCE)
+    return Submitted(
+        complaint_id=complaint_id,
+        tracking_no=state.tracking_no,
+        access_code=access_code,
+        status=state.status.value,
+        acceptance_due=due.due_at if due else None,
+        repeated=repeated,
+    )

@@ -1,0 +1,65 @@
+"""What a channel submits, with each channel's own required fields."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.domain.commands import SHORT, TEXT
+from shared.events.types import Channel, Complainant
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    # The channel's own reference (call id, letter register number, form id):
+    # a resend with the same one is the same complaint.
+    external_ref: str | None = Field(default=None, max_length=200)
+    # When it reached us: the date a letter was received, the time of a call.
+    received_at: AwareDatetime | None = None
+    complainant: Complainant
+    subject: str = Field(min_length=1, max_length=SHORT)
+    description: str = Field(min_length=1, max_length=TEXT)
+    happened_at: AwareDatetime | None = None
+    location: str | None = Field(default=None, max_length=SHORT)
+    people_involved: str | None = Field(default=None, max_length=SHORT)
+    demands: str | None = Field(default=None, max_length=TEXT)
+    category: str | None = Field(default=None, max_length=64)
+    subcategory: str | None = Field(default=None, max_length=64)
+    service_item: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="zh-CN", pattern=r"^(zh|en)(-[A-Za-z]+)?$")
+
+    def missing(self) -> list[tuple[str, str]]:
+        """(field, message) for each field this channel needs and did not get."""
+        who = self.complainant
+        out: list[tuple[str, str]] = []
+        match self.channel:
+            case Channel.PHONE:
+                if not who.phone:
+                    out.append(
+                        ("complainant.phone", "电话投诉须记录来电号码 / the caller's number")
+                    )
+            case Channel.LETTER:
+                if self.received_at is None:
+                    out.append(("received_at", "信件投诉须填写收信日期 / the date received"))
+                if not who.address:
+                    out.append(
+                        ("complainant.address", "信件投诉须填写来信地址 / the sender's address")
+                    )
+            case Channel.WALK_IN:
+                if not who.name:
+                    out.append(("complainant.name", "现场投诉须登记姓名 / the visitor's name"))
+                if not (who.phone or who.address):
+                    out.append(
+                        ("complainant.phone", "须登记电话或地址 / a phone number or address")
+                    )
+            case Channel.WEB | Channel.WECHAT | Channel.OPEN311:
+                if not (who.phone or who.email or who.anonymous):
+                    out.append(
+                        (
+                            "complainant",
+                            "请留下电话或电子邮箱，或选择匿名 / "
+                            "a phone number or e-mail, or choose to stay anonymous",
+                        )
+                    )
+        return out
