@@ -54,8 +54,6 @@ class Settings(BaseSettings):
     # Accept complete, in-scope submissions without an operator (default off:
     # the policy asks for a preliminary verification, 初步核实).
     auto_accept: bool = False
-    # Route accepted complaints by the routing rules (else operators route).
-    auto_route: bool = True
 
     @cached_property
     def naming(self) -> Naming:

@@ -1,14 +1,68 @@
-"""`tousu service routing`: dispatch to departments; claim (签收) and return (退单)."""
+"""`tousu service routing`: dispatch to departments; claim (签收) and return (退单).
+
+Besides the commands, consumer ``routing`` routes accepted and returned cases
+by the rules in ``shared/routing/data/rules.yaml`` (or ``TOUSU_ROUTING_RULES``),
+unless ``TOUSU_AUTO_ROUTE`` is off.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
+from shared.consumer import Consumer
 from shared.domain import commands as c
-from shared.service import ServiceSpec, run_service
+from shared.events import Envelope
+from shared.events.envelope import STREAM_PREFIX
+from shared.logs import get_logger
+from shared.routing import RuleSet, load_rules
+from shared.routing.auto import TRIGGERS, next_command
+from shared.routing.known import register_departments
+from shared.routing.settings import RoutingSettings
+from shared.service import Runtime, ServiceSpec, run_service
 from shared.settings import Settings
+from shared.store import ConcurrencyConflict, UnitOfWork
+
+log = get_logger("tousu.routing")
+
+
+def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
+    async def handle(envelope: Envelope, uow: UnitOfWork) -> None:
+        history = await uow.read_stream(envelope.stream_id)
+        command = next_command(history, envelope, rules)
+        if command is None:
+            return
+        complaint_id = uuid.UUID(envelope.stream_id.removeprefix(STREAM_PREFIX))
+        outcome = await runtime.executor.execute_in(uow, complaint_id, command)
+        # The executor reads the stream again: had it moved since our read, the
+        # command was decided for a state we did not look at. Roll back and
+        # let the consumer call us again on the stream as it is now.
+        first = outcome.events[0].version if outcome.events else None
+        if not outcome.repeated and first is not None and first != len(history) + 1:
+            raise ConcurrencyConflict(envelope.stream_id, len(history), first - 1)
+        if isinstance(command, c.RouteComplaint):
+            log.info("routed", department=command.department, rule_id=command.rule_id)
+        else:
+            log.warning("no department left to route to", kind=command.kind)
+
+    return Consumer("routing", handle, event_types=TRIGGERS)
+
+
+def consumers(runtime: Runtime) -> Sequence[Consumer]:
+    config = RoutingSettings()
+    if not config.auto_route:
+        log.info("automatic routing is off (TOUSU_AUTO_ROUTE)")
+        return ()
+    # A bad rules file stops the service at start, not at the first case.
+    rules = load_rules(config.routing_rules, departments=register_departments())
+    log.info("routing rules loaded", version=rules.version, rules=len(rules.rules))
+    return (auto_routing(runtime, rules),)
+
 
 SPEC = ServiceSpec(
     name="routing",
     commands={"route": c.RouteComplaint, "claim": c.ClaimCase, "return": c.ReturnCase},
+    consumers=consumers,
 )
 
 

@@ -92,11 +92,16 @@ async def test_each_channel_from_submission_to_closed(
     await command(
         nats_client, settings, "intake", "accept", cid, OPERATOR, category="service_quality"
     )
-    state = await command(
-        nats_client, settings, "routing", "route", cid, OPERATOR, department="water"
-    )
-    if state["status"] != "routed":  # routed by the rules already
-        assert state["department"] == "water"
+
+    async def routed_by_rules() -> bool:
+        stream = await store.read_stream(f"complaint-{cid}")
+        return any(e.type == "ComplaintRouted" for e in stream)
+
+    await eventually(routed_by_rules, "routing by the rules", timeout=20)
+    stream = await store.read_stream(f"complaint-{cid}")
+    routed = next(e for e in stream if e.type == "ComplaintRouted")
+    assert routed.data["department"] == "water"  # 供水 → water
+    assert routed.data["rule_id"] and routed.data["rule_version"]
     await command(nats_client, settings, "routing", "claim", cid, HANDLER)
     await command(nats_client, settings, "handling", "investigation", cid, HANDLER, findings="属实")
     await command(
