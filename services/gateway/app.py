@@ -12,15 +12,20 @@ from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 
 from services.gateway.auth.routes import auth_router
+from services.gateway.complaints.request_id import RequestIdMiddleware
+from services.gateway.complaints.routes import complaints_router
 from services.gateway.problems import install_problem_handlers
 from shared.nats_setup import connect
 from shared.settings import Settings
+from shared.store.postgres import PostgresEventStore
 
 
 @dataclass
 class Connections:
     pool: asyncpg.Pool
     nats: NatsClient
+    # The event store, for the case reads until the metrics projections serve them.
+    store: PostgresEventStore
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -28,16 +33,21 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=5)
         nats = await connect(str(settings.nats_url), name="tousu-gateway")
-        app.state.connections = Connections(pool, nats)
+        store = await PostgresEventStore.connect(str(settings.database_url), min_size=1, max_size=5)
+        app.state.connections = Connections(pool, nats, store)
         try:
             yield
         finally:
+            await store.close()
             await nats.close()
             await pool.close()
 
     app = FastAPI(title="tousu", version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
+    # Outside the problem handlers, so that errors carry the request id too.
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(auth_router())
+    app.include_router(complaints_router(settings))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

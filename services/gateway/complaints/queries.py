@@ -1,0 +1,89 @@
+"""The staff case list, read from the ``case_index`` projection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from shared.domain.status import Status
+
+# Where the case owes the complainant something and the date has passed: an
+# acceptance decision, or result feedback (once fed back, the feedback date no
+# longer counts until a reopening sets a new one).
+OVERDUE = """(
+    (status = 'received' AND acceptance_due_at < now())
+    OR (feedback_due_at < now() AND status NOT IN ('fed_back', 'closed', 'rejected', 'merged'))
+)"""
+
+_COLUMNS = f"""complaint_id, tracking_no, status, department, handler, channel, category,
+    subject, received_at, acceptance_due_at, feedback_due_at, updated_at, version,
+    {OVERDUE} AS overdue"""
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    statuses: tuple[Status, ...] = ()
+    department: str | None = None
+    overdue: bool | None = None
+    q: str | None = None
+    # Department roles see their own department's cases only.
+    scope_department: str | None = None
+    scoped: bool = False
+
+
+@dataclass
+class _Where:
+    clauses: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *values: Any) -> None:
+        # Each "{}" in the clause becomes the next numbered parameter.
+        numbers = [f"${len(self.args) + i + 1}" for i in range(len(values))]
+        self.clauses.append(clause.format(*numbers))
+        self.args.extend(values)
+
+    @property
+    def sql(self) -> str:
+        return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+
+def like_pattern(text: str) -> str:
+    """``text`` as a literal substring for ILIKE (its own % and _ match themselves)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(f: CaseFilter) -> _Where:
+    where = _Where()
+    if f.scoped:
+        # NULL for a department role without a department: matches nothing.
+        where.add("department = {}", f.scope_department)
+    if f.department is not None:
+        where.add("department = {}", f.department)
+    if f.statuses:
+        where.add("status = any({}::text[])", [s.value for s in f.statuses])
+    if f.overdue is not None:
+        where.add(OVERDUE if f.overdue else f"NOT {OVERDUE}")
+    if f.q:
+        where.add("(tracking_no ILIKE {0} OR subject ILIKE {0})", like_pattern(f.q))
+    return where
+
+
+async def list_cases(
+    db: asyncpg.Pool, f: CaseFilter, *, limit: int, offset: int
+) -> tuple[int, list[asyncpg.Record]]:
+    """(how many match, the page of them), newest received first."""
+    where = _where(f)
+    n = len(where.args)
+    total = await db.fetchval(f"SELECT count(*) FROM case_index {where.sql}", *where.args)
+    rows = await db.fetch(
+        f"""SELECT {_COLUMNS} FROM case_index {where.sql}
+            ORDER BY received_at DESC NULLS LAST, complaint_id
+            LIMIT ${n + 1} OFFSET ${n + 2}""",
+        *where.args,
+        limit,
+        offset,
+    )
+    return int(total or 0), rows

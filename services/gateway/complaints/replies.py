@@ -1,0 +1,78 @@
+"""A service's error reply as the problem+json the client gets.
+
+Codes are those of ``shared.domain.errors`` and ``shared.application``:
+validation_error and invalid_command → 422 naming the fields, illegal_transition
+→ 409 with ``current_state``, not_found → 404, forbidden → 403, anything else
+(internal_error, or a code this gateway does not know yet) → 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.gateway.problems import (
+    Conflict,
+    DomainProblem,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Text,
+    Unprocessable,
+)
+from shared.domain.status import Status
+
+NO_SUCH_COMPLAINT = Text("投诉不存在", "No such complaint")
+RETRY_LATER = Text(
+    "处理服务暂时不可用，请稍后用同一 Idempotency-Key 重试",
+    "The service that handles this is unavailable; retry later with the same Idempotency-Key",
+)
+
+
+def body_field(field: str) -> str:
+    # The services name a command's own fields; the client knows them as body fields.
+    return field if field.startswith("body.") else f"body.{field}"
+
+
+def problem_for(error: Mapping[str, Any], action: str) -> DomainProblem:
+    code = str(error.get("code", ""))
+    message = str(error.get("message", ""))
+    details = error.get("details")
+    match code:
+        case "validation_error":
+            errors = [
+                {
+                    "field": body_field(str(d.get("field", ""))),
+                    "message": str(d.get("message", "")),
+                    "type": str(d.get("type", "")),
+                }
+                for d in (details if isinstance(details, list) else [])
+                if isinstance(d, Mapping)
+            ]
+            names = ", ".join(e["field"] for e in errors)
+            text = Text(f"输入有误：{names}", f"Invalid input: {names}")
+            return Unprocessable(text, errors=errors)
+        case "invalid_command":
+            named = details.get("field") if isinstance(details, Mapping) else None
+            field = body_field(str(named or ""))
+            return Unprocessable(
+                Text(f"{field} 不符合规则：{message}", f"{field}: {message}"),
+                code="invalid_command",
+                errors=[{"field": field, "message": message, "type": "invalid_command"}],
+            )
+        case "illegal_transition":
+            state = details.get("current_state") if isinstance(details, Mapping) else None
+            return Conflict(_state_text(action, state, message), current_state=state)
+        case "not_found":
+            return NotFound(NO_SUCH_COMPLAINT, code="complaint_not_found")
+        case "forbidden":
+            return Forbidden(Text(f"无权执行此操作：{message}", message), code="forbidden")
+    return ServiceUnavailable(RETRY_LATER, code="command_failed", service_code=code)
+
+
+def _state_text(action: str, state: object, message: str) -> Text:
+    try:
+        label = Status(str(state)).label("zh")
+    except ValueError:
+        label = str(state)
+    return Text(f"投诉当前状态为「{label}」，不能执行 {action}", message)

@@ -1,0 +1,243 @@
+"""``/api/v1/complaints``: the staff actions (commands over NATS) and the case reads."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from pydantic import BaseModel, ValidationError
+
+from services.gateway.auth import DEPARTMENT_ROLES, Principal
+from services.gateway.auth.dependencies import CurrentUser, get_pool, require_roles
+from services.gateway.complaints.actions import ACTIONS, Action
+from services.gateway.complaints.bodies import body_model, has_required_fields
+from services.gateway.complaints.client import CommandClient
+from services.gateway.complaints.queries import CaseFilter, list_cases
+from services.gateway.complaints.reader import visible_case
+from services.gateway.complaints.request_id import correlation_id
+from services.gateway.complaints.views import CaseOut, CommandResult, case_out, status_label
+from services.gateway.problems import PROBLEM_JSON, Unprocessable, field_errors, request_language
+from shared.domain.status import Status
+from shared.events import utcnow
+from shared.settings import Settings
+from shared.store.postgres import PostgresEventStore
+
+ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id (a UUID)")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Send the same key again to repeat a request safely: the action is "
+        "done once, and the repeat answers what the first did.",
+    ),
+]
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("5e0b8f3c-6f0e-4d2a-9a43-7c1f0f1c7d55")
+
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The role may not do this", **_PROBLEM},
+    404: {"description": "No such complaint (or not your department's)", **_PROBLEM},
+    409: {"description": "Not allowed in the current state (`current_state`)", **_PROBLEM},
+    422: {"description": "Invalid input (`errors` name each field)", **_PROBLEM},
+    503: {"description": "The service that handles it is unavailable", **_PROBLEM},
+}
+
+
+def get_store(request: Request) -> PostgresEventStore:
+    store: PostgresEventStore = request.app.state.connections.store
+    return store
+
+
+def command_id(key: str | None, complaint_id: uuid.UUID, action: str) -> uuid.UUID:
+    """A new id, or the one ``key`` always gives for this complaint and action.
+
+    Scoped to (complaint, action): a key a client reuses elsewhere then starts
+    a new command there instead of colliding with the first one's event ids.
+    """
+    if key is None:
+        return uuid.uuid4()
+    try:
+        base = uuid.UUID(key)
+    except ValueError:
+        base = uuid.uuid5(_IDEMPOTENCY_NAMESPACE, key)
+    return uuid.uuid5(base, f"{complaint_id}/{action}")
+
+
+class ActionHandler:
+    """What every action route does once FastAPI has checked the role and the body."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._naming = settings.naming
+
+    async def __call__(
+        self,
+        action: Action,
+        request: Request,
+        complaint_id: uuid.UUID,
+        principal: Principal,
+        body: BaseModel | None,
+        idempotency_key: str | None,
+    ) -> CommandResult:
+        await visible_case(get_store(request), complaint_id, principal)
+        fields = body.model_dump(exclude_unset=True) if body is not None else {}
+        occurred_at = fields.pop("occurred_at", None) or utcnow()
+        try:
+            command = action.command.model_validate(
+                {
+                    **fields,
+                    "actor": principal.actor(),
+                    "occurred_at": occurred_at,
+                    "command_id": command_id(idempotency_key, complaint_id, action.name),
+                    "correlation_id": correlation_id(request),
+                }
+            )
+        except ValidationError as exc:
+            # The body passed the same model, so only what the gateway adds can
+            # fail here; still the client's input, never a 500.
+            lang = request_language(request)
+            raise Unprocessable(errors=field_errors(exc.errors(), lang)) from None
+        client = CommandClient(request.app.state.connections.nats, self._naming)
+        result = await client.send(action, complaint_id, command)
+        label = status_label(result.get("status"), request_language(request))
+        return CommandResult.model_validate({**result, "status_label": label})
+
+
+def _action_endpoint(
+    action: Action, handler: ActionHandler
+) -> Callable[..., Awaitable[CommandResult]]:
+    body = body_model(action.command)
+    required = has_required_fields(body)
+
+    async def endpoint(**kw: Any) -> CommandResult:
+        return await handler(
+            action,
+            kw["request"],
+            kw["complaint_id"],
+            kw["principal"],
+            kw["body"],
+            kw["idempotency_key"],
+        )
+
+    # FastAPI reads the parameters from the signature: built here because the
+    # body's type is made at run time, one per command.
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    body_type: Any = body if required else body | None
+    parameters = [
+        inspect.Parameter("complaint_id", keyword, annotation=ComplaintId),
+        inspect.Parameter("request", keyword, annotation=Request),
+        inspect.Parameter(
+            "principal",
+            keyword,
+            annotation=Annotated[Principal, Depends(require_roles(*action.roles))],
+        ),
+        inspect.Parameter(
+            "body",
+            keyword,
+            annotation=Annotated[body_type, Body()],
+            default=inspect.Parameter.empty if required else None,
+        ),
+        inspect.Parameter("idempotency_key", keyword, annotation=IdempotencyKey, default=None),
+    ]
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        parameters, return_annotation=CommandResult
+    )
+    endpoint.__name__ = f"complaint_{action.name.replace('-', '_')}"
+    return endpoint
+
+
+class CaseListItem(BaseModel):
+    complaint_id: uuid.UUID
+    tracking_no: str | None
+    status: Status
+    status_label: str
+    department: str | None
+    handler: str | None
+    channel: str | None
+    category: str | None
+    subject: str | None
+    received_at: datetime | None
+    acceptance_due_at: datetime | None
+    feedback_due_at: datetime | None
+    overdue: bool
+    updated_at: datetime
+    version: int
+
+
+class CaseList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[CaseListItem]
+
+
+def complaints_router(settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
+    handler = ActionHandler(settings)
+
+    @router.get("", response_model=CaseList, operation_id="list_complaints")
+    async def list_complaints(
+        request: Request,
+        principal: CurrentUser,
+        status: Annotated[list[Status] | None, Query(description="One or more statuses")] = None,
+        department: Annotated[str | None, Query(max_length=64)] = None,
+        overdue: Annotated[bool | None, Query(description="Past an owed date")] = None,
+        q: Annotated[
+            str | None, Query(max_length=200, description="In the tracking no. or subject")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> CaseList:
+        """Cases, newest received first; department roles see their department's only.
+
+        Read from the case index, which follows the event store by a moment.
+        """
+        scoped = principal.role in DEPARTMENT_ROLES
+        case_filter = CaseFilter(
+            statuses=tuple(status or ()),
+            department=department,
+            overdue=overdue,
+            q=q.strip() if q and q.strip() else None,
+            scope_department=principal.department if scoped else None,
+            scoped=scoped,
+        )
+        total, rows = await list_cases(get_pool(request), case_filter, limit=limit, offset=offset)
+        lang = request_language(request)
+        items = [
+            CaseListItem.model_validate({**r, "status_label": status_label(r["status"], lang)})
+            for r in rows
+        ]
+        return CaseList(total=total, limit=limit, offset=offset, items=items)
+
+    @router.get(
+        "/{complaint_id}",
+        response_model=CaseOut,
+        responses={404: _ACTION_RESPONSES[404]},
+        operation_id="get_complaint",
+    )
+    async def get_complaint(
+        complaint_id: ComplaintId, request: Request, principal: CurrentUser
+    ) -> CaseOut:
+        """A case's state, deadlines and full timeline, from the event store."""
+        case = await visible_case(get_store(request), complaint_id, principal)
+        return case_out(complaint_id, case, request_language(request))
+
+    for action in ACTIONS:
+        roles = ", ".join(action.roles)
+        router.add_api_route(
+            f"/{{complaint_id}}/{action.name}",
+            _action_endpoint(action, handler),
+            methods=["POST"],
+            response_model=CommandResult,
+            responses=_ACTION_RESPONSES,
+            summary=f"{action.name} ({action.command.name()})",
+            description=f"Roles: {roles}. Sent to the {action.service} service "
+            f"as `{action.command.name()}`; the actor is the signed-in user.",
+            operation_id=f"complaint_{action.name.replace('-', '_')}",
+        )
+    return router
