@@ -13,8 +13,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.datafiles import load_packaged, parse_yaml, validate
 from shared.domain.context import Limits
-from shared.intake._data import load_packaged, parse_yaml, validate
 from shared.intake.i18n import Localized, normalize_lang
 from shared.intake.taxonomy import UnknownCode
 

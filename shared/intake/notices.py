@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from shared.calendar import TZ
-from shared.intake._data import load_packaged
+from shared.datafiles import load_packaged
 from shared.intake.commitments import CommitmentRegister
 from shared.intake.i18n import Lang, Localized, NonEmpty, normalize_lang
 from shared.intake.taxonomy import Taxonomy

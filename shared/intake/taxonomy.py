@@ -16,7 +16,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.intake._data import load_packaged, parse_yaml, validate
+from shared.datafiles import load_packaged, parse_yaml, validate
 from shared.intake.i18n import Localized, NonEmpty
 
 # Codes are stored in events and used in URLs and subjects.

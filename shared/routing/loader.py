@@ -5,40 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import ValidationError
-from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode
-
+from shared.datafiles import DataFileError, parse_yaml, validate
 from shared.routing.model import RuleSet
 
 PACKAGED = "rules.yaml"
 
 
-class RulesFileError(ValueError):
+class RulesFileError(DataFileError):
     """A rules file that does not parse or validate."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(
-            f"{source}: invalid routing rules\n" + "\n".join(f"  {p}" for p in problems)
-        )
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; in a rule that is a lost edit."""
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def parse_rules(
@@ -47,19 +22,9 @@ def parse_rules(
     """Validate ``text``; with ``departments`` given, every department named
     must be one of them (a typo would route cases to nobody)."""
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise RulesFileError(source, [str(exc)]) from exc
-    try:
-        rules = RuleSet.model_validate(data)
-    except ValidationError as exc:
-        raise RulesFileError(
-            source,
-            [
-                f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-                for err in exc.errors()
-            ],
-        ) from None
+        rules = validate(RuleSet, parse_yaml(text, source), source)
+    except DataFileError as exc:
+        raise RulesFileError(source, exc.problems) from None
     if departments is not None:
         unknown = [
             f"{where}: unknown department {code!r}"

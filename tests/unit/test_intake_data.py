@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.calendar import TZ
+from shared.datafiles import DataFileError
 from shared.events.types import Complainant
-from shared.intake._data import DataFileError
 from shared.intake.commitments import DEFAULT_LIMITS, CommitmentRegister, Limits
 from shared.intake.duplicates import (
     DEFAULT_THRESHOLD,

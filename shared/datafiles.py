@@ -1,4 +1,4 @@
-"""Loading the packaged YAML data files into validated models (the only I/O here)."""
+"""YAML data files (registers, rules) into validated models, every problem listed."""
 
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ def validate(model: type[M], data: Any, source: str) -> M:
         raise DataFileError(source, problems) from exc
 
 
-def load_packaged(model: type[M], name: str) -> M:
-    """Read ``shared/intake/data/<name>`` from the installed package and validate it."""
-    data_dir = resources.files("shared.intake").joinpath("data")
+def load_packaged(model: type[M], name: str, package: str = "shared.intake") -> M:
+    """Read ``<package>/data/<name>`` from the installed package and validate it."""
+    data_dir = resources.files(package).joinpath("data")
     text = data_dir.joinpath(name).read_text(encoding="utf-8")
     return validate(model, parse_yaml(text, name), name)
