@@ -132,23 +132,12 @@ class Intake:
         code_hash: str,
     ) -> Outcome:
         command = c.SubmitComplaint(
+            **submission.model_dump(exclude={"received_at", "complainant"}),
+            complainant=_normalized(submission.complainant),
             actor=actor,
             occurred_at=received_at,
             tracking_no=tracking_no,
             access_code_hash=code_hash,
-            channel=submission.channel,
-            external_ref=submission.external_ref,
-            complainant=_normalized(submission.complainant),
-            subject=submission.subject,
-            description=submission.description,
-            happened_at=submission.happened_at,
-            location=submission.location,
-            people_involved=submission.people_involved,
-            demands=submission.demands,
-            category=submission.category,
-            subcategory=submission.subcategory,
-            service_item=submission.service_item,
-            language=submission.language,
         )
 
         async def reserve(conn: Connection) -> None:

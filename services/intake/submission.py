@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime
 
-from shared.domain.commands import SHORT, TEXT
-from shared.events.types import Channel, Complainant
+from shared.domain.commands import ComplaintFacts
+from shared.events.types import Channel
 
 
-class Submission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Submission(ComplaintFacts):
+    """A channel's submission: the facts, and when it reached us (the date a
+    letter was received, the time of a call; default: now)."""
 
-    channel: Channel
-    # The channel's own reference (call id, letter register number, form id):
-    # a resend with the same one is the same complaint.
-    external_ref: str | None = Field(default=None, max_length=200)
-    # When it reached us: the date a letter was received, the time of a call.
     received_at: AwareDatetime | None = None
-    complainant: Complainant
-    subject: str = Field(min_length=1, max_length=SHORT)
-    description: str = Field(min_length=1, max_length=TEXT)
-    happened_at: AwareDatetime | None = None
-    location: str | None = Field(default=None, max_length=SHORT)
-    people_involved: str | None = Field(default=None, max_length=SHORT)
-    demands: str | None = Field(default=None, max_length=TEXT)
-    category: str | None = Field(default=None, max_length=64)
-    subcategory: str | None = Field(default=None, max_length=64)
-    service_item: str | None = Field(default=None, max_length=64)
-    language: str = Field(default="zh-CN", pattern=r"^(zh|en)(-[A-Za-z]+)?$")
 
     def missing(self) -> list[tuple[str, str]]:
         """(field, message) for each field this channel needs and did not get."""

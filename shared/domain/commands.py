@@ -33,10 +33,14 @@ class Command(BaseModel):
         return cls.__name__
 
 
-class SubmitComplaint(Command):
-    tracking_no: str = Field(max_length=40)
-    access_code_hash: str | None = None
+class ComplaintFacts(BaseModel):
+    """What the policy asks to record of every complaint (记录信息), whatever the channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     channel: Channel
+    # The channel's own reference (call id, letter register number, form id):
+    # a resend with the same one is the same complaint.
     external_ref: str | None = Field(default=None, max_length=200)
     complainant: Complainant
     subject: str = Field(min_length=1, max_length=SHORT)
@@ -45,10 +49,15 @@ class SubmitComplaint(Command):
     location: str | None = Field(default=None, max_length=SHORT)
     people_involved: str | None = Field(default=None, max_length=SHORT)
     demands: str | None = Field(default=None, max_length=TEXT)
-    category: str | None = None
-    subcategory: str | None = None
-    service_item: str | None = None
-    language: str = "zh-CN"
+    category: str | None = Field(default=None, max_length=64)
+    subcategory: str | None = Field(default=None, max_length=64)
+    service_item: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="zh-CN", pattern=r"^(zh|en)(-[A-Za-z]+)?$")
+
+
+class SubmitComplaint(Command, ComplaintFacts):
+    tracking_no: str = Field(max_length=40)
+    access_code_hash: str | None = None
 
 
 class AcceptComplaint(Command):
