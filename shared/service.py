@@ -8,10 +8,12 @@ the service, and each durable consumer through JetStream.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,9 @@ class ServiceSpec:
     consumers: Callable[[Runtime], Sequence[Consumer]] = lambda _runtime: ()
     # Anything else the service subscribes to or starts (given the runtime).
     extra: Callable[[Runtime], None] | None = None
+    # Background work tied to the app's life: entered before it starts,
+    # exited (work stopped) after it has shut down.
+    lifespan: Callable[[Runtime], AbstractAsyncContextManager[object]] | None = None
 
 
 def build_broker(settings: Settings, service: str) -> NatsBroker:
@@ -78,7 +83,11 @@ async def run_service(settings: Settings, spec: ServiceSpec) -> None:
         register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
         if spec.extra is not None:
             spec.extra(runtime)
-        await build_app(settings, spec.consumers(runtime), broker=broker, store=store).run()
+        app = build_app(settings, spec.consumers(runtime), broker=broker, store=store)
+        async with contextlib.AsyncExitStack() as background:
+            if spec.lifespan is not None:
+                await background.enter_async_context(spec.lifespan(runtime))
+            await app.run()
     finally:
         await context.stop()
         await store.close()

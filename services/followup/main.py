@@ -1,14 +1,26 @@
-"""`tousu service followup`: the satisfaction follow-up (回访), re-handling, closing."""
+"""`tousu service followup`: the satisfaction follow-up (回访), re-handling, closing,
+and the notices to complainants (consumer ``notifier`` and the outbox dispatcher)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from services.followup.notifier import dispatching, notifier
+from shared.consumer import Consumer
 from shared.domain import commands as c
-from shared.service import ServiceSpec, run_service
+from shared.service import Runtime, ServiceSpec, run_service
 from shared.settings import Settings
+
+
+def consumers(runtime: Runtime) -> Sequence[Consumer]:
+    return (notifier(runtime.context.render),)
+
 
 SPEC = ServiceSpec(
     name="followup",
     commands={"follow-up": c.RecordFollowUp, "reopen": c.ReopenComplaint},
+    consumers=consumers,
+    lifespan=dispatching,
 )
 
 

@@ -24,6 +24,8 @@ _COMMAND_MODULES = (
     "tousu.cli.dlq_cmds",
     "tousu.cli.bench_cmds",
     "tousu.cli.users_cmds",
+    "tousu.cli.complaint_cmds",
+    "tousu.cli.demo_cmds",
 )
 
 

@@ -1,0 +1,108 @@
+"""`tousu demo seed`: realistic demo complaints, submitted and handled over NATS
+by the running services (`tousu up`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import asyncpg
+import nats
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shared.events import utcnow
+from shared.settings import Settings
+from tousu.cli import app
+from tousu.cli._async import run
+from tousu.connect import NotConfiguredError, database_url, nats_url
+from tousu.demo.driver import Driver, Result
+from tousu.demo.plan import Outcome, plan
+
+demo_app = typer.Typer(help="演示数据：生成投诉并走完各种办理流程。", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+out = Console()
+err = Console(stderr=True)
+
+# Cases driven at once: enough to be quick, few enough not to swamp a laptop.
+CONCURRENCY = 4
+
+
+async def _seed(n: int, seed: int, timeout: float) -> list[Result]:
+    settings = Settings()
+    cases = plan(n, seed, utcnow())
+    # Few tries: with NATS down the command should fail soon, not retry for
+    # minutes (nats-py's defaults) printing each failure.
+    client = await nats.connect(
+        nats_url(settings),
+        name="tousu-demo",
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        connect_timeout=5,
+        error_cb=_quiet,
+    )
+    pool = await asyncpg.create_pool(database_url(settings), min_size=1, max_size=CONCURRENCY)
+    try:
+        driver = Driver(client, settings.naming, pool, timeout=timeout)
+        gate = asyncio.Semaphore(CONCURRENCY)
+        columns = (
+            TextColumn("[bold]生成演示投诉"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("seed", total=len(cases))
+
+            async def one(i: int) -> Result:
+                async with gate:
+                    result = await driver.drive(cases[i], seed * 100_003 + i)
+                progress.advance(task)
+                return result
+
+            return list(await asyncio.gather(*(one(i) for i in range(len(cases)))))
+    finally:
+        await pool.close()
+        await client.close()
+
+
+async def _quiet(_: Exception) -> None:
+    pass  # the failure is reported once, as the command's error
+
+
+def _summary(results: list[Result]) -> Table:
+    done = Counter(r.case.outcome for r in results if r.error is None)
+    failed = Counter(r.case.outcome for r in results if r.error is not None)
+    table = Table(title="演示投诉", title_justify="left")
+    for column in ("结果", "件数", "失败"):
+        table.add_column(column, justify="right" if column != "结果" else "left")
+    for outcome in Outcome:
+        if done[outcome] or failed[outcome]:
+            table.add_row(outcome.label, str(done[outcome]), str(failed[outcome] or ""))
+    table.add_row("[bold]合计", f"[bold]{sum(done.values())}", str(sum(failed.values()) or ""))
+    return table
+
+
+@demo_app.command("seed")
+def seed_cmd(
+    n: int = typer.Option(50, "--n", min=1, max=10_000, help="How many complaints."),
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed, the same complaints."),
+    timeout: float = typer.Option(30.0, help="Seconds to wait for a reply or for routing."),
+) -> None:
+    """Submit N demo complaints through intake and drive them through varied lifecycles."""
+    try:
+        results = run(_seed(n, seed, timeout))
+    except NotConfiguredError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    except (nats.errors.NoServersError, OSError, asyncpg.PostgresError) as exc:
+        err.print(f"[red]cannot reach NATS or PostgreSQL: {exc}[/red]")
+        raise typer.Exit(1) from None
+    out.print(_summary(results))
+    failures = [r for r in results if r.error is not None]
+    for r in failures[:10]:
+        err.print(f"[red]#{r.case.index} {r.case.outcome.label} {r.tracking_no or ''}: {r.error}")
+    if failures:
+        raise typer.Exit(1)

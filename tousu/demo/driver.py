@@ -1,0 +1,244 @@
+"""Drives demo complaints through their lifecycles with the commands staff would
+send over NATS, each later than the one before and none in the future."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dt_time
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+
+from shared.calendar import TZ
+from shared.intake.taxonomy import Taxonomy
+from shared.naming import Naming
+from tousu.demo.data import HANDLING
+from tousu.demo.plan import DemoCase, Outcome
+
+OPERATOR = {"id": "op-demo", "role": "operator"}
+SUPERVISOR = {"id": "sup-demo", "role": "supervisor"}
+PUBLIC = {"id": "public", "role": "complainant"}
+# Most steps a lifecycle takes: spacing the clock by it keeps the last one
+# before "until".
+MAX_STEPS = 16
+OFFICE_OPENS, OFFICE_CLOSES = 8, 18  # hours, Asia/Shanghai
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+class Clock:
+    """Instants for one case's commands: increasing, never past ``until``."""
+
+    def __init__(self, start: datetime, until: datetime, rng: random.Random) -> None:
+        self.now = start
+        self.until = until
+        self.rng = rng
+        self.left = MAX_STEPS
+
+    def next(self) -> datetime:
+        room = (self.until - self.now) / (self.left + 1)
+        gap = min(timedelta(hours=self.rng.uniform(0.5, 20)), room)
+        self.left = max(self.left - 1, 1)
+        at = self.now + max(gap, timedelta(seconds=1))
+        # Staff work office hours: a step that would fall at night waits for
+        # the next morning, when there is room for it.
+        local = at.astimezone(TZ)
+        if not OFFICE_OPENS <= local.hour < OFFICE_CLOSES:
+            day = local.date() + timedelta(days=local.hour >= OFFICE_CLOSES)
+            morning = datetime.combine(day, dt_time(OFFICE_OPENS), TZ)
+            morning += timedelta(minutes=self.rng.randint(30, 240))
+            if morning <= self.now + room:
+                at = morning
+        self.now = at
+        return self.now
+
+
+@dataclass
+class Result:
+    case: DemoCase
+    complaint_id: str | None = None
+    tracking_no: str | None = None
+    error: str | None = None
+
+
+class Driver:
+    def __init__(
+        self, client: NatsClient, naming: Naming, pool: asyncpg.Pool, timeout: float = 30.0
+    ) -> None:
+        self.client = client
+        self.naming = naming
+        self.pool = pool
+        self.timeout = timeout
+        self.taxonomy = Taxonomy.load()
+
+    async def _request(self, subject: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.client.request(subject, json.dumps(body).encode(), timeout=self.timeout)
+        answer = json.loads(reply.data)
+        if not answer.get("ok"):
+            raise DemoError(f"{subject}: {answer.get('error')}")
+        return dict(answer["result"])
+
+    async def submit(self, case: DemoCase) -> tuple[str, str]:
+        actor = PUBLIC if case.channel.value in ("web", "wechat") else OPERATOR
+        subject = self.naming.command("intake", "submit")
+        result = await self._request(subject, {"submission": case.submission, "actor": actor})
+        return str(result["complaint_id"]), str(result["tracking_no"])
+
+    async def send(
+        self,
+        service: str,
+        command: str,
+        complaint_id: str,
+        actor: dict[str, Any],
+        at: datetime,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        body = {
+            "complaint_id": complaint_id,
+            "command": {"actor": actor, "occurred_at": at.isoformat(), **fields},
+        }
+        return await self._request(self.naming.command(service, command), body)
+
+    async def routed(self, complaint_id: str, times: int) -> str:
+        """The department of the ``times``-th routing, once the routing service made it."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            rows = await self.pool.fetch(
+                "SELECT data ->> 'department' AS department FROM events "
+                "WHERE stream_id = $1 AND type = 'ComplaintRouted' ORDER BY version",
+                f"complaint-{complaint_id}",
+            )
+            if len(rows) >= times:
+                return str(rows[times - 1]["department"])
+            if time.monotonic() > deadline:
+                raise DemoError(f"complaint {complaint_id} was not routed in {self.timeout:.0f}s")
+            await asyncio.sleep(0.1)  # routing is asynchronous: poll until it is done
+
+    async def drive(self, case: DemoCase, seed: int) -> Result:
+        result = Result(case)
+        try:
+            result.complaint_id, result.tracking_no = await self.submit(case)
+            await Lifecycle(self, case, result.complaint_id, random.Random(seed)).run()
+        except (DemoError, TimeoutError, OSError) as exc:
+            result.error = str(exc)
+        except Exception as exc:  # nats errors and the like: report, go on with the others
+            result.error = f"{type(exc).__name__}: {exc}"
+        return result
+
+
+class Lifecycle:
+    """The commands of one case, as its outcome calls for."""
+
+    def __init__(self, d: Driver, case: DemoCase, cid: str, rng: random.Random) -> None:
+        self.d = d
+        self.case = case
+        self.cid = cid
+        self.rng = rng
+        self.clock = Clock(case.received_at, case.until, rng)
+        self.department = ""
+
+    def pick(self, key: str) -> str:
+        return self.rng.choice(HANDLING[key])
+
+    @property
+    def handler(self) -> dict[str, Any]:
+        return {"id": f"{self.department}-staff", "role": "handler", "department": self.department}
+
+    async def cmd(self, service: str, command: str, actor: dict[str, Any], **f: Any) -> None:
+        await self.d.send(service, command, self.cid, actor, self.clock.next(), **f)
+
+    async def run(self) -> None:
+        outcome = self.case.outcome
+        if outcome == Outcome.REJECTED:
+            await self.reject()
+            return
+        await self.accept()
+        self.department = await self.d.routed(self.cid, 1)
+        if outcome == Outcome.RETURNED:
+            await self.cmd(
+                "routing",
+                "return",
+                self.handler,
+                reason="该事项不属于本单位职责范围",
+                basis="部门职责分工规定",
+            )
+            self.department = await self.d.routed(self.cid, 2)
+        await self.cmd("routing", "claim", self.handler)
+        await self.cmd("handling", "investigation", self.handler, findings=self.pick("findings"))
+        if outcome == Outcome.LATE:
+            return  # left in handling: its feedback deadline passes
+        if outcome in (Outcome.EXTENDED, Outcome.EXTENSION_REFUSED):
+            await self.extension(approved=outcome == Outcome.EXTENDED)
+        await self.resolve_and_feed_back()
+        if outcome == Outcome.REOPENED:
+            await self.cmd(
+                "followup",
+                "follow-up",
+                OPERATOR,
+                satisfaction="dissatisfied",
+                comment="问题没有真正解决，要求重新处理",
+            )
+            await self.cmd(
+                "handling", "investigation", self.handler, findings="重新核查，问题仍存在"
+            )
+            await self.resolve_and_feed_back()
+        satisfaction = "satisfied" if self.rng.random() < 0.8 else "basically_satisfied"
+        await self.cmd("followup", "follow-up", OPERATOR, satisfaction=satisfaction)
+
+    async def reject(self) -> None:
+        assert self.case.out_of_scope is not None
+        kind = self.d.taxonomy.out_of_scope(self.case.out_of_scope)
+        await self.cmd(
+            "intake",
+            "reject",
+            OPERATOR,
+            reason=kind.reason.get("zh"),
+            suggestion=kind.referral.get("zh"),
+            reason_code=kind.code,
+        )
+
+    async def accept(self) -> None:
+        topic = self.case.topic
+        assert topic is not None
+        fields: dict[str, Any] = {"category": topic.category}
+        if topic.subcategory:
+            fields["subcategory"] = topic.subcategory
+        if topic.service_item:
+            fields["service_item"] = topic.service_item
+        await self.cmd(
+            "intake", "accept", OPERATOR, verification_note="信息完整，属于受理范围", **fields
+        )
+
+    async def extension(self, *, approved: bool) -> None:
+        days = self.rng.choice((3, 5, 10))
+        await self.cmd(
+            "handling",
+            "extension",
+            self.handler,
+            working_days=days,
+            reason="涉及多个单位协调，需要进一步调查取证",
+        )
+        reason = "情况复杂，同意延期" if approved else "不属于复杂情形，应在原期限内办结"
+        await self.cmd(
+            "handling", "extension-decision", SUPERVISOR, approved=approved, reason=reason
+        )
+        await self.cmd("handling", "progress", self.handler, progress=self.pick("progress"))
+
+    async def resolve_and_feed_back(self) -> None:
+        await self.cmd(
+            "handling",
+            "resolve",
+            self.handler,
+            result=self.pick("result"),
+            basis=self.pick("basis"),
+            improvements=self.pick("improvements"),
+        )
+        await self.cmd("handling", "feedback", self.handler)
