@@ -11,10 +11,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 
+from services.gateway.asyncapi import asyncapi_router
 from services.gateway.auth.routes import auth_router
+from services.gateway.complaints.registration import registration_router
 from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
 from services.gateway.problems import install_problem_handlers
+from services.gateway.public.routes import public_router
 from shared.nats_setup import connect
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
@@ -47,7 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
     # Outside the problem handlers, so that errors carry the request id too.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth_router())
+    app.include_router(registration_router(settings))
     app.include_router(complaints_router(settings))
+    app.include_router(public_router(settings))
+    app.include_router(asyncapi_router(settings))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -3,7 +3,7 @@ rejection, duplicates."""
 
 from __future__ import annotations
 
-from services.intake import endpoints
+from services.intake import endpoints, merge
 from services.intake.intake import Intake
 from shared.domain import commands as c
 from shared.service import Runtime, ServiceSpec, run_service
@@ -13,6 +13,7 @@ from shared.settings import Settings
 def _extra(runtime: Runtime) -> None:
     intake = Intake(runtime.store, runtime.executor, auto_accept=runtime.settings.auto_accept)
     endpoints.register(runtime.broker, runtime.settings, intake)
+    merge.register(runtime.broker, runtime.settings, runtime.store, runtime.executor)
 
 
 SPEC = ServiceSpec(

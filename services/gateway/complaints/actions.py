@@ -46,3 +46,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reopen", "followup", c.ReopenComplaint),
     Action("supervise", "metrics", c.RaiseSupervision),
 )
+
+# Not a generic action: its body names the primary (``duplicate_of``), and the
+# intake service records it on both complaints (``services/intake/merge.py``).
+MERGE = Action("merge", "intake", c.LinkDuplicate)

@@ -9,18 +9,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.gateway.auth import DEPARTMENT_ROLES, Principal
 from services.gateway.auth.dependencies import CurrentUser, get_pool, require_roles
-from services.gateway.complaints.actions import ACTIONS, Action
+from services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from services.gateway.complaints.bodies import body_model, has_required_fields
 from services.gateway.complaints.client import CommandClient
 from services.gateway.complaints.queries import CaseFilter, list_cases
 from services.gateway.complaints.reader import visible_case
 from services.gateway.complaints.request_id import correlation_id
 from services.gateway.complaints.views import CaseOut, CommandResult, case_out, status_label
-from services.gateway.problems import PROBLEM_JSON, Unprocessable, field_errors, request_language
+from services.gateway.problems import (
+    PROBLEM_JSON,
+    Conflict,
+    Text,
+    Unprocessable,
+    field_errors,
+    request_language,
+)
 from shared.domain.status import Status
 from shared.events import utcnow
 from shared.settings import Settings
@@ -176,6 +183,75 @@ class CaseList(BaseModel):
     items: list[CaseListItem]
 
 
+class MergeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_of: uuid.UUID = Field(description="The primary complaint this one duplicates")
+
+
+class _LinkFields(BaseModel):
+    primary_complaint_id: str
+    duplicate_complaint_id: str
+    linked: bool
+
+
+MergePrincipal = Annotated[Principal, Depends(require_roles(*MERGE.roles))]
+NOT_MERGED = Text("该投诉未并入其他投诉", "The complaint is not merged into another one")
+
+
+def _add_merge_routes(router: APIRouter, handler: ActionHandler) -> None:
+    roles = MERGE.roles
+
+    @router.post(
+        "/{complaint_id}/merge",
+        response_model=CommandResult,
+        responses=_ACTION_RESPONSES,
+        summary="merge (LinkDuplicate)",
+        description=f"Roles: {', '.join(roles)}. Merges this complaint, as a duplicate "
+        "(重复件), into `duplicate_of`; both record the link.",
+        operation_id="complaint_merge",
+    )
+    async def merge(
+        complaint_id: ComplaintId,
+        body: MergeBody,
+        request: Request,
+        principal: MergePrincipal,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CommandResult:
+        link = _LinkFields(
+            primary_complaint_id=str(body.duplicate_of),
+            duplicate_complaint_id=str(complaint_id),
+            linked=True,
+        )
+        return await handler(MERGE, request, complaint_id, principal, link, idempotency_key)
+
+    @router.delete(
+        "/{complaint_id}/merge",
+        response_model=CommandResult,
+        responses=_ACTION_RESPONSES,
+        summary="unmerge (LinkDuplicate, linked=false)",
+        description=f"Roles: {', '.join(roles)}. Undoes the merge of this duplicate.",
+        operation_id="complaint_unmerge",
+    )
+    async def unmerge(
+        complaint_id: ComplaintId,
+        request: Request,
+        principal: MergePrincipal,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CommandResult:
+        case = await visible_case(get_store(request), complaint_id, principal)
+        primary = case.state.merged_into
+        if primary is None:
+            status = case.state.status.value if case.state.status else None
+            raise Conflict(NOT_MERGED, code="not_merged", current_state=status)
+        link = _LinkFields(
+            primary_complaint_id=primary, duplicate_complaint_id=str(complaint_id), linked=False
+        )
+        # Its own key space: the same key sent to merge and unmerge is two commands.
+        key = f"unmerge:{idempotency_key}" if idempotency_key else None
+        return await handler(MERGE, request, complaint_id, principal, link, key)
+
+
 def complaints_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
     handler = ActionHandler(settings)
@@ -227,6 +303,7 @@ def complaints_router(settings: Settings) -> APIRouter:
         case = await visible_case(get_store(request), complaint_id, principal)
         return case_out(complaint_id, case, request_language(request))
 
+    _add_merge_routes(router, handler)
     for action in ACTIONS:
         roles = ", ".join(action.roles)
         router.add_api_route(

@@ -1,0 +1,130 @@
+"""``/asyncapi``: the AsyncAPI documents FastStream generates for the NATS services.
+
+Each service's broker is assembled as ``shared.service.run_service`` assembles
+it (the ping, the commands, the service's own subscribers, the consumers) but
+never connected: only its subscribers' subjects and message schemas are read.
+The gateway's own store stands in for the service's, and nothing calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
+
+from services.gateway.problems import NotFound, Text
+from shared.application.context_source import ContextSource
+from shared.application.executor import CommandExecutor
+from shared.application.nats_commands import register_commands
+from shared.consumer import build_app
+from shared.service import Runtime, ServiceSpec, build_broker
+from shared.settings import Settings
+from shared.store.postgres import PostgresEventStore
+
+TITLE = "tousu"
+VERSION = "0.1.0"
+NO_SUCH_SERVICE = Text("没有这个服务", "No such service")
+
+
+@cache
+def service_specs() -> dict[str, ServiceSpec]:
+    # Imported late: the gateway needs none of the services' code to serve requests.
+    from services.followup.main import SPEC as FOLLOWUP
+    from services.handling.main import SPEC as HANDLING
+    from services.intake.main import SPEC as INTAKE
+    from services.metrics.main import SPEC as METRICS
+    from services.routing.main import SPEC as ROUTING
+
+    return {s.name: s for s in (INTAKE, ROUTING, HANDLING, FOLLOWUP, METRICS)}
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials: the document is served to anyone."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def described_broker(
+    settings: Settings, spec: ServiceSpec, store: PostgresEventStore
+) -> NatsBroker:
+    """``spec``'s broker with all its subscribers registered, not connected."""
+    broker = build_broker(settings, spec.name)
+    context = ContextSource.for_settings(settings)
+    runtime = Runtime(settings, store, context, CommandExecutor(store, context), broker)
+    register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
+    if spec.extra is not None:
+        spec.extra(runtime)
+    build_app(settings, spec.consumers(runtime), broker=broker, store=store)
+    return broker
+
+
+class Documents:
+    """Built once, on first request (assembling five brokers takes a moment)."""
+
+    def __init__(self, settings: Settings) -> None:
+        url = public_url(settings.nats_url or "nats://localhost:4222")
+        self._settings = settings.model_copy(update={"nats_url": url})
+        self._specs: dict[str, Specification] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, store: PostgresEventStore) -> dict[str, Specification]:
+        async with self._lock:
+            if self._specs is None:
+                self._specs = await asyncio.to_thread(self._build, store)
+            return self._specs
+
+    def _build(self, store: PostgresEventStore) -> dict[str, Specification]:
+        brokers = {
+            name: described_broker(self._settings, spec, store)
+            for name, spec in service_specs().items()
+        }
+        out = {
+            name: AsyncAPI(broker, title=f"{TITLE} {name}", version=VERSION).to_specification()
+            for name, broker in brokers.items()
+        }
+        out[""] = AsyncAPI(
+            *brokers.values(),
+            title=TITLE,
+            version=VERSION,
+            description="Every tousu service's NATS subjects: commands "
+            "(`<root>.cmd.<service>.<command>`, request-reply), channel submissions "
+            "and the event consumers. Per service: `/asyncapi/{service}`.",
+        ).to_specification()
+        return out
+
+
+def asyncapi_router(settings: Settings) -> APIRouter:
+    router = APIRouter(tags=["asyncapi"])
+    documents = Documents(settings)
+
+    async def specification(request: Request, service: str = "") -> Specification:
+        specs = await documents.get(request.app.state.connections.store)
+        if service not in specs:
+            raise NotFound(NO_SUCH_SERVICE, code="service_not_found")
+        return specs[service]
+
+    @router.get("/asyncapi", operation_id="asyncapi")
+    async def asyncapi(request: Request) -> Any:
+        """All services' AsyncAPI 3.0 document, as JSON."""
+        return (await specification(request)).to_jsonable()
+
+    @router.get("/asyncapi.html", response_class=HTMLResponse, operation_id="asyncapi_html")
+    async def asyncapi_html(request: Request) -> HTMLResponse:
+        """The same document, rendered by the AsyncAPI web component."""
+        spec = await specification(request)
+        return HTMLResponse(get_asyncapi_html(spec, try_it_out_path=None))
+
+    @router.get("/asyncapi/{service}", operation_id="asyncapi_service")
+    async def asyncapi_service(service: str, request: Request) -> Any:
+        """One service's AsyncAPI document."""
+        return (await specification(request, service)).to_jsonable()
+
+    return router

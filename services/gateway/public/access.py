@@ -1,0 +1,72 @@
+"""Finding a complaint by its tracking number, for whoever holds its access code.
+
+An unknown number, a missing code and a wrong code all give the same 404, after
+the same argon2 work: neither the answer nor its timing tells a guesser that a
+number exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from functools import cache
+
+import asyncpg
+
+from services.gateway.complaints.reader import Case, load_case
+from services.gateway.problems import NotFound, Text
+from shared.events import decode
+from shared.events import types as ev
+from shared.intake.identifiers import hash_access_code, normalize_tracking_no, verify_access_code
+from shared.store import EventStore
+
+NOT_FOUND = Text(
+    "未找到该投诉：请核对受理编号和查询码", "No complaint found: check the tracking number and code"
+)
+
+
+@cache
+def _decoy_hash() -> str:
+    # Verified against when there is nothing to verify, so that a miss costs
+    # as long as a wrong code.
+    return hash_access_code("DECOY-CODE")
+
+
+def not_found() -> NotFound:
+    return NotFound(NOT_FOUND, code="complaint_not_found")
+
+
+def _code_hash(case: Case) -> str | None:
+    for envelope in case.history:
+        if envelope.type == "ComplaintReceived":
+            data = decode(envelope)
+            assert isinstance(data, ev.ComplaintReceived)
+            return data.access_code_hash
+    return None
+
+
+async def _complaint_id(pool: asyncpg.Pool, tracking_no: str) -> uuid.UUID | None:
+    number = normalize_tracking_no(tracking_no)
+    if number is None:
+        return None
+    found: uuid.UUID | None = await pool.fetchval(
+        "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", number
+    )
+    return found
+
+
+async def case_for_code(
+    pool: asyncpg.Pool, store: EventStore, tracking_no: str, code: str | None
+) -> tuple[uuid.UUID, Case]:
+    """The complaint and its history, or the one 404 for every kind of miss."""
+    complaint_id = await _complaint_id(pool, tracking_no)
+    case = await load_case(store, complaint_id) if complaint_id is not None else None
+    code_hash = _code_hash(case) if case is not None else None
+    if code_hash is None or not code:
+        await asyncio.to_thread(verify_access_code, await asyncio.to_thread(_decoy_hash), "x")
+        raise not_found()
+    # argon2 is deliberately slow (about 0.1 s): keep it off the event loop.
+    if not await asyncio.to_thread(verify_access_code, code_hash, code):
+        raise not_found()
+    assert complaint_id is not None and case is not None
+    return complaint_id, case

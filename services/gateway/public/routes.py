@@ -1,0 +1,173 @@
+"""``/api/v1/public``: what a complainant does without signing in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.gateway.auth.dependencies import get_pool
+from services.gateway.complaints.actions import ACTIONS
+from services.gateway.complaints.client import CommandClient
+from services.gateway.complaints.registration import submit
+from services.gateway.complaints.request_id import correlation_id
+from services.gateway.complaints.routes import get_store
+from services.gateway.problems import PROBLEM_JSON, request_language
+from services.gateway.public.access import case_for_code
+from services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
+from services.intake.submission import Submission
+from shared.domain import commands as c
+from shared.domain.status import Status
+from shared.events import Actor, utcnow
+from shared.events.types import Channel, Complainant, Satisfaction
+from shared.intake.commitments import CommitmentRegister, PublicRegister
+from shared.settings import Settings
+
+# Whoever holds the tracking number and code; the events never name them.
+PUBLIC_ACTOR = Actor(id="public", role="complainant")
+FOLLOW_UP = next(a for a in ACTIONS if a.name == "follow-up")
+
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown number, or a missing or wrong code (the same answer)", **_PROBLEM}
+}
+
+TrackingNo = Annotated[str, Path(max_length=40, description="The tracking number, e.g. TS2603-…")]
+AccessCode = Annotated[
+    str | None, Query(max_length=40, description="The access code given when filing")
+]
+
+
+def _same(name: str) -> Any:
+    # The web form's fields are the submission's own, with their limits.
+    return Submission.model_fields[name]
+
+
+class WebComplaint(BaseModel):
+    """A complaint filed on the web site: the server sets the channel and the time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complainant: Complainant
+    subject: str = _same("subject")
+    description: str = _same("description")
+    happened_at: AwareDatetime | None = _same("happened_at")
+    location: str | None = _same("location")
+    people_involved: str | None = _same("people_involved")
+    demands: str | None = _same("demands")
+    category: str | None = _same("category")
+    subcategory: str | None = _same("subcategory")
+    service_item: str | None = _same("service_item")
+    language: str = _same("language")
+
+    def submission(self) -> Submission:
+        return Submission.model_validate(
+            {"channel": Channel.WEB, **self.model_dump(exclude_unset=True)}
+        )
+
+
+class Filed(BaseModel):
+    complaint_id: uuid.UUID
+    tracking_no: str
+    # Shown this once: the complainant needs it, with the number, to follow the case.
+    access_code: str | None
+    status: str
+    acceptance_due: datetime | None
+    next_steps: str
+
+
+class FollowUpBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    satisfaction: Literal[
+        Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.DISSATISFIED
+    ]
+    comment: str | None = Field(default=None, max_length=c.TEXT)
+
+
+class FollowUpResult(BaseModel):
+    tracking_no: str | None
+    status: Status | None
+    status_label: str | None
+
+
+def public_router(settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/public", tags=["public"])
+    naming = settings.naming
+
+    @router.post(
+        "/complaints",
+        status_code=status.HTTP_201_CREATED,
+        response_model=Filed,
+        responses={422: {"description": "Invalid input, naming each field", **_PROBLEM}},
+        operation_id="public_file_complaint",
+    )
+    async def file_complaint(body: WebComplaint, request: Request) -> Filed:
+        """File a complaint on the web; keep the tracking number and access code."""
+        nats = request.app.state.connections.nats
+        result = await submit(nats, naming, body.submission(), PUBLIC_ACTOR)
+        lang = request_language(request)
+        next_steps = NEXT_STEPS[Status.RECEIVED].get(lang)
+        return Filed.model_validate({**result, "next_steps": next_steps})
+
+    @router.get(
+        "/complaints/{tracking_no}",
+        response_model=PublicCase,
+        responses=_NOT_FOUND,
+        operation_id="public_get_complaint",
+    )
+    async def get_complaint(
+        tracking_no: TrackingNo, request: Request, code: AccessCode = None
+    ) -> PublicCase:
+        """Status, deadlines, notices and the public timeline of one's own complaint."""
+        _, case = await case_for_code(get_pool(request), get_store(request), tracking_no, code)
+        return public_case(case, request_language(request))
+
+    @router.post(
+        "/complaints/{tracking_no}/follow-up",
+        response_model=FollowUpResult,
+        responses={
+            **_NOT_FOUND,
+            409: {"description": "The complaint is not awaiting a follow-up", **_PROBLEM},
+        },
+        operation_id="public_follow_up",
+    )
+    async def follow_up(
+        tracking_no: TrackingNo,
+        body: Annotated[FollowUpBody, Body()],
+        request: Request,
+        code: AccessCode = None,
+    ) -> FollowUpResult:
+        """The satisfaction survey (回访): dissatisfied sends the case back for re-handling."""
+        complaint_id, _ = await case_for_code(
+            get_pool(request), get_store(request), tracking_no, code
+        )
+        command = c.RecordFollowUp(
+            actor=PUBLIC_ACTOR,
+            occurred_at=utcnow(),
+            satisfaction=body.satisfaction,
+            comment=body.comment,
+            correlation_id=correlation_id(request),
+        )
+        client = CommandClient(request.app.state.connections.nats, naming)
+        result = await client.send(FOLLOW_UP, complaint_id, command)
+        state = result.get("status")
+        label = Status(state).label(request_language(request)) if state else None
+        return FollowUpResult(
+            tracking_no=result.get("tracking_no"), status=state, status_label=label
+        )
+
+    @router.get("/commitments", response_model=PublicRegister, operation_id="public_commitments")
+    async def commitments(
+        request: Request,
+        lang: Annotated[
+            Literal["zh", "en"] | None, Query(description="Default: Accept-Language")
+        ] = None,
+    ) -> PublicRegister:
+        """The published service-commitment register (服务承诺): items and their standards."""
+        return CommitmentRegister.load().public_view(lang or request_language(request))
+
+    return router

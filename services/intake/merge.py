@@ -1,0 +1,94 @@
+"""`<root>.cmd.intake.merge`: link a duplicate complaint to its primary (重复件), or undo it.
+
+The link is recorded on both streams in one transaction, so neither complaint
+ever names the other without the other naming it back. The request is an
+ordinary command request (``complaint_id`` = the duplicate, ``command`` = a
+``LinkDuplicate``) and the reply is the duplicate's result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from faststream.nats import NatsBroker
+from pydantic import ValidationError
+
+from shared.application.executor import CommandExecutor, Outcome
+from shared.application.nats_commands import CommandRequest, outcome_result
+from shared.application.replies import error, from_exception, ok
+from shared.domain.commands import LinkDuplicate
+from shared.domain.errors import DomainError, InvalidCommand
+from shared.logs import bound_contextvars, get_logger
+from shared.settings import Settings
+from shared.store import ConcurrencyConflict
+from shared.store.postgres import PostgresEventStore
+
+log = get_logger(__name__)
+ATTEMPTS = 5
+
+
+def _uuid(field: str, text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise InvalidCommand(field, "not a complaint id (UUID)") from None
+
+
+def _on_primary(command: LinkDuplicate, caused_by: uuid.UUID | None) -> LinkDuplicate:
+    # Event ids derive from the command id: the primary's events need their own.
+    command_id = uuid.uuid5(command.command_id, "primary") if command.command_id else None
+    return command.model_copy(update={"command_id": command_id, "causation_id": caused_by})
+
+
+async def link(
+    store: PostgresEventStore, executor: CommandExecutor, command: LinkDuplicate
+) -> Outcome:
+    """Decide the link on the duplicate's stream, then on the primary's, in one transaction."""
+    duplicate = _uuid("duplicate_complaint_id", command.duplicate_complaint_id)
+    primary = _uuid("primary_complaint_id", command.primary_complaint_id)
+    # Canonical ids: the decider compares them with the stream ids as text.
+    command = command.model_copy(
+        update={"duplicate_complaint_id": str(duplicate), "primary_complaint_id": str(primary)}
+    )
+    for attempt in range(ATTEMPTS):
+        try:
+            async with store.unit_of_work() as uow:
+                outcome = await executor.execute_in(uow, duplicate, command)
+                caused_by = outcome.events[0].event_id if outcome.events else None
+                await executor.execute_in(uow, primary, _on_primary(command, caused_by))
+                return outcome
+        except ConcurrencyConflict:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def register(
+    broker: NatsBroker, settings: Settings, store: PostgresEventStore, executor: CommandExecutor
+) -> None:
+    subject = settings.naming.command("intake", "merge")
+
+    @broker.subscriber(subject, queue="intake", title="intake LinkDuplicate")
+    async def merge(body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            request = CommandRequest.model_validate(body)
+            command = LinkDuplicate.model_validate(request.command)
+        except ValidationError as exc:
+            return from_exception(exc)
+        with bound_contextvars(complaint_id=str(request.complaint_id), command="LinkDuplicate"):
+            try:
+                if _uuid("duplicate_complaint_id", command.duplicate_complaint_id) != (
+                    request.complaint_id
+                ):
+                    raise InvalidCommand(
+                        "duplicate_complaint_id", "the request is not about the duplicate"
+                    )
+                outcome = await link(store, executor, command)
+            except DomainError as exc:
+                log.info("merge refused", code=exc.code, reason=exc.message)
+                return from_exception(exc)
+            except Exception:
+                log.exception("merge failed")
+                return error("internal_error", "the merge could not be executed")
+        return ok(outcome_result(outcome))
