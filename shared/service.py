@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from shared.application.context_source import ContextSource
@@ -71,6 +72,21 @@ def build_broker(settings: Settings, service: str) -> NatsBroker:
     return broker
 
 
+def assemble(
+    settings: Settings, spec: ServiceSpec, store: PostgresEventStore, context: ContextSource
+) -> tuple[Runtime, FastStream]:
+    """``spec``'s broker with every subscriber registered, and its app; not connected.
+
+    Also what the gateway's /asyncapi reads the subjects from.
+    """
+    broker = build_broker(settings, spec.name)
+    runtime = Runtime(settings, store, context, CommandExecutor(store, context), broker)
+    register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
+    if spec.extra is not None:
+        spec.extra(runtime)
+    return runtime, build_app(settings, spec.consumers(runtime), broker=broker, store=store)
+
+
 async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     if not settings.database_url:
         raise ValueError("settings.database_url is not set (resolve it with tousu.connect first)")
@@ -78,12 +94,7 @@ async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     context = ContextSource.for_settings(settings)
     try:
         await context.start(settings.database_url)
-        broker = build_broker(settings, spec.name)
-        runtime = Runtime(settings, store, context, CommandExecutor(store, context), broker)
-        register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
-        if spec.extra is not None:
-            spec.extra(runtime)
-        app = build_app(settings, spec.consumers(runtime), broker=broker, store=store)
+        runtime, app = assemble(settings, spec, store, context)
         async with contextlib.AsyncExitStack() as background:
             if spec.lifespan is not None:
                 await background.enter_async_context(spec.lifespan(runtime))

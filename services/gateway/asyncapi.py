@@ -1,8 +1,8 @@
 """``/asyncapi``: the AsyncAPI documents FastStream generates for the NATS services.
 
-Each service's broker is assembled as ``shared.service.run_service`` assembles
-it (the ping, the commands, the service's own subscribers, the consumers) but
-never connected: only its subscribers' subjects and message schemas are read.
+Each service's broker is assembled by ``shared.service.assemble``, as the
+service itself does (the ping, the commands, its own subscribers, the
+consumers), but never connected: only its subscribers' subjects and message schemas are read.
 The gateway's own store stands in for the service's, and nothing calls it.
 """
 
@@ -20,10 +20,7 @@ from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
 
 from services.gateway.problems import NotFound, Text
 from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
-from shared.application.nats_commands import register_commands
-from shared.consumer import build_app
-from shared.service import Runtime, ServiceSpec, build_broker
+from shared.service import ServiceSpec, assemble
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 
@@ -56,14 +53,8 @@ def described_broker(
     settings: Settings, spec: ServiceSpec, store: PostgresEventStore
 ) -> NatsBroker:
     """``spec``'s broker with all its subscribers registered, not connected."""
-    broker = build_broker(settings, spec.name)
-    context = ContextSource.for_settings(settings)
-    runtime = Runtime(settings, store, context, CommandExecutor(store, context), broker)
-    register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
-    if spec.extra is not None:
-        spec.extra(runtime)
-    build_app(settings, spec.consumers(runtime), broker=broker, store=store)
-    return broker
+    runtime, _ = assemble(settings, spec, store, ContextSource.for_settings(settings))
+    return runtime.broker
 
 
 class Documents:

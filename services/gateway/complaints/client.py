@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
@@ -33,6 +34,37 @@ TIMED_OUT = Text(
 )
 
 
+async def call(
+    nats: NatsClient, subject: str, payload: Mapping[str, Any], timeout: float = DEFAULT_TIMEOUT
+) -> tuple[bool, Any]:
+    """Request-reply to a service: ``(True, result)`` or ``(False, error)``.
+
+    Not reaching the service, or a reply that is not DESIGN's shape, is a 503.
+    """
+    try:
+        reply = await nats.request(subject, json.dumps(payload).encode(), timeout=timeout)
+    except NoRespondersError:
+        raise _unavailable(NO_RESPONDERS, "no_responders") from None
+    except NatsTimeout:
+        raise _unavailable(TIMED_OUT, "service_timeout") from None
+    except NatsError as exc:
+        log.warning("request not sent", subject=subject, error=repr(exc))
+        raise _unavailable(RETRY_LATER, "nats_unavailable") from None
+    try:
+        body = json.loads(reply.data)
+    except ValueError:
+        log.error("unreadable reply", subject=subject, reply=reply.data[:200])
+        raise _unavailable(RETRY_LATER, "bad_reply") from None
+    if isinstance(body, dict) and body.get("ok") is True:
+        return True, body.get("result")
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        raise _unavailable(RETRY_LATER, "bad_reply")
+    if error.get("code") == "internal_error":
+        log.error("request failed in the service", subject=subject, error=error)
+    return False, error
+
+
 class CommandClient:
     def __init__(self, nats: NatsClient, naming: Naming, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._nats = nats
@@ -43,30 +75,10 @@ class CommandClient:
         """The service's ``result``, or a :class:`DomainProblem` for its refusal."""
         subject = self._naming.command(action.service, action.name)
         payload = {"complaint_id": str(complaint_id), "command": command.model_dump(mode="json")}
-        try:
-            reply = await self._nats.request(
-                subject, json.dumps(payload).encode(), timeout=self._timeout
-            )
-        except NoRespondersError:
-            raise _unavailable(NO_RESPONDERS, "no_responders") from None
-        except NatsTimeout:
-            raise _unavailable(TIMED_OUT, "service_timeout") from None
-        except NatsError as exc:
-            log.warning("command not sent", subject=subject, error=repr(exc))
-            raise _unavailable(RETRY_LATER, "nats_unavailable") from None
-        try:
-            body = json.loads(reply.data)
-        except ValueError:
-            log.error("unreadable command reply", subject=subject, reply=reply.data[:200])
-            raise _unavailable(RETRY_LATER, "bad_reply") from None
-        if isinstance(body, dict) and body.get("ok") is True:
-            return body.get("result")
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
-            raise _unavailable(RETRY_LATER, "bad_reply")
-        if error.get("code") == "internal_error":
-            log.error("command failed in the service", subject=subject, error=error)
-        raise problem_for(error, action.name)
+        ok, answer = await call(self._nats, subject, payload, self._timeout)
+        if ok:
+            return answer
+        raise problem_for(answer, action.name)
 
 
 def _unavailable(detail: Text, code: str) -> ServiceUnavailable:

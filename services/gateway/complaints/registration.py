@@ -6,7 +6,6 @@ letter, in person or WeChat, through the intake service's ``submit`` command.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -14,26 +13,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from nats.aio.client import Client as NatsClient
-from nats.errors import Error as NatsError
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, field_validator
 
 from services.gateway.auth import Principal
 from services.gateway.auth.dependencies import require_roles
-from services.gateway.complaints.client import DEFAULT_TIMEOUT, NO_RESPONDERS, TIMED_OUT
-from services.gateway.complaints.replies import RETRY_LATER, problem_for
+from services.gateway.complaints.client import call
+from services.gateway.complaints.replies import problem_for
 from services.gateway.complaints.routes import _ACTION_RESPONSES
 from services.gateway.complaints.views import status_label
-from services.gateway.problems import DomainProblem, ServiceUnavailable, Text, request_language
+from services.gateway.problems import DomainProblem, request_language
 from services.intake.submission import Submission
 from shared.events import Actor
 from shared.events.types import Channel
-from shared.logs import get_logger
 from shared.naming import Naming
 from shared.settings import Settings
-
-log = get_logger(__name__)
 
 # What staff type in; web and Open311 arrive by their own adapters.
 STAFF_CHANNELS = frozenset({Channel.PHONE, Channel.LETTER, Channel.WALK_IN, Channel.WECHAT})
@@ -85,41 +78,19 @@ def _problem(error: Mapping[str, Any]) -> DomainProblem:
     return problem_for({**error, "details": fields}, "submit")
 
 
-def _unavailable(detail: Text, code: str) -> ServiceUnavailable:
-    return ServiceUnavailable(detail, code=code, headers={"Retry-After": "1"})
-
-
 async def submit(
     nats: NatsClient, naming: Naming, submission: Submission, actor: Actor
 ) -> dict[str, Any]:
     """Intake's ``Submitted`` as JSON, or a problem for its refusal."""
-    subject = naming.command("intake", "submit")
     payload = {
         "submission": submission.model_dump(mode="json", exclude_unset=True),
         "actor": actor.model_dump(mode="json"),
     }
-    try:
-        reply = await nats.request(subject, json.dumps(payload).encode(), timeout=DEFAULT_TIMEOUT)
-    except NoRespondersError:
-        raise _unavailable(NO_RESPONDERS, "no_responders") from None
-    except NatsTimeout:
-        raise _unavailable(TIMED_OUT, "service_timeout") from None
-    except NatsError as exc:
-        log.warning("submission not sent", error=repr(exc))
-        raise _unavailable(RETRY_LATER, "nats_unavailable") from None
-    try:
-        body = json.loads(reply.data)
-    except ValueError:
-        raise _unavailable(RETRY_LATER, "bad_reply") from None
-    if isinstance(body, dict) and body.get("ok") is True and isinstance(body.get("result"), dict):
-        result: dict[str, Any] = body["result"]
-        return result
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        raise _unavailable(RETRY_LATER, "bad_reply")
-    if error.get("code") == "internal_error":
-        log.error("submission failed in the intake service", error=error)
-    raise _problem(error)
+    ok, answer = await call(nats, naming.command("intake", "submit"), payload)
+    if not ok:
+        raise _problem(answer)
+    result: dict[str, Any] = answer
+    return result
 
 
 def registration_router(settings: Settings) -> APIRouter:
