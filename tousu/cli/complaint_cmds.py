@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.gateway.complaints.labels import event_label
 from shared.calendar import TZ
+from shared.domain.labels import event_label
 from shared.domain.state import ComplaintState, replay
 from shared.events import Envelope, decode
 from shared.events import types as ev

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.gateway.complaints.labels import event_label
 from services.gateway.complaints.reader import Case
 from services.gateway.problems import Lang, Text
+from shared.domain.labels import event_label
 from shared.domain.status import Status
 from shared.events import Envelope, decode
 from shared.events import types as ev
