@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
+import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from services import SERVICES
+from services.gateway.app import create_app
+from services.gateway.auth import StaffRole
+from services.gateway.auth import repository as repo
 from shared.settings import Settings
+from tests.e2e.kit import Headers
 from tests.processes import spawn, stop, wait_until_answering
 
 NATS_SERVICES = tuple(name for name in SERVICES if name != "gateway")
@@ -30,3 +37,33 @@ async def running_services(
     finally:
         for proc in procs:
             stop(proc)
+
+
+@pytest.fixture
+async def staff(database_url: str) -> dict[str, Headers]:
+    people: list[tuple[str, StaffRole, str | None]] = [
+        ("op-li", "operator", None),
+        ("h-zhao", "handler", "water"),
+        ("sup-wang", "supervisor", None),
+    ]
+    conn = await asyncpg.connect(database_url)
+    try:
+        headers = {}
+        for username, role, department in people:
+            user = await repo.create_user(
+                conn, username, role=role, department=department, password_hash="!"
+            )
+            token = await repo.issue_token(conn, user.id, name="e2e", lifetime=timedelta(hours=1))
+            headers[username] = {"Authorization": f"Bearer {token.token}"}
+        return headers
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def gateway(running_services: Path, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+            yield client

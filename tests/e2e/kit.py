@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from nats.aio.client import Client as NatsClient
 
 from shared.application.context_source import ContextSource
@@ -17,6 +18,7 @@ from shared.events import Actor
 from shared.events.types import Channel, Complainant
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
+from tests.helpers import eventually
 from tests.processes import request
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -75,3 +77,58 @@ async def received(
     )
     await CommandExecutor(store, ContextSource()).execute(complaint_id, submit)
     return complaint_id
+
+
+Headers = dict[str, str]
+ROUTING_TIMEOUT = 30.0  # accepted → relay → JetStream → the routing service's rules
+
+
+class Staff:
+    def __init__(self, gateway: httpx.AsyncClient, staff: dict[str, Headers]) -> None:
+        self.gateway = gateway
+        self.staff = staff
+
+    async def act(
+        self, complaint_id: str, action: str, who: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        return await self.gateway.post(
+            f"/api/v1/complaints/{complaint_id}/{action}", json=body, headers=self.staff[who]
+        )
+
+    async def ok(
+        self, complaint_id: str, action: str, who: str, body: dict[str, Any] | None = None
+    ) -> str:
+        response = await self.act(complaint_id, action, who, body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["status"])
+
+    async def case(self, complaint_id: str) -> dict[str, Any]:
+        response = await self.gateway.get(
+            f"/api/v1/complaints/{complaint_id}", headers=self.staff["sup-wang"]
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def register(self, body: dict[str, Any], who: str = "op-li") -> httpx.Response:
+        return await self.gateway.post("/api/v1/complaints", json=body, headers=self.staff[who])
+
+    async def accept_and_await_routing(self, complaint_id: str) -> str:
+        """Accepted by the operator, then routed by the rules: the department chosen."""
+        assert await self.ok(complaint_id, "accept", "op-li", {"category": "service_quality"}) == (
+            "accepted"
+        )
+        case: dict[str, Any] = {}
+
+        async def routed() -> bool:
+            nonlocal case
+            case = await self.case(complaint_id)
+            return bool(case["status"] == "routed")
+
+        await eventually(routed, "routing by the rules", ROUTING_TIMEOUT)
+        return str(case["department"])
+
+    async def resolve_and_feed_back(self, complaint_id: str, result: str) -> None:
+        resolution = {"result": result, "basis": "供水服务条例", "improvements": "停水前张贴公告"}
+        assert await self.ok(complaint_id, "resolve", "h-zhao", resolution) == "resolved"
+        assert await self.ok(complaint_id, "feedback", "h-zhao") == "fed_back"

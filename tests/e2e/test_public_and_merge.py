@@ -4,23 +4,11 @@ merging duplicates: every service a process, the gateway in-process."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
-
-import asyncpg
 import httpx
-import pytest
 
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
 from shared.settings import Settings
-from tests.helpers import eventually
+from tests.e2e.kit import Headers, Staff
 
-Headers = dict[str, str]
-ROUTING_TIMEOUT = 30.0  # accepted → relay → JetStream → the routing service's rules
 PUBLIC = "/api/v1/public/complaints"
 STAFF_IDS = ("op-li", "h-zhao", "sup-wang")
 WATER = {
@@ -28,87 +16,6 @@ WATER = {
     "subject": "停水未通知",
     "description": "小区连续两天停水，供水公司未提前公告。<script>alert(1)</script>",
 }
-
-
-@pytest.fixture
-async def staff(database_url: str) -> dict[str, Headers]:
-    people: list[tuple[str, StaffRole, str | None]] = [
-        ("op-li", "operator", None),
-        ("h-zhao", "handler", "water"),
-        ("sup-wang", "supervisor", None),
-    ]
-    conn = await asyncpg.connect(database_url)
-    try:
-        headers = {}
-        for username, role, department in people:
-            user = await repo.create_user(
-                conn, username, role=role, department=department, password_hash="!"
-            )
-            token = await repo.issue_token(conn, user.id, name="e2e", lifetime=timedelta(hours=1))
-            headers[username] = {"Authorization": f"Bearer {token.token}"}
-        return headers
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-async def gateway(running_services: Path, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
-            yield client
-
-
-class Staff:
-    def __init__(self, gateway: httpx.AsyncClient, staff: dict[str, Headers]) -> None:
-        self.gateway = gateway
-        self.staff = staff
-
-    async def act(
-        self, complaint_id: str, action: str, who: str, body: dict[str, Any] | None = None
-    ) -> httpx.Response:
-        return await self.gateway.post(
-            f"/api/v1/complaints/{complaint_id}/{action}", json=body, headers=self.staff[who]
-        )
-
-    async def ok(
-        self, complaint_id: str, action: str, who: str, body: dict[str, Any] | None = None
-    ) -> str:
-        response = await self.act(complaint_id, action, who, body)
-        assert response.status_code == 200, response.text
-        return str(response.json()["status"])
-
-    async def case(self, complaint_id: str) -> dict[str, Any]:
-        response = await self.gateway.get(
-            f"/api/v1/complaints/{complaint_id}", headers=self.staff["sup-wang"]
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def register(self, body: dict[str, Any], who: str = "op-li") -> httpx.Response:
-        return await self.gateway.post("/api/v1/complaints", json=body, headers=self.staff[who])
-
-    async def accept_and_await_routing(self, complaint_id: str) -> str:
-        """Accepted by the operator, then routed by the rules: the department chosen."""
-        assert await self.ok(complaint_id, "accept", "op-li", {"category": "service_quality"}) == (
-            "accepted"
-        )
-        case: dict[str, Any] = {}
-
-        async def routed() -> bool:
-            nonlocal case
-            case = await self.case(complaint_id)
-            return bool(case["status"] == "routed")
-
-        await eventually(routed, "routing by the rules", ROUTING_TIMEOUT)
-        return str(case["department"])
-
-    async def resolve_and_feed_back(self, complaint_id: str, result: str) -> None:
-        resolution = {"result": result, "basis": "供水服务条例", "improvements": "停水前张贴公告"}
-        assert await self.ok(complaint_id, "resolve", "h-zhao", resolution) == "resolved"
-        assert await self.ok(complaint_id, "feedback", "h-zhao") == "fed_back"
 
 
 async def lookup(
