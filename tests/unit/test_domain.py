@@ -387,3 +387,29 @@ def test_submit_twice_is_illegal() -> None:
     case = Case().submit()
     with pytest.raises(IllegalTransition):
         case.submit()
+
+
+# -- the service-commitment register drives the limits --------------------------------
+def test_a_service_items_limits_and_register_version_apply() -> None:
+    from dataclasses import replace
+
+    from shared.application.context_source import ContextSource
+    from shared.intake.commitments import CommitmentRegister
+    from shared.settings import Settings
+
+    register = CommitmentRegister.load()
+    item = next(i for i in register.items if register.limits_for(i.code).feedback_days == 5)
+    source = ContextSource.for_settings(Settings())
+    at = datetime(2026, 9, 18, 10, 0, tzinfo=TZ)  # Friday, before National Day
+    case = Case(at=at)
+    case.context = lambda: replace(source(), now=case.at + timedelta(days=365))  # type: ignore[method-assign]
+    case.submit(occurred_at=at, service_item=item.code)
+    assert case.state.deadlines[DeadlineKind.ACCEPTANCE].working_days == 1
+    (accepted,) = case.do(c.AcceptComplaint, OPERATOR, category="service_result", occurred_at=at)
+    assert isinstance(accepted, ev.ComplaintAccepted)
+    assert accepted.service_item == item.code
+    assert accepted.register_version == register.version
+    assert accepted.feedback_deadline.working_days == 5
+    # Sun 2026-09-20 is a make-up working day: 20, 21, 22, 23, 24.
+    assert accepted.feedback_deadline.due_at == end_of(2026, 9, 24)
+    assert "受理告知书" in accepted.notice_text
