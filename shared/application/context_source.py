@@ -6,22 +6,35 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import asyncpg
 
 from shared.calendar import WorkdayCalendar
 from shared.calendar.repository import NOTIFY_CHANNEL, load_years
 from shared.domain.complaint import DecisionContext, Limits
-from shared.domain.context import NoticeRenderer, plain_notice
+from shared.domain.context import NoticeRenderer, any_category, plain_notice
 from shared.events import utcnow
 from shared.intake.commitments import CommitmentRegister
 from shared.intake.i18n import Localized
 from shared.intake.notices import NoticeContacts, NoticeTexts
-from shared.intake.taxonomy import Taxonomy
+from shared.intake.taxonomy import Taxonomy, UnknownCode
 from shared.logs import get_logger
 from shared.settings import Settings
 
 log = get_logger(__name__)
+
+
+def scope_problem(taxonomy: Taxonomy, category: str, subcategory: str | None) -> str | None:
+    """The policy's scope check (受理范围) on an operator's classification."""
+    try:
+        if not taxonomy.is_in_scope(category):
+            return f"{category} is out of scope (不属于受理范围): reject it with a suggestion"
+        if subcategory is not None:
+            taxonomy.subcategory(category, subcategory)
+    except UnknownCode as exc:
+        return f"unknown {exc.what} {exc.code!r}"
+    return None
 
 
 def default_limits(_item: str | None) -> Limits:
@@ -34,6 +47,7 @@ class ContextSource:
     limits_for: Callable[[str | None], Limits] = default_limits
     render: NoticeRenderer = plain_notice
     register_version: int | None = None
+    category_problem: Callable[[str, str | None], str | None] = any_category
     _listener: asyncpg.Connection | None = None
     _reloads: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -48,10 +62,12 @@ class ContextSource:
             hotline=settings.hotline,
             lookup_url=settings.lookup_url,
         )
+        taxonomy = Taxonomy.load()
         return cls(
             limits_for=register.limits_for,
-            render=NoticeTexts(contacts, taxonomy=Taxonomy.load(), register=register),
+            render=NoticeTexts(contacts, taxonomy=taxonomy, register=register),
             register_version=register.version,
+            category_problem=partial(scope_problem, taxonomy),
         )
 
     def __call__(self) -> DecisionContext:
@@ -61,6 +77,7 @@ class ContextSource:
             limits_for=self.limits_for,
             render=self.render,
             register_version=self.register_version,
+            category_problem=self.category_problem,
         )
 
     async def start(self, database_url: str) -> None:

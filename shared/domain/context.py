@@ -34,6 +34,11 @@ def plain_notice(kind: str, language: str, **fields: Any) -> str:
     return f"[{kind}] {details}"
 
 
+def any_category(_category: str, _subcategory: str | None) -> str | None:
+    """Accepts every classification (tests, tools); services check the taxonomy."""
+    return None
+
+
 @dataclass(frozen=True)
 class DecisionContext:
     calendar: WorkdayCalendar
@@ -41,6 +46,8 @@ class DecisionContext:
     limits_for: Callable[[str | None], Limits] = field(default=lambda _item: Limits())
     render: NoticeRenderer = plain_notice
     register_version: int | None = None
+    # Why a classification cannot be accepted (unknown, or out of scope), or None.
+    category_problem: Callable[[str, str | None], str | None] = any_category
 
     def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
         due = self.calendar.add_working_days(start, days)

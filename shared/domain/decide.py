@@ -141,6 +141,9 @@ def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> 
 
 def _accept(s: ComplaintState, cmd: c.AcceptComplaint, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, {Status.RECEIVED})
+    problem = ctx.category_problem(cmd.category, cmd.subcategory)
+    if problem is not None:
+        raise InvalidCommand("category", problem)
     limits = ctx.limits_for(cmd.service_item or s.service_item)
     feedback = ctx.deadline(DeadlineKind.FEEDBACK, cmd.occurred_at, limits.feedback_days)
     notice = ctx.render(

@@ -17,6 +17,7 @@ from tests.domain_kit import (
     COMPLAINANT,
     DEPT_HEAD,
     HANDLER,
+    NOW,
     OPERATOR,
     OTHER_HANDLER,
     SUPERVISOR,
@@ -413,3 +414,25 @@ def test_a_service_items_limits_and_register_version_apply() -> None:
     # Sun 2026-09-20 is a make-up working day: 20, 21, 22, 23, 24.
     assert accepted.feedback_deadline.due_at == end_of(2026, 9, 24)
     assert "受理告知书" in accepted.notice_text
+
+
+def test_acceptance_checks_the_scope_taxonomy() -> None:
+    from dataclasses import replace
+
+    from shared.application.context_source import ContextSource
+    from shared.settings import Settings
+
+    source = ContextSource.for_settings(Settings())
+    assert source().category_problem("service_quality", "efficiency") is None
+    assert "out of scope" in str(source().category_problem("litigation", None))
+    assert "unknown" in str(source().category_problem("weather", None))
+    assert "unknown" in str(source().category_problem("service_quality", "weather"))
+    case = Case()
+    case.context = lambda: replace(source(), now=NOW)  # type: ignore[method-assign]
+    case.submit()
+    with pytest.raises(InvalidCommand) as info:
+        case.do(c.AcceptComplaint, OPERATOR, category="litigation")
+    assert info.value.field == "category"
+    assert case.state.status == Status.RECEIVED
+    case.do(c.AcceptComplaint, OPERATOR, category="misconduct")
+    assert case.state.status == Status.ACCEPTED
