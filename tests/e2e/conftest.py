@@ -41,9 +41,11 @@ async def running_services(
 
 @pytest.fixture
 async def staff(database_url: str) -> dict[str, Headers]:
+    """Bearer headers of an operator, handlers of water and of transport, a supervisor."""
     people: list[tuple[str, StaffRole, str | None]] = [
         ("op-li", "operator", None),
         ("h-zhao", "handler", "water"),
+        ("h-qian", "handler", "transport"),
         ("sup-wang", "supervisor", None),
     ]
     conn = await asyncpg.connect(database_url)

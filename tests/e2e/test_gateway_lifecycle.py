@@ -6,20 +6,14 @@ over NATS, reads the case from the event store and the list from the index."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from services.followup.main import SPEC as FOLLOWUP
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
 from services.gateway.complaints.actions import ACTIONS, Action
 from services.gateway.complaints.client import CommandClient
 from services.gateway.problems import PROBLEM_JSON, ServiceUnavailable
@@ -42,39 +36,6 @@ INDEX_TIMEOUT = 20.0  # event → relay → JetStream → the metrics service's 
 def child_env(child_env: dict[str, str]) -> dict[str, str]:
     # These tests route by hand; the routing rules would race them to it.
     return {**child_env, "TOUSU_AUTO_ROUTE": "0"}
-
-
-@pytest.fixture
-async def staff(database_url: str) -> dict[str, Headers]:
-    """Bearer headers of an operator, a handler of water and one of transport, a supervisor."""
-    people: list[tuple[str, StaffRole, str | None]] = [
-        ("op-li", "operator", None),
-        ("h-zhao", "handler", "water"),
-        ("h-qian", "handler", "transport"),
-        ("sup-wang", "supervisor", None),
-    ]
-    conn = await asyncpg.connect(database_url)
-    try:
-        headers = {}
-        for username, role, department in people:
-            # Never signed in with: the tokens are issued directly.
-            user = await repo.create_user(
-                conn, username, role=role, department=department, password_hash="!"
-            )
-            token = await repo.issue_token(conn, user.id, name="e2e", lifetime=timedelta(hours=1))
-            headers[username] = {"Authorization": f"Bearer {token.token}"}
-        return headers
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-async def gateway(running_services: Path, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
-            yield client
 
 
 class Case:
