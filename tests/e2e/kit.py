@@ -132,3 +132,28 @@ class Staff:
         resolution = {"result": result, "basis": "供水服务条例", "improvements": "停水前张贴公告"}
         assert await self.ok(complaint_id, "resolve", "h-zhao", resolution) == "resolved"
         assert await self.ok(complaint_id, "feedback", "h-zhao") == "fed_back"
+
+
+async def routed_by_rules(store: PostgresEventStore, complaint_id: str) -> dict[str, Any]:
+    """Wait until the routing service has routed the complaint; its ComplaintRouted data."""
+    stream_id = f"complaint-{complaint_id}"
+
+    async def routed() -> bool:
+        return any(e.type == "ComplaintRouted" for e in await store.read_stream(stream_id))
+
+    await eventually(routed, "routing by the rules", ROUTING_TIMEOUT)
+    stream = await store.read_stream(stream_id)
+    return next(e.data for e in stream if e.type == "ComplaintRouted")
+
+
+async def handle_and_feed_back(
+    send: Any, complaint_id: str, handler: dict[str, Any], *, result: str, basis: str
+) -> None:
+    """The department's part, over NATS: claim, investigate, resolve, feed back.
+
+    ``send(service, command, complaint_id, actor, **fields)`` sends one command.
+    """
+    await send("routing", "claim", complaint_id, handler)
+    await send("handling", "investigation", complaint_id, handler, findings="属实")
+    await send("handling", "resolve", complaint_id, handler, result=result, basis=basis)
+    await send("handling", "feedback", complaint_id, handler)

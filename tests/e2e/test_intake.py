@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from shared.intake.identifiers import is_valid_tracking_no, verify_access_code
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
+from tests.e2e.kit import handle_and_feed_back, routed_by_rules
 from tests.helpers import eventually
 from tests.processes import request
 
@@ -93,28 +94,14 @@ async def test_each_channel_from_submission_to_closed(
         nats_client, settings, "intake", "accept", cid, OPERATOR, category="service_quality"
     )
 
-    async def routed_by_rules() -> bool:
-        stream = await store.read_stream(f"complaint-{cid}")
-        return any(e.type == "ComplaintRouted" for e in stream)
+    routed = await routed_by_rules(store, cid)
+    assert routed["department"] == "water"  # 供水 → water
+    assert routed["rule_id"] and routed["rule_version"]
 
-    await eventually(routed_by_rules, "routing by the rules", timeout=20)
-    stream = await store.read_stream(f"complaint-{cid}")
-    routed = next(e for e in stream if e.type == "ComplaintRouted")
-    assert routed.data["department"] == "water"  # 供水 → water
-    assert routed.data["rule_id"] and routed.data["rule_version"]
-    await command(nats_client, settings, "routing", "claim", cid, HANDLER)
-    await command(nats_client, settings, "handling", "investigation", cid, HANDLER, findings="属实")
-    await command(
-        nats_client,
-        settings,
-        "handling",
-        "resolve",
-        cid,
-        HANDLER,
-        result="已上门维修",
-        basis="服务承诺",
-    )
-    await command(nats_client, settings, "handling", "feedback", cid, HANDLER)
+    async def send(service: str, name: str, cid: str, actor: dict[str, Any], **f: Any) -> None:
+        await command(nats_client, settings, service, name, cid, actor, **f)
+
+    await handle_and_feed_back(send, cid, HANDLER, result="已上门维修", basis="服务承诺")
     closed = await command(
         nats_client, settings, "followup", "follow-up", cid, OPERATOR, satisfaction="satisfied"
     )

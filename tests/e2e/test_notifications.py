@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
@@ -14,6 +15,7 @@ from nats.aio.client import Client as NatsClient
 from shared.notify import NoticeStatus, list_notifications
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
+from tests.e2e.kit import handle_and_feed_back, routed_by_rules
 from tests.e2e.test_intake import HANDLER, OPERATOR, PUBLIC, command, submission, submit
 from tests.helpers import eventually
 from tests.integration.test_notify import SmtpServer
@@ -87,23 +89,14 @@ async def test_acceptance_rejection_and_result_notices_are_emailed_once(
     rejected_no = rejected["tracking_no"]
     await eventually(lambda: kinds_for(smtp, rejected_no)["rejection"] == 1, "rejection", 30)
 
-    async def routed() -> bool:
-        return any(e.type == "ComplaintRouted" for e in await store.read_stream(f"complaint-{cid}"))
+    await routed_by_rules(store, cid)
 
-    await eventually(routed, "routing by the rules", timeout=20)
-    await command(nats_client, settings, "routing", "claim", cid, HANDLER)
-    await command(nats_client, settings, "handling", "investigation", cid, HANDLER, findings="属实")
-    await command(
-        nats_client,
-        settings,
-        "handling",
-        "resolve",
-        cid,
-        HANDLER,
-        result="已安排维修人员上门修复",
-        basis="供水服务承诺",
+    async def send(service: str, name: str, cid: str, actor: dict[str, Any], **f: Any) -> None:
+        await command(nats_client, settings, service, name, cid, actor, **f)
+
+    await handle_and_feed_back(
+        send, cid, HANDLER, result="已安排维修人员上门修复", basis="供水服务承诺"
     )
-    await command(nats_client, settings, "handling", "feedback", cid, HANDLER)
     await eventually(lambda: kinds_for(smtp, tno)["result"] == 1, "result e-mail", 30)
     [result] = [m for m in smtp.inbox.messages if m["X-Tousu-Notice-Kind"] == "result"]
     assert "已安排维修人员上门修复" in result.get_body().get_content()  # type: ignore[union-attr]
