@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shared.settings import Settings
-from tousu.runtime_state import read_state
+from tousu.runtime_state import RuntimeState, read_state
 
 
 class NotConfiguredError(RuntimeError):
@@ -11,24 +13,24 @@ class NotConfiguredError(RuntimeError):
 
 
 def database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    state = read_state(settings.data_dir)
-    if state is not None:
-        return state.database_url
-    raise NotConfiguredError(
-        "no database configured: set TOUSU_DATABASE_URL or start `tousu up`"
-        f" (looked for it under {settings.data_dir.resolve()})"
+    return settings.database_url or _from_running_up(
+        settings, lambda s: s.database_url, "database", "TOUSU_DATABASE_URL"
     )
 
 
 def nats_url(settings: Settings) -> str:
-    if settings.nats_url:
-        return settings.nats_url
+    return settings.nats_url or _from_running_up(
+        settings, lambda s: s.nats_url, "NATS server", "TOUSU_NATS_URL"
+    )
+
+
+def _from_running_up(
+    settings: Settings, pick: Callable[[RuntimeState], str], what: str, variable: str
+) -> str:
     state = read_state(settings.data_dir)
     if state is not None:
-        return state.nats_url
+        return pick(state)
     raise NotConfiguredError(
-        "no NATS server configured: set TOUSU_NATS_URL or start `tousu up`"
+        f"no {what} configured: set {variable} or start `tousu up`"
         f" (looked for it under {settings.data_dir.resolve()})"
     )
