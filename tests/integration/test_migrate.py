@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -42,3 +46,19 @@ async def test_an_applied_migration_that_changed_is_refused(
     monkeypatch.setattr(migrate_module, "available", lambda: [edited, *rest])
     with pytest.raises(MigrationError, match="changed after it was applied"):
         await migrate(empty_database)
+
+
+def test_unconfigured_database_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOUSU_")}
+    env["TOUSU_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "tousu", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "set TOUSU_DATABASE_URL or start `tousu up`" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -8,6 +8,7 @@ import typer
 
 from shared.logs import configure_logging
 from shared.settings import Settings
+from tousu.connect import NotConfiguredError
 
 app = typer.Typer(
     name="tousu",
@@ -41,4 +42,9 @@ def main() -> None:
     settings = Settings()
     configure_logging("cli", settings.log_level, settings.log_format)
     _load_commands()
-    app()
+    try:
+        app()
+    except NotConfiguredError as exc:
+        # Not a bug: say what to do, without a traceback.
+        typer.echo(f"tousu: {exc}", err=True)
+        raise SystemExit(2) from None
