@@ -8,6 +8,7 @@ each day. (PDF comes later.)
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import uuid
 from datetime import date
@@ -75,13 +76,19 @@ class LetterSender:
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{_UNSAFE.sub('_', n.tracking_no)}-{n.kind}"
         path = folder / f"{stem}.txt"
-        # Two notices of one kind for one case on one day (two progress
-        # reports): the second gets its id in the name. The same notice again
-        # (a retry) overwrites its own file, so it is printed once.
-        if path.exists() and str(n.id) not in path.read_text(encoding="utf-8"):
-            path = folder / f"{stem}-{str(n.id)[:8]}.txt"
         # Written whole or not at all: a half-written letter must not be printed.
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        partial = folder / f".{stem}.{uuid.uuid4().hex}.tmp"
         partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        try:
+            # A hard link claims the plain name atomically: two notices of
+            # one kind sent at once (two progress reports) cannot both win it.
+            os.link(partial, path)
+        except FileExistsError:
+            # The same notice again (a retry) overwrites its own file, so it
+            # is printed once; another notice gets its id in the name.
+            if str(n.id) not in path.read_text(encoding="utf-8"):
+                path = folder / f"{stem}-{str(n.id)[:8]}.txt"
+            partial.replace(path)
+        else:
+            partial.unlink()
         return path
