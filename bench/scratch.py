@@ -12,7 +12,7 @@ import asyncpg
 
 from shared.naming import Naming
 from shared.nats_setup import connect, delete_streams
-from shared.store.migrate import migrate
+from tousu.database import prepare_database as migrate
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from nats.js import JetStreamContext
 
 from shared.nats_setup import connect, delete_streams, ensure_streams
 from shared.settings import Settings
-from shared.store.migrate import migrate
 from shared.store.postgres import PostgresEventStore
 from tests.infra import Servers, configured_servers, new_database, unique_suffix, with_database
+from tousu.database import prepare_database as migrate
 
 TEMPLATE_PREFIX = "tousu_tmpl_"
 

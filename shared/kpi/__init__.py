@@ -1,7 +1,7 @@
 """Pure KPI core: per-complaint facts as of an instant, and the DESIGN "Metrics" figures."""
 
 from shared.kpi.compute import GroupBy, KpiRow, Rate, RateName, kpis, rank
-from shared.kpi.facts import ComplaintFacts, complaint_facts
+from shared.kpi.facts import ComplaintFacts, complaint_facts, fact_intervals
 
 __all__ = [
     "ComplaintFacts",
@@ -10,6 +10,7 @@ __all__ = [
     "Rate",
     "RateName",
     "complaint_facts",
+    "fact_intervals",
     "kpis",
     "rank",
 ]

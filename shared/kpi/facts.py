@@ -6,12 +6,13 @@ recorded, so a back-dated event changes the past figures it belongs to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 
 from shared.calendar import TZ
-from shared.events import Envelope, decode
+from shared.events import Envelope, EventData, decode
 from shared.events import types as ev
 from shared.events.types import Channel, DeadlineKind, Satisfaction
 
@@ -48,115 +49,173 @@ class ComplaintFacts:
         return self.first_feedback_at is not None
 
 
+class _Fold:
+    """One complaint's facts, folded event by event in version order."""
+
+    def __init__(self) -> None:
+        self.received: ev.ComplaintReceived | None = None
+        self.received_at: datetime | None = None
+        self.complaint_id = ""
+        self.category: str | None = None
+        self.department: str | None = None
+        self.handler: str | None = None
+        self.acceptance_due: datetime | None = None
+        self.decided_at: datetime | None = None
+        self.accepted_at: datetime | None = None
+        self.rejected = False
+        self.first_due: datetime | None = None
+        self.current_due: datetime | None = None
+        self.first_feedback_at: datetime | None = None
+        self.round = 1
+        self.last_fed_round = 0
+        self.closed = False
+        self.satisfaction: Satisfaction | None = None
+        self.reopen_count = 0
+
+    def apply(self, envelope: Envelope, data: EventData) -> None:
+        match data:
+            case ev.ComplaintReceived():
+                self.received, self.received_at = data, envelope.occurred_at
+                self.complaint_id = envelope.stream_id.removeprefix("complaint-")
+                self.category = data.category
+                if data.acceptance_deadline is not None:
+                    self.acceptance_due = data.acceptance_deadline.due_at
+            case ev.ComplaintAccepted():
+                self.decided_at = self.decided_at or envelope.occurred_at
+                self.accepted_at = self.accepted_at or envelope.occurred_at
+                self.category = data.category
+                self.first_due = self.current_due = data.feedback_deadline.due_at
+            case ev.ComplaintRejected():
+                self.decided_at = self.decided_at or envelope.occurred_at
+                self.rejected = True
+            case ev.ComplaintRouted():
+                self.department, self.handler = data.department, None
+                self._feedback_due(data.feedback_deadline.due_at)
+            case ev.CaseClaimed():
+                self.department, self.handler = data.department, data.handler
+            case ev.CaseReturned():
+                # Waiting to be routed again: no department answers for it.
+                self.department, self.handler = None, None
+            case ev.ExtensionDecided() if data.approved and data.feedback_deadline is not None:
+                self._feedback_due(data.feedback_deadline.due_at)
+            case ev.DeadlineRecalculated() if data.current.kind == DeadlineKind.FEEDBACK:
+                self._feedback_due(data.current.due_at)
+            case ev.DeadlineRecalculated() if data.current.kind == DeadlineKind.ACCEPTANCE:
+                self.acceptance_due = data.current.due_at
+            case ev.ResultFeedbackSent():
+                if data.round == 1 and self.first_feedback_at is None:
+                    self.first_feedback_at = envelope.occurred_at
+                self.last_fed_round = max(self.last_fed_round, data.round)
+            case ev.ComplaintFollowedUp() if data.satisfaction != Satisfaction.UNREACHABLE:
+                self.satisfaction = data.satisfaction
+            case ev.ComplaintReopened():
+                self.round = data.round
+                self.current_due = data.feedback_deadline.due_at
+                self.reopen_count += 1
+                self.closed = False
+            case ev.ComplaintClosed():
+                self.closed = True
+            case _:
+                pass
+
+    def _feedback_due(self, due: datetime) -> None:
+        self.current_due = due
+        if self.round == 1:
+            self.first_due = due
+
+    def facts(self, as_of: datetime) -> ComplaintFacts | None:
+        if self.received is None or self.received_at is None:
+            return None
+        accepted = self.accepted_at is not None
+        latest_fed = self.last_fed_round >= self.round
+        overdue = (
+            self.decided_at is None
+            and self.acceptance_due is not None
+            and self.acceptance_due < as_of
+        ) or (
+            accepted
+            and not latest_fed
+            and self.current_due is not None
+            and self.current_due < as_of
+        )
+        return ComplaintFacts(
+            complaint_id=self.complaint_id,
+            received_at=self.received_at,
+            channel=self.received.channel,
+            category=self.category,
+            department=self.department,
+            handler=self.handler,
+            month=self.received_at.astimezone(TZ).strftime("%Y-%m"),
+            acceptance_due=self.acceptance_due,
+            decided_at=self.decided_at,
+            accepted=accepted,
+            rejected=self.rejected,
+            accepted_at=self.accepted_at,
+            first_feedback_due=self.first_due,
+            current_feedback_due=self.current_due,
+            first_feedback_at=self.first_feedback_at,
+            round=self.round,
+            latest_round_fed_back=latest_fed,
+            reopened_after_feedback=0 < self.last_fed_round < self.round,
+            closed=self.closed,
+            satisfaction=self.satisfaction,
+            reopen_count=self.reopen_count,
+            overdue_now=overdue,
+        )
+
+
+def _decoded(envelopes: Sequence[Envelope]) -> list[tuple[Envelope, EventData]]:
+    return [(e, decode(e)) for e in envelopes]
+
+
+def _fold(events: Iterable[tuple[Envelope, EventData]], as_of: datetime) -> ComplaintFacts | None:
+    fold = _Fold()
+    for envelope, data in events:
+        # Not a break: events are in version order, but a back-dated one may
+        # follow a later one.
+        if envelope.occurred_at <= as_of:
+            fold.apply(envelope, data)
+    return fold.facts(as_of)
+
+
 def complaint_facts(envelopes: Sequence[Envelope], as_of: datetime) -> ComplaintFacts | None:
     """Fold one complaint's events up to ``as_of``; None if not received by then.
 
     ``envelopes`` are one stream's events in version order.
     """
-    received: ev.ComplaintReceived | None = None
-    received_at: datetime | None = None
-    complaint_id = ""
-    category: str | None = None
-    department: str | None = None
-    handler: str | None = None
-    acceptance_due: datetime | None = None
-    decided_at: datetime | None = None
-    accepted_at: datetime | None = None
-    rejected = False
-    first_due: datetime | None = None
-    current_due: datetime | None = None
-    first_feedback_at: datetime | None = None
-    round_ = 1
-    last_fed_round = 0
-    closed = False
-    satisfaction: Satisfaction | None = None
-    reopen_count = 0
+    return _fold(_decoded(envelopes), as_of)
 
-    for envelope in envelopes:
-        if envelope.occurred_at > as_of:
-            # Not a break: events are in version order, but a back-dated one
-            # may follow a later one.
+
+def fact_intervals(envelopes: Sequence[Envelope]) -> list[tuple[datetime, ComplaintFacts]]:
+    """Every distinct picture of one complaint's facts and the instant it begins.
+
+    The facts as of T are those of the last interval beginning at or before
+    T, so a projection can answer "as of any instant" from these rows. The
+    ``overdue_now`` of each picture is as of its beginning only: whether a
+    deadline has passed depends on T and is left to the query.
+    """
+    events = _decoded(envelopes)
+    instants = sorted({e.occurred_at for e, _ in events})
+    pictures: list[tuple[datetime, ComplaintFacts]] = []
+    in_order = all(a[0].occurred_at <= b[0].occurred_at for a, b in pairwise(events))
+    fold = _Fold()
+    i = 0
+    for instant in instants:
+        if in_order:
+            # The usual case: one pass, each picture a prefix of the history.
+            while i < len(events) and events[i][0].occurred_at <= instant:
+                fold.apply(*events[i])
+                i += 1
+            facts = fold.facts(instant)
+        else:
+            facts = _fold(events, instant)
+        if facts is None:
             continue
-        data = decode(envelope)
-        match data:
-            case ev.ComplaintReceived():
-                received, received_at = data, envelope.occurred_at
-                complaint_id = envelope.stream_id.removeprefix("complaint-")
-                category = data.category
-                if data.acceptance_deadline is not None:
-                    acceptance_due = data.acceptance_deadline.due_at
-            case ev.ComplaintAccepted():
-                decided_at = decided_at or envelope.occurred_at
-                accepted_at = accepted_at or envelope.occurred_at
-                category = data.category
-                first_due = current_due = data.feedback_deadline.due_at
-            case ev.ComplaintRejected():
-                decided_at = decided_at or envelope.occurred_at
-                rejected = True
-            case ev.ComplaintRouted():
-                department, handler = data.department, None
-                current_due = data.feedback_deadline.due_at
-                if round_ == 1:
-                    first_due = current_due
-            case ev.CaseClaimed():
-                department, handler = data.department, data.handler
-            case ev.CaseReturned():
-                # Waiting to be routed again: no department answers for it.
-                department, handler = None, None
-            case ev.ExtensionDecided() if data.approved and data.feedback_deadline is not None:
-                current_due = data.feedback_deadline.due_at
-                if round_ == 1:
-                    first_due = current_due
-            case ev.DeadlineRecalculated() if data.current.kind == DeadlineKind.FEEDBACK:
-                current_due = data.current.due_at
-                if round_ == 1:
-                    first_due = current_due
-            case ev.DeadlineRecalculated() if data.current.kind == DeadlineKind.ACCEPTANCE:
-                acceptance_due = data.current.due_at
-            case ev.ResultFeedbackSent():
-                if data.round == 1 and first_feedback_at is None:
-                    first_feedback_at = envelope.occurred_at
-                last_fed_round = max(last_fed_round, data.round)
-            case ev.ComplaintFollowedUp() if data.satisfaction != Satisfaction.UNREACHABLE:
-                satisfaction = data.satisfaction
-            case ev.ComplaintReopened():
-                round_ = data.round
-                current_due = data.feedback_deadline.due_at
-                reopen_count += 1
-                closed = False
-            case ev.ComplaintClosed():
-                closed = True
-            case _:
-                pass
+        if pictures and _same(pictures[-1][1], facts):
+            continue
+        pictures.append((instant, facts))
+    return pictures
 
-    if received is None or received_at is None:
-        return None
-    accepted = accepted_at is not None
-    latest_fed = last_fed_round >= round_
-    overdue = (decided_at is None and acceptance_due is not None and acceptance_due < as_of) or (
-        accepted and not latest_fed and current_due is not None and current_due < as_of
-    )
-    return ComplaintFacts(
-        complaint_id=complaint_id,
-        received_at=received_at,
-        channel=received.channel,
-        category=category,
-        department=department,
-        handler=handler,
-        month=received_at.astimezone(TZ).strftime("%Y-%m"),
-        acceptance_due=acceptance_due,
-        decided_at=decided_at,
-        accepted=accepted,
-        rejected=rejected,
-        accepted_at=accepted_at,
-        first_feedback_due=first_due,
-        current_feedback_due=current_due,
-        first_feedback_at=first_feedback_at,
-        round=round_,
-        latest_round_fed_back=latest_fed,
-        reopened_after_feedback=0 < last_fed_round < round_,
-        closed=closed,
-        satisfaction=satisfaction,
-        reopen_count=reopen_count,
-        overdue_now=overdue,
-    )
+
+def _same(a: ComplaintFacts, b: ComplaintFacts) -> bool:
+    return replace(a, overdue_now=False) == replace(b, overdue_now=False)

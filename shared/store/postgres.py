@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -185,6 +186,76 @@ async def _read_stream(
         from_version,
     )
     return [_envelope(r) for r in rows]
+
+
+async def read_streams(conn: Connection, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+    """Several streams in one query, each in version order."""
+    histories: dict[str, list[Envelope]] = {s: [] for s in stream_ids}
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE stream_id = any($1::text[]) "
+        "ORDER BY stream_id, version",
+        list(stream_ids),
+    )
+    for row in rows:
+        histories[row["stream_id"]].append(_envelope(row))
+    return histories
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last event a reader of ``read_all`` could see, and how many precede it."""
+
+    position: int  # its global_position: what ``read_all(after=...)`` takes
+    tx_id: int
+    count: int
+
+
+async def snapshot_head(conn: Connection) -> Head | None:
+    """Run in a REPEATABLE READ transaction: the end of the ``read_all`` order
+    as this snapshot sees it. Everything up to it is committed and visible,
+    so :func:`scan_streams` reads exactly what ``read_all`` returns up to it."""
+    row = await conn.fetchrow(
+        "SELECT tx_id, global_position FROM events "
+        "WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+        "ORDER BY tx_id DESC, global_position DESC LIMIT 1"
+    )
+    if row is None:
+        return None
+    count = await conn.fetchval(
+        "SELECT count(*) FROM events WHERE (tx_id, global_position) <= ($1::xid8, $2::bigint)",
+        row["tx_id"],
+        row["global_position"],
+    )
+    return Head(position=row["global_position"], tx_id=row["tx_id"], count=int(count))
+
+
+async def scan_streams(
+    conn: Connection, head: Head, *, streams_per_batch: int = 500
+) -> AsyncIterator[list[list[Envelope]]]:
+    """Every stream's events up to ``head``, whole streams at a time.
+
+    Stream by stream rather than in commit order, so a caller folding each
+    complaint holds one history in memory, not the whole store. Run in the
+    REPEATABLE READ transaction that took ``head``.
+    """
+    batch: list[list[Envelope]] = []
+    current: list[Envelope] = []
+    query = (
+        f"SELECT {_COLUMNS} FROM events "
+        "WHERE (tx_id, global_position) <= ($1::xid8, $2::bigint) ORDER BY stream_id, version"
+    )
+    async for row in conn.cursor(query, head.tx_id, head.position, prefetch=5000):
+        if current and row["stream_id"] != current[0].stream_id:
+            batch.append(current)
+            current = []
+            if len(batch) >= streams_per_batch:
+                yield batch
+                batch = []
+        current.append(_envelope(row))
+    if current:
+        batch.append(current)
+    if batch:
+        yield batch
 
 
 class PostgresEventStore(EventStore):

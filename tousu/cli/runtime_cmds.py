@@ -18,10 +18,10 @@ from rich.console import Console
 from services import SERVICES
 from shared.logs import configure_logging, get_logger
 from shared.settings import Settings, load_settings
-from shared.store.migrate import migrate
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import NotConfiguredError, database_url, nats_url
+from tousu.database import prepare_database as migrate
 from tousu.embedded import EmbeddedError, EmbeddedSettings
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import PortBusyError, choose_port

@@ -8,11 +8,11 @@ import typer
 from rich.console import Console
 
 from shared.settings import Settings
-from shared.store.migrate import migrate as apply_migrations
 from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import database_url
+from tousu.database import prepare_database as apply_migrations
 
 events_app = typer.Typer(help="The event store (事件存储).", no_args_is_help=True)
 app.add_typer(events_app, name="events")

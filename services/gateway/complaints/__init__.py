@@ -1,5 +1,4 @@
 """Staff complaint routes: actions sent as commands over NATS, and the read side.
 
-Kept free of FastAPI at import time so that the metrics service can import the
-case-index consumer (:mod:`services.gateway.complaints.index`) alone.
+The case list reads the metrics service's ``case_view`` projection.
 """

@@ -1,4 +1,4 @@
-"""The staff case list, read from the ``case_index`` projection."""
+"""The staff case list, read from the ``case_view`` projection."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import asyncpg
 
 from shared.domain.status import Status
 
-# Where the case owes the complainant something and the date has passed: an
-# acceptance decision, or result feedback (once fed back, the feedback date no
-# longer counts until a reopening sets a new one).
+# Where the case owes something (an acceptance decision, a claim, the result
+# feedback of the current round, a follow-up) and its date has passed.
 OVERDUE = """(
-    (status = 'received' AND acceptance_due_at < now())
-    OR (feedback_due_at < now() AND status NOT IN ('fed_back', 'closed', 'rejected', 'merged'))
+    ('acceptance' = any(pending) AND acceptance_due_at < now())
+    OR ('claim' = any(pending) AND claim_due_at < now())
+    OR ('feedback' = any(pending) AND feedback_due_at < now())
+    OR ('follow_up' = any(pending) AND follow_up_due_at < now())
 )"""
 
 _COLUMNS = f"""complaint_id, tracking_no, status, department, handler, channel, category,
@@ -77,9 +78,9 @@ async def list_cases(
     """(how many match, the page of them), newest received first."""
     where = _where(f)
     n = len(where.args)
-    total = await db.fetchval(f"SELECT count(*) FROM case_index {where.sql}", *where.args)
+    total = await db.fetchval(f"SELECT count(*) FROM case_view {where.sql}", *where.args)
     rows = await db.fetch(
-        f"""SELECT {_COLUMNS} FROM case_index {where.sql}
+        f"""SELECT {_COLUMNS} FROM case_view {where.sql}
             ORDER BY received_at DESC NULLS LAST, complaint_id
             LIMIT ${n + 1} OFFSET ${n + 2}""",
         *where.args,

@@ -1,0 +1,34 @@
+"""What a projection is: a table whose rows are a function of each complaint's events.
+
+A projection maps one complaint's whole history to its rows. Live updates
+recompute the rows of the complaints a batch of events touched; a rebuild
+computes every complaint's rows from the store. Both use :meth:`rows`, so a
+rebuilt table equals the live one row for row.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from shared.calendar import WorkdayCalendar
+from shared.events import Envelope
+
+Row = tuple[Any, ...]
+
+
+class Projection(ABC):
+    name: str  # also its table's name
+    # Bump when the table or the rows change: the service then rebuilds it.
+    schema_version: int
+    columns: tuple[str, ...]
+    key: str = "complaint_id"  # the column naming the complaint a row belongs to
+
+    @abstractmethod
+    def create_sql(self, table: str) -> str:
+        """DDL creating the table under the name ``table`` (and its indexes)."""
+
+    @abstractmethod
+    def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
+        """One complaint's rows from its events in version order."""

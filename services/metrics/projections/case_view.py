@@ -1,0 +1,185 @@
+"""``case_view``: one row per complaint — where it stands, who holds it, and
+every deadline, with which of them are still owed and which have been
+supervised (督办). The staff case list, the overdue list and the deadline
+watcher read it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from services.metrics.projections.base import Projection, Row
+from shared.calendar import WorkdayCalendar
+from shared.domain.state import ComplaintState, evolve
+from shared.domain.status import Status
+from shared.events import Envelope, decode
+from shared.events import types as ev
+from shared.events.envelope import STREAM_PREFIX
+from shared.events.types import DeadlineKind, Satisfaction
+
+# Which deadlines a case still owes in each status: the acceptance decision,
+# the claim, the result feedback of the current round, the follow-up.
+_FEEDBACK_OWED = frozenset(
+    {
+        Status.ACCEPTED,
+        Status.ROUTED,
+        Status.RETURNED,
+        Status.CLAIMED,
+        Status.IN_HANDLING,
+        Status.EXTENSION_PENDING,
+        Status.RESOLVED,
+        Status.REOPENED,
+    }
+)
+
+
+_NOTED = frozenset({"FollowUpScheduled", "ComplaintFollowedUp", "SupervisionRaised"})
+
+
+def pending_deadlines(state: ComplaintState, follow_up_open: bool) -> list[DeadlineKind]:
+    owed: list[DeadlineKind] = []
+    if state.status == Status.RECEIVED:
+        owed.append(DeadlineKind.ACCEPTANCE)
+    if state.status == Status.ROUTED:
+        owed.append(DeadlineKind.CLAIM)
+    if state.status in _FEEDBACK_OWED:
+        owed.append(DeadlineKind.FEEDBACK)
+    if state.status == Status.FED_BACK and follow_up_open:
+        owed.append(DeadlineKind.FOLLOW_UP)
+    return [k for k in owed if k in state.deadlines]
+
+
+def _due(state: ComplaintState, kind: DeadlineKind) -> datetime | None:
+    deadline = state.deadlines.get(kind)
+    return deadline.due_at if deadline else None
+
+
+class CaseView(Projection):
+    name = "case_view"
+    schema_version = 1
+    columns = (
+        "complaint_id",
+        "tracking_no",
+        "status",
+        "department",
+        "handler",
+        "channel",
+        "category",
+        "subcategory",
+        "service_item",
+        "subject",
+        "received_at",
+        "accepted_at",
+        "round",
+        "acceptance_due_at",
+        "claim_due_at",
+        "return_due_at",
+        "feedback_due_at",
+        "follow_up_due_at",
+        "promised_feedback_at",
+        "provisional",
+        "pending",
+        "warned",
+        "overdue_raised",
+        "supervision_count",
+        "updated_at",
+        "version",
+    )
+
+    def create_sql(self, table: str) -> str:
+        return f"""
+CREATE TABLE {table} (
+    complaint_id         uuid        PRIMARY KEY,
+    tracking_no          text,
+    status               text        NOT NULL,
+    department           text,
+    handler              text,
+    channel              text,
+    category             text,
+    subcategory          text,
+    service_item         text,
+    subject              text,
+    received_at          timestamptz,
+    accepted_at          timestamptz,
+    round                integer     NOT NULL,
+    acceptance_due_at    timestamptz,
+    claim_due_at         timestamptz,
+    return_due_at        timestamptz,
+    feedback_due_at      timestamptz,
+    follow_up_due_at     timestamptz,
+    promised_feedback_at timestamptz,
+    provisional          boolean     NOT NULL,
+    pending              text[]      NOT NULL,
+    warned               text[]      NOT NULL,
+    overdue_raised       text[]      NOT NULL,
+    supervision_count    integer     NOT NULL,
+    updated_at           timestamptz NOT NULL,
+    version              integer     NOT NULL
+);
+CREATE INDEX ON {table} (received_at DESC, complaint_id);
+CREATE INDEX ON {table} (department, received_at DESC);
+CREATE INDEX ON {table} (status, received_at DESC);
+CREATE INDEX ON {table} (tracking_no);
+-- The watcher's and the overdue list's question: what is owed, and by when.
+CREATE INDEX ON {table} USING gin (pending) WHERE pending <> '{{}}';
+"""
+
+    def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
+        if not history or not history[0].stream_id.startswith(STREAM_PREFIX):
+            return []
+        state = ComplaintState()
+        raised: list[tuple[str, DeadlineKind, datetime | None]] = []
+        follow_up_open = False  # scheduled and not yet made
+        for envelope in history:
+            data = decode(envelope) if envelope.type in _NOTED else None
+            match data:
+                case ev.FollowUpScheduled():
+                    follow_up_open = True
+                case ev.ComplaintFollowedUp():
+                    # An unreachable complainant is still owed the follow-up.
+                    follow_up_open = data.satisfaction == Satisfaction.UNREACHABLE
+                case ev.SupervisionRaised() if data.deadline is not None:
+                    raised.append((data.kind, data.deadline, _due(state, data.deadline)))
+            state = evolve(state, envelope)
+        if state.status is None:
+            return []
+        pending = pending_deadlines(state, follow_up_open)
+
+        def supervised(level: str) -> list[str]:
+            return sorted(
+                {k.value for lvl, k, due in raised if lvl == level and due == _due(state, k)}
+                & {k.value for k in pending}
+            )
+
+        promised = state.promised_feedback
+        return [
+            (
+                uuid.UUID(history[0].stream_id.removeprefix(STREAM_PREFIX)),
+                state.tracking_no,
+                state.status.value,
+                state.department,
+                state.handler,
+                state.channel.value if state.channel else None,
+                state.category,
+                state.subcategory,
+                state.service_item,
+                state.subject,
+                state.received_at,
+                state.accepted_at,
+                state.round,
+                _due(state, DeadlineKind.ACCEPTANCE),
+                _due(state, DeadlineKind.CLAIM),
+                _due(state, DeadlineKind.RETURN),
+                _due(state, DeadlineKind.FEEDBACK),
+                _due(state, DeadlineKind.FOLLOW_UP),
+                promised.due_at if promised else None,
+                any(d.provisional for d in state.deadlines.values()),
+                [k.value for k in pending],
+                supervised("warning"),
+                supervised("overdue"),
+                state.supervision_count,
+                history[-1].recorded_at,
+                state.version,
+            )
+        ]

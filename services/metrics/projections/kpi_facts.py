@@ -1,0 +1,127 @@
+"""``kpi_facts``: each complaint's KPI facts, one row per period they held.
+
+A row is valid from ``valid_from`` until the next row's ``valid_from``
+(``valid_to`` NULL: still current), so the facts as of any instant T are the
+rows with ``valid_from <= T < valid_to``, and DESIGN's KPIs as of T are an
+aggregate over them (:mod:`services.metrics.kpis`). Whether a deadline has
+passed depends on T and is decided by the query, not stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from services.metrics.projections.base import Projection, Row
+from shared.calendar import WorkdayCalendar
+from shared.events import Envelope
+from shared.events.envelope import STREAM_PREFIX
+from shared.kpi import fact_intervals
+
+
+class KpiFacts(Projection):
+    name = "kpi_facts"
+    schema_version = 1
+    columns = (
+        "complaint_id",
+        "valid_from",
+        "valid_to",
+        "received_at",
+        "month",
+        "channel",
+        "category",
+        "department",
+        "handler",
+        "acceptance_due",
+        "decided_at",
+        "accepted",
+        "rejected",
+        "accepted_at",
+        "first_feedback_due",
+        "current_feedback_due",
+        "first_feedback_at",
+        "round",
+        "latest_round_fed_back",
+        "reopened_after_feedback",
+        "closed",
+        "satisfaction",
+        "reopen_count",
+        "handling_working_days",
+    )
+
+    def create_sql(self, table: str) -> str:
+        return f"""
+CREATE TABLE {table} (
+    complaint_id            uuid        NOT NULL,
+    valid_from              timestamptz NOT NULL,
+    valid_to                timestamptz,
+    received_at             timestamptz NOT NULL,
+    month                   text        NOT NULL,
+    channel                 text        NOT NULL,
+    category                text,
+    department              text,
+    handler                 text,
+    acceptance_due          timestamptz,
+    decided_at              timestamptz,
+    accepted                boolean     NOT NULL,
+    rejected                boolean     NOT NULL,
+    accepted_at             timestamptz,
+    first_feedback_due      timestamptz,
+    current_feedback_due    timestamptz,
+    first_feedback_at       timestamptz,
+    round                   integer     NOT NULL,
+    latest_round_fed_back   boolean     NOT NULL,
+    reopened_after_feedback boolean     NOT NULL,
+    closed                  boolean     NOT NULL,
+    satisfaction            text,
+    reopen_count            integer     NOT NULL,
+    handling_working_days   integer,
+    PRIMARY KEY (complaint_id, valid_from)
+);
+-- "As of now" reads only the current rows; "as of T" the cohort's history.
+CREATE INDEX ON {table} (received_at) WHERE valid_to IS NULL;
+CREATE INDEX ON {table} (received_at, valid_from);
+"""
+
+    def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
+        if not history or not history[0].stream_id.startswith(STREAM_PREFIX):
+            return []
+        complaint_id = uuid.UUID(history[0].stream_id.removeprefix(STREAM_PREFIX))
+        intervals = fact_intervals(history)
+        rows: list[Row] = []
+        for i, (begins, f) in enumerate(intervals):
+            ends = intervals[i + 1][0] if i + 1 < len(intervals) else None
+            handling = (
+                calendar.working_days_between(f.accepted_at, f.first_feedback_at)
+                if f.accepted_at is not None and f.first_feedback_at is not None
+                else None
+            )
+            rows.append(
+                (
+                    complaint_id,
+                    begins,
+                    ends,
+                    f.received_at,
+                    f.month,
+                    f.channel.value,
+                    f.category,
+                    f.department,
+                    f.handler,
+                    f.acceptance_due,
+                    f.decided_at,
+                    f.accepted,
+                    f.rejected,
+                    f.accepted_at,
+                    f.first_feedback_due,
+                    f.current_feedback_due,
+                    f.first_feedback_at,
+                    f.round,
+                    f.latest_round_fed_back,
+                    f.reopened_after_feedback,
+                    f.closed,
+                    f.satisfaction.value if f.satisfaction else None,
+                    f.reopen_count,
+                    handling,
+                )
+            )
+        return rows

@@ -1,0 +1,72 @@
+"""Per projection: the schema its table was built with and its position in
+the ``read_all`` order (table ``projection_state``), and the advisory locks
+that keep writers of one projection from overlapping."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from services.metrics.projections.base import Projection
+from shared.store.postgres import Connection
+
+
+@dataclass(frozen=True)
+class State:
+    schema_version: int
+    position: int
+
+
+def _key(purpose: str, name: str) -> int:
+    digest = hashlib.sha256(f"tousu.projection.{purpose}.{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def write_lock(name: str) -> int:
+    """Held (per transaction) by whoever writes the live table or moves its
+    position: the live runners, and a rebuild while it swaps tables."""
+    return _key("write", name)
+
+
+def rebuild_lock(name: str) -> int:
+    """Held (per session) by the one rebuild of a projection under way."""
+    return _key("rebuild", name)
+
+
+async def load(conn: Connection, name: str) -> State | None:
+    row = await conn.fetchrow(
+        "SELECT schema_version, position FROM projection_state WHERE name = $1", name
+    )
+    return State(row["schema_version"], row["position"]) if row else None
+
+
+async def save(conn: Connection, name: str, state: State, *, rebuilt: bool = False) -> None:
+    await conn.execute(
+        """INSERT INTO projection_state (name, schema_version, position, rebuilt_at)
+           VALUES ($1, $2, $3, CASE WHEN $4 THEN now() END)
+           ON CONFLICT (name) DO UPDATE SET
+               schema_version = excluded.schema_version,
+               position = excluded.position,
+               rebuilt_at = CASE WHEN $4 THEN now() ELSE projection_state.rebuilt_at END,
+               updated_at = now()""",
+        name,
+        state.schema_version,
+        state.position,
+        rebuilt,
+    )
+
+
+async def ensure_table(conn: Connection, projection: Projection) -> bool:
+    """Create the projection's table, empty and at position 0, if it has none.
+
+    An empty table at position 0 is a correct projection of the store: the
+    live runner fills it from the first event. Returns True if created.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", write_lock(projection.name))
+        if await load(conn, projection.name) is not None:
+            return False
+        await conn.execute(f"DROP TABLE IF EXISTS {projection.name}")
+        await conn.execute(projection.create_sql(projection.name))
+        await save(conn, projection.name, State(projection.schema_version, 0))
+        return True

@@ -1,0 +1,24 @@
+"""Bring a database to what this version of tousu needs: the SQL migrations,
+then the projections' tables (which the metrics service owns and creates
+itself, so that a rebuild can swap them)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.metrics.projections import PROJECTIONS
+from services.metrics.projections.state import ensure_table
+from shared.store.migrate import migrate
+
+
+async def prepare_database(url: str) -> list[str]:
+    """What was applied now: migration names, then ``projection <name>``."""
+    applied = await migrate(url)
+    conn = await asyncpg.connect(url)
+    try:
+        for projection in PROJECTIONS:
+            if await ensure_table(conn, projection):
+                applied.append(f"projection {projection.name}")
+    finally:
+        await conn.close()
+    return applied
