@@ -7,11 +7,13 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from services.metrics.kpis import PgKpiSource
 from services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name
 from services.metrics.projections.base import Projection
 from services.metrics.projections.live import ProjectionRunner
@@ -21,6 +23,8 @@ from shared.calendar import TZ
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
 from shared.events.types import Channel, Complainant
+from shared.kpi import KpiRow, complaint_facts, kpis
+from shared.kpi.compute import GROUPINGS
 from shared.store.postgres import PostgresEventStore, read_streams
 from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, OTHER_HANDLER, SUPERVISOR
 from tests.helpers import eventually
@@ -182,3 +186,41 @@ async def test_rebuild_of_an_empty_store_and_unknown_name(store: PostgresEventSt
     with pytest.raises(KeyError, match="kpi_facts"):
         by_name("nope")
     assert isinstance(by_name("kpi_facts"), KpiFacts)
+
+
+def rounded(rows: list[KpiRow]) -> list[KpiRow]:
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 9)
+
+    return [
+        replace(row, avg_handling_working_days=r(row.avg_handling_working_days)) for row in rows
+    ]
+
+
+async def test_kpis_from_the_projection_equal_folding_the_events(
+    store: PostgresEventStore, runner: ProjectionRunner
+) -> None:
+    executor = CommandExecutor(store, context)
+    await drive(executor, random.Random(4), 80)
+    await eventually(lambda: caught_up(store), "the projections to catch up")
+    async with store.pool.acquire() as conn:
+        streams = [
+            r["stream_id"] for r in await conn.fetch("SELECT DISTINCT stream_id FROM events")
+        ]
+        histories = list((await read_streams(conn, streams)).values())
+    source = PgKpiSource(store.pool)
+    start, end = datetime(2026, 9, 1, tzinfo=TZ), datetime(2026, 10, 20, tzinfo=TZ)
+    instants = [START + timedelta(days=d, hours=h) for d in (3, 10, 20, 35, 60) for h in (0, 7)]
+    checked = 0
+    for as_of in [*instants, NOW]:
+        facts = [f for h in histories if (f := complaint_facts(h, as_of)) is not None]
+        for group_by in (None, *GROUPINGS):
+            expected = kpis(
+                facts, start=start, end=end, as_of=as_of, group_by=group_by, calendar=CALENDAR
+            )
+            got = await source.kpis(start=start, end=end, as_of=as_of, group_by=group_by)
+            assert rounded(got) == rounded(expected), (as_of, group_by)
+            checked += sum(row.received for row in got)
+    assert checked > 1000
+    with pytest.raises(ValueError, match="group by"):
+        await source.kpis(start=start, end=end, as_of=NOW, group_by="colour")  # type: ignore[arg-type]

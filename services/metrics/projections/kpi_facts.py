@@ -81,6 +81,7 @@ CREATE TABLE {table} (
 -- "As of now" reads only the current rows; "as of T" the cohort's history.
 CREATE INDEX ON {table} (received_at) WHERE valid_to IS NULL;
 CREATE INDEX ON {table} (received_at, valid_from);
+CREATE INDEX ON {table} (valid_from);
 """
 
     def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
