@@ -24,7 +24,7 @@ import calendar as _gregorian
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -182,6 +182,14 @@ class WorkdayCalendar:
         compiled = self._year(d.year)
         index = d.toordinal() - compiled.first_ordinal
         return compiled.cumulative[index + 1] > compiled.cumulative[index]
+
+    def previous_workday(self, d: date) -> date:
+        """The last working day strictly before ``d`` (weekends, holidays and
+        make-up workdays as for deadlines)."""
+        day = d - timedelta(days=1)
+        while not self.is_workday(day):
+            day -= timedelta(days=1)
+        return day
 
     def month(self, year: int, month: int) -> list[DayInfo]:
         days = _gregorian.monthrange(year, month)[1]

@@ -11,7 +11,7 @@ import uuid
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import Actor
-from shared.events.types import Channel, Complainant, PlanMeasure, Satisfaction
+from shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
 
 TEXT = 20_000  # longest free text accepted, in characters
 SHORT = 500
@@ -153,5 +153,14 @@ class LinkDuplicate(Command):
 
 class RaiseSupervision(Command):
     kind: str = Field(min_length=1, max_length=64)  # e.g. chase (催办), warning, overdue
+    # The deadline a warning or overdue notice is about (the deadline watcher).
+    deadline: DeadlineKind | None = None
     note: str | None = Field(default=None, max_length=TEXT)
     related_complaint_id: str | None = None
+
+
+class RecalculateDeadlines(Command):
+    """Recompute the provisional deadlines on the current calendar, e.g. after
+    the official holiday schedule of a year was imported."""
+
+    reason: str = Field(min_length=1, max_length=SHORT)

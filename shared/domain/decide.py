@@ -45,6 +45,8 @@ ROLES: dict[type[c.Command], frozenset[str]] = {
     c.ReopenComplaint: SUPERVISION,
     c.LinkDuplicate: STAFF_INTAKE,
     c.RaiseSupervision: SUPERVISION | {"system"},
+    # Run by the calendar import, or by an administrator after fixing a year.
+    c.RecalculateDeadlines: frozenset({"system", "admin"}),
 }
 # Dissatisfied rounds after which supervision steps in; unreachable follow-up
 # attempts after which the case is closed as such.
@@ -433,9 +435,34 @@ def _supervise(s: ComplaintState, cmd: c.RaiseSupervision, ctx: DecisionContext)
     if not s.exists:
         raise NotFound("no such complaint")
     data = ev.SupervisionRaised(
-        kind=cmd.kind, note=cmd.note, related_complaint_id=cmd.related_complaint_id
+        kind=cmd.kind,
+        deadline=cmd.deadline,
+        note=cmd.note,
+        related_complaint_id=cmd.related_complaint_id,
     )
     return [(data, s.department)]
+
+
+def _recalculate(s: ComplaintState, cmd: c.RecalculateDeadlines, ctx: DecisionContext) -> Emitted:
+    if not s.exists:
+        raise NotFound("no such complaint")
+    # A finished case keeps the deadlines it was judged by. Emitting nothing is
+    # an answer too: the import runs over every open case, most need no change.
+    if s.status in FINAL:
+        return []
+    out: Emitted = []
+    for kind in DeadlineKind:  # a fixed order, so a resent command yields the same event ids
+        old = s.deadlines.get(kind)
+        anchor = s.deadline_anchors.get(kind)
+        if old is None or anchor is None or not old.provisional:
+            continue
+        # From the anchor with the total working days, so an approved extension
+        # comes out as if it had been granted on this calendar.
+        new = ctx.deadline(kind, anchor, old.working_days)
+        if new.due_at != old.due_at or new.provisional != old.provisional:
+            recalculated = ev.DeadlineRecalculated(previous=old, current=new, reason=cmd.reason)
+            out.append((recalculated, s.department))
+    return out
 
 
 _DECIDERS: dict[type[c.Command], Decider] = {
@@ -457,4 +484,5 @@ _DECIDERS: dict[type[c.Command], Decider] = {
     c.ReopenComplaint: _reopen,
     c.LinkDuplicate: _link,
     c.RaiseSupervision: _supervise,
+    c.RecalculateDeadlines: _recalculate,
 }

@@ -34,6 +34,11 @@ class ComplaintState:
     needs_arbitration: bool = False
     round: int = 1
     deadlines: dict[DeadlineKind, Deadline] = field(default_factory=dict)
+    # The instant each current deadline counts from, so that a deadline can be
+    # recomputed when the calendar under it changes (DeadlineRecalculated).
+    # An approved extension keeps the anchor: its deadline's working_days is
+    # the total from that anchor.
+    deadline_anchors: dict[DeadlineKind, datetime] = field(default_factory=dict)
     # The feedback date the acceptance notice promised: kept as said, even
     # when later recalculated or extended.
     promised_feedback: Deadline | None = None
@@ -76,12 +81,20 @@ def _with_deadline(state: ComplaintState, deadline: Deadline) -> dict[DeadlineKi
     return {**state.deadlines, deadline.kind: deadline}
 
 
+def _anchored(
+    state: ComplaintState, at: datetime, *kinds: DeadlineKind
+) -> dict[DeadlineKind, datetime]:
+    return {**state.deadline_anchors, **dict.fromkeys(kinds, at)}
+
+
 def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
     match data:
         case ev.ComplaintReceived():
             deadlines = {}
+            anchors = {}
             if data.acceptance_deadline is not None:
                 deadlines[DeadlineKind.ACCEPTANCE] = data.acceptance_deadline
+                anchors[DeadlineKind.ACCEPTANCE] = env.occurred_at
             return replace(
                 s,
                 status=Status.RECEIVED,
@@ -95,6 +108,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 service_item=data.service_item,
                 received_at=env.occurred_at,
                 deadlines=deadlines,
+                deadline_anchors=anchors,
             )
         case ev.ComplaintAccepted():
             return replace(
@@ -105,15 +119,20 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 service_item=data.service_item or s.service_item,
                 accepted_at=env.occurred_at,
                 deadlines=_with_deadline(s, data.feedback_deadline),
+                deadline_anchors=_anchored(s, env.occurred_at, DeadlineKind.FEEDBACK),
                 promised_feedback=data.feedback_deadline,
             )
         case ev.ComplaintRejected():
             return replace(s, status=Status.REJECTED)
         case ev.ComplaintRouted():
+            # The feedback deadline travels with the case unchanged, so its
+            # anchor stays the acceptance (or reopening).
             deadlines = _with_deadline(s, data.claim_deadline)
             deadlines[DeadlineKind.FEEDBACK] = data.feedback_deadline
+            routed = [DeadlineKind.CLAIM]
             if data.return_deadline is not None:
                 deadlines[DeadlineKind.RETURN] = data.return_deadline
+                routed.append(DeadlineKind.RETURN)
             return replace(
                 s,
                 status=Status.ROUTED,
@@ -121,6 +140,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 handler=None,
                 needs_arbitration=False,
                 deadlines=deadlines,
+                deadline_anchors=_anchored(s, env.occurred_at, *routed),
             )
         case ev.CaseClaimed():
             return replace(s, status=Status.CLAIMED, handler=data.handler)
@@ -173,7 +193,11 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 first_feedback_at=s.first_feedback_at or env.occurred_at,
             )
         case ev.FollowUpScheduled():
-            return replace(s, deadlines=_with_deadline(s, data.due))
+            return replace(
+                s,
+                deadlines=_with_deadline(s, data.due),
+                deadline_anchors=_anchored(s, env.occurred_at, data.due.kind),
+            )
         case ev.ComplaintFollowedUp():
             return replace(
                 s,
@@ -190,6 +214,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 round=data.round,
                 extension_days=0,
                 deadlines=_with_deadline(s, data.feedback_deadline),
+                deadline_anchors=_anchored(s, env.occurred_at, DeadlineKind.FEEDBACK),
             )
         case ev.ComplaintClosed():
             return replace(s, status=Status.CLOSED)

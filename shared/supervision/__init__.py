@@ -1,0 +1,21 @@
+"""Supervision (督办) of deadlines: when warnings and overdue notices are due."""
+
+from shared.supervision.policy import (
+    SUPERVISED,
+    Level,
+    Notice,
+    due_notices,
+    notice_command_id,
+    overdue_working_days,
+    warning_at,
+)
+
+__all__ = [
+    "SUPERVISED",
+    "Level",
+    "Notice",
+    "due_notices",
+    "notice_command_id",
+    "overdue_working_days",
+    "warning_at",
+]
