@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # NOTIFY); readers normally wake on LISTEN/NOTIFY.
     store_idle_recheck: float = Field(default=2.0, gt=0)
 
+    # How often the deadline watcher (督办) looks for warnings and overdue
+    # deadlines, in seconds.
+    supervision_interval: float = Field(default=30.0, gt=0)
+
     # Who the organisation is, as notices to the public name it, and where the
     # public reports on how a complaint was handled (监督举报电话和邮箱).
     org_name_zh: str = "某市政务服务中心"

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.events import Actor, Envelope, utcnow
+from shared.store.postgres import PostgresEventStore
 
 Condition = Callable[[], Awaitable[bool] | bool]
 
@@ -49,3 +50,35 @@ def make_envelope(
         schema_version=schema_version,
         data=data or {},
     )
+
+
+async def projections_caught_up(store: PostgresEventStore) -> bool:
+    """Every projection has taken the store's last event in ``read_all`` order."""
+    head = await store.pool.fetchval(
+        "SELECT global_position FROM events ORDER BY tx_id DESC, global_position DESC LIMIT 1"
+    )
+    positions = await store.pool.fetch("SELECT position FROM projection_state")
+    return bool(positions) and all(r["position"] == (head or 0) for r in positions)
+
+
+async def project_everything(store: PostgresEventStore) -> None:
+    """Bring the projections up to date without a running service.
+
+    ``read_all`` holds back while any transaction older than an event is
+    open anywhere on the server (another test's, say), so step until caught
+    up rather than until a step finds nothing.
+    """
+    from services.metrics.projections import PROJECTIONS
+    from services.metrics.projections.live import ProjectionRunner
+    from shared.calendar import WorkdayCalendar
+
+    calendar = WorkdayCalendar()
+    runner = ProjectionRunner(store, PROJECTIONS, lambda: calendar)
+    await runner.prepare()
+
+    async def stepped() -> bool:
+        for projection in PROJECTIONS:
+            await runner.step(projection)
+        return await projections_caught_up(store)
+
+    await eventually(stepped, "the projections to catch up")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from services.metrics.projections import PROJECTIONS
 from services.metrics.projections.live import ProjectionRunner
+from services.metrics.watcher import DeadlineWatcher
 from shared.domain import commands as c
 from shared.relay.tasks import cancel_and_wait
 from shared.service import Runtime, ServiceSpec, run_service
@@ -16,20 +17,27 @@ from shared.settings import Settings
 
 
 @asynccontextmanager
-async def projecting(runtime: Runtime) -> AsyncIterator[None]:
+async def projecting_and_watching(runtime: Runtime) -> AsyncIterator[None]:
     runner = ProjectionRunner(runtime.store, PROJECTIONS, lambda: runtime.context.calendar)
     await runner.prepare()
-    task = asyncio.create_task(runner.run())
+    watcher = DeadlineWatcher(
+        runtime.store.pool,
+        runtime.executor,
+        lambda: runtime.context.calendar,
+        interval=runtime.settings.supervision_interval,
+    )
+    tasks = [asyncio.create_task(runner.run()), asyncio.create_task(watcher.run())]
     try:
         yield
     finally:
-        await cancel_and_wait(task)
+        for task in tasks:
+            await cancel_and_wait(task)
 
 
 SPEC = ServiceSpec(
     name="metrics",
-    commands={"supervise": c.RaiseSupervision},
-    lifespan=projecting,
+    commands={"supervise": c.RaiseSupervision, "recalculate-deadlines": c.RecalculateDeadlines},
+    lifespan=projecting_and_watching,
 )
 
 

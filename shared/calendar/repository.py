@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from shared.calendar.workdays import SOURCE_IMPORTED, YearData
 
@@ -40,7 +41,9 @@ async def save_years(conn: asyncpg.Connection, years: list[YearData], imported_b
         await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
-async def load_years(conn: asyncpg.Connection) -> list[YearData]:
+async def load_years(
+    conn: asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool,
+) -> list[YearData]:
     """Every imported year, in year order."""
     # One statement, so one snapshot: a concurrent import is seen whole or not at all.
     rows = await conn.fetch(

@@ -159,6 +159,11 @@ class WorkdayCalendar:
         """A new calendar with ``years`` imported on top of this one's imports."""
         return WorkdayCalendar([*self._imported.values(), *years])
 
+    @property
+    def official_years(self) -> frozenset[int]:
+        """Years with an official schedule (built in or imported)."""
+        return frozenset(self._imported) | builtin_years()
+
     def is_official(self, year: int) -> bool:
         return year in self._imported or year in builtin_years()
 

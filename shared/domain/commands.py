@@ -155,6 +155,9 @@ class RaiseSupervision(Command):
     kind: str = Field(min_length=1, max_length=64)  # e.g. chase (催办), warning, overdue
     # The deadline a warning or overdue notice is about (the deadline watcher).
     deadline: DeadlineKind | None = None
+    # The due instant the notice was about: a notice for a deadline that has
+    # since moved or been met is stale and records nothing.
+    due_at: AwareDatetime | None = None
     note: str | None = Field(default=None, max_length=TEXT)
     related_complaint_id: str | None = None
 

@@ -434,6 +434,12 @@ def _link(s: ComplaintState, cmd: c.LinkDuplicate, ctx: DecisionContext) -> Emit
 def _supervise(s: ComplaintState, cmd: c.RaiseSupervision, ctx: DecisionContext) -> Emitted:
     if not s.exists:
         raise NotFound("no such complaint")
+    if cmd.deadline is not None and cmd.due_at is not None:
+        current = s.deadlines.get(cmd.deadline)
+        if cmd.deadline not in s.pending_deadlines or current is None:
+            return []
+        if current.due_at != cmd.due_at:
+            return []
     data = ev.SupervisionRaised(
         kind=cmd.kind,
         deadline=cmd.deadline,

@@ -33,3 +33,19 @@ def event_label(event_type: str, lang: str) -> str:
     if label is None:
         return event_type
     return label[1] if lang.startswith("en") else label[0]
+
+
+DEADLINE_LABELS: dict[str, tuple[str, str]] = {
+    "acceptance": ("受理期限", "acceptance deadline"),
+    "claim": ("签收期限", "claim deadline"),
+    "return": ("退单期限", "return window"),
+    "feedback": ("反馈期限", "feedback deadline"),
+    "follow_up": ("回访期限", "follow-up deadline"),
+}
+
+
+def deadline_label(kind: str, lang: str) -> str:
+    label = DEADLINE_LABELS.get(kind)
+    if label is None:
+        return kind
+    return label[1] if lang.startswith("en") else label[0]

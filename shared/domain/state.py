@@ -10,6 +10,19 @@ from shared.events import Envelope, EventData, decode
 from shared.events import types as ev
 from shared.events.types import Channel, Complainant, Deadline, DeadlineKind, Satisfaction
 
+FEEDBACK_OWED = frozenset(
+    {
+        Status.ACCEPTED,
+        Status.ROUTED,
+        Status.RETURNED,
+        Status.CLAIMED,
+        Status.IN_HANDLING,
+        Status.EXTENSION_PENDING,
+        Status.RESOLVED,
+        Status.REOPENED,
+    }
+)
+
 
 @dataclass(frozen=True)
 class ComplaintState:
@@ -53,6 +66,22 @@ class ComplaintState:
     status_before_merge: Status | None = None
     duplicates: tuple[str, ...] = ()
     supervision_count: int = 0
+    follow_up_open: bool = False  # scheduled and not yet made
+
+    @property
+    def pending_deadlines(self) -> list[DeadlineKind]:
+        """The deadlines the case still owes: the acceptance decision, the
+        claim, the current round's result feedback, the follow-up."""
+        owed: list[DeadlineKind] = []
+        if self.status == Status.RECEIVED:
+            owed.append(DeadlineKind.ACCEPTANCE)
+        if self.status == Status.ROUTED:
+            owed.append(DeadlineKind.CLAIM)
+        if self.status in FEEDBACK_OWED:
+            owed.append(DeadlineKind.FEEDBACK)
+        if self.status == Status.FED_BACK and self.follow_up_open:
+            owed.append(DeadlineKind.FOLLOW_UP)
+        return [k for k in owed if k in self.deadlines]
 
     @property
     def exists(self) -> bool:
@@ -197,11 +226,14 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 s,
                 deadlines=_with_deadline(s, data.due),
                 deadline_anchors=_anchored(s, env.occurred_at, data.due.kind),
+                follow_up_open=True,
             )
         case ev.ComplaintFollowedUp():
             return replace(
                 s,
                 satisfaction=data.satisfaction,
+                # An unreachable complainant is still owed the follow-up.
+                follow_up_open=data.satisfaction == Satisfaction.UNREACHABLE,
                 dissatisfied_count=s.dissatisfied_count
                 + (data.satisfaction == Satisfaction.DISSATISFIED),
                 unreachable_count=s.unreachable_count

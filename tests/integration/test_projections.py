@@ -27,7 +27,7 @@ from shared.kpi import KpiRow, complaint_facts, kpis
 from shared.kpi.compute import GROUPINGS
 from shared.store.postgres import PostgresEventStore, read_streams
 from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, OTHER_HANDLER, SUPERVISOR
-from tests.helpers import eventually
+from tests.helpers import eventually, projections_caught_up
 
 START = datetime(2026, 9, 14, 9, 0, tzinfo=TZ)
 HANDLERS = {"water": HANDLER, "transport": OTHER_HANDLER}
@@ -125,20 +125,12 @@ async def runner(store: PostgresEventStore) -> AsyncIterator[ProjectionRunner]:
         await task
 
 
-async def caught_up(store: PostgresEventStore) -> bool:
-    head = await store.pool.fetchval(
-        "SELECT global_position FROM events ORDER BY tx_id DESC, global_position DESC LIMIT 1"
-    )
-    positions = await store.pool.fetch("SELECT position FROM projection_state")
-    return len(positions) == len(PROJECTIONS) and all(r["position"] == head for r in positions)
-
-
 async def test_live_projection_follows_the_store(
     store: PostgresEventStore, runner: ProjectionRunner
 ) -> None:
     executor = CommandExecutor(store, context)
     await drive(executor, random.Random(1), 40)
-    await eventually(lambda: caught_up(store), "the projections to catch up")
+    await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     for projection in PROJECTIONS:
         assert normalised(await table_rows(store, projection)) == await expected_rows(
             store, projection
@@ -152,7 +144,7 @@ async def test_rebuild_while_live_equals_the_live_table_row_for_row(
 ) -> None:
     executor = CommandExecutor(store, context)
     await drive(executor, random.Random(2), 60)
-    await eventually(lambda: caught_up(store), "the projections to catch up")
+    await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     live = {p.name: normalised(await table_rows(store, p)) for p in PROJECTIONS}
 
     # Rebuild each while complaints keep arriving and the runner keeps going.
@@ -165,7 +157,7 @@ async def test_rebuild_while_live_equals_the_live_table_row_for_row(
             )
             assert result.events > 0 and result.rows > 0
     await writer
-    await eventually(lambda: caught_up(store), "the projections to catch up")
+    await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     assert seen and seen[-1][0] == seen[-1][1]
     for projection in PROJECTIONS:
         now = normalised(await table_rows(store, projection))
@@ -202,7 +194,7 @@ async def test_kpis_from_the_projection_equal_folding_the_events(
 ) -> None:
     executor = CommandExecutor(store, context)
     await drive(executor, random.Random(4), 80)
-    await eventually(lambda: caught_up(store), "the projections to catch up")
+    await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     async with store.pool.acquire() as conn:
         streams = [
             r["stream_id"] for r in await conn.fetch("SELECT DISTINCT stream_id FROM events")

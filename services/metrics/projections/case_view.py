@@ -12,42 +12,10 @@ from datetime import datetime
 from services.metrics.projections.base import Projection, Row
 from shared.calendar import WorkdayCalendar
 from shared.domain.state import ComplaintState, evolve
-from shared.domain.status import Status
 from shared.events import Envelope, decode
 from shared.events import types as ev
 from shared.events.envelope import STREAM_PREFIX
-from shared.events.types import DeadlineKind, Satisfaction
-
-# Which deadlines a case still owes in each status: the acceptance decision,
-# the claim, the result feedback of the current round, the follow-up.
-_FEEDBACK_OWED = frozenset(
-    {
-        Status.ACCEPTED,
-        Status.ROUTED,
-        Status.RETURNED,
-        Status.CLAIMED,
-        Status.IN_HANDLING,
-        Status.EXTENSION_PENDING,
-        Status.RESOLVED,
-        Status.REOPENED,
-    }
-)
-
-
-_NOTED = frozenset({"FollowUpScheduled", "ComplaintFollowedUp", "SupervisionRaised"})
-
-
-def pending_deadlines(state: ComplaintState, follow_up_open: bool) -> list[DeadlineKind]:
-    owed: list[DeadlineKind] = []
-    if state.status == Status.RECEIVED:
-        owed.append(DeadlineKind.ACCEPTANCE)
-    if state.status == Status.ROUTED:
-        owed.append(DeadlineKind.CLAIM)
-    if state.status in _FEEDBACK_OWED:
-        owed.append(DeadlineKind.FEEDBACK)
-    if state.status == Status.FED_BACK and follow_up_open:
-        owed.append(DeadlineKind.FOLLOW_UP)
-    return [k for k in owed if k in state.deadlines]
+from shared.events.types import DeadlineKind
 
 
 def _due(state: ComplaintState, kind: DeadlineKind) -> datetime | None:
@@ -130,21 +98,15 @@ CREATE INDEX ON {table} USING gin (pending) WHERE pending <> '{{}}';
             return []
         state = ComplaintState()
         raised: list[tuple[str, DeadlineKind, datetime | None]] = []
-        follow_up_open = False  # scheduled and not yet made
         for envelope in history:
-            data = decode(envelope) if envelope.type in _NOTED else None
+            data = decode(envelope) if envelope.type == "SupervisionRaised" else None
             match data:
-                case ev.FollowUpScheduled():
-                    follow_up_open = True
-                case ev.ComplaintFollowedUp():
-                    # An unreachable complainant is still owed the follow-up.
-                    follow_up_open = data.satisfaction == Satisfaction.UNREACHABLE
                 case ev.SupervisionRaised() if data.deadline is not None:
                     raised.append((data.kind, data.deadline, _due(state, data.deadline)))
             state = evolve(state, envelope)
         if state.status is None:
             return []
-        pending = pending_deadlines(state, follow_up_open)
+        pending = state.pending_deadlines
 
         def supervised(level: str) -> list[str]:
             return sorted(

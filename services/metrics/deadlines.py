@@ -1,0 +1,107 @@
+"""Owed deadlines, read from ``case_view``: the overdue list and the watcher's
+work both start here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from shared.calendar import WorkdayCalendar
+from shared.events.types import DeadlineKind
+from shared.supervision.policy import overdue_working_days
+
+_OWED = """
+SELECT * FROM (
+    SELECT v.complaint_id, v.tracking_no, v.status, v.department, v.handler, v.subject,
+           v.round, v.provisional, k.kind,
+           CASE k.kind WHEN 'acceptance' THEN v.acceptance_due_at
+                       WHEN 'claim' THEN v.claim_due_at
+                       WHEN 'feedback' THEN v.feedback_due_at
+                       WHEN 'follow_up' THEN v.follow_up_due_at END AS due_at,
+           k.kind = any(v.warned) AS warned,
+           k.kind = any(v.overdue_raised) AS overdue_raised
+    FROM case_view v, unnest(v.pending) AS k(kind)
+    WHERE v.pending <> '{}' AND ($2::text IS NULL OR v.department = $2)
+) owed
+WHERE due_at < $1 AND ($3::text IS NULL OR kind = $3)
+ORDER BY due_at, complaint_id, kind
+"""
+
+
+@dataclass(frozen=True)
+class OwedDeadline:
+    complaint_id: uuid.UUID
+    tracking_no: str | None
+    status: str
+    department: str | None
+    handler: str | None
+    subject: str | None
+    round: int
+    provisional: bool
+    kind: DeadlineKind
+    due_at: datetime
+    warned: bool  # the warning for this very deadline has been raised
+    overdue_raised: bool  # and the overdue notice
+
+
+async def owed_before(
+    pool: asyncpg.Pool,
+    before: datetime,
+    *,
+    department: str | None = None,
+    kind: DeadlineKind | None = None,
+) -> list[OwedDeadline]:
+    """Deadlines still owed whose due instant is before ``before``, earliest first."""
+    records = await pool.fetch(_OWED, before, department, kind.value if kind else None)
+    return [
+        OwedDeadline(**{**dict(r), "kind": DeadlineKind(r["kind"])})
+        for r in records
+        if r["due_at"] is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Overdue:
+    deadline: OwedDeadline
+    working_days_late: int
+    hours_late: float
+
+
+async def overdue(
+    pool: asyncpg.Pool,
+    now: datetime,
+    calendar: WorkdayCalendar,
+    *,
+    department: str | None = None,
+    kind: DeadlineKind | None = None,
+) -> list[Overdue]:
+    """What is late now and by how much, the longest late first."""
+    return [
+        Overdue(
+            d,
+            overdue_working_days(d.due_at, now, calendar),
+            round((now - d.due_at).total_seconds() / 3600, 1),
+        )
+        for d in await owed_before(pool, now, department=department, kind=kind)
+    ]
+
+
+_PROVISIONAL = """
+SELECT complaint_id FROM case_view
+WHERE provisional AND status NOT IN ('closed', 'rejected')
+  AND EXISTS (
+      SELECT 1 FROM unnest(ARRAY[acceptance_due_at, claim_due_at, return_due_at,
+                                 feedback_due_at, follow_up_due_at]) AS due
+      WHERE due IS NOT NULL
+        AND extract(year FROM due AT TIME ZONE 'Asia/Shanghai')::int = any($1::int[]))
+ORDER BY complaint_id
+"""
+
+
+async def provisional_in(pool: asyncpg.Pool, years: Iterable[int]) -> list[uuid.UUID]:
+    """Open cases with a provisional deadline, some deadline of which falls in ``years``."""
+    return [r["complaint_id"] for r in await pool.fetch(_PROVISIONAL, sorted(years))]

@@ -1,0 +1,305 @@
+"""The deadline watcher (督办) against real PostgreSQL: every warning and
+overdue notice exactly once, with two watchers sweeping at once and one of
+them replaced half-way; and provisional deadlines made firm by a new year's
+official calendar."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.metrics.deadlines import overdue
+from services.metrics.kpis import PgKpiSource
+from services.metrics.projections import PROJECTIONS
+from services.metrics.projections.live import ProjectionRunner
+from services.metrics.watcher import DeadlineWatcher
+from shared.application.executor import CommandExecutor
+from shared.calendar import TZ, WorkdayCalendar
+from shared.calendar.workdays import YearData
+from shared.domain import commands as c
+from shared.domain.complaint import DecisionContext
+from shared.events.types import Channel, Complainant, DeadlineKind
+from shared.store.postgres import PostgresEventStore
+from tests.domain_kit import HANDLER, NOW, OPERATOR
+from tests.helpers import eventually, projections_caught_up
+
+CALENDAR = WorkdayCalendar()
+
+
+def at(month: int, day: int, hour: int = 9, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=TZ)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Calendars:
+    """The calendar the services currently use; an import replaces it."""
+
+    def __init__(self) -> None:
+        self.current = CALENDAR
+
+    def __call__(self) -> WorkdayCalendar:
+        return self.current
+
+
+@pytest.fixture
+def calendars() -> Calendars:
+    return Calendars()
+
+
+@pytest.fixture
+def executor(store: PostgresEventStore, calendars: Calendars) -> CommandExecutor:
+    return CommandExecutor(store, lambda: DecisionContext(calendar=calendars(), now=NOW))
+
+
+@pytest.fixture
+async def projected(
+    store: PostgresEventStore, calendars: Calendars
+) -> AsyncIterator[ProjectionRunner]:
+    runner = ProjectionRunner(store, PROJECTIONS, calendars, idle_timeout=0.2)
+    task = asyncio.create_task(runner.run())
+    yield runner
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def submit(executor: CommandExecutor, when: datetime, n: int) -> uuid.UUID:
+    cid = uuid.uuid4()
+    await executor.execute(
+        cid,
+        c.SubmitComplaint(
+            actor=OPERATOR,
+            occurred_at=when,
+            channel=Channel.PHONE,
+            tracking_no=f"TS-2026-{n:06d}",
+            complainant=Complainant(name="李四", phone="13900000000"),
+            subject="路灯不亮",
+            description="小区路灯坏了一个月",
+        ),
+    )
+    return cid
+
+
+async def act(executor: CommandExecutor, cid: uuid.UUID, cmd: type[c.Command], **kw: Any) -> None:
+    await executor.execute(cid, cmd(**kw))
+
+
+async def supervision_events(store: PostgresEventStore) -> list[tuple[str, str, str]]:
+    rows = await store.pool.fetch(
+        "SELECT stream_id, data->>'kind' AS level, data->>'deadline' AS deadline "
+        "FROM events WHERE type = 'SupervisionRaised' ORDER BY global_position"
+    )
+    return [(r["stream_id"], r["level"], r["deadline"]) for r in rows]
+
+
+async def test_each_notice_exactly_once_with_two_watchers_and_a_restart(
+    store: PostgresEventStore, executor: CommandExecutor, projected: ProjectionRunner
+) -> None:
+    # Mon 2026-09-14: acceptance due end of Wed 09-16 (warning from end of Tue).
+    never_decided = await submit(executor, at(9, 14), 1)
+    # Accepted Tue 09-15, routed, never claimed: claim due end of Wed 09-16;
+    # feedback due 15 wd after 09-15 = end of Mon 10-12 (Sun 09-20 and Sat
+    # 10-10 are make-up workdays, 09-25..27 and 10-01..07 holidays).
+    unclaimed = await submit(executor, at(9, 14, 10), 2)
+    await act(
+        executor,
+        unclaimed,
+        c.AcceptComplaint,
+        actor=OPERATOR,
+        occurred_at=at(9, 15),
+        category="service_quality",
+    )
+    await act(
+        executor,
+        unclaimed,
+        c.RouteComplaint,
+        actor=OPERATOR,
+        occurred_at=at(9, 15, 10),
+        department="water",
+    )
+    # Claimed in time: only its feedback deadline is ever supervised.
+    claimed = await submit(executor, at(9, 14, 11), 3)
+    await act(
+        executor,
+        claimed,
+        c.AcceptComplaint,
+        actor=OPERATOR,
+        occurred_at=at(9, 15),
+        category="service_quality",
+    )
+    await act(
+        executor,
+        claimed,
+        c.RouteComplaint,
+        actor=OPERATOR,
+        occurred_at=at(9, 15, 10),
+        department="water",
+    )
+    await act(executor, claimed, c.ClaimCase, actor=HANDLER, occurred_at=at(9, 15, 11))
+    await eventually(lambda: projections_caught_up(store), "the case view")
+
+    clock = Clock(at(9, 14, 12))
+    replica_a = DeadlineWatcher(store.pool, executor, lambda: CALENDAR, clock=clock)
+    replica_b = DeadlineWatcher(store.pool, executor, lambda: CALENDAR, clock=clock)
+    raised = 0
+    step = 0
+    while clock.now < at(10, 20):
+        if step == 40:  # replica B restarts: a new process knows nothing
+            replica_b = DeadlineWatcher(store.pool, executor, lambda: CALENDAR, clock=clock)
+        counts = await asyncio.gather(replica_a.sweep(), replica_b.sweep(), replica_a.sweep())
+        raised += sum(counts)
+        await eventually(lambda: projections_caught_up(store), "the case view")
+        clock.now += timedelta(hours=7)
+        step += 1
+
+    events = Counter(await supervision_events(store))
+    s = lambda cid: f"complaint-{cid}"  # noqa: E731
+    assert events == {
+        (s(never_decided), "warning", "acceptance"): 1,
+        (s(never_decided), "overdue", "acceptance"): 1,
+        (s(unclaimed), "warning", "claim"): 1,
+        (s(unclaimed), "overdue", "claim"): 1,
+        (s(unclaimed), "warning", "feedback"): 1,
+        (s(unclaimed), "overdue", "feedback"): 1,
+        (s(claimed), "warning", "feedback"): 1,
+        (s(claimed), "overdue", "feedback"): 1,
+    }
+    # Replicas racing on one notice may each count it; the store holds it once.
+    assert raised >= 8
+
+    # The overdue list as of 10-20 12:00: how late, in working days.
+    late = await overdue(store.pool, at(10, 20, 12), CALENDAR)
+    by_case = {(o.deadline.complaint_id, o.deadline.kind): o.working_days_late for o in late}
+    assert by_case == {
+        # due end of 09-16: 09-17,18,20,21,22,23,24,28,29,30,10-08,09,10,12..16,19,20
+        (never_decided, DeadlineKind.ACCEPTANCE): 20,
+        (unclaimed, DeadlineKind.CLAIM): 20,
+        # due end of 10-12: 10-13..16, 10-19, 10-20
+        (unclaimed, DeadlineKind.FEEDBACK): 6,
+        (claimed, DeadlineKind.FEEDBACK): 6,
+    }
+    assert all(o.deadline.warned and o.deadline.overdue_raised for o in late)
+
+
+async def test_a_moved_deadline_is_supervised_afresh_and_a_met_one_not_at_all(
+    store: PostgresEventStore, executor: CommandExecutor, projected: ProjectionRunner
+) -> None:
+    cid = await submit(executor, at(9, 14), 1)
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    clock = Clock(at(9, 16, 12))  # within the acceptance deadline's last day
+    watcher = DeadlineWatcher(store.pool, executor, lambda: CALENDAR, clock=clock)
+    assert await watcher.sweep() == 1  # the warning
+    await act(
+        executor,
+        cid,
+        c.AcceptComplaint,
+        actor=OPERATOR,
+        occurred_at=at(9, 16, 13),
+        category="service_quality",
+    )
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    clock.now = at(9, 18)
+    assert await watcher.sweep() == 0  # decided in time: no overdue notice
+    # A notice prepared before the decision (a stale case view) records nothing.
+    stale = c.RaiseSupervision(
+        actor=OPERATOR.model_copy(update={"role": "system"}),
+        occurred_at=at(9, 18),
+        kind="overdue",
+        deadline=DeadlineKind.ACCEPTANCE,
+        due_at=at(9, 16, 0) + timedelta(days=1),
+    )
+    assert (await executor.execute(cid, stale)).events == []
+    assert Counter(await supervision_events(store)) == {
+        (f"complaint-{cid}", "warning", "acceptance"): 1
+    }
+
+
+def official_2027() -> YearData:
+    """An invented official 2027: Spring Festival 02-06..02-13 off, Sun 02-14 worked."""
+    holidays = {date(2027, 1, 1): "元旦"}
+    holidays |= {date(2027, 2, 6) + timedelta(days=i): "春节" for i in range(8)}
+    return YearData(
+        year=2027,
+        holidays=holidays,
+        makeup_workdays={date(2027, 2, 14): "春节调休"},
+        source="test",
+    )
+
+
+async def test_importing_2027_makes_provisional_deadlines_firm_and_moves_kpis(
+    store: PostgresEventStore,
+    executor: CommandExecutor,
+    projected: ProjectionRunner,
+    calendars: Calendars,
+) -> None:
+    # Accepted Thu 2027-01-28. Feedback due 15 wd later: provisionally (除夕
+    # 02-05 and 初三 02-08 off, no make-up day) the end of Mon 02-22; by the
+    # official schedule (02-06..13 off, Sun 02-14 worked) the end of Wed 02-24.
+    cid = await submit(executor, at(1, 27, year=2027), 1)
+    steps: list[tuple[type[c.Command], Any, datetime, dict[str, Any]]] = [
+        (c.AcceptComplaint, OPERATOR, at(1, 28, year=2027), {"category": "service_quality"}),
+        (c.RouteComplaint, OPERATOR, at(1, 28, 10, year=2027), {"department": "water"}),
+        (c.ClaimCase, HANDLER, at(1, 28, 11, year=2027), {}),
+        (
+            c.ResolveComplaint,
+            HANDLER,
+            at(2, 23, 9, year=2027),
+            {"result": "已修复", "basis": "规定"},
+        ),
+        (c.SendFeedback, HANDLER, at(2, 23, 10, year=2027), {}),
+    ]
+    for command, actor, when, fields in steps:
+        await act(executor, cid, command, actor=actor, occurred_at=when, **fields)
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    row = await store.pool.fetchrow("SELECT provisional, feedback_due_at FROM case_view")
+    assert row["provisional"] is True
+    assert row["feedback_due_at"].astimezone(TZ).date() == date(2027, 2, 22)
+    source = PgKpiSource(store.pool)
+    span = {
+        "start": at(1, 1, year=2027),
+        "end": at(2, 1, year=2027),
+        "as_of": at(3, 31, year=2027),
+        "group_by": None,
+    }
+    before = (await source.kpis(**span))[0]
+    assert (before.feedback_timeliness.numerator, before.feedback_timeliness.denominator) == (0, 1)
+
+    calendars.current = CALENDAR.with_imported([official_2027()])
+    clock = Clock(at(3, 1, year=2027))
+    await DeadlineWatcher(store.pool, executor, calendars, clock=clock).sweep()
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    row = await store.pool.fetchrow(
+        "SELECT provisional, feedback_due_at, promised_feedback_at FROM case_view"
+    )
+    assert row["provisional"] is False
+    assert row["feedback_due_at"].astimezone(TZ).date() == date(2027, 2, 24)
+    # The acceptance notice's promise stays on record.
+    assert row["promised_feedback_at"].astimezone(TZ).date() == date(2027, 2, 22)
+    after = (await source.kpis(**span))[0]
+    assert (after.feedback_timeliness.numerator, after.feedback_timeliness.denominator) == (1, 1)
+
+    async def recalculated() -> int:
+        return int(
+            await store.pool.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'DeadlineRecalculated'"
+            )
+        )
+
+    count = await recalculated()
+    assert count >= 1
+    # Another replica, or a restart, changes nothing more.
+    await DeadlineWatcher(store.pool, executor, calendars, clock=clock).sweep()
+    assert await recalculated() == count
