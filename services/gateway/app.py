@@ -16,6 +16,7 @@ from services.gateway.auth.routes import auth_router
 from services.gateway.complaints.registration import registration_router
 from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
+from services.gateway.metrics.routes import metrics_router
 from services.gateway.problems import install_problem_handlers
 from services.gateway.public.routes import public_router
 from shared.nats_setup import connect
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registration_router(settings))
     app.include_router(complaints_router(settings))
     app.include_router(public_router(settings))
+    app.include_router(metrics_router())
     app.include_router(asyncapi_router(settings))
 
     @app.get("/healthz")

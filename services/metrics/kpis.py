@@ -19,12 +19,14 @@ _COHORT = """
 FROM kpi_facts
 WHERE received_at >= $1 AND received_at < $2 AND received_at <= $3
   AND valid_from <= $3 AND (valid_to IS NULL OR valid_to > $3)
+  AND ($4::text IS NULL OR department = $4)
 """
 # When T is after every recorded fact, only the current rows can be in force.
 _COHORT_NOW = """
 FROM kpi_facts
 WHERE received_at >= $1 AND received_at < $2 AND received_at <= $3
   AND valid_to IS NULL AND valid_from <= $3
+  AND ($4::text IS NULL OR department = $4)
 """
 
 _FIGURES = """
@@ -76,26 +78,32 @@ class PgKpiSource:
         self._pool = pool
 
     async def kpis(
-        self, *, start: datetime, end: datetime, as_of: datetime, group_by: GroupBy | None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        as_of: datetime,
+        group_by: GroupBy | None,
+        department: str | None = None,
     ) -> list[KpiRow]:
         """KPI rows for complaints received in [start, end), as they stood at
         ``as_of``; sorted by group, the no-value group last, and exactly one
-        row for ``group_by=None``, even for an empty cohort."""
+        row for ``group_by=None``, even for an empty cohort. ``department``
+        confines the cohort to what that department held at ``as_of``."""
         if group_by is not None and group_by not in GROUPINGS:
             raise ValueError(f"cannot group by {group_by!r}")
         async with self._pool.acquire() as conn:
             latest = await conn.fetchval("SELECT max(valid_from) FROM kpi_facts")
+            args = (start, end, as_of, department)
             cohort = _COHORT_NOW if latest is None or as_of >= latest else _COHORT
             if group_by is None:
-                record = await conn.fetchrow(f"SELECT {_FIGURES} {cohort}", start, end, as_of)
+                record = await conn.fetchrow(f"SELECT {_FIGURES} {cohort}", *args)
                 assert record is not None
                 return [_row(None, record)]
             records = await conn.fetch(
                 f"SELECT {group_by} AS grp, {_FIGURES} {cohort} "
                 # Code-point order, as the in-memory computation sorts.
                 f'GROUP BY {group_by} ORDER BY {group_by} COLLATE "C" NULLS LAST',
-                start,
-                end,
-                as_of,
+                *args,
             )
         return [_row(r["grp"], r) for r in records]

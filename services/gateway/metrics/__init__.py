@@ -1,0 +1,1 @@
+"""KPIs and the overdue list, read from the metrics service's projections."""

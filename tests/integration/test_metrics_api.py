@@ -1,0 +1,205 @@
+"""``GET /api/v1/kpis`` and ``GET /api/v1/supervision/overdue`` on the real
+projections: figures, scoping by department, and clear errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.gateway.app import create_app
+from services.gateway.auth import StaffRole
+from services.gateway.auth import repository as repo
+from shared.application.executor import CommandExecutor
+from shared.calendar import TZ
+from shared.domain import commands as c
+from shared.domain.complaint import DecisionContext
+from shared.events.types import Channel, Complainant
+from shared.settings import Settings
+from shared.store.postgres import PostgresEventStore
+from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, OTHER_HANDLER
+from tests.helpers import project_everything
+
+Headers = dict[str, str]
+
+
+def at(month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=TZ)
+
+
+async def complaint(executor: CommandExecutor, n: int, steps: list[tuple[Any, ...]]) -> uuid.UUID:
+    cid = uuid.uuid4()
+    await executor.execute(
+        cid,
+        c.SubmitComplaint(
+            actor=OPERATOR,
+            occurred_at=steps[0][0],
+            channel=Channel.PHONE,
+            tracking_no=f"TS-2026-{n:06d}",
+            complainant=Complainant(name="王五", phone="13700000000"),
+            subject="噪音扰民",
+            description="工地夜间施工",
+        ),
+    )
+    for when, command, actor, fields in steps[1:]:
+        await executor.execute(cid, command(actor=actor, occurred_at=when, **fields))
+    return cid
+
+
+@pytest.fixture
+async def cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
+    """Three September complaints, projected.
+
+    water: received Mon 09-14, accepted 09-15, fed back 10-09 (feedback due
+    end of Mon 10-12: in time). transport: accepted 09-15, routed, claimed,
+    never answered (overdue since 10-12). A third never decided (acceptance
+    due end of Wed 09-16).
+    """
+    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    accept = (c.AcceptComplaint, OPERATOR, {"category": "service_quality"})
+    answered = await complaint(
+        executor,
+        1,
+        [
+            (at(9, 14),),
+            (at(9, 15), *accept),
+            (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "water"}),
+            (at(9, 15, 11), c.ClaimCase, HANDLER, {}),
+            (at(10, 9), c.ResolveComplaint, HANDLER, {"result": "已整改", "basis": "规定"}),
+            (at(10, 9, 10), c.SendFeedback, HANDLER, {}),
+        ],
+    )
+    late = await complaint(
+        executor,
+        2,
+        [
+            (at(9, 14, 10),),
+            (at(9, 15), *accept),
+            (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "transport"}),
+            (at(9, 15, 11), c.ClaimCase, OTHER_HANDLER, {}),
+        ],
+    )
+    undecided = await complaint(executor, 3, [(at(9, 14, 11),)])
+    await project_everything(store)
+    return {"answered": answered, "late": late, "undecided": undecided}
+
+
+@pytest.fixture
+async def staff(database_url: str) -> dict[str, Headers]:
+    people: list[tuple[str, StaffRole, str | None]] = [
+        ("op-li", "operator", None),
+        ("h-qian", "handler", "transport"),
+        ("dh-zhao", "dept_head", "water"),
+        ("sup-wang", "supervisor", None),
+    ]
+    conn = await asyncpg.connect(database_url)
+    try:
+        headers = {}
+        for username, role, department in people:
+            user = await repo.create_user(
+                conn, username, role=role, department=department, password_hash="!"
+            )
+            token = await repo.issue_token(conn, user.id, name="t", lifetime=timedelta(hours=1))
+            headers[username] = {"Authorization": f"Bearer {token.token}", "Accept-Language": "en"}
+        return headers
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as c:
+            yield c
+
+
+def pair(rate: dict[str, Any]) -> tuple[int, int]:
+    return rate["numerator"], rate["denominator"]
+
+
+async def test_kpis_by_department_as_of_two_instants(
+    client: httpx.AsyncClient, staff: dict[str, Headers], cases: dict[str, uuid.UUID]
+) -> None:
+    query = {"from": "2026-09", "group_by": "department", "as_of": "2026-10-10T12:00"}
+    early = await client.get("/api/v1/kpis", params=query, headers=staff["sup-wang"])
+    assert early.status_code == 200, early.text
+    body = early.json()
+    assert body["from"].startswith("2026-09-01T00:00:00+08:00")
+    assert body["to"].startswith("2026-10-01T00:00:00+08:00")
+    total = body["total"]
+    assert (total["received"], total["accepted"], total["fed_back"]) == (3, 2, 1)
+    # The undecided one is past its acceptance deadline: decided 2 of 3, in time 2.
+    assert pair(total["acceptance_timeliness"]) == (2, 3)
+    # On 10-10 only the answered one counts for 及时率 (the other is not yet due).
+    assert pair(total["feedback_timeliness"]) == (1, 1)
+    assert total["overdue_now"] == 1
+    assert [r["group"] for r in body["rows"]] == ["transport", "water", None]
+
+    query["as_of"] = "2026-10-20"
+    later = (await client.get("/api/v1/kpis", params=query, headers=staff["sup-wang"])).json()
+    assert pair(later["total"]["feedback_timeliness"]) == (1, 2)
+    assert pair(later["total"]["closure_rate"]) == (1, 2)
+    assert later["total"]["overdue_now"] == 2
+    transport = later["rows"][0]
+    assert (transport["group"], pair(transport["feedback_timeliness"])) == ("transport", (0, 1))
+    assert later["total"]["avg_handling_working_days"] == pytest.approx(
+        13.0
+    )  # 09-16..18, 09-20, 09-21..24, 09-28..30, 10-08, 10-09
+
+
+async def test_a_department_head_sees_their_department_only(
+    client: httpx.AsyncClient, staff: dict[str, Headers], cases: dict[str, uuid.UUID]
+) -> None:
+    query = {"from": "2026-09", "as_of": "2026-10-20", "group_by": "department"}
+    body = (await client.get("/api/v1/kpis", params=query, headers=staff["dh-zhao"])).json()
+    assert body["department"] == "water", body
+    assert body["total"]["received"] == 1
+    assert [r["group"] for r in body["rows"]] == ["water"]
+    refused = await client.get("/api/v1/kpis", headers=staff["op-li"])
+    assert refused.status_code == 403
+
+
+async def test_bad_periods_are_422_naming_the_field(
+    client: httpx.AsyncClient, staff: dict[str, Headers]
+) -> None:
+    bad = await client.get("/api/v1/kpis", params={"from": "Sept"}, headers=staff["sup-wang"])
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.from"
+    backwards = await client.get(
+        "/api/v1/kpis", params={"from": "2026-10-01", "to": "2026-09-01"}, headers=staff["sup-wang"]
+    )
+    assert backwards.status_code == 422
+    grouping = await client.get(
+        "/api/v1/kpis", params={"group_by": "colour"}, headers=staff["sup-wang"]
+    )
+    assert grouping.status_code == 422
+
+
+async def test_overdue_list_with_working_days_and_scoping(
+    client: httpx.AsyncClient, staff: dict[str, Headers], cases: dict[str, uuid.UUID]
+) -> None:
+    body = (await client.get("/api/v1/supervision/overdue", headers=staff["sup-wang"])).json()
+    items = {(i["complaint_id"], i["deadline"]): i for i in body["items"]}
+    assert set(items) == {
+        (str(cases["undecided"]), "acceptance"),
+        (str(cases["late"]), "feedback"),
+        # Fed back on 10-09: the follow-up (回访) was due 3 working days later.
+        (str(cases["answered"]), "follow_up"),
+    }
+    assert body["items"][0]["deadline"] == "acceptance"  # the longest late first
+    feedback = items[(str(cases["late"]), "feedback")]
+    assert feedback["deadline_label"] == "feedback deadline"
+    assert feedback["due_at"].startswith("2026-10-12T23:59:59")
+    assert feedback["working_days_late"] > 20 and feedback["supervised"] is False
+    mine = (await client.get("/api/v1/supervision/overdue", headers=staff["h-qian"])).json()
+    assert [i["complaint_id"] for i in mine["items"]] == [str(cases["late"])]
+    assert (
+        await client.get("/api/v1/supervision/overdue", headers=staff["op-li"])
+    ).status_code == 403
