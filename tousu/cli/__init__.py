@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "tousu.cli.users_cmds",
     "tousu.cli.complaint_cmds",
     "tousu.cli.demo_cmds",
+    "tousu.cli.report_cmds",
 )
 
 
