@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "tousu.cli.complaint_cmds",
     "tousu.cli.demo_cmds",
     "tousu.cli.report_cmds",
+    "tousu.cli.metrics_cmds",
 )
 
 

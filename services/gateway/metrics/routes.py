@@ -25,7 +25,8 @@ from shared.domain.labels import deadline_label
 from shared.domain.status import Status
 from shared.events import utcnow
 from shared.events.types import DeadlineKind
-from shared.kpi import KpiRow, Rate
+from shared.kpi import KpiRow
+from shared.kpi.export import row_dict
 from shared.kpi.period import PeriodError, cohort, parse_instant
 
 GroupByParam = Literal["department", "handler", "channel", "category", "month"]
@@ -35,10 +36,6 @@ class RateOut(BaseModel):
     numerator: int
     denominator: int
     value: float | None = Field(description="numerator ÷ denominator; null when nothing counts")
-
-    @classmethod
-    def of(cls, rate: Rate) -> RateOut:
-        return cls(numerator=rate.numerator, denominator=rate.denominator, value=rate.value)
 
 
 class KpiRowOut(BaseModel):
@@ -58,21 +55,7 @@ class KpiRowOut(BaseModel):
 
     @classmethod
     def of(cls, row: KpiRow) -> KpiRowOut:
-        return cls(
-            group=row.group,
-            received=row.received,
-            accepted=row.accepted,
-            rejected=row.rejected,
-            fed_back=row.fed_back,
-            closed=row.closed,
-            reopened=row.reopened,
-            overdue_now=row.overdue_now,
-            acceptance_timeliness=RateOut.of(row.acceptance_timeliness),
-            feedback_timeliness=RateOut.of(row.feedback_timeliness),
-            closure_rate=RateOut.of(row.closure_rate),
-            satisfaction_rate=RateOut.of(row.satisfaction_rate),
-            avg_handling_working_days=row.avg_handling_working_days,
-        )
+        return cls.model_validate(row_dict(row))
 
 
 class KpiReport(BaseModel):
