@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from shared.events import Actor, Envelope, utcnow
 from shared.store.postgres import PostgresEventStore
 
 Condition = Callable[[], Awaitable[bool] | bool]
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def tousu(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str, str]:
+    """Run the real ``tousu`` command in a child process: (exit code, stdout, stderr)."""
+    child_env = env | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        "COLUMNS": "250",  # a wide table, so that ids are not cut short
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tousu",
+        *args,
+        env=child_env,
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
+    return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def eventually(condition: Condition, what: str, timeout: float = 10.0) -> None:

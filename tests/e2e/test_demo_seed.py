@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.store.postgres import PostgresEventStore
-from tests.integration.test_dlq_cli import tousu
+from tests.helpers import tousu
 
 
 async def count(store: PostgresEventStore, event_type: str) -> int:

@@ -17,7 +17,7 @@ from shared.events.types import Channel, Complainant
 from shared.intake.identifiers import new_tracking_no
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.integration.test_dlq_cli import tousu
+from tests.helpers import tousu
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 OPERATOR = Actor(id="op-li", role="operator")

@@ -3,11 +3,7 @@ real command in a child process."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
-from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
@@ -18,6 +14,7 @@ from shared.events import Envelope
 from shared.settings import Settings
 from shared.store import UnitOfWork
 from shared.store.postgres import PostgresEventStore
+from tests.helpers import tousu
 from tests.integration.test_consumer import (
     Flaky,
     effects,
@@ -28,27 +25,6 @@ from tests.integration.test_consumer import (
     record_effect,
     settled,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-async def tousu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    child_env = env | {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "COLUMNS": "250",  # a wide table, so that ids are not cut short
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tousu",
-        *args,
-        env=child_env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 class Fixable:

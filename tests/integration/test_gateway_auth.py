@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import asyncpg
@@ -27,30 +24,10 @@ from services.gateway.auth.passwords import hash_password
 from services.gateway.problems import PROBLEM_JSON, NotFound, Text
 from shared.events import Actor
 from shared.settings import Settings
+from tests.helpers import tousu
 
-REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
 EN = {"Accept-Language": "en"}
-
-
-async def tousu(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str, str]:
-    child_env = env | {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "COLUMNS": "250",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tousu",
-        *args,
-        env=child_env,
-        cwd=REPO,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 @pytest.fixture
