@@ -68,9 +68,7 @@ def report_period(
     elif as_of.tzinfo is None:
         raise ValueError("as_of must carry a time zone")
     if as_of < start:
-        raise ValueError(
-            f"as_of {as_of.isoformat()} is before {month} began ({start.isoformat()})"
-        )
+        raise ValueError(f"as_of {as_of.isoformat()} is before {month} began ({start.isoformat()})")
     trend_start = month_start(*shift_month(year, number, 1 - trend_months))
     return ReportPeriod(f"{year:04d}-{number:02d}", start, end, as_of, trend_start)
 
