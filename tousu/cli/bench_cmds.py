@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from bench.kpi_bench import run_kpi_bench
+from bench.projection_bench import run_projection_bench
 from bench.relay_bench import run_relay_bench
 from bench.scratch import Scratch, scratch
 from bench.store_bench import run_store_bench
@@ -27,6 +29,13 @@ class Part(StrEnum):
     ALL = "all"
     STORE = "store"
     RELAY = "relay"
+    PROJECTIONS = "projections"
+    KPIS = "kpis"
+
+
+# Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
+PROJECTION_EVENTS = (5_000, 1_000_000)
+KPI_COMPLAINTS = (500, 100_000)
 
 
 @app.command()
@@ -37,7 +46,7 @@ def bench(
         Path | None, typer.Option("--output", "-o", help="Also write the JSON here.")
     ] = None,
 ) -> None:
-    """Measure the event store and the relay; print JSON.
+    """Measure the event store, the relay, projection rebuilds and KPI queries; print JSON.
 
     Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
     starts embedded servers in a temporary folder. Every run works in a
@@ -63,6 +72,14 @@ async def _bench(part: Part, quick: bool) -> dict[str, Any]:
         if part in (Part.ALL, Part.RELAY):
             async with scratch(db_url, nats) as space:
                 result["relay"] = await run_relay_bench(space, quick)
+        if part in (Part.ALL, Part.PROJECTIONS):
+            async with scratch(db_url, nats) as space:
+                events = PROJECTION_EVENTS[0 if quick else 1]
+                result["projections"] = await run_projection_bench(space, events=events)
+        if part in (Part.ALL, Part.KPIS):
+            async with scratch(db_url, nats) as space:
+                complaints = KPI_COMPLAINTS[0 if quick else 1]
+                result["kpis"] = await run_kpi_bench(space, complaints=complaints)
     return result
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.calendar import TZ
-from shared.domain.labels import event_label
+from shared.domain.labels import deadline_label, event_label
 from shared.domain.state import ComplaintState, replay
 from shared.events import Envelope, decode
 from shared.events import types as ev
@@ -40,13 +40,6 @@ CHANNELS = {
     ev.Channel.LETTER: "信件",
     ev.Channel.WALK_IN: "来访",
     ev.Channel.OPEN311: "Open311",
-}
-DEADLINES = {
-    ev.DeadlineKind.ACCEPTANCE: "受理期限",
-    ev.DeadlineKind.CLAIM: "签收期限",
-    ev.DeadlineKind.RETURN: "退单期限",
-    ev.DeadlineKind.FEEDBACK: "反馈期限",
-    ev.DeadlineKind.FOLLOW_UP: "回访期限",
 }
 SATISFACTION = {
     ev.Satisfaction.SATISFIED: "满意",
@@ -155,7 +148,7 @@ def _deadline(d: ev.Deadline | None) -> dict[str, Any] | None:
         return None
     return {
         "kind": d.kind.value,
-        "label": DEADLINES[d.kind],
+        "label": deadline_label(d.kind.value, "zh"),
         "due_at": d.due_at.astimezone(TZ).isoformat(),
         "working_days": d.working_days,
         "provisional": d.provisional,

@@ -19,8 +19,7 @@ from services.metrics.projections import state
 from services.metrics.projections.apply import CalendarSource, catch_up, replace_rows
 from services.metrics.projections.base import Projection
 from shared.logs import get_logger
-from shared.store import EventStore
-from shared.store.postgres import Connection, scan_streams, snapshot_head
+from shared.store.postgres import Connection, PostgresEventStore, scan_streams, snapshot_head
 
 log = get_logger(__name__)
 
@@ -47,7 +46,7 @@ def _no_progress(_done: int, _total: int) -> None:
 
 async def rebuild(
     conn: Connection,
-    store: EventStore,
+    store: PostgresEventStore,
     projection: Projection,
     calendar: CalendarSource,
     progress: Progress = _no_progress,
@@ -63,15 +62,22 @@ async def rebuild(
         await conn.execute(projection.create_sql(shadow))
         done = rows = position = total = 0
         cal = calendar()
-        async with conn.transaction(isolation="repeatable_read"):
-            head = await snapshot_head(conn)
-            if head is not None:
-                total, position = head.count, head.position
-                progress(0, total)
-                async for histories in scan_streams(conn, head):
-                    rows += await replace_rows(conn, projection, shadow, histories, cal)
-                    done += sum(len(h) for h in histories)
-                    progress(done, total)
+        # The snapshot is read on ``conn`` in a read-only transaction, which
+        # holds no transaction id; the rows go in through another connection
+        # in short transactions. A long writing transaction would hold back
+        # every reader of read_all on the server (the relay, the live
+        # projections) until it ended.
+        async with store.pool.acquire() as writer:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                head = await snapshot_head(conn)
+                if head is not None:
+                    total, position = head.count, head.position
+                    progress(0, total)
+                    async for histories in scan_streams(conn, head):
+                        async with writer.transaction():
+                            rows += await replace_rows(writer, projection, shadow, histories, cal)
+                        done += sum(len(h) for h in histories)
+                        progress(done, total)
         # Outside the lock while there is much to do, so live updates go on.
         while True:
             async with conn.transaction():
