@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
@@ -15,9 +13,9 @@ from nats.aio.client import Client as NatsClient
 from services import SERVICES
 from services.gateway.app import create_app
 from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
 from shared.settings import Settings
 from tests.e2e.kit import Headers
+from tests.lifecycle import staff_tokens
 from tests.processes import spawn, stop, wait_until_answering
 
 NATS_SERVICES = tuple(name for name in SERVICES if name != "gateway")
@@ -48,18 +46,7 @@ async def staff(database_url: str) -> dict[str, Headers]:
         ("h-qian", "handler", "transport"),
         ("sup-wang", "supervisor", None),
     ]
-    conn = await asyncpg.connect(database_url)
-    try:
-        headers = {}
-        for username, role, department in people:
-            user = await repo.create_user(
-                conn, username, role=role, department=department, password_hash="!"
-            )
-            token = await repo.issue_token(conn, user.id, name="e2e", lifetime=timedelta(hours=1))
-            headers[username] = {"Authorization": f"Bearer {token.token}"}
-        return headers
-    finally:
-        await conn.close()
+    return await staff_tokens(database_url, people)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ restarted in between. Every warning and overdue notice is recorded once."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from datetime import datetime
 from datetime import time as clock_time
@@ -15,14 +14,12 @@ from nats.aio.client import Client as NatsClient
 from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.workdays import end_of_day
-from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
 from shared.events import utcnow
-from shared.events.types import Channel, Complainant
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import OPERATOR
 from tests.helpers import eventually
+from tests.lifecycle import register
 from tests.processes import spawn, stop, wait_until_answering
 
 CALENDAR = WorkdayCalendar()
@@ -47,20 +44,7 @@ def received_for_overdue(now: datetime) -> datetime:
 
 async def submit(store: PostgresEventStore, received_at: datetime, n: int) -> str:
     executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=utcnow()))
-    cid = uuid.uuid4()
-    await executor.execute(
-        cid,
-        c.SubmitComplaint(
-            actor=OPERATOR,
-            occurred_at=received_at,
-            channel=Channel.PHONE,
-            tracking_no=f"TS-2026-{n:06d}",
-            complainant=Complainant(name="赵六", phone="13600000000"),
-            subject="噪音",
-            description="夜间施工噪音",
-        ),
-    )
-    return f"complaint-{cid}"
+    return f"complaint-{await register(executor, received_at, n)}"
 
 
 async def notices(store: PostgresEventStore) -> Counter[tuple[str, str, str]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -12,33 +11,14 @@ from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
-from shared.events.types import Channel, Complainant
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, OTHER_HANDLER
 from tests.helpers import project_everything
+from tests.lifecycle import register
 
 
 def at(month: int, day: int, hour: int = 9) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=TZ)
-
-
-async def complaint(executor: CommandExecutor, n: int, steps: list[tuple[Any, ...]]) -> uuid.UUID:
-    cid = uuid.uuid4()
-    await executor.execute(
-        cid,
-        c.SubmitComplaint(
-            actor=OPERATOR,
-            occurred_at=steps[0][0],
-            channel=Channel.PHONE,
-            tracking_no=f"TS-2026-{n:06d}",
-            complainant=Complainant(name="王五", phone="13700000000"),
-            subject="噪音扰民",
-            description="工地夜间施工",
-        ),
-    )
-    for when, command, actor, fields in steps[1:]:
-        await executor.execute(cid, command(actor=actor, occurred_at=when, **fields))
-    return cid
 
 
 @pytest.fixture
@@ -52,28 +32,24 @@ async def cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
     """
     executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
     accept = (c.AcceptComplaint, OPERATOR, {"category": "service_quality"})
-    answered = await complaint(
+    answered = await register(
         executor,
+        at(9, 14),
         1,
-        [
-            (at(9, 14),),
-            (at(9, 15), *accept),
-            (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "water"}),
-            (at(9, 15, 11), c.ClaimCase, HANDLER, {}),
-            (at(10, 9), c.ResolveComplaint, HANDLER, {"result": "已整改", "basis": "规定"}),
-            (at(10, 9, 10), c.SendFeedback, HANDLER, {}),
-        ],
+        (at(9, 15), *accept),
+        (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "water"}),
+        (at(9, 15, 11), c.ClaimCase, HANDLER, {}),
+        (at(10, 9), c.ResolveComplaint, HANDLER, {"result": "已整改", "basis": "规定"}),
+        (at(10, 9, 10), c.SendFeedback, HANDLER, {}),
     )
-    late = await complaint(
+    late = await register(
         executor,
+        at(9, 14, 10),
         2,
-        [
-            (at(9, 14, 10),),
-            (at(9, 15), *accept),
-            (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "transport"}),
-            (at(9, 15, 11), c.ClaimCase, OTHER_HANDLER, {}),
-        ],
+        (at(9, 15), *accept),
+        (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "transport"}),
+        (at(9, 15, 11), c.ClaimCase, OTHER_HANDLER, {}),
     )
-    undecided = await complaint(executor, 3, [(at(9, 14, 11),)])
+    undecided = await register(executor, at(9, 14, 11), 3)
     await project_everything(store)
     return {"answered": answered, "late": late, "undecided": undecided}

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from services.gateway.app import create_app
 from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
 from shared.settings import Settings
-
-Headers = dict[str, str]
+from tests.lifecycle import Headers, staff_tokens
 
 
 @pytest.fixture
@@ -28,18 +24,7 @@ async def staff(database_url: str) -> dict[str, Headers]:
         ("dh-zhao", "dept_head", "water"),
         ("sup-wang", "supervisor", None),
     ]
-    conn = await asyncpg.connect(database_url)
-    try:
-        headers = {}
-        for username, role, department in people:
-            user = await repo.create_user(
-                conn, username, role=role, department=department, password_hash="!"
-            )
-            token = await repo.issue_token(conn, user.id, name="t", lifetime=timedelta(hours=1))
-            headers[username] = {"Authorization": f"Bearer {token.token}", "Accept-Language": "en"}
-        return headers
-    finally:
-        await conn.close()
+    return await staff_tokens(database_url, people, **{"Accept-Language": "en"})
 
 
 @pytest.fixture

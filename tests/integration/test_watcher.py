@@ -6,11 +6,9 @@ official calendar."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -24,10 +22,11 @@ from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.workdays import YearData
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
-from shared.events.types import Channel, Complainant, DeadlineKind
+from shared.events.types import DeadlineKind
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, NOW, OPERATOR
 from tests.helpers import eventually, projections_caught_up
+from tests.lifecycle import register
 
 CALENDAR = WorkdayCalendar()
 
@@ -76,27 +75,6 @@ async def projected(
         await task
 
 
-async def submit(executor: CommandExecutor, when: datetime, n: int) -> uuid.UUID:
-    cid = uuid.uuid4()
-    await executor.execute(
-        cid,
-        c.SubmitComplaint(
-            actor=OPERATOR,
-            occurred_at=when,
-            channel=Channel.PHONE,
-            tracking_no=f"TS-2026-{n:06d}",
-            complainant=Complainant(name="李四", phone="13900000000"),
-            subject="路灯不亮",
-            description="小区路灯坏了一个月",
-        ),
-    )
-    return cid
-
-
-async def act(executor: CommandExecutor, cid: uuid.UUID, cmd: type[c.Command], **kw: Any) -> None:
-    await executor.execute(cid, cmd(**kw))
-
-
 async def supervision_events(store: PostgresEventStore) -> list[tuple[str, str, str]]:
     rows = await store.pool.fetch(
         "SELECT stream_id, data->>'kind' AS level, data->>'deadline' AS deadline "
@@ -109,46 +87,16 @@ async def test_each_notice_exactly_once_with_two_watchers_and_a_restart(
     store: PostgresEventStore, executor: CommandExecutor, projected: ProjectionRunner
 ) -> None:
     # Mon 2026-09-14: acceptance due end of Wed 09-16 (warning from end of Tue).
-    never_decided = await submit(executor, at(9, 14), 1)
+    never_decided = await register(executor, at(9, 14), 1)
     # Accepted Tue 09-15, routed, never claimed: claim due end of Wed 09-16;
     # feedback due 15 wd after 09-15 = end of Mon 10-12 (Sun 09-20 and Sat
     # 10-10 are make-up workdays, 09-25..27 and 10-01..07 holidays).
-    unclaimed = await submit(executor, at(9, 14, 10), 2)
-    await act(
-        executor,
-        unclaimed,
-        c.AcceptComplaint,
-        actor=OPERATOR,
-        occurred_at=at(9, 15),
-        category="service_quality",
-    )
-    await act(
-        executor,
-        unclaimed,
-        c.RouteComplaint,
-        actor=OPERATOR,
-        occurred_at=at(9, 15, 10),
-        department="water",
-    )
+    accepted = (at(9, 15), c.AcceptComplaint, OPERATOR, {"category": "service_quality"})
+    routed = (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "water"})
+    unclaimed = await register(executor, at(9, 14, 10), 2, accepted, routed)
     # Claimed in time: only its feedback deadline is ever supervised.
-    claimed = await submit(executor, at(9, 14, 11), 3)
-    await act(
-        executor,
-        claimed,
-        c.AcceptComplaint,
-        actor=OPERATOR,
-        occurred_at=at(9, 15),
-        category="service_quality",
-    )
-    await act(
-        executor,
-        claimed,
-        c.RouteComplaint,
-        actor=OPERATOR,
-        occurred_at=at(9, 15, 10),
-        department="water",
-    )
-    await act(executor, claimed, c.ClaimCase, actor=HANDLER, occurred_at=at(9, 15, 11))
+    claimed_in_time = (at(9, 15, 11), c.ClaimCase, HANDLER, {})
+    claimed = await register(executor, at(9, 14, 11), 3, accepted, routed, claimed_in_time)
     await eventually(lambda: projections_caught_up(store), "the case view")
 
     clock = Clock(at(9, 14, 12))
@@ -197,18 +145,14 @@ async def test_each_notice_exactly_once_with_two_watchers_and_a_restart(
 async def test_a_moved_deadline_is_supervised_afresh_and_a_met_one_not_at_all(
     store: PostgresEventStore, executor: CommandExecutor, projected: ProjectionRunner
 ) -> None:
-    cid = await submit(executor, at(9, 14), 1)
+    cid = await register(executor, at(9, 14), 1)
     await eventually(lambda: projections_caught_up(store), "the case view")
     clock = Clock(at(9, 16, 12))  # within the acceptance deadline's last day
     watcher = DeadlineWatcher(store.pool, executor, lambda: CALENDAR, clock=clock)
     assert await watcher.sweep() == 1  # the warning
-    await act(
-        executor,
+    await executor.execute(
         cid,
-        c.AcceptComplaint,
-        actor=OPERATOR,
-        occurred_at=at(9, 16, 13),
-        category="service_quality",
+        c.AcceptComplaint(actor=OPERATOR, occurred_at=at(9, 16, 13), category="service_quality"),
     )
     await eventually(lambda: projections_caught_up(store), "the case view")
     clock.now = at(9, 18)
@@ -248,21 +192,19 @@ async def test_importing_2027_makes_provisional_deadlines_firm_and_moves_kpis(
     # Accepted Thu 2027-01-28. Feedback due 15 wd later: provisionally (除夕
     # 02-05 and 初三 02-08 off, no make-up day) the end of Mon 02-22; by the
     # official schedule (02-06..13 off, Sun 02-14 worked) the end of Wed 02-24.
-    cid = await submit(executor, at(1, 27, year=2027), 1)
-    steps: list[tuple[type[c.Command], Any, datetime, dict[str, Any]]] = [
-        (c.AcceptComplaint, OPERATOR, at(1, 28, year=2027), {"category": "service_quality"}),
-        (c.RouteComplaint, OPERATOR, at(1, 28, 10, year=2027), {"department": "water"}),
-        (c.ClaimCase, HANDLER, at(1, 28, 11, year=2027), {}),
-        (
-            c.ResolveComplaint,
-            HANDLER,
-            at(2, 23, 9, year=2027),
-            {"result": "已修复", "basis": "规定"},
-        ),
-        (c.SendFeedback, HANDLER, at(2, 23, 10, year=2027), {}),
-    ]
-    for command, actor, when, fields in steps:
-        await act(executor, cid, command, actor=actor, occurred_at=when, **fields)
+    def on(month: int, day: int, hour: int = 9) -> datetime:
+        return at(month, day, hour, year=2027)
+
+    await register(
+        executor,
+        on(1, 27),
+        1,
+        (on(1, 28), c.AcceptComplaint, OPERATOR, {"category": "service_quality"}),
+        (on(1, 28, 10), c.RouteComplaint, OPERATOR, {"department": "water"}),
+        (on(1, 28, 11), c.ClaimCase, HANDLER, {}),
+        (on(2, 23), c.ResolveComplaint, HANDLER, {"result": "已修复", "basis": "规定"}),
+        (on(2, 23, 10), c.SendFeedback, HANDLER, {}),
+    )
     await eventually(lambda: projections_caught_up(store), "the case view")
     row = await store.pool.fetchrow("SELECT provisional, feedback_due_at FROM case_view")
     assert row["provisional"] is True
