@@ -28,6 +28,7 @@ from services.metrics.deadlines import overdue
 from services.metrics.kpis import PgKpiSource
 from services.metrics.projections import PROJECTIONS, by_name
 from services.metrics.projections.rebuild import Rebuilt, rebuild
+from services.metrics.report.names import GroupNames
 from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.repository import load_years
 from shared.domain.labels import deadline_label
@@ -129,7 +130,7 @@ def metrics(
                 cells[0] = "合计"
             writer.writerow(cells)
     else:
-        _kpi_table(header, rows, total)
+        _kpi_table(header, rows, total, grouping)
 
 
 async def _figures(
@@ -146,14 +147,17 @@ async def _figures(
     return total, rows
 
 
-def _kpi_table(header: dict[str, Any], rows: list[KpiRow], total: KpiRow) -> None:
+def _kpi_table(
+    header: dict[str, Any], rows: list[KpiRow], total: KpiRow, group_by: GroupBy | None
+) -> None:
+    names = GroupNames()
     title = f"投诉 {header['from'][:16]} – {header['to'][:16]}，截至 {header['as_of'][:16]}"
     table = Table(title=title)
     for name in ("group", *COUNTS, *RATES, "avg_handling_working_days"):
         table.add_column(label(name), justify="left" if name == "group" else "right")
     last = rows[-1] if rows else None
     for row in [*rows, total]:
-        name = "合计" if row is total else (row.group or "（未分配）")
+        name = "合计" if row is total or group_by is None else names.name(group_by, row.group, "zh")
         avg = row.avg_handling_working_days
         table.add_row(
             name,

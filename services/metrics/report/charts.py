@@ -71,9 +71,21 @@ def trend_chart(figures: MonthlyFigures, path: Path, lang: Lang) -> None:
     with _style(lang) as drawn:
         figure = Figure(figsize=(10, 5.2), layout="constrained")
         ax = figure.add_subplot()
-        for name, label in RATES.items():
+        # Rates often coincide (all 100%, or 及时率 = 办结率): each line gets
+        # its own dash and marker, drawn narrower on top, so none hides another.
+        styles = zip(("-", "--", "-.", ":"), ("o", "s", "^", "D"), (9, 7, 5, 4), strict=False)
+        for (name, label), (dash, marker, size) in zip(RATES.items(), styles, strict=False):
             values = [_nan(rate_of(row, name).value) for row in rows]
-            ax.plot(xs, values, marker="o", linewidth=2, label=label.get(drawn), clip_on=False)
+            ax.plot(
+                xs,
+                values,
+                linestyle=dash,
+                marker=marker,
+                markersize=size,
+                linewidth=2.5 if dash == "-" else 2,
+                label=label.get(drawn),
+                clip_on=False,
+            )
         ax.set_xlim(-0.5, len(months) - 0.5)
         ax.set_xticks(xs, months, rotation=45 if len(months) > 6 else 0)
         ax.set_ylim(0, 1.0)
