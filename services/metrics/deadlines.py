@@ -12,6 +12,7 @@ import asyncpg
 
 from shared.calendar import WorkdayCalendar
 from shared.events.types import DeadlineKind
+from shared.store.postgres import Connection
 from shared.supervision.policy import overdue_working_days
 
 _OWED = """
@@ -102,6 +103,6 @@ ORDER BY complaint_id
 """
 
 
-async def provisional_in(pool: asyncpg.Pool, years: Iterable[int]) -> list[uuid.UUID]:
+async def provisional_in(pool: asyncpg.Pool | Connection, years: Iterable[int]) -> list[uuid.UUID]:
     """Open cases with a provisional deadline, some deadline of which falls in ``years``."""
     return [r["complaint_id"] for r in await pool.fetch(_PROVISIONAL, sorted(years))]

@@ -7,9 +7,15 @@ import csv
 import io
 import json
 import uuid
+from datetime import datetime
 
+from shared.application.executor import CommandExecutor
+from shared.calendar import TZ
+from shared.domain.complaint import DecisionContext
 from shared.store.postgres import PostgresEventStore
-from tests.helpers import project_everything, tousu
+from tests.domain_kit import CALENDAR, NOW
+from tests.helpers import REPO, project_everything, tousu
+from tests.lifecycle import register
 
 
 async def test_metrics_as_json_csv_and_a_table(
@@ -74,3 +80,16 @@ async def test_overdue_from_the_command_line(
     code, out, err = await tousu(child_env, "supervision", "overdue", "--department", "transport")
     assert code == 0, err
     assert "TS-2026-000002" in out and "反馈期限" in out and "TS-2026-000001" not in out
+
+
+async def test_calendar_import_names_the_cases_to_recalculate(
+    child_env: dict[str, str], store: PostgresEventStore
+) -> None:
+    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    await register(executor, datetime(2027, 1, 27, 10, tzinfo=TZ), 1)  # provisional 2027
+    await register(executor, datetime(2026, 9, 14, 10, tzinfo=TZ), 2)  # firm 2026
+    await project_everything(store)
+    example = REPO / "shared/calendar/data/example-2027.yaml"
+    code, out, err = await tousu(child_env, "calendar", "import", str(example))
+    assert code == 0, err
+    assert "1 open case(s) have provisional deadlines" in out

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.metrics.deadlines import provisional_in
 from shared.calendar import (
     TZ,
     CalendarFileError,
@@ -221,11 +222,17 @@ def import_(
     if check:
         out.print("file is valid; nothing stored (--check)")
         return
-    run(_store(load_settings(), years, imported_by or getpass.getuser()))
+    affected = run(_store(load_settings(), years, imported_by or getpass.getuser()))
     out.print(f"imported {', '.join(str(d.year) for d in years)}; running services reload")
+    if affected:
+        out.print(
+            f"{affected} open case(s) have provisional deadlines in these years: the "
+            "metrics service recalculates them on its next sweep (DeadlineRecalculated)"
+        )
 
 
-async def _store(settings: Settings, years: list[YearData], imported_by: str) -> None:
+async def _store(settings: Settings, years: list[YearData], imported_by: str) -> int:
+    """Save the years; how many open cases have a provisional deadline in them."""
     try:
         conn = await _connect(settings)
     except _UNREACHABLE as exc:
@@ -233,5 +240,6 @@ async def _store(settings: Settings, years: list[YearData], imported_by: str) ->
         raise typer.Exit(2) from None
     try:
         await save_years(conn, years, imported_by)
+        return len(await provisional_in(conn, [d.year for d in years]))
     finally:
         await conn.close()
