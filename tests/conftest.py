@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from shared.nats_setup import connect, delete_streams, ensure_streams
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.infra import Servers, configured_servers, new_database, unique_suffix, with_database
+from tests.processes import NATS_SERVICES, spawn, stop, wait_until_answering
 from tousu.database import prepare_database as migrate
 
 TEMPLATE_PREFIX = "tousu_tmpl_"
@@ -127,3 +129,19 @@ async def js(nats_client: NatsClient, settings: Settings) -> JetStreamContext:
     context = nats_client.jetstream()
     await ensure_streams(context, settings.naming)
     return context
+
+
+@pytest.fixture
+async def running_services(
+    settings: Settings, child_env: dict[str, str], nats_client: NatsClient, tmp_path: Path
+) -> AsyncIterator[Path]:
+    """relay + every NATS service; yields the folder with their logs."""
+    procs = [spawn(name, child_env, tmp_path) for name in ("relay", *NATS_SERVICES)]
+    try:
+        deadline = time.monotonic() + 60
+        for name in NATS_SERVICES:
+            await wait_until_answering(nats_client, settings.naming, name, deadline)
+        yield tmp_path
+    finally:
+        for proc in procs:
+            stop(proc)

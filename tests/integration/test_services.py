@@ -10,12 +10,9 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from services import SERVICES
 from shared.settings import Settings
-from tests.processes import spawn, stop, wait_until_answering
+from tests.processes import NATS_SERVICES, spawn, stop, wait_until_answering
 from tousu.embedded.ports import free_port
-
-NATS_SERVICES = [name for name in SERVICES if name != "gateway"]
 
 
 async def test_each_service_answers_ping_and_stops_cleanly(
