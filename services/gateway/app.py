@@ -17,8 +17,10 @@ from services.gateway.complaints.registration import registration_router
 from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
 from services.gateway.metrics.routes import metrics_router
+from services.gateway.notices.routes import notices_router
 from services.gateway.problems import install_problem_handlers
 from services.gateway.public.routes import public_router
+from services.gateway.web.public import static_files, web_public_router
 from shared.nats_setup import connect
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
@@ -54,8 +56,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registration_router(settings))
     app.include_router(complaints_router(settings))
     app.include_router(public_router(settings))
+    app.include_router(notices_router(settings))
     app.include_router(metrics_router())
     app.include_router(asyncapi_router(settings))
+    app.include_router(web_public_router(settings))
+    app.mount("/static", static_files(), name="static")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.gateway.complaints.reader import Case
+from services.gateway.notices.urls import PDF_EVENTS, public_pdf_url
 from services.gateway.problems import Lang, Text
 from shared.domain.labels import event_label
 from shared.domain.status import Status
@@ -91,6 +92,8 @@ class Notice(BaseModel):
     label: str
     occurred_at: datetime
     text: str
+    # The printable notice (add ?code=), for the kinds that have one.
+    pdf_url: str | None = None
 
 
 class Resolution(BaseModel):
@@ -98,6 +101,8 @@ class Resolution(BaseModel):
     result: str
     basis: str
     improvements: str | None
+    # The result feedback (处理结果反馈) as a PDF (add ?code=).
+    pdf_url: str | None = None
 
 
 class PublicEvent(BaseModel):
@@ -141,7 +146,7 @@ def _notice_text(data: Any) -> str | None:
     return None
 
 
-def _resolutions(history: list[Envelope]) -> list[Resolution]:
+def _resolutions(history: list[Envelope], tracking_no: str) -> list[Resolution]:
     resolved: dict[int, ev.ComplaintResolved] = {}
     shown: list[Resolution] = []
     for envelope in history:
@@ -152,7 +157,11 @@ def _resolutions(history: list[Envelope]) -> list[Resolution]:
             r = resolved.pop(data.round)
             shown.append(
                 Resolution(
-                    round=r.round, result=r.result, basis=r.basis, improvements=r.improvements
+                    round=r.round,
+                    result=r.result,
+                    basis=r.basis,
+                    improvements=r.improvements,
+                    pdf_url=public_pdf_url(tracking_no, envelope.event_id),
                 )
             )
     return shown
@@ -171,6 +180,9 @@ def public_case(case: Case, lang: Lang) -> PublicCase:
                     label=event_label(envelope.type, lang),
                     occurred_at=envelope.occurred_at,
                     text=text,
+                    pdf_url=public_pdf_url(s.tracking_no, envelope.event_id)
+                    if envelope.type in PDF_EVENTS
+                    else None,
                 )
             )
     timeline = [
@@ -193,7 +205,7 @@ def public_case(case: Case, lang: Lang) -> PublicCase:
             promised_feedback_due=_deadline(s.promised_feedback),
         ),
         notices=notices,
-        resolutions=_resolutions(case.history),
+        resolutions=_resolutions(case.history, s.tracking_no),
         awaiting_follow_up=s.status == Status.FED_BACK,
         timeline=timeline,
     )

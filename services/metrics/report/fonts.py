@@ -11,8 +11,9 @@ import functools
 from pathlib import Path
 
 from matplotlib import font_manager
-from matplotlib.ft2font import FT2Font
 
+from shared.fonts import bundled_font
+from shared.fonts import covers as _covers
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -38,22 +39,12 @@ _PROBE = "投诉办理指标月度趋势部门排名受理及时率办结满意�
 
 
 def covers(path: str | Path, text: str = _PROBE) -> bool:
-    try:
-        font = FT2Font(str(path))
-    except (OSError, RuntimeError):
-        return False
-    return all(font.get_char_index(ord(ch)) for ch in text)
+    return _covers(path, text)
 
 
 def _bundled() -> str | None:
-    # The dependency that ships Noto Sans SC (SIL OFL), so that charts look the
-    # same on every machine; guarded, so a trimmed install still finds system fonts.
-    try:
-        import pylopdf_fonts_zh_cn
-    except ImportError:
-        return None
-    path = pylopdf_fonts_zh_cn.sans_path()
-    if not path.is_file() or not covers(path):
+    path = bundled_font("sans", probe=_PROBE)
+    if path is None:
         return None
     font_manager.fontManager.addfont(str(path))
     name: str = font_manager.FontProperties(fname=path).get_name()
