@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.naming import Naming
@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     supervision_email: str = "jiandu@example.gov.cn"
     hotline: str | None = "12345"
     lookup_url: str | None = None
+
+    # Signs the web pages' CSRF tokens and short-lived cookies. Unset: a random
+    # key kept in <data_dir>/web-secret (replicas sharing no data dir must set it).
+    web_secret: SecretStr | None = None
 
     # Accept complete, in-scope submissions without an operator (default off:
     # the policy asks for a preliminary verification, 初步核实).

@@ -1,0 +1,228 @@
+"""The web complaint form: reading its fields, checking them, and each error
+message placed at the field it is about.
+
+The form fills the public API's :class:`WebComplaint`, so its limits are the
+API's; a few checks are the form's own (a phone number that can be dialled,
+an e-mail address that can be written to, limits on the contact fields).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from services.gateway.problems import Lang
+from services.gateway.public.routes import WebComplaint
+from services.gateway.web.i18n import N_, TAGS, gettext
+from services.intake.submission import Submission
+from shared.calendar import TZ
+from shared.domain.commands import SHORT, TEXT
+from shared.events.types import Channel
+from shared.intake.commitments import CommitmentRegister
+from shared.intake.duplicates import normalize_phone
+from shared.intake.taxonomy import Taxonomy
+
+# Form field → longest accepted input (also the inputs' maxlength).
+LIMITS: Final[dict[str, int]] = {
+    "name": 100,
+    "phone": 40,
+    "email": 254,
+    "address": SHORT,
+    "subject": SHORT,
+    "description": TEXT,
+    "location": SHORT,
+    "people_involved": SHORT,
+    "demands": TEXT,
+}
+CONTACT: Final = ("name", "phone", "email", "address")
+OPTIONAL_FACTS: Final = ("location", "people_involved", "demands")
+# How the complainant wants to hear from us (the policy: their chosen channel).
+REPLY_CHANNELS: Final = (Channel.PHONE, Channel.WEB, Channel.LETTER)
+
+REQUIRED = N_("Please fill in this field.")
+TOO_LONG = N_("Please keep this to at most %(max)s characters (now %(length)s).")
+BAD_PHONE = N_("Enter a phone number we can call, e.g. 13912345678 or 010-12345678.")
+BAD_EMAIL = N_("Enter an e-mail address, e.g. name@example.com.")
+NO_CONTACT = N_(
+    "Give a phone number or an e-mail address so that we can reply, or choose to stay anonymous."
+)
+BAD_TIME = N_("Enter a date and time, e.g. 2026-02-13 17:00.")
+FUTURE_TIME = N_("This time has not come yet.")
+BAD_CHOICE = N_("Choose one of the options.")
+INVALID = N_("This is not valid.")
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-()（）]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TIME_FORMATS: Final = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+@dataclass
+class ComplaintForm:
+    """What was typed (to show again), errors by field, and the complaint when valid."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    submission: Submission | None = None
+
+    def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
+        # The first problem of a field is the one to fix first; one line each.
+        self.errors.setdefault(name, gettext(lang, message, **values))
+
+
+def blank() -> ComplaintForm:
+    return ComplaintForm(values={"form_id": str(uuid.uuid4())})
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def form_field(loc: Sequence[int | str]) -> str:
+    """A validation error's location as the form field that shows it."""
+    parts = [str(p) for p in loc if str(p) not in ("body", "submission")]
+    match parts:
+        case ["complainant"]:
+            return "contact"
+        case ["complainant", name, *_]:
+            return name
+        case ["category" | "subcategory", *_]:
+            return "kind"
+        case [name, *_]:
+            return name
+    return "form"
+
+
+def error_for(error: Mapping[str, Any], values: Mapping[str, str]) -> tuple[str, dict[str, object]]:
+    """A pydantic error as a catalogue message and its values."""
+    kind = str(error.get("type", ""))
+    if kind in ("missing", "string_too_short"):
+        return REQUIRED, {}
+    if kind == "string_too_long":
+        ctx = error.get("ctx") or {}
+        typed = values.get(form_field(error.get("loc", ())), "")
+        return TOO_LONG, {"max": ctx.get("max_length", "?"), "length": len(typed)}
+    if kind.startswith(("datetime", "timezone")):
+        return BAD_TIME, {}
+    if kind in ("literal_error", "enum"):
+        return BAD_CHOICE, {}
+    return INVALID, {}
+
+
+def _parse_time(text: str, now: datetime) -> tuple[datetime | None, str | None]:
+    for fmt in _TIME_FORMATS:
+        try:
+            local = datetime.strptime(text, fmt).replace(tzinfo=TZ)
+        except ValueError:
+            continue
+        # A few minutes' slack for a browser clock running ahead.
+        if local > now + timedelta(minutes=5):
+            return None, FUTURE_TIME
+        return local, None
+    return None, BAD_TIME
+
+
+def kinds(taxonomy: Taxonomy) -> set[str]:
+    """The "type of complaint" choices: a category, or category/subcategory."""
+    out: set[str] = set()
+    for category in taxonomy.categories:
+        out.add(category.code)
+        out.update(f"{category.code}/{sub.code}" for sub in category.subcategories)
+    return out
+
+
+def _check_contact(form: ComplaintForm, lang: Lang) -> None:
+    values = form.values
+    phone, email = values["phone"], values["email"]
+    if phone and not (_PHONE.match(phone) and normalize_phone(phone) and len(phone) <= 40):
+        form.error("phone", BAD_PHONE, lang)
+    if email and not _EMAIL.match(email):
+        form.error("email", BAD_EMAIL, lang)
+    if not (phone or email or values["anonymous"]):
+        form.error("contact", NO_CONTACT, lang)
+
+
+def read(
+    raw: Mapping[str, Any],
+    lang: Lang,
+    now: datetime,
+    taxonomy: Taxonomy,
+    register: CommitmentRegister,
+) -> ComplaintForm:
+    """The posted form, checked; ``submission`` is set only when nothing is wrong."""
+    names = (*LIMITS, "happened_at", "kind", "service_item", "preferred_channel", "form_id")
+    values = {name: _text(raw, name) for name in names}
+    values["anonymous"] = "1" if _text(raw, "anonymous") else ""
+    form = ComplaintForm(values=values)
+    for name, limit in LIMITS.items():
+        if len(values[name]) > limit:
+            form.error(name, TOO_LONG, lang, max=limit, length=len(values[name]))
+    _check_contact(form, lang)
+
+    data: dict[str, Any] = {
+        "complainant": {k: values[k] for k in CONTACT if values[k]},
+        "language": TAGS[lang],
+    }
+    if values["anonymous"]:
+        data["complainant"]["anonymous"] = True
+    if values["preferred_channel"]:
+        if values["preferred_channel"] in {c.value for c in REPLY_CHANNELS}:
+            data["complainant"]["preferred_channel"] = values["preferred_channel"]
+        else:
+            form.error("preferred_channel", BAD_CHOICE, lang)
+    for name in ("subject", "description", *OPTIONAL_FACTS):
+        if values[name]:
+            data[name] = values[name]
+    if values["happened_at"]:
+        when, problem = _parse_time(values["happened_at"], now)
+        if problem:
+            form.error("happened_at", problem, lang)
+        else:
+            data["happened_at"] = when
+    if values["kind"]:
+        if values["kind"] in kinds(taxonomy):
+            category, _, sub = values["kind"].partition("/")
+            data["category"] = category
+            if sub:
+                data["subcategory"] = sub
+        else:
+            form.error("kind", BAD_CHOICE, lang)
+    if values["service_item"]:
+        if values["service_item"] in {item.code for item in register.items}:
+            data["service_item"] = values["service_item"]
+        else:
+            form.error("service_item", BAD_CHOICE, lang)
+
+    try:
+        complaint = WebComplaint.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message, params = error_for(error, values)
+            form.error(form_field(error["loc"]), message, lang, **params)
+        return form
+    if form.errors:
+        return form
+    submission = _with_form_id(complaint.submission(), values["form_id"])
+    for name, _ in submission.missing():
+        form.error(form_field(name.split(".")), REQUIRED, lang)
+    if not form.errors:
+        form.submission = submission
+    return form
+
+
+def _with_form_id(submission: Submission, form_id: str) -> Submission:
+    # The form's id as the channel reference: sending the same form twice (a
+    # double click, a retry after a timeout) files one complaint.
+    try:
+        ref = str(uuid.UUID(form_id))
+    except ValueError:
+        return submission
+    return Submission.model_validate(
+        {**submission.model_dump(exclude_unset=True), "external_ref": f"form-{ref}"}
+    )
