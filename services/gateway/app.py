@@ -18,6 +18,7 @@ from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
 from services.gateway.metrics.routes import metrics_router
 from services.gateway.notices.routes import notices_router
+from services.gateway.open311.routes import open311_router
 from services.gateway.problems import install_problem_handlers
 from services.gateway.public.routes import public_router
 from services.gateway.web.public import static_files, web_public_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(complaints_router(settings))
     app.include_router(public_router(settings))
     app.include_router(notices_router(settings))
+    app.include_router(open311_router(settings))
     app.include_router(metrics_router())
     app.include_router(asyncapi_router(settings))
     app.include_router(web_public_router(settings))

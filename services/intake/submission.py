@@ -38,7 +38,7 @@ class Submission(ComplaintFacts):
                     out.append(
                         ("complainant.phone", "须登记电话或地址 / a phone number or address")
                     )
-            case Channel.WEB | Channel.WECHAT | Channel.OPEN311:
+            case Channel.WEB | Channel.WECHAT:
                 if not (who.phone or who.email or who.anonymous):
                     out.append(
                         (
@@ -47,4 +47,9 @@ class Submission(ComplaintFacts):
                             "a phone number or e-mail, or choose to stay anonymous",
                         )
                     )
+            case Channel.OPEN311:
+                # GeoReport v2 makes contact details optional (the client
+                # follows the request by its id) and a location required.
+                if not self.location:
+                    out.append(("location", "须提供地点 / a location"))
         return out

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "tousu.cli.demo_cmds",
     "tousu.cli.report_cmds",
     "tousu.cli.metrics_cmds",
+    "tousu.cli.open311_cmds",
 )
 
 

@@ -1,0 +1,234 @@
+"""GET requests, a request and a token: Open311 requests as tousu knows them.
+
+Lists read the ``case_view`` projection (the metrics service's), joined with
+the complaint's ``ComplaintReceived`` (its description and place) and the
+Open311 fields kept beside it. The projection follows the store by a moment,
+so a single request it does not have yet — one just posted — is read from the
+event store instead. Only complaints filed through Open311 are shown: the
+spec's reads are public, and other channels' complaints are not published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.gateway.problems import Lang
+from shared.domain.state import replay
+from shared.domain.status import Status
+from shared.events import complaint_stream, decode
+from shared.events import types as ev
+from shared.events.types import Channel, DeadlineKind
+from shared.intake.commitments import CommitmentRegister
+from shared.intake.taxonomy import UnknownCode
+from shared.store import EventStore
+
+# What Open311 calls closed: nothing more will be done (closed after the
+# follow-up, rejected with a reason, merged into the case that is handled).
+# Everything else, "fed back, follow-up due" included, is open: a
+# dissatisfied follow-up can still send it back for re-handling.
+CLOSED = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
+MAX_REQUESTS = 1000  # the spec's suggested cap on one answer
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    complaint_id: uuid.UUID
+    tracking_no: str
+    status: Status
+    service_item: str | None
+    department: str | None
+    description: str | None
+    location: str | None
+    received_at: datetime | None
+    updated_at: datetime | None
+    acceptance_due_at: datetime | None
+    feedback_due_at: datetime | None
+    lat: float | None = None
+    long: float | None = None
+    address_id: str | None = None
+    media_url: str | None = None
+
+    @property
+    def expected_at(self) -> datetime | None:
+        """When the next answer is due: the acceptance decision, then the result."""
+        if self.status == Status.RECEIVED:
+            return self.acceptance_due_at
+        if self.status in (Status.REJECTED, Status.MERGED):
+            return None
+        return self.feedback_due_at
+
+
+def open311_status(status: Status) -> str:
+    return "closed" if status in CLOSED else "open"
+
+
+def as_open311(record: RequestRecord, register: CommitmentRegister, lang: Lang) -> dict[str, Any]:
+    item = _item_name(register, record.service_item, lang)
+    agency = _department_name(register, record.department, lang)
+    return {
+        "service_request_id": record.tracking_no,
+        "token": str(record.complaint_id),
+        "status": open311_status(record.status),
+        "status_notes": record.status.label(lang),
+        "service_name": item,
+        "service_code": record.service_item,
+        "description": record.description,
+        "agency_responsible": agency,
+        "service_notice": None,
+        "requested_datetime": record.received_at,
+        "updated_datetime": record.updated_at,
+        "expected_datetime": record.expected_at,
+        "address": record.location,
+        "address_id": record.address_id,
+        "zipcode": None,
+        "lat": record.lat,
+        "long": record.long,
+        "media_url": record.media_url,
+    }
+
+
+def _item_name(register: CommitmentRegister, code: str | None, lang: Lang) -> str | None:
+    try:
+        return register.item(code).name.get(lang) if code else None
+    except UnknownCode:
+        return None  # an item since dropped from the register
+
+
+def _department_name(register: CommitmentRegister, code: str | None, lang: Lang) -> str | None:
+    try:
+        return register.department(code).name.get(lang) if code else None
+    except UnknownCode:
+        return code
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """GET requests' filters; ``tracking_nos`` overrides the others, as the spec says."""
+
+    tracking_nos: tuple[str, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    closed: bool | None = None  # None: both
+
+
+_SELECT = """
+SELECT v.complaint_id, v.tracking_no, v.status, v.service_item, v.department,
+       e.data ->> 'description' AS description, e.data ->> 'location' AS location,
+       v.received_at, v.updated_at, v.acceptance_due_at, v.feedback_due_at,
+       o.lat, o.long, o.address_id, o.media_url
+FROM case_view v
+LEFT JOIN events e ON e.stream_id = 'complaint-' || v.complaint_id::text AND e.version = 1
+LEFT JOIN open311_requests o ON o.complaint_id = v.complaint_id
+WHERE v.channel = 'open311'"""
+
+
+def _record(row: asyncpg.Record) -> RequestRecord:
+    return RequestRecord(**{**dict(row), "status": Status(row["status"])})
+
+
+async def find_requests(db: asyncpg.Pool, query: RequestQuery) -> list[RequestRecord]:
+    """Newest first, at most MAX_REQUESTS. Raises UndefinedTableError before
+    the metrics service has made its projection."""
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def where(clause: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(clause.format(f"${len(args)}"))
+
+    if query.tracking_nos:
+        where("v.tracking_no = any({}::text[])", list(query.tracking_nos))
+    else:
+        if query.service_codes:
+            where("v.service_item = any({}::text[])", list(query.service_codes))
+        if query.start is not None:
+            where("v.received_at >= {}", query.start)
+        if query.end is not None:
+            where("v.received_at <= {}", query.end)
+        if query.closed is not None:
+            closed = "v.status = any({}::text[])"
+            where(closed if query.closed else f"NOT {closed}", [s.value for s in CLOSED])
+    sql = "".join(f" AND {c}" for c in clauses)
+    rows = await db.fetch(
+        f"{_SELECT}{sql} ORDER BY v.received_at DESC, v.complaint_id LIMIT {MAX_REQUESTS}", *args
+    )
+    return [_record(r) for r in rows]
+
+
+async def find_request(
+    db: asyncpg.Pool, store: EventStore, tracking_no: str
+) -> RequestRecord | None:
+    """The request, from the projection, else (not there yet) from the store."""
+    try:
+        found = await find_requests(db, RequestQuery(tracking_nos=(tracking_no,)))
+    except asyncpg.UndefinedTableError:
+        found = []
+    if found:
+        return found[0]
+    complaint_id = await db.fetchval(
+        "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", tracking_no
+    )
+    return await _from_store(db, store, complaint_id) if complaint_id is not None else None
+
+
+async def _from_store(
+    db: asyncpg.Pool, store: EventStore, complaint_id: uuid.UUID
+) -> RequestRecord | None:
+    history = await store.read_stream(complaint_stream(complaint_id))
+    state = replay(history)
+    if state.status is None or state.channel != Channel.OPEN311 or not state.tracking_no:
+        return None
+    received = decode(history[0])
+    assert isinstance(received, ev.ComplaintReceived)
+    extra = await db.fetchrow(
+        "SELECT lat, long, address_id, media_url FROM open311_requests WHERE complaint_id = $1",
+        complaint_id,
+    )
+
+    def due(kind: DeadlineKind) -> datetime | None:
+        deadline = state.deadlines.get(kind)
+        return deadline.due_at if deadline else None
+
+    return RequestRecord(
+        complaint_id=complaint_id,
+        tracking_no=state.tracking_no,
+        status=state.status,
+        service_item=state.service_item,
+        department=state.department,
+        description=received.description,
+        location=received.location,
+        received_at=state.received_at,
+        updated_at=history[-1].recorded_at,
+        acceptance_due_at=due(DeadlineKind.ACCEPTANCE),
+        feedback_due_at=due(DeadlineKind.FEEDBACK),
+        **(dict(extra) if extra is not None else {}),
+    )
+
+
+async def tracking_no_for_token(db: asyncpg.Pool, token: str) -> str | None:
+    """The service_request_id of an Open311 request's token (its complaint id)."""
+    try:
+        complaint_id = uuid.UUID(token)
+    except ValueError:
+        return None
+    row = await db.fetchrow(
+        "SELECT data ->> 'tracking_no' AS tracking_no, data ->> 'channel' AS channel "
+        "FROM events WHERE stream_id = $1 AND version = 1",
+        complaint_stream(complaint_id),
+    )
+    if row is None or row["channel"] != Channel.OPEN311.value:
+        return None
+    tracking_no: str | None = row["tracking_no"]
+    return tracking_no
+
+
+def split(values: Sequence[str]) -> tuple[str, ...]:
+    """A comma list (the spec's way of giving several), repeated or not."""
+    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
