@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
 from services.gateway.web import i18n
 from services.gateway.web.templating import TEMPLATE_DIR
@@ -32,8 +31,7 @@ def used() -> Iterator[tuple[str, str | tuple[str, ...]]]:
 
 
 def catalogue(lang: i18n.Lang) -> Catalog:
-    with i18n.catalogue_path(lang).open("rb") as po:
-        return read_po(po, locale=i18n.LOCALES[lang])
+    return i18n.read_catalogue(lang)
 
 
 def test_messages_are_found() -> None:

@@ -1,9 +1,11 @@
 """The message catalogues and the language of a request.
 
-Catalogues are ``locale/<locale>/LC_MESSAGES/messages.po``, English source
-strings as message ids. They are compiled in memory when first used, so the
-repository holds no generated ``.mo`` files. Choice of language: ``?lang=``
-(remembered in a cookie), else the cookie, else ``Accept-Language``, else zh-CN.
+Catalogues are ``locale/<locale>/LC_MESSAGES/*.po`` (``messages.po`` for the
+public pages, one file per part of the staff pages, merged into one
+catalogue), English source strings as message ids. They are compiled in
+memory when first used, so the repository holds no generated ``.mo`` files.
+Choice of language: ``?lang=`` (remembered in a cookie), else the cookie,
+else ``Accept-Language``, else zh-CN.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -41,10 +44,33 @@ def catalogue_path(lang: Lang) -> Path:
     return LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def catalogue_files(lang: Lang) -> list[Path]:
+    return sorted((LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalogue(lang: Lang) -> Catalog:
+    """Every catalogue file of a language as one; a message in two files is an error."""
+    merged: Catalog | None = None
+    for path in catalogue_files(lang):
+        with path.open("rb") as po:
+            part = read_po(po, locale=LOCALES[lang], domain=DOMAIN)
+        if merged is None:
+            merged = part
+            continue
+        for message in part:
+            if not message.id:
+                continue  # the header
+            if message.id in merged:
+                raise ValueError(f"{path.name}: {message.id!r} is in another catalogue file too")
+            merged[message.id] = message
+    if merged is None:
+        raise FileNotFoundError(f"no catalogue for {lang} in {LOCALE_DIR}")
+    return merged
+
+
 @cache
 def translations(lang: Lang) -> Translations:
-    with catalogue_path(lang).open("rb") as po:
-        catalog = read_po(po, locale=LOCALES[lang], domain=DOMAIN)
+    catalog = read_catalogue(lang)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
