@@ -22,6 +22,7 @@ from services.gateway.open311.routes import open311_router
 from services.gateway.problems import install_problem_handlers
 from services.gateway.public.routes import public_router
 from services.gateway.web.public import static_files, web_public_router
+from services.gateway.web.staff import staff_router
 from shared.nats_setup import connect
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics_router())
     app.include_router(asyncapi_router(settings))
     app.include_router(web_public_router(settings))
+    app.include_router(staff_router(settings))
     app.mount("/static", static_files(), name="static")
 
     @app.get("/healthz")

@@ -1,0 +1,11 @@
+"""Staff pages: workbench (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shared.settings import Settings
+
+
+def router(settings: Settings) -> APIRouter:
+    return APIRouter()
