@@ -49,7 +49,7 @@ def catalogue_files(lang: Lang) -> list[Path]:
 
 
 def read_catalogue(lang: Lang) -> Catalog:
-    """Every catalogue file of a language as one; a message in two files is an error."""
+    """Every catalogue file of a language as one; a message translated two ways is an error."""
     merged: Catalog | None = None
     for path in catalogue_files(lang):
         with path.open("rb") as po:
@@ -60,8 +60,11 @@ def read_catalogue(lang: Lang) -> Catalog:
         for message in part:
             if not message.id:
                 continue  # the header
-            if message.id in merged:
-                raise ValueError(f"{path.name}: {message.id!r} is in another catalogue file too")
+            known = merged.get(message.id)
+            if known is not None and known.string != message.string:
+                raise ValueError(
+                    f"{path.name}: {message.id!r} is translated differently in another file"
+                )
             merged[message.id] = message
     if merged is None:
         raise FileNotFoundError(f"no catalogue for {lang} in {LOCALE_DIR}")
