@@ -1,11 +1,408 @@
-"""Staff pages: cases (being built)."""
+"""The staff case page (``/staff/cases/{id}``): where a case stands, its
+deadlines, notices and complete timeline, and the forms of the actions the
+signed-in user may take now (posted to ``/staff/cases/{id}/{action}``).
+
+Who may see a case is the API's rule (``visible_case``): another
+department's case is the same 404 as a case that does not exist.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, Final, Literal
 
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.gateway.auth import Principal
+from services.gateway.auth.dependencies import get_pool
+from services.gateway.complaints.reader import Case, visible_case
+from services.gateway.complaints.routes import get_store
+from services.gateway.complaints.views import case_out
+from services.gateway.notices.download import pdf_response
+from services.gateway.notices.routes import _Documents
+from services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, Unprocessable
+from services.gateway.web.context import Web, form_data, see_other
+from services.gateway.web.i18n import N_, gettext
+from services.gateway.web.staff import actions
+from services.gateway.web.staff.session import (
+    HOME_BY_ROLE,
+    ROLE_NAMES,
+    NeedsLogin,
+    NotPermitted,
+    current_staff,
+    require_staff,
+    staff_page,
+)
+from services.gateway.web.tracking import UNAVAILABLE, own_words
+from shared.calendar import WorkdayCalendar
+from shared.calendar.repository import load_years
+from shared.domain.labels import deadline_label, event_label
+from shared.domain.state import ComplaintState, evolve
+from shared.domain.status import Status
+from shared.events import Envelope, UnknownEventType, decode, utcnow
+from shared.events import types as ev
+from shared.events.types import DeadlineKind
+from shared.intake.taxonomy import Taxonomy, UnknownCode
 from shared.settings import Settings
+from shared.supervision.policy import warning_at
+
+Colour = Literal["green", "yellow", "red"]
+
+FLASH_COOKIE: Final = "tousu_flash"
+FLASH_AGE: Final = 60
+
+NO_SUCH_CASE = N_("No such complaint, or it is not your department's.")
+STATE_CHANGED = N_(
+    "This cannot be done now: the current state is “%(state)s”. "
+    "Someone may have acted on the case meanwhile; see its timeline."
+)
+FORM_EXPIRED = N_("The form has expired: please send it again.")
+COLOUR_NAMES: Final[dict[Colour, str]] = {
+    "green": N_("on time"),
+    "yellow": N_("due within one working day"),
+    "red": N_("overdue"),
+}
+CHANNEL_NAMES: Final[dict[str, str]] = {
+    "phone": N_("staff.channel.phone"),
+    "web": N_("staff.channel.web"),
+    "wechat": N_("staff.channel.wechat"),
+    "letter": N_("staff.channel.letter"),
+    "walk_in": N_("staff.channel.walk_in"),
+    "open311": N_("staff.channel.open311"),
+}
+# What a timeline entry shows of its event's data, in this order.
+DETAIL_LABELS: Final[dict[str, str]] = {
+    "category": N_("Complaint category"),
+    "department": N_("Holding department"),
+    "handler": N_("Assigned handler"),
+    "reason": N_("Reason given"),
+    "result": N_("Result"),
+    "basis": N_("Basis"),
+    "improvements": N_("Improvement measures"),
+    "findings": N_("Findings"),
+    "methods": N_("Methods"),
+    "summary": N_("Summary of the plan"),
+    "measures": N_("Measures"),
+    "agrees": N_("Agrees with the plan"),
+    "opinion": N_("Their opinion"),
+    "progress": N_("Progress"),
+    "working_days": N_("Working days"),
+    "approved": N_("Extension approved"),
+    "channel": N_("Channel used"),
+    "satisfaction": N_("Satisfaction given"),
+    "comment": N_("Comment"),
+    "kind": N_("Kind of notice"),
+    "note": N_("Supervision note"),
+}
+SUPERVISION_KINDS: Final[dict[str, str]] = {
+    "warning": N_("Warning: a deadline is near"),
+    "overdue": N_("Overdue notice"),
+    "arbitration": N_("Arbitration needed (returned repeatedly)"),
+    "public_report": N_("Report from the public"),
+}
+ACTOR_ROLES: Final[dict[str, str]] = {
+    **{role: name for role, name in ROLE_NAMES.items()},
+    "complainant": N_("role.complainant"),
+    "system": N_("role.system"),
+}
+YES = N_("answer.yes")
+NO = N_("answer.no")
+
+
+@cache
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def category_name(code: str | None, lang: Lang) -> str | None:
+    if code is None:
+        return None
+    try:
+        return taxonomy().category(code).name.get(lang)
+    except UnknownCode:
+        return code
+
+
+def deadline_colour(due_at: datetime, now: datetime, calendar: WorkdayCalendar) -> Colour:
+    """Red once passed, yellow from the start of the last working day before it
+    (when the watcher warns), green before."""
+    if now > due_at:
+        return "red"
+    if now >= warning_at(due_at, calendar):
+        return "yellow"
+    return "green"
+
+
+async def calendar_of(request: Request) -> WorkdayCalendar:
+    return WorkdayCalendar(await load_years(get_pool(request)))
+
+
+@dataclass(frozen=True)
+class StepDeadline:
+    label: str
+    due_at: datetime
+    met_in_time: bool
+    provisional: bool
+
+
+def _pending(state: ComplaintState) -> dict[DeadlineKind, ev.Deadline]:
+    return {k: state.deadlines[k] for k in state.pending_deadlines}
+
+
+def _detail(value: Any, lang: Lang) -> str:
+    if isinstance(value, bool):
+        return gettext(lang, YES if value else NO)
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict):
+                parts.append(" · ".join(str(v) for v in item.values() if v))
+            else:
+                parts.append(str(item))
+        return "\n".join(parts)
+    return str(value)
+
+
+def timeline(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
+    """Each event with who did it, its details, and the deadline it met (the one
+    that applied at that step)."""
+    entries = []
+    state = ComplaintState()
+    for envelope in case.history:
+        before = _pending(state)
+        try:
+            state = evolve(state, envelope)
+        except UnknownEventType:
+            continue
+        after = _pending(state)
+        met = [
+            StepDeadline(
+                label=deadline_label(kind.value, lang),
+                due_at=d.due_at,
+                met_in_time=envelope.occurred_at <= d.due_at,
+                provisional=d.provisional,
+            )
+            for kind, d in before.items()
+            if kind not in after
+        ]
+        entries.append(
+            {
+                "envelope": envelope,
+                "label": event_label(envelope.type, lang),
+                "role": gettext(lang, ACTOR_ROLES[envelope.actor.role])
+                if envelope.actor.role in ACTOR_ROLES
+                else envelope.actor.role,
+                "details": _details(envelope, lang),
+                "met": met,
+            }
+        )
+    return entries
+
+
+def _details(envelope: Envelope, lang: Literal["zh", "en"]) -> list[tuple[str, str]]:
+    if envelope.type == "ComplaintReceived":
+        return []  # shown in full above the timeline
+    try:
+        data = decode(envelope).model_dump(mode="json")
+    except UnknownEventType:
+        data = dict(envelope.data)
+    out = []
+    for key, label in DETAIL_LABELS.items():
+        value = data.get(key)
+        if value is None or value == "" or value == []:
+            continue
+        if key == "channel" and isinstance(value, str):
+            value = gettext(lang, CHANNEL_NAMES[value]) if value in CHANNEL_NAMES else value
+        if key == "category" and isinstance(value, str):
+            value = category_name(value, lang)
+        out.append((gettext(lang, label), _detail(value, lang)))
+    return out
+
+
+def supervision_notices(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
+    out = []
+    for envelope in case.history:
+        if envelope.type != "SupervisionRaised":
+            continue
+        data = decode(envelope)
+        if not isinstance(data, ev.SupervisionRaised):
+            continue
+        kind = SUPERVISION_KINDS.get(data.kind)
+        out.append(
+            {
+                "occurred_at": envelope.occurred_at,
+                "kind": data.kind,
+                "label": gettext(lang, kind) if kind else data.kind,
+                "deadline": deadline_label(data.deadline.value, lang) if data.deadline else None,
+                "note": data.note,
+            }
+        )
+    return out
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    web = Web.create(settings)
+    routes = APIRouter()
+    documents = _Documents(settings)
+
+    def message_page(request: Request, principal: Principal, message: str, status: int) -> Response:
+        context = {
+            "message": gettext(web.lang(request), message),
+            "home": HOME_BY_ROLE[principal.role],
+        }
+        return staff_page(
+            web, request, principal, "staff/_core_message.html", context, status=status
+        )
+
+    async def case_page(
+        request: Request,
+        principal: Principal,
+        complaint_id: uuid.UUID,
+        *,
+        status: int = 200,
+        form: dict[str, Any] | None = None,
+        alert: str | None = None,
+    ) -> Response:
+        lang = web.lang(request)
+        try:
+            case = await visible_case(get_store(request), complaint_id, principal)
+        except NotFound:
+            return message_page(request, principal, NO_SUCH_CASE, 404)
+        out = case_out(complaint_id, case, lang)
+        state = case.state
+        now = utcnow()
+        calendar = await calendar_of(request)
+        pending = set(state.pending_deadlines)
+        deadlines = [
+            {
+                "label": deadline_label(kind.value, lang),
+                "deadline": d,
+                "owed": kind in pending,
+                "colour": deadline_colour(d.due_at, now, calendar) if kind in pending else None,
+            }
+            for kind in DeadlineKind
+            if (d := state.deadlines.get(kind)) is not None
+        ]
+        flash = None
+        flash_name = web.signer.unsign(FLASH_COOKIE, request.cookies.get(FLASH_COOKIE), FLASH_AGE)
+        if flash_name in actions.BY_NAME:
+            flash = gettext(lang, actions.BY_NAME[flash_name].done)
+        context = {
+            "case": out,
+            "state": state,
+            "complaint": own_words(case),
+            "channel_name": gettext(lang, CHANNEL_NAMES[out.channel])
+            if out.channel in CHANNEL_NAMES
+            else out.channel,
+            "category_name": category_name(out.category, lang),
+            "deadlines": deadlines,
+            "colour_names": COLOUR_NAMES,
+            "timeline": timeline(case, lang),
+            "supervision": supervision_notices(case, lang),
+            "notices": documents(case),
+            "actions": actions.available(principal, state.status),
+            "plan_rows": range(1, actions.PLAN_ROWS + 1),
+            "form": form or {"action": None, "values": {}, "errors": {}},
+            "new_key": str(uuid.uuid4()),
+            "key_field": actions.KEY_FIELD,
+            # Under the staff bar, where the flash goes (base.html's alert is above it).
+            "staff_alert": alert,
+            "flash": flash,
+        }
+        response = staff_page(web, request, principal, "staff/case.html", context, status=status)
+        if flash_name is not None:
+            response.delete_cookie(FLASH_COOKIE, path="/staff")
+        return response
+
+    @routes.get("/cases/{complaint_id}")
+    async def show_case(complaint_id: uuid.UUID, request: Request) -> Response:
+        principal = await require_staff(request)
+        return await case_page(request, principal, complaint_id)
+
+    @routes.get("/cases/{complaint_id}/notices/{notice_id}.pdf")
+    async def notice_pdf(
+        complaint_id: uuid.UUID, notice_id: uuid.UUID, request: Request
+    ) -> Response:
+        """The notice's PDF for a signed-in staff member (the API's wants a bearer token)."""
+        principal = await require_staff(request)
+        try:
+            case = await visible_case(get_store(request), complaint_id, principal)
+            document = documents.one(case, notice_id)
+        except NotFound:
+            return message_page(request, principal, NO_SUCH_CASE, 404)
+        response = await pdf_response(document)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @routes.post("/cases/{complaint_id}/{name}")
+    async def act(complaint_id: uuid.UUID, name: str, request: Request) -> Response:
+        back = f"/staff/cases/{complaint_id}"
+        principal = await current_staff(request)
+        if principal is None:
+            raise NeedsLogin(back)
+        wa = actions.BY_NAME.get(name)
+        if wa is None:
+            return message_page(request, principal, NO_SUCH_CASE, 404)
+        if principal.role not in wa.action.roles:
+            raise NotPermitted(principal)
+        lang = web.lang(request)
+        raw = await form_data(request)
+        values, fields = actions.read_form(wa, raw)
+
+        def again(
+            status: int, errors: dict[str, str], alert: str | None = None
+        ) -> Awaitable[Response]:
+            form = {"action": wa.name, "values": values, "errors": errors}
+            return case_page(
+                request, principal, complaint_id, status=status, form=form, alert=alert
+            )
+
+        if not web.csrf.verify(request, raw):
+            return await again(403, {}, gettext(lang, FORM_EXPIRED))
+        try:
+            await visible_case(get_store(request), complaint_id, principal)
+        except NotFound:
+            return message_page(request, principal, NO_SUCH_CASE, 404)
+        errors = actions.check(wa, fields, lang)
+        if errors:
+            return await again(422, errors)
+        key = str(raw.get(actions.KEY_FIELD, ""))[:100]
+        try:
+            await actions.send_action(
+                request, settings.naming, wa.action, complaint_id, principal, fields, key
+            )
+        except Conflict as problem:
+            current = problem.extra.get("current_state")
+            try:
+                label = Status(str(current)).label(lang)
+            except ValueError:
+                label = str(current)
+            return await again(409, {}, gettext(lang, STATE_CHANGED, state=label))
+        except Unprocessable as problem:
+            return await again(
+                422, actions.service_errors(wa, problem.extra.get("errors", []), lang)
+            )
+        except NotFound:
+            return message_page(request, principal, NO_SUCH_CASE, 404)
+        except DomainProblem:
+            return await again(503, {}, gettext(lang, UNAVAILABLE))
+        # From the queue too: the queue reads the case index, which shows
+        # the claim a moment later; the case page shows it at once.
+        response = see_other(back)
+        token = web.signer.sign(FLASH_COOKIE, wa.name)
+        web.set_cookie(response, request, FLASH_COOKIE, token, "/staff", FLASH_AGE)
+        return response
+
+    return routes
+
+
+def flash_message(web: Web, request: Request) -> str | None:
+    """The action a flash cookie names (for pages the action redirects to)."""
+    name = web.signer.unsign(FLASH_COOKIE, request.cookies.get(FLASH_COOKIE), FLASH_AGE)
+    wa = actions.BY_NAME.get(name or "")
+    return gettext(web.lang(request), wa.done) if wa else None

@@ -1,0 +1,269 @@
+"""The staff actions as web forms: their fields, reading a posted form, and
+sending the command as the API's ``ActionHandler`` does (same command ids,
+same correlation, same client).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from services.gateway.auth import Principal
+from services.gateway.complaints.actions import ACTIONS, Action
+from services.gateway.complaints.bodies import body_model
+from services.gateway.complaints.client import CommandClient
+from services.gateway.complaints.request_id import correlation_id
+from services.gateway.complaints.routes import command_id
+from services.gateway.problems import Lang, error_message
+from services.gateway.web.i18n import N_, gettext
+from shared.domain.decide import WORKING
+from shared.domain.status import HANDLING, Status
+from shared.events import utcnow
+from shared.naming import Naming
+
+Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines"]
+# Rows of the handling plan's form (measure, owner, date); more can be added later.
+PLAN_ROWS: Final = 3
+KEY_FIELD: Final = "idempotency_key"
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: Kind = "textarea"
+    required: bool = False
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class WebAction:
+    action: Action
+    title: str  # the form's heading and the button
+    done: str  # the flash message after it succeeded
+    states: frozenset[Status]
+    fields: tuple[FormField, ...] = ()
+    hint: str | None = None
+    # The plan's measures, as rows of three fields.
+    measures: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+    def allowed(self, principal: Principal, status: Status | None) -> bool:
+        return principal.role in self.action.roles and status in self.states
+
+
+_BY_NAME = {a.name: a for a in ACTIONS}
+INVALID = N_("Please check this value.")
+EXTENSION_LIMIT = N_("Extensions may total at most 10 working days.")
+MEASURE = N_("Measure")
+OWNER = N_("Owner")
+DUE_ON = N_("To be done by (YYYY-MM-DD)")
+
+WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
+    WebAction(
+        _BY_NAME["claim"],
+        N_("Claim this case"),
+        N_("The case is claimed: it is yours to handle."),
+        frozenset({Status.ROUTED}),
+        hint=N_("Claiming makes you the handler; the claim deadline is then met."),
+    ),
+    WebAction(
+        _BY_NAME["return"],
+        N_("Return to the dispatcher"),
+        N_("The case has been returned."),
+        frozenset({Status.ROUTED, Status.CLAIMED}),
+        (
+            FormField("reason", N_("Reason for returning"), required=True),
+            FormField(
+                "basis",
+                N_("Basis"),
+                required=True,
+                hint=N_("The rule or division of duties that puts it outside the department."),
+            ),
+        ),
+        hint=N_("Allowed within 2 working days of routing; a second return goes to arbitration."),
+    ),
+    WebAction(
+        _BY_NAME["investigation"],
+        N_("Record the investigation"),
+        N_("The investigation has been recorded."),
+        WORKING,
+        (
+            FormField("findings", N_("Findings"), required=True),
+            FormField(
+                "methods",
+                N_("Methods"),
+                kind="lines",
+                hint=N_("One per line, e.g. site visit, records checked, people interviewed."),
+            ),
+        ),
+    ),
+    WebAction(
+        _BY_NAME["plan"],
+        N_("Propose a handling plan"),
+        N_("The handling plan has been recorded."),
+        WORKING,
+        (FormField("summary", N_("Summary of the plan")),),
+        measures=True,
+    ),
+    WebAction(
+        _BY_NAME["consultation"],
+        N_("Record the complainant's opinion on the plan"),
+        N_("The complainant's opinion has been recorded."),
+        WORKING,
+        (
+            FormField("agrees", N_("Does the complainant agree with the plan?"), kind="yesno"),
+            FormField("opinion", N_("Their opinion")),
+        ),
+    ),
+    WebAction(
+        _BY_NAME["progress"],
+        N_("Report progress"),
+        N_("The progress has been recorded."),
+        WORKING,
+        (
+            FormField("progress", N_("Progress"), required=True),
+            FormField("notify_complainant", N_("Tell the complainant about it"), kind="checkbox"),
+        ),
+    ),
+    WebAction(
+        _BY_NAME["extension"],
+        N_("Request an extension"),
+        N_("The extension has been requested: supervision decides on it."),
+        HANDLING,
+        (
+            FormField(
+                "working_days",
+                N_("Working days"),
+                kind="number",
+                required=True,
+                hint=N_("At most 10 working days in all."),
+            ),
+            FormField("reason", N_("Reason for the extension"), required=True),
+        ),
+    ),
+    WebAction(
+        _BY_NAME["resolve"],
+        N_("Record the result"),
+        N_("The result has been recorded: send it to the complainant next."),
+        HANDLING,
+        (
+            FormField("result", N_("Result"), required=True),
+            FormField("basis", N_("Basis"), required=True),
+            FormField("improvements", N_("Improvement measures")),
+        ),
+    ),
+    WebAction(
+        _BY_NAME["feedback"],
+        N_("Send the result to the complainant"),
+        N_("The result has been sent to the complainant."),
+        frozenset({Status.RESOLVED}),
+        hint=N_("Sent through the channel the complainant chose; the follow-up visit is then due."),
+    ),
+)
+BY_NAME: Final[dict[str, WebAction]] = {a.name: a for a in WEB_ACTIONS}
+
+
+def available(principal: Principal, status: Status | None) -> list[WebAction]:
+    return [a for a in WEB_ACTIONS if a.allowed(principal, status)]
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def read_form(wa: WebAction, raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """(the values to show again, the command's fields) of a posted form."""
+    values: dict[str, str] = {}
+    fields: dict[str, Any] = {}
+    for f in wa.fields:
+        value = _text(raw, f.name)
+        values[f.name] = value
+        if f.kind == "checkbox":
+            fields[f.name] = bool(value)
+        elif f.kind == "yesno":
+            fields[f.name] = {"yes": True, "no": False}.get(value)
+        elif f.kind == "lines":
+            fields[f.name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif value:
+            fields[f.name] = value
+    if wa.measures:
+        measures = []
+        for row in range(1, PLAN_ROWS + 1):
+            cells = {k: _text(raw, f"{k}_{row}") for k in ("measure", "owner", "due_on")}
+            values.update({f"{k}_{row}": v for k, v in cells.items()})
+            if any(cells.values()):
+                measures.append({k: v or None for k, v in cells.items()})
+        fields["measures"] = measures
+    return values, fields
+
+
+def _form_field(wa: WebAction, loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return "form"
+    head = str(loc[0])
+    if head == "measures":
+        row = int(loc[1]) + 1 if len(loc) > 1 and isinstance(loc[1], int) else 1
+        cell = str(loc[2]) if len(loc) > 2 else "measure"
+        return f"{cell}_{row}"
+    return head if any(f.name == head for f in wa.fields) else "form"
+
+
+def check(wa: WebAction, fields: dict[str, Any], lang: Lang) -> dict[str, str]:
+    """The form's errors, by form field: the body model the API checks with."""
+    try:
+        body_model(wa.action.command).model_validate(fields)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            name = _form_field(wa, tuple(error.get("loc", ())))
+            errors.setdefault(name, error_message(error, lang))
+        return errors
+    return {}
+
+
+def service_errors(wa: WebAction, problem_errors: list[Any], lang: Lang) -> dict[str, str]:
+    """What the service refused (``body.working_days`` …), at the form's fields."""
+    errors: dict[str, str] = {}
+    for error in problem_errors:
+        field = str(error.get("field", "")) if isinstance(error, Mapping) else ""
+        name = _form_field(wa, tuple(field.removeprefix("body.").split(".")))
+        message = EXTENSION_LIMIT if name == "working_days" else INVALID
+        errors.setdefault(name, gettext(lang, message))
+    return errors or {"form": gettext(lang, INVALID)}
+
+
+async def send_action(
+    request: Request,
+    naming: Naming,
+    action: Action,
+    complaint_id: uuid.UUID,
+    principal: Principal,
+    fields: Mapping[str, Any],
+    key: str | None,
+) -> Any:
+    """Send ``action`` for ``principal``; the service's result, or a DomainProblem.
+
+    ``key`` plays the Idempotency-Key: a form sent twice (a double click, a
+    resend after a timeout) is one command.
+    """
+    command = action.command.model_validate(
+        {
+            **fields,
+            "actor": principal.actor(),
+            "occurred_at": utcnow(),
+            "command_id": command_id(key or None, complaint_id, action.name),
+            "correlation_id": correlation_id(request),
+        }
+    )
+    client = CommandClient(request.app.state.connections.nats, naming)
+    return await client.send(action, complaint_id, command)

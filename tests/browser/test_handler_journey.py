@@ -1,0 +1,175 @@
+"""In real Chromium, against every service: a complaint filed on the web,
+accepted by an operator and routed by the rules to the water department; a
+handler signs in, finds it in the workbench, claims it, records the
+investigation, resolves it and sends the result, through the staff pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+import httpx
+from playwright.async_api import Browser, Page, expect
+
+from services.gateway.auth import repository as repo
+from services.gateway.auth.passwords import hash_password
+from shared.settings import Settings
+from tests.browser.conftest import new_page, shot
+from tests.helpers import eventually
+from tests.lifecycle import staff_tokens
+
+JOURNEY = "handler"
+PASSWORD = "water works 2026"
+SCRIPT = "<script>alert('x')</script>"
+COMPLAINT = {
+    "complainant": {"name": "刘洋", "phone": "13912345678"},
+    "subject": "自来水停水两天未通知",
+    "description": f"小区停水两天，供水公司电话无人接听。{SCRIPT}",
+}
+
+
+async def add_handler(settings: Settings) -> None:
+    conn = await asyncpg.connect(str(settings.database_url))
+    try:
+        await repo.create_user(
+            conn,
+            "h-zhao",
+            role="handler",
+            department="water",
+            display_name="赵海",
+            password_hash=hash_password(PASSWORD),
+        )
+    finally:
+        await conn.close()
+
+
+async def routed_to_water(site: str, settings: Settings) -> dict[str, Any]:
+    """Filed over the public API, accepted by an operator, routed by the rules."""
+    staff = await staff_tokens(str(settings.database_url), [("op-li", "operator", None)])
+    async with httpx.AsyncClient(base_url=site, timeout=15) as api:
+        filed = await api.post("/api/v1/public/complaints", json=COMPLAINT)
+        assert filed.status_code == 201, filed.text
+        complaint_id = filed.json()["complaint_id"]
+        accepted = await api.post(
+            f"/api/v1/complaints/{complaint_id}/accept",
+            json={"category": "service_quality"},
+            headers=staff["op-li"],
+        )
+        assert accepted.status_code == 200, accepted.text
+        case: dict[str, Any] = {}
+
+        async def routed() -> bool:
+            nonlocal case
+            response = await api.get(f"/api/v1/complaints/{complaint_id}", headers=staff["op-li"])
+            case = response.json()
+            return bool(case["status"] == "routed")
+
+        await eventually(routed, "routing by the rules", timeout=30)
+    assert case["department"] == "water"
+    return case
+
+
+async def in_queue(page: Page, tracking_no: str) -> None:
+    row = page.locator(f'tr[data-tracking-no="{tracking_no}"]')
+
+    async def listed() -> bool:
+        await page.reload()
+        return await row.count() > 0
+
+    # The workbench reads the case index, which follows the store by a moment.
+    await eventually(listed, "the case in the workbench", timeout=30)
+
+
+async def test_a_handler_works_a_case_through_the_pages(
+    site: str, browser: Browser, settings: Settings
+) -> None:
+    await add_handler(settings)
+    case = await routed_to_water(site, settings)
+    tracking_no, complaint_id = case["tracking_no"], case["complaint_id"]
+
+    page = await new_page(browser)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+
+    # A staff page sends a stranger to sign in, then back.
+    await page.goto(f"{site}/staff/queue")
+    await expect(page).to_have_url(re.compile(r"/staff/login\?next=/staff/queue$"))
+    await page.fill("#username", "h-zhao")
+    await page.fill("#password", "wrong password")
+    await page.click("main button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("用户名或密码错误")
+    await shot(page, JOURNEY, "login-refused")
+    await page.fill("#password", PASSWORD)
+    await page.click("main form.form button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/staff/queue$"))
+    await expect(page.locator(".staff-user")).to_contain_text("赵海")
+
+    # The workbench: the routed case, its claim deadline coloured, a claim button.
+    await in_queue(page, tracking_no)
+    row = page.locator(f'tr[data-tracking-no="{tracking_no}"]')
+    await expect(row.locator(".badge")).to_have_count(1)
+    await shot(page, JOURNEY, "queue-routed")
+    # A second tab, opened before the claim, offers it still.
+    stale = await page.context.new_page()
+    await stale.goto(f"{site}/staff/cases/{complaint_id}")
+    await row.get_by_role("button", name="签收").click()
+
+    # The case page, where claiming leads.
+    await expect(page).to_have_url(f"{site}/staff/cases/{complaint_id}")
+    await expect(page.locator(".alert")).to_contain_text("已签收")
+    status = page.locator("#case-status")
+    await expect(status).to_have_text("已签收")
+    await expect(page.locator("#complaint-text")).to_contain_text(SCRIPT)
+    await expect(page.locator("#timeline")).to_contain_text("签收")
+    await expect(page.locator("#timeline")).to_contain_text("h-zhao")
+    await shot(page, JOURNEY, "case-claimed")
+
+    # The stale tab's claim is refused with the state the case is in now.
+    await stale.get_by_role("button", name="签收").click()
+    await expect(stale.locator(".alert")).to_contain_text("当前状态为“已签收”")
+    await expect(stale.locator("#case-status")).to_have_text("已签收")
+    await shot(stale, JOURNEY, "case-claim-conflict")
+    await stale.close()
+
+    # The investigation.
+    await page.click("#action-investigation > summary")
+    await page.fill("#investigation-findings", "因主管道爆管抢修停水，未按规定提前公告。")
+    await page.fill("#investigation-methods", "现场勘查\n调取停水公告记录")
+    await page.click("#action-investigation button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("调查核实情况已记录")
+    await expect(page.locator("#timeline")).to_contain_text("因主管道爆管抢修停水")
+    await expect(status).to_have_text("处理中")
+    await shot(page, JOURNEY, "case-investigated")
+
+    # The result: a missing field is shown next to it, then it is recorded.
+    await page.click("#action-resolve > summary")
+    await page.fill("#resolve-basis", "《城市供水条例》")
+    await page.click("#action-resolve button[type=submit]")
+    await expect(page.locator("#resolve-result-error")).to_be_visible()
+    await expect(page.locator("#resolve-basis")).to_have_value("《城市供水条例》")
+    await shot(page, JOURNEY, "case-resolve-error")
+    await page.fill("#resolve-result", "已恢复供水，并向小区住户致歉。")
+    await page.fill("#resolve-improvements", "计划停水前24小时张贴公告并短信通知。")
+    await page.click("#action-resolve button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("处理结果已记录")
+    await expect(status).to_contain_text("已办理")
+    await shot(page, JOURNEY, "case-resolved")
+
+    # The feedback.
+    await page.get_by_role("button", name="反馈结果").click()
+    await expect(page.locator(".alert")).to_contain_text("处理结果已反馈投诉人")
+    await expect(status).to_contain_text("已反馈")
+    await expect(page.locator("#timeline")).to_contain_text("反馈结果")
+    assert dialogs == []
+    await shot(page, JOURNEY, "case-fed-back")
+    await page.goto(f"{site}/staff/cases/{complaint_id}?lang=en")
+    await expect(status).to_contain_text("Fed back")
+    await shot(page, JOURNEY, "case-fed-back-en")
+    await page.goto(f"{site}/staff/cases/{complaint_id}?lang=zh-CN")
+
+    # Signing out ends the session.
+    await page.click(".staff-user button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/staff/login"))
+    await page.goto(f"{site}/staff/cases/{complaint_id}")
+    await expect(page).to_have_url(re.compile(r"/staff/login\?next="))
