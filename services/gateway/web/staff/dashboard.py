@@ -1,11 +1,387 @@
-"""Staff pages: dashboard (being built)."""
+"""The supervisor dashboard (督办台): this month's KPI cards, bar charts by
+department and by month (inline SVG drawn here), the overdue list, cases
+waiting for arbitration, extension requests to decide, and the monthly report."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
 
+import asyncpg
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.gateway.auth import Principal
+from services.gateway.complaints.queries import CaseFilter, list_cases
+from services.gateway.complaints.reader import load_case
+from services.gateway.problems import DomainProblem, Lang
+from services.gateway.web.context import Web, form_data, see_other
+from services.gateway.web.i18n import N_, gettext
+from services.gateway.web.staff.intake import (
+    CSRF_REFUSED,
+    actions_by_name,
+    calendar_of,
+    problem_text,
+    send_action,
+)
+from services.gateway.web.staff.session import require_staff, staff_page
+from services.metrics.deadlines import overdue
+from services.metrics.kpis import PgKpiSource
+from services.metrics.report.figures import month_start, parse_month, shift_month
+from services.metrics.report.labels import Language
+from services.metrics.report.monthly import monthly_report
+from shared.calendar import TZ
+from shared.domain.labels import deadline_label
+from shared.domain.status import Status
+from shared.events import utcnow
+from shared.intake.commitments import CommitmentRegister
+from shared.kpi import KpiRow, Rate
+from shared.kpi.export import label, percent
 from shared.settings import Settings
+
+SUPERVISOR_ROLES: Final = ("supervisor", "admin")
+TREND_MONTHS: Final = 6
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REASON_LIMIT: Final = 2000
+
+BAD_MONTH = N_("There is no report for this month.")
+NO_DEPARTMENT = N_("Choose a department.")
+NO_DECISION = N_("Choose to approve or to refuse.")
+DONE = N_("Done.")
+RECEIVED_BY_DEPARTMENT = N_("Complaints received this month, by department")
+TIMELY_BY_DEPARTMENT = N_("Feedback timeliness this month, by department")
+RECEIVED_BY_MONTH = N_("Complaints received, by month")
+NOT_ROUTED = N_("Not routed yet")
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float  # 0..1 for a rate, else a count
+    text: str  # what is written at the bar's end
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A horizontal bar chart, laid out here and drawn as SVG by the template."""
+
+    title: str
+    bars: list[dict[str, Any]]
+    width: int
+    height: int
+    label_width: int
+    empty: bool
+
+
+def text_width(text: str) -> float:
+    """Roughly how wide ``text`` is drawn at 13px: a CJK character is twice a Latin one."""
+    return sum(13.0 if ord(ch) > 0x2E7F else 7.0 for ch in text)
+
+
+def fit(text: str, width: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width`` (SVG text does not wrap)."""
+    if text_width(text) <= width:
+        return text
+    while text and text_width(text) + 13 > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def bar_chart(title: str, bars: Sequence[Bar], *, scale: float | None = None) -> Chart:
+    label_width, bar_area, row = 220, 320, 26
+    top = max((b.value for b in bars), default=0.0)
+    full = scale if scale is not None else (top or 1.0)
+    laid = [
+        {
+            "label": fit(b.label, label_width - 12),
+            "full_label": b.label,
+            "text": b.text,
+            "y": i * row,
+            "width": round(bar_area * (b.value / full), 1) if full else 0,
+            "text_x": label_width + round(bar_area * (b.value / full), 1) + 6 if full else 0,
+        }
+        for i, b in enumerate(bars)
+    ]
+    return Chart(
+        title=title,
+        bars=laid,
+        width=label_width + bar_area + 110,
+        height=max(len(bars), 1) * row,
+        label_width=label_width,
+        empty=not bars,
+    )
+
+
+def rate_value(rate: Rate) -> float:
+    return rate.value if rate.value is not None else 0.0
+
+
+def month_name(month: str, lang: str) -> str:
+    year, number = parse_month(month)
+    return f"{year}年{number}月" if lang == "zh" else f"{year}-{number:02d}"
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    r = APIRouter()
+    web = Web.create(settings)
+    register = CommitmentRegister.load()
+    actions = actions_by_name()
+
+    def pool(request: Request) -> asyncpg.Pool:
+        found: asyncpg.Pool = request.app.state.connections.pool
+        return found
+
+    def department_name(code: str | None, lang: Lang) -> str:
+        if code is None:
+            return gettext(lang, NOT_ROUTED)
+        try:
+            return register.department(code).name.get(lang)
+        except KeyError:
+            return code
+
+    async def kpi_cards(
+        source: PgKpiSource, start: datetime, end: datetime, now: datetime, lang: str
+    ) -> tuple[KpiRow, list[dict[str, str]]]:
+        total = (await source.kpis(start=start, end=end, as_of=now, group_by=None))[0]
+        cards = [
+            {
+                "name": name,
+                "label": label(name, lang),
+                "value": percent(getattr(total, name)).split(" ")[0],
+                "detail": (
+                    f"{getattr(total, name).numerator}/{getattr(total, name).denominator}"
+                    if getattr(total, name).denominator
+                    else ""
+                ),
+            }
+            for name in (
+                "acceptance_timeliness",
+                "feedback_timeliness",
+                "closure_rate",
+                "satisfaction_rate",
+            )
+        ]
+        cards += [
+            {
+                "name": name,
+                "label": label(name, lang),
+                "value": str(getattr(total, name)),
+                "detail": "",
+            }
+            for name in ("received", "overdue_now")
+        ]
+        return total, cards
+
+    async def render(
+        request: Request, principal: Principal, *, alert: str | None = None, status: int = 200
+    ) -> Response:
+        lang = web.lang(request)
+        now = utcnow()
+        local = now.astimezone(TZ)
+        this_month = f"{local.year:04d}-{local.month:02d}"
+        start = month_start(local.year, local.month)
+        end = month_start(*shift_month(local.year, local.month, 1))
+        source = PgKpiSource(pool(request))
+        total, cards = await kpi_cards(source, start, end, now, lang)
+
+        by_department = await source.kpis(start=start, end=end, as_of=now, group_by="department")
+        received_chart = bar_chart(
+            gettext(lang, RECEIVED_BY_DEPARTMENT),
+            [
+                Bar(department_name(row.group, lang), row.received, str(row.received))
+                for row in by_department
+            ],
+        )
+        timely_chart = bar_chart(
+            gettext(lang, TIMELY_BY_DEPARTMENT),
+            [
+                Bar(
+                    department_name(row.group, lang),
+                    rate_value(row.feedback_timeliness),
+                    percent(row.feedback_timeliness).split(" ")[0],
+                )
+                for row in by_department
+            ],
+            scale=1.0,
+        )
+        trend_start = month_start(*shift_month(local.year, local.month, 1 - TREND_MONTHS))
+        by_month = {
+            row.group: row
+            for row in await source.kpis(start=trend_start, end=end, as_of=now, group_by="month")
+        }
+        months = [
+            "{:04d}-{:02d}".format(*shift_month(local.year, local.month, -i))
+            for i in reversed(range(TREND_MONTHS))
+        ]
+        month_chart = bar_chart(
+            gettext(lang, RECEIVED_BY_MONTH),
+            [
+                Bar(
+                    month_name(m, lang),
+                    by_month[m].received if m in by_month else 0,
+                    str(by_month[m].received if m in by_month else 0),
+                )
+                for m in months
+            ],
+        )
+
+        calendar = await calendar_of(request)
+        late = [
+            {
+                "complaint_id": str(o.deadline.complaint_id),
+                "tracking_no": o.deadline.tracking_no,
+                "subject": o.deadline.subject,
+                "department": department_name(o.deadline.department, lang),
+                "deadline": deadline_label(o.deadline.kind.value, lang),
+                "due_at": o.deadline.due_at,
+                "working_days_late": o.working_days_late,
+                "supervised": o.deadline.overdue_raised,
+            }
+            for o in await overdue(pool(request), now, calendar)
+        ]
+
+        _, returned = await list_cases(
+            pool(request), CaseFilter(statuses=(Status.RETURNED,)), limit=100, offset=0
+        )
+        arbitration = []
+        store = request.app.state.connections.store
+        for row in returned:
+            state = (await load_case(store, row["complaint_id"])).state
+            arbitration.append(
+                {
+                    **dict(row),
+                    "needs_arbitration": state.needs_arbitration,
+                    "returned_by": ("、" if lang == "zh" else ", ").join(
+                        department_name(d, lang) for d in state.returned_by
+                    ),
+                    "return_count": state.return_count,
+                }
+            )
+        _, pending = await list_cases(
+            pool(request), CaseFilter(statuses=(Status.EXTENSION_PENDING,)), limit=100, offset=0
+        )
+        extensions = []
+        for row in pending:
+            state = (await load_case(store, row["complaint_id"])).state
+            extensions.append(
+                {
+                    **dict(row),
+                    "department_name": department_name(row["department"], lang),
+                    "days": state.pending_extension_days,
+                    "used": state.extension_days,
+                }
+            )
+        departments = [(d.code, d.name.get(lang)) for d in register.departments]
+        context = {
+            "alert": alert,
+            "month": this_month,
+            "month_label": month_name(this_month, lang),
+            "cards": cards,
+            "total": total,
+            "charts": [received_chart, timely_chart, month_chart],
+            "late": late,
+            "arbitration": arbitration,
+            "extensions": extensions,
+            "departments": departments,
+            "report_months": months[::-1],
+            "month_name": lambda m: month_name(m, lang),
+        }
+        return staff_page(web, request, principal, "staff/dashboard.html", context, status=status)
+
+    @r.get("/dashboard")
+    async def dashboard(request: Request) -> Response:
+        principal = await require_staff(request, *SUPERVISOR_ROLES)
+        done = request.query_params.get("done") == "1"
+        return await render(
+            request, principal, alert=gettext(web.lang(request), DONE) if done else None
+        )
+
+    async def act(request: Request, complaint_id: uuid.UUID, name: str) -> Response:
+        principal = await require_staff(request, *SUPERVISOR_ROLES)
+        lang = web.lang(request)
+        raw = await form_data(request)
+        if not web.csrf.verify(request, raw):
+            return await render(request, principal, alert=gettext(lang, CSRF_REFUSED), status=403)
+        fields: dict[str, Any]
+        if name == "route":
+            codes = {d.code for d in register.departments}
+            department = raw.get("department", "")
+            if department not in codes:
+                return await render(
+                    request, principal, alert=gettext(lang, NO_DEPARTMENT), status=422
+                )
+            fields = {"department": department}
+            requirements = raw.get("requirements", "").strip()[:REASON_LIMIT]
+            if requirements:
+                fields["requirements"] = requirements
+        else:
+            decision = raw.get("approved")
+            if decision not in ("yes", "no"):
+                return await render(
+                    request, principal, alert=gettext(lang, NO_DECISION), status=422
+                )
+            fields = {"approved": decision == "yes"}
+            reason = raw.get("reason", "").strip()[:REASON_LIMIT]
+            if reason:
+                fields["reason"] = reason
+        try:
+            await send_action(
+                request,
+                settings,
+                actions[name],
+                complaint_id,
+                principal,
+                fields,
+                raw.get("form_id") or None,
+            )
+        except DomainProblem as problem:
+            return await render(
+                request, principal, alert=problem_text(problem, lang), status=problem.status
+            )
+        return see_other("/staff/dashboard?done=1")
+
+    @r.post("/dashboard/{complaint_id}/route")
+    async def route(request: Request, complaint_id: uuid.UUID) -> Response:
+        return await act(request, complaint_id, "route")
+
+    @r.post("/dashboard/{complaint_id}/extension-decision")
+    async def extension_decision(request: Request, complaint_id: uuid.UUID) -> Response:
+        return await act(request, complaint_id, "extension-decision")
+
+    @r.get("/reports/monthly/{month}.xlsx")
+    async def monthly(request: Request, month: str) -> Response:
+        principal = await require_staff(request, *SUPERVISOR_ROLES)
+        lang = web.lang(request)
+        try:
+            year, number = parse_month(month)
+            if month_start(year, number) > utcnow():
+                raise ValueError(month)
+        except ValueError:
+            context = {"message": gettext(lang, BAD_MONTH)}
+            return staff_page(
+                web, request, principal, "staff/dashboard_missing.html", context, status=404
+            )
+        name = f"{year:04d}-{number:02d}"
+        with tempfile.TemporaryDirectory(prefix="tousu-report-") as folder:
+            # monthly_report renders off the event loop itself; reading the file is quick.
+            language: Language = "en" if lang == "en" else "zh-CN"
+            files = await monthly_report(
+                name, PgKpiSource(pool(request)), Path(folder), language=language
+            )
+            content = await asyncio.to_thread(files.workbook.read_bytes)
+        return Response(
+            content,
+            media_type=XLSX,
+            headers={
+                "Content-Disposition": f'attachment; filename="tousu-{name}.xlsx"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return r

@@ -1,11 +1,704 @@
-"""Staff pages: intake (being built)."""
+"""The intake console (受理台): register a phone, letter or walk-in complaint,
+the cases waiting for a decision, and verifying one — accept with a preview of
+the 受理告知书, reject with a preview of the 不予受理告知书, or merge it into a
+complaint it repeats.
+
+Commands go over NATS like the staff API's; a preview runs the domain's own
+decision (the intake service's notice renderer and the current calendar) on
+the stored history without storing anything, so the text shown is the text
+that will be sent.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
 
+import asyncpg
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
+
+from services.gateway.auth import Principal
+from services.gateway.complaints.actions import ACTIONS, MERGE, Action
+from services.gateway.complaints.client import CommandClient
+from services.gateway.complaints.queries import CaseFilter, list_cases
+from services.gateway.complaints.reader import Case, load_case
+from services.gateway.complaints.registration import Registration, submit
+from services.gateway.complaints.request_id import correlation_id
+from services.gateway.complaints.routes import command_id
+from services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
+from services.gateway.web import complaint_form
+from services.gateway.web.complaint_form import error_for, form_field
+from services.gateway.web.context import Web, form_data, see_other
+from services.gateway.web.i18n import N_, TAGS, gettext
+from services.gateway.web.staff.session import require_staff, staff_page
+from services.intake.submission import Submission
+from shared.application.context_source import ContextSource
+from shared.calendar import TZ, WorkdayCalendar
+from shared.calendar.repository import load_years
+from shared.domain import commands as c
+from shared.domain.decide import decide
+from shared.domain.errors import DomainError
+from shared.domain.status import Status
+from shared.events import decode, utcnow
+from shared.events import types as ev
+from shared.events.base import EventData
+from shared.events.types import Channel, Complainant
+from shared.intake.commitments import CommitmentRegister
+from shared.intake.duplicates import DuplicateCandidate, find_duplicates
+from shared.intake.taxonomy import Taxonomy
 from shared.settings import Settings
+from shared.supervision.policy import warning_at
+
+INTAKE_ROLES: Final = ("operator", "supervisor", "admin")
+# What an operator types in at the console (web and Open311 come by themselves).
+CONSOLE_CHANNELS: Final = (Channel.PHONE, Channel.LETTER, Channel.WALK_IN)
+DUPLICATE_WINDOW: Final = timedelta(days=30)
+NOTE_LIMIT: Final = 2000
+
+CSRF_REFUSED = N_("This form has expired. Please check what you entered and send it again.")
+NOT_RECEIVED = N_("This complaint is no longer waiting for a decision.")
+NOT_FOUND = N_("There is no such complaint.")
+NOT_A_DUPLICATE = N_("Choose one of the suggested complaints.")
+SERVICE_REFUSED = N_("The action was not done: %(reason)s")
+
+
+def actions_by_name() -> dict[str, Action]:
+    return {a.name: a for a in (*ACTIONS, MERGE)}
+
+
+async def calendar_of(request: Request) -> WorkdayCalendar:
+    return WorkdayCalendar(await load_years(request.app.state.connections.pool))
+
+
+def deadline_colour(due: datetime | None, now: datetime, calendar: WorkdayCalendar) -> str:
+    """green: time left; amber: the last working day has begun; red: passed."""
+    if due is None:
+        return "none"
+    if now > due:
+        return "red"
+    if now >= warning_at(due, calendar):
+        return "amber"
+    return "green"
+
+
+async def send_action(
+    request: Request,
+    settings: Settings,
+    action: Action,
+    complaint_id: uuid.UUID,
+    principal: Principal,
+    fields: Mapping[str, Any],
+    key: str | None,
+) -> Any:
+    """Send one staff action as the staff API does; ``key`` (the form's id)
+    makes a resent form the same command."""
+    command = action.command.model_validate(
+        {
+            **fields,
+            "actor": principal.actor(),
+            "occurred_at": utcnow(),
+            "command_id": command_id(key, complaint_id, action.name),
+            "correlation_id": correlation_id(request),
+        }
+    )
+    client = CommandClient(request.app.state.connections.nats, settings.naming)
+    return await client.send(action, complaint_id, command)
+
+
+def problem_text(problem: DomainProblem, lang: Lang) -> str:
+    return gettext(lang, SERVICE_REFUSED, reason=localize(problem.detail, lang))
+
+
+# --- registering a complaint -------------------------------------------------
+
+FIELDS: Final = (
+    "channel",
+    "received_at",
+    "name",
+    "phone",
+    "email",
+    "address",
+    "subject",
+    "description",
+    "happened_at",
+    "location",
+    "people_involved",
+    "demands",
+    "kind",
+    "service_item",
+    "form_id",
+)
+
+
+@dataclass
+class RegistrationForm:
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    registration: Registration | None = None
+
+    def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
+        self.errors.setdefault(name, gettext(lang, message, **values))
+
+
+def local_input(moment: datetime) -> str:
+    """An instant as a ``datetime-local`` input shows it (Beijing time)."""
+    return moment.astimezone(TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def blank_registration(now: datetime) -> RegistrationForm:
+    return RegistrationForm(
+        values={"channel": "phone", "received_at": local_input(now), "form_id": str(uuid.uuid4())}
+    )
+
+
+def _field_name(loc: tuple[int | str, ...] | list[Any]) -> str:
+    name = form_field(loc)
+    return "channel" if name == "form" else name
+
+
+def read_registration(
+    raw: Mapping[str, Any],
+    lang: Lang,
+    now: datetime,
+    taxonomy: Taxonomy,
+    register: CommitmentRegister,
+) -> RegistrationForm:
+    values = {name: str(raw.get(name, "")).strip() for name in FIELDS}
+    form = RegistrationForm(values=values)
+    limits = complaint_form.LIMITS
+    for name, limit in limits.items():
+        if len(values[name]) > limit:
+            form.error(name, complaint_form.TOO_LONG, lang, max=limit, length=len(values[name]))
+    if values["channel"] not in {ch.value for ch in CONSOLE_CHANNELS}:
+        form.error("channel", complaint_form.BAD_CHOICE, lang)
+    if values["phone"] and not complaint_form._PHONE.match(values["phone"]):
+        form.error("phone", complaint_form.BAD_PHONE, lang)
+    if values["email"] and not complaint_form._EMAIL.match(values["email"]):
+        form.error("email", complaint_form.BAD_EMAIL, lang)
+    data: dict[str, Any] = {
+        "channel": values["channel"],
+        "complainant": {k: values[k] for k in ("name", "phone", "email", "address") if values[k]},
+        "language": TAGS[lang],
+        "subject": values["subject"],
+        "description": values["description"],
+    }
+    for name in ("location", "people_involved", "demands"):
+        if values[name]:
+            data[name] = values[name]
+    for name in ("received_at", "happened_at"):
+        if values[name]:
+            when, problem = complaint_form._parse_time(values[name], now)
+            if problem:
+                form.error(name, problem, lang)
+            else:
+                data[name] = when
+        elif name == "received_at":
+            form.error(name, complaint_form.REQUIRED, lang)
+    if values["kind"]:
+        if values["kind"] in complaint_form.kinds(taxonomy):
+            category, _, sub = values["kind"].partition("/")
+            data["category"] = category
+            if sub:
+                data["subcategory"] = sub
+        else:
+            form.error("kind", complaint_form.BAD_CHOICE, lang)
+    if values["service_item"]:
+        if values["service_item"] in {item.code for item in register.items}:
+            data["service_item"] = values["service_item"]
+        else:
+            form.error("service_item", complaint_form.BAD_CHOICE, lang)
+    try:
+        ref = str(uuid.UUID(values["form_id"]))
+        data["external_ref"] = f"desk-{ref}"
+    except ValueError:
+        pass
+    _channel_needs(form, data, lang)
+    try:
+        registration = Registration.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message, params = error_for(error, values)
+            form.error(_field_name(error["loc"]), message, lang, **params)
+        return form
+    if not form.errors:
+        form.registration = registration
+    return form
+
+
+def _channel_needs(form: RegistrationForm, data: Mapping[str, Any], lang: Lang) -> None:
+    """What the chosen channel needs and did not get, shown even when other
+    fields are wrong too (the submission's own check, on what was typed)."""
+    try:
+        channel = Channel(data["channel"])
+        who = Complainant.model_validate(data["complainant"])
+    except ValueError:
+        return
+    probe = Submission.model_construct(
+        channel=channel,
+        complainant=who,
+        subject=data.get("subject", ""),
+        description=data.get("description", ""),
+        received_at=data.get("received_at"),
+        location=data.get("location"),
+    )
+    for name, _ in probe.missing():
+        form.error(_field_name(name.split(".")), complaint_form.REQUIRED, lang)
+
+
+# --- the case being verified ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the complainant told us (the ``ComplaintReceived`` event)."""
+
+    received: ev.ComplaintReceived
+    received_at: datetime
+
+
+def facts_of(case: Case) -> Facts | None:
+    for envelope in case.history:
+        if envelope.type == "ComplaintReceived":
+            data = decode(envelope)
+            assert isinstance(data, ev.ComplaintReceived)
+            return Facts(data, envelope.occurred_at)
+    return None
+
+
+def _json(value: Any) -> dict[str, Any]:
+    found = json.loads(value) if isinstance(value, str | bytes) else value
+    return dict(found)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    complaint_id: str
+    tracking_no: str | None
+    subject: str
+    received_at: datetime
+    status: str | None
+    reason: str
+    score: float
+
+
+async def duplicate_suggestions(
+    pool: asyncpg.Pool, complaint_id: uuid.UUID, facts: Facts, lang: Lang
+) -> list[Suggestion]:
+    """Earlier complaints from the same contact with a similar text, as intake
+    suggested them when the complaint came in (the same rule, asked again now)."""
+    who = facts.received.complainant
+    if not (who.phone or who.email):
+        return []
+    rows = await pool.fetch(
+        """SELECT e.stream_id, e.occurred_at, e.data, v.tracking_no, v.status
+           FROM events e LEFT JOIN case_view v
+             ON v.complaint_id = substr(e.stream_id, 11)::uuid
+           WHERE e.type = 'ComplaintReceived' AND e.occurred_at >= $1
+             AND e.stream_id <> $2
+             AND ((e.data -> 'complainant' ->> 'phone') = $3
+                  OR lower(e.data -> 'complainant' ->> 'email') = lower($4))""",
+        facts.received_at - DUPLICATE_WINDOW,
+        f"complaint-{complaint_id}",
+        who.phone,
+        who.email,
+    )
+    by_id = {r["stream_id"].removeprefix("complaint-"): r for r in rows}
+    data = {cid: _json(r["data"]) for cid, r in by_id.items()}
+    candidates = [
+        DuplicateCandidate.of(
+            cid,
+            r["occurred_at"],
+            Complainant.model_validate(data[cid]["complainant"]),
+            data[cid]["subject"],
+            data[cid]["description"],
+        )
+        for cid, r in by_id.items()
+    ]
+    this = DuplicateCandidate.of(
+        str(complaint_id),
+        facts.received_at,
+        who,
+        facts.received.subject,
+        facts.received.description,
+    )
+    out = []
+    for match in find_duplicates(this, candidates, facts.received_at):
+        r = by_id[match.complaint_id]
+        out.append(
+            Suggestion(
+                complaint_id=match.complaint_id,
+                tracking_no=r["tracking_no"] or data[match.complaint_id].get("tracking_no"),
+                subject=data[match.complaint_id]["subject"],
+                received_at=r["occurred_at"],
+                status=r["status"],
+                reason=match.reason(lang),
+                score=match.score,
+            )
+        )
+    return out
+
+
+@dataclass
+class DecisionForm:
+    """The accept or the reject form: what was typed, and errors by field."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
+        self.errors.setdefault(name, gettext(lang, message, **values))
+
+
+def read_accept(
+    raw: Mapping[str, Any], lang: Lang, taxonomy: Taxonomy, register: CommitmentRegister
+) -> DecisionForm:
+    values = {n: str(raw.get(n, "")).strip() for n in ("kind", "service_item", "note", "form_id")}
+    form = DecisionForm(values)
+    if not values["kind"]:
+        form.error("kind", complaint_form.REQUIRED, lang)
+    elif values["kind"] not in complaint_form.kinds(taxonomy):
+        form.error("kind", complaint_form.BAD_CHOICE, lang)
+    else:
+        category, _, sub = values["kind"].partition("/")
+        form.fields["category"] = category
+        form.fields["subcategory"] = sub or None
+    if values["service_item"]:
+        if values["service_item"] in {item.code for item in register.items}:
+            form.fields["service_item"] = values["service_item"]
+        else:
+            form.error("service_item", complaint_form.BAD_CHOICE, lang)
+    if len(values["note"]) > NOTE_LIMIT:
+        form.error(
+            "note", complaint_form.TOO_LONG, lang, max=NOTE_LIMIT, length=len(values["note"])
+        )
+    elif values["note"]:
+        form.fields["verification_note"] = values["note"]
+    return form
+
+
+def read_reject(
+    raw: Mapping[str, Any], lang: Lang, taxonomy: Taxonomy, notice_lang: str
+) -> DecisionForm:
+    names = ("reason_code", "reason", "suggestion", "form_id")
+    values = {n: str(raw.get(n, "")).strip() for n in names}
+    # Its own name: the accept form on the same page has a "note" too.
+    values["note"] = str(raw.get("reject_note", "")).strip()
+    form = DecisionForm(values)
+    kinds = {k.code: k for k in taxonomy.out_of_scope_kinds}
+    kind = kinds.get(values["reason_code"]) if values["reason_code"] else None
+    if values["reason_code"] and kind is None:
+        form.error("reason_code", complaint_form.BAD_CHOICE, lang)
+    reading = "en" if notice_lang.startswith("en") else "zh"
+    reason = values["reason"] or (kind.reason.get(reading) if kind else "")
+    suggestion = values["suggestion"] or (kind.referral.get(reading) if kind else "")
+    for name, text in (("reason", reason), ("suggestion", suggestion)):
+        if not text:
+            form.error(name, complaint_form.REQUIRED, lang)
+        elif len(text) > NOTE_LIMIT:
+            form.error(name, complaint_form.TOO_LONG, lang, max=NOTE_LIMIT, length=len(text))
+    if len(values["note"]) > NOTE_LIMIT:
+        form.error(
+            "note", complaint_form.TOO_LONG, lang, max=NOTE_LIMIT, length=len(values["note"])
+        )
+    if not form.errors:
+        form.fields = {"reason": reason, "suggestion": suggestion}
+        if kind is not None:
+            form.fields["reason_code"] = kind.code
+        if values["note"]:
+            form.fields["verification_note"] = values["note"]
+        # What the preview shows is what is sent.
+        form.values["reason"], form.values["suggestion"] = reason, suggestion
+    return form
+
+
+class _Preview(BaseModel):
+    notice_text: str | None = None
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    r = APIRouter()
+    web = Web.create(settings)
+    taxonomy = Taxonomy.load()
+    register = CommitmentRegister.load()
+    source = ContextSource.for_settings(settings)
+    actions = actions_by_name()
+
+    def pool(request: Request) -> asyncpg.Pool:
+        found: asyncpg.Pool = request.app.state.connections.pool
+        return found
+
+    # --- register -----------------------------------------------------------
+
+    def show_new(
+        request: Request,
+        principal: Principal,
+        form: RegistrationForm,
+        *,
+        status: int = 200,
+        alert: str | None = None,
+    ) -> Response:
+        lang = web.lang(request)
+        context = {
+            "form": form,
+            "alert": alert,
+            "limits": complaint_form.LIMITS,
+            "channels": [ch.value for ch in CONSOLE_CHANNELS],
+            "categories": taxonomy.categories,
+            "items": register.public_view(lang).items,
+        }
+        return staff_page(web, request, principal, "staff/intake_new.html", context, status=status)
+
+    @r.get("/intake/new")
+    async def new_form(request: Request) -> Response:
+        principal = await require_staff(request, *INTAKE_ROLES)
+        return show_new(request, principal, blank_registration(utcnow()))
+
+    @r.post("/intake/new")
+    async def register_complaint(request: Request) -> Response:
+        principal = await require_staff(request, *INTAKE_ROLES)
+        lang = web.lang(request)
+        raw = await form_data(request)
+        form = read_registration(raw, lang, utcnow(), taxonomy, register)
+        if not web.csrf.verify(request, raw):
+            return show_new(request, principal, form, status=403, alert=gettext(lang, CSRF_REFUSED))
+        if form.registration is None:
+            return show_new(request, principal, form, status=422)
+        nats = request.app.state.connections.nats
+        try:
+            result = await submit(nats, settings.naming, form.registration, principal.actor())
+        except Unprocessable as problem:
+            for error in problem.extra.get("errors", []):
+                name = _field_name(str(error.get("field", "")).split("."))
+                form.error(name, complaint_form.INVALID, lang)
+            return show_new(request, principal, form, status=422)
+        except DomainProblem as problem:
+            return show_new(request, principal, form, status=503, alert=problem_text(problem, lang))
+        return see_other(f"/staff/cases/{result['complaint_id']}")
+
+    # --- the cases waiting for a decision -------------------------------------
+
+    @r.get("/intake")
+    async def waiting(request: Request) -> Response:
+        principal = await require_staff(request, *INTAKE_ROLES)
+        now = utcnow()
+        calendar = await calendar_of(request)
+        total, rows = await list_cases(
+            pool(request), CaseFilter(statuses=(Status.RECEIVED,)), limit=200, offset=0
+        )
+        # The oldest first: it is the one whose two working days run out first.
+        ordered = sorted(rows, key=lambda row: (row["received_at"] is None, row["received_at"]))
+        cases = [
+            {**dict(row), "colour": deadline_colour(row["acceptance_due_at"], now, calendar)}
+            for row in ordered
+        ]
+        context = {"cases": cases, "total": total}
+        return staff_page(web, request, principal, "staff/intake_list.html", context)
+
+    # --- verify -------------------------------------------------------------
+
+    async def received_case(request: Request, complaint_id: uuid.UUID) -> Case | None:
+        case = await load_case(request.app.state.connections.store, complaint_id)
+        return case if case.state.exists else None
+
+    async def show_case(
+        request: Request,
+        principal: Principal,
+        complaint_id: uuid.UUID,
+        case: Case,
+        *,
+        accept: DecisionForm | None = None,
+        reject: DecisionForm | None = None,
+        preview: dict[str, Any] | None = None,
+        merge: Suggestion | None = None,
+        alert: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        lang = web.lang(request)
+        facts = facts_of(case)
+        suggestions = (
+            await duplicate_suggestions(pool(request), complaint_id, facts, lang) if facts else []
+        )
+        state = case.state
+        if accept is None:
+            kind = ""
+            if state.category:
+                kind = state.category + (f"/{state.subcategory}" if state.subcategory else "")
+            accept = DecisionForm(
+                {"kind": kind, "service_item": state.service_item or "", "note": ""}
+            )
+        accept.values.setdefault("form_id", str(uuid.uuid4()))
+        if reject is None:
+            reject = DecisionForm({"reason_code": "", "reason": "", "suggestion": "", "note": ""})
+        reject.values.setdefault("form_id", str(uuid.uuid4()))
+        deadline = state.deadlines.get(ev.DeadlineKind.ACCEPTANCE)
+        calendar = await calendar_of(request)
+        context = {
+            "complaint_id": str(complaint_id),
+            "state": state,
+            "status_label": state.status.label(lang) if state.status else "",
+            "facts": facts.received if facts else None,
+            "received_at": facts.received_at if facts else state.received_at,
+            "deadline": deadline,
+            "colour": deadline_colour(deadline.due_at if deadline else None, utcnow(), calendar),
+            "deciding": state.status == Status.RECEIVED,
+            "suggestions": suggestions,
+            "accept": accept,
+            "reject": reject,
+            "preview": preview,
+            "merge": merge,
+            "alert": alert,
+            "categories": taxonomy.categories,
+            "out_of_scope": taxonomy.out_of_scope_kinds,
+            "items": register.public_view(lang).items,
+            "limits": {"note": NOTE_LIMIT},
+        }
+        return staff_page(
+            web, request, principal, "staff/intake_verify.html", context, status=status
+        )
+
+    def not_found(request: Request, principal: Principal) -> Response:
+        context = {"message": gettext(web.lang(request), NOT_FOUND)}
+        return staff_page(web, request, principal, "staff/intake_missing.html", context, status=404)
+
+    @r.get("/intake/{complaint_id}")
+    async def verify(request: Request, complaint_id: uuid.UUID) -> Response:
+        principal = await require_staff(request, *INTAKE_ROLES)
+        case = await received_case(request, complaint_id)
+        if case is None:
+            return not_found(request, principal)
+        return await show_case(request, principal, complaint_id, case)
+
+    def notice_of(
+        case: Case, command: c.Command, kind: type[EventData], calendar: WorkdayCalendar
+    ) -> tuple[str | None, str | None]:
+        """(the notice this command would send, or why the domain refuses it)."""
+        try:
+            events = decide(case.state, command, replace(source, calendar=calendar)())
+        except DomainError as exc:
+            return None, str(exc)
+        for event in events:
+            if event.type == kind.__name__:
+                return _Preview.model_validate(event.data).notice_text, None
+        return None, None
+
+    async def decision(
+        request: Request, complaint_id: uuid.UUID, which: str, step: str
+    ) -> Response:
+        principal = await require_staff(request, *INTAKE_ROLES)
+        lang = web.lang(request)
+        case = await received_case(request, complaint_id)
+        if case is None:
+            return not_found(request, principal)
+        raw = await form_data(request)
+        if which == "accept":
+            form = read_accept(raw, lang, taxonomy, register)
+            forms: dict[str, Any] = {"accept": form}
+            command_type: type[c.Command] = c.AcceptComplaint
+            event: type[EventData] = ev.ComplaintAccepted
+        else:
+            form = read_reject(raw, lang, taxonomy, case.state.language)
+            forms = {"reject": form}
+            command_type, event = c.RejectComplaint, ev.ComplaintRejected
+        if not web.csrf.verify(request, raw):
+            alert = gettext(lang, CSRF_REFUSED)
+            return await show_case(
+                request, principal, complaint_id, case, **forms, alert=alert, status=403
+            )
+        if case.state.status != Status.RECEIVED:
+            alert = gettext(lang, NOT_RECEIVED)
+            return await show_case(
+                request, principal, complaint_id, case, **forms, alert=alert, status=409
+            )
+        if form.errors:
+            return await show_case(request, principal, complaint_id, case, **forms, status=422)
+        if step == "preview":
+            command = command_type.model_validate(
+                {**form.fields, "actor": principal.actor(), "occurred_at": utcnow()}
+            )
+            text, refused = notice_of(case, command, event, await calendar_of(request))
+            if refused is not None:
+                alert = gettext(lang, SERVICE_REFUSED, reason=refused)
+                return await show_case(
+                    request, principal, complaint_id, case, **forms, alert=alert, status=422
+                )
+            preview = {"which": which, "text": text}
+            return await show_case(request, principal, complaint_id, case, **forms, preview=preview)
+        try:
+            await send_action(
+                request,
+                settings,
+                actions[which],
+                complaint_id,
+                principal,
+                form.fields,
+                form.values.get("form_id") or None,
+            )
+        except DomainProblem as problem:
+            alert = problem_text(problem, lang)
+            return await show_case(
+                request, principal, complaint_id, case, **forms, alert=alert, status=problem.status
+            )
+        return see_other(f"/staff/cases/{complaint_id}")
+
+    @r.post("/intake/{complaint_id}/preview")
+    async def preview_accept(request: Request, complaint_id: uuid.UUID) -> Response:
+        return await decision(request, complaint_id, "accept", "preview")
+
+    @r.post("/intake/{complaint_id}/accept")
+    async def accept(request: Request, complaint_id: uuid.UUID) -> Response:
+        return await decision(request, complaint_id, "accept", "send")
+
+    @r.post("/intake/{complaint_id}/reject-preview")
+    async def preview_reject(request: Request, complaint_id: uuid.UUID) -> Response:
+        return await decision(request, complaint_id, "reject", "preview")
+
+    @r.post("/intake/{complaint_id}/reject")
+    async def reject(request: Request, complaint_id: uuid.UUID) -> Response:
+        return await decision(request, complaint_id, "reject", "send")
+
+    @r.post("/intake/{complaint_id}/merge")
+    async def merge(request: Request, complaint_id: uuid.UUID) -> Response:
+        """First the confirmation (both complaints side by side), then the merge."""
+        principal = await require_staff(request, *INTAKE_ROLES)
+        lang = web.lang(request)
+        case = await received_case(request, complaint_id)
+        if case is None:
+            return not_found(request, principal)
+        raw = await form_data(request)
+        if not web.csrf.verify(request, raw):
+            alert = gettext(lang, CSRF_REFUSED)
+            return await show_case(request, principal, complaint_id, case, alert=alert, status=403)
+        facts = facts_of(case)
+        suggestions = (
+            await duplicate_suggestions(pool(request), complaint_id, facts, lang) if facts else []
+        )
+        chosen = next((s for s in suggestions if s.complaint_id == raw.get("duplicate_of")), None)
+        if chosen is None:
+            alert = gettext(lang, NOT_A_DUPLICATE)
+            return await show_case(request, principal, complaint_id, case, alert=alert, status=422)
+        if raw.get("confirmed") != "1":
+            return await show_case(request, principal, complaint_id, case, merge=chosen)
+        link = {
+            "primary_complaint_id": chosen.complaint_id,
+            "duplicate_complaint_id": str(complaint_id),
+            "linked": True,
+        }
+        try:
+            await send_action(
+                request, settings, MERGE, complaint_id, principal, link, raw.get("form_id") or None
+            )
+        except DomainProblem as problem:
+            alert = problem_text(problem, lang)
+            return await show_case(
+                request, principal, complaint_id, case, alert=alert, status=problem.status
+            )
+        return see_other(f"/staff/cases/{complaint_id}")
+
+    return r

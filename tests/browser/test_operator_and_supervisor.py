@@ -1,0 +1,261 @@
+"""In real Chromium against every service: an operator signs in, registers a
+phone complaint, opens it from the intake console, previews the acceptance
+notice and accepts; a supervisor sees this month's KPI cards, and the count
+of complaints received goes up by one when another is registered and accepted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from services.gateway.auth import StaffRole
+from services.gateway.auth import repository as repo
+from services.gateway.auth.passwords import hash_password
+from shared.intake.commitments import CommitmentRegister
+from tests.browser.conftest import new_page, shot
+from tests.helpers import eventually
+from tests.lifecycle import Headers, staff_tokens
+
+PASSWORD = "correct horse battery"
+JOURNEY = "desk"
+
+
+@pytest.fixture
+async def staff(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        people: list[tuple[str, StaffRole, str]] = [
+            ("op-li", "operator", "李明"),
+            ("sup-wang", "supervisor", "王芳"),
+        ]
+        for username, role, name in people:
+            await repo.create_user(
+                conn,
+                username,
+                role=role,
+                password_hash=hash_password(PASSWORD),
+                display_name=name,
+            )
+    finally:
+        await conn.close()
+
+
+async def sign_in(page: Page, site: str, username: str) -> None:
+    await page.goto(f"{site}/staff/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(re.compile(r"/staff/(intake|dashboard)"))
+
+
+async def register_phone_complaint(page: Page, site: str, subject: str, step: str) -> str:
+    """Registers one, and returns its complaint id (from the case page's address)."""
+    await page.goto(f"{site}/staff/intake/new")
+    await expect(page.locator("#channel-phone")).to_be_checked()
+    await page.fill("#name", "张伟")
+    await page.fill("#phone", "13800138000")
+    await page.fill("#subject", subject)
+    await page.fill("#description", "窗口工作人员态度冷漠，拒绝解释办理流程。")
+    await page.select_option("#kind", "service_quality/attitude")
+    await shot(page, JOURNEY, f"{step}-register-filled")
+    await page.click("main form.form button[type=submit]")
+    await page.wait_for_url(re.compile(r"/staff/cases/[0-9a-f-]{36}$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+async def accept_with_preview(page: Page, site: str, complaint_id: str, step: str) -> None:
+    await page.goto(f"{site}/staff/intake/{complaint_id}")
+    await page.select_option("#kind", "service_quality/attitude")
+    await page.fill("#note", "电话回拨核实，情况属实。")
+    await page.click("text=预览受理告知书")
+    preview = page.locator("#accept-preview")
+    await expect(preview).to_contain_text("受理告知书")
+    await shot(page, JOURNEY, f"{step}-preview")
+    await page.click("text=受理并发送告知书")
+    await page.wait_for_url(re.compile(rf"/staff/cases/{complaint_id}$"))
+    await shot(page, JOURNEY, f"{step}-accepted")
+
+
+async def test_an_operator_accepts_and_the_supervisor_sees_it_counted(
+    site: str, browser: Browser, staff: None
+) -> None:
+    operator = await new_page(browser)
+    await sign_in(operator, site, "op-li")
+    await shot(operator, JOURNEY, "operator-intake-empty")
+    first = await register_phone_complaint(operator, site, "办事窗口服务态度差", "first")
+    await shot(operator, JOURNEY, "first-case-page")
+
+    # The console lists it once the case index has caught up.
+    async def listed() -> bool:
+        await operator.goto(f"{site}/staff/intake")
+        return await operator.locator(f'a[href="/staff/intake/{first}"]').count() == 1
+
+    await eventually(listed, "the complaint in the intake console", timeout=20)
+    await expect(operator.locator("[data-colour]").first).to_have_attribute("data-colour", "green")
+    await shot(operator, JOURNEY, "operator-intake-list")
+    await operator.click(f'a[href="/staff/intake/{first}"]')
+    await expect(operator.locator("main")).to_contain_text("办事窗口服务态度差")
+    await shot(operator, JOURNEY, "operator-verify")
+    await accept_with_preview(operator, site, first, "first")
+
+    supervisor = await new_page(browser)
+    await sign_in(supervisor, site, "sup-wang")
+
+    async def received() -> int:
+        await supervisor.goto(f"{site}/staff/dashboard")
+        text = await supervisor.locator('[data-kpi="received"] .kpi-value').text_content()
+        return int((text or "0").strip())
+
+    async def counted(n: int) -> bool:
+        return await received() == n
+
+    await eventually(lambda: counted(1), "the first complaint counted", timeout=20)
+    await expect(supervisor.locator('[data-kpi="acceptance_timeliness"] .kpi-value')).to_have_text(
+        "100.0%"
+    )
+    await expect(supervisor.locator(".kpi-card")).to_have_count(6)
+    await shot(supervisor, JOURNEY, "supervisor-dashboard-1")
+
+    second = await register_phone_complaint(operator, site, "热线电话长时间无人接听", "second")
+    await accept_with_preview(operator, site, second, "second")
+    await eventually(lambda: counted(2), "the second complaint counted", timeout=20)
+    await shot(supervisor, JOURNEY, "supervisor-dashboard-2")
+
+    # The same caller again about the same thing: a duplicate (重复件) to merge.
+    again = await register_phone_complaint(operator, site, "办事窗口服务态度差", "third")
+    await operator.goto(f"{site}/staff/intake/{again}")
+    await expect(operator.locator("#dup-title + ul")).to_contain_text("办事窗口服务态度差")
+    await shot(operator, JOURNEY, "third-duplicate-suggested")
+    await operator.click("text=并入此件")
+    await expect(operator.locator(".desk-confirm")).to_be_visible()
+    await shot(operator, JOURNEY, "third-merge-confirm")
+    await operator.click("text=确认并案")
+    await operator.wait_for_url(re.compile(rf"/staff/cases/{again}$"))
+    await shot(operator, JOURNEY, "third-merged")
+
+    await supervisor.goto(f"{site}/staff/dashboard?lang=en")
+    await expect(supervisor.locator('[data-kpi="received"] .kpi-label')).to_have_text("Received")
+    await shot(supervisor, JOURNEY, "supervisor-dashboard-en")
+
+    # An operator has no dashboard.
+    refused = await operator.goto(f"{site}/staff/dashboard")
+    assert refused is not None and refused.status == 403
+    await shot(operator, JOURNEY, "operator-forbidden")
+
+
+async def _case(api: httpx.AsyncClient, cid: str, headers: Headers) -> dict[str, Any]:
+    found = await api.get(f"/api/v1/complaints/{cid}", headers=headers)
+    assert found.status_code == 200, found.text
+    body: dict[str, Any] = found.json()
+    return body
+
+
+async def _routed_case(
+    api: httpx.AsyncClient, tokens: dict[str, Headers], subject: str, **accept: str
+) -> str:
+    """Registered and accepted through the staff API, then routed by the routing service."""
+    op = tokens["op-api"]
+    body = {
+        "channel": "phone",
+        "complainant": {"name": "赵敏", "phone": "13911112222"},
+        "subject": subject,
+        "description": "多次反映无人处理。",
+    }
+    made = await api.post("/api/v1/complaints", json=body, headers=op)
+    assert made.status_code == 201, made.text
+    cid = str(made.json()["complaint_id"])
+    accepted = await api.post(
+        f"/api/v1/complaints/{cid}/accept",
+        json={"category": "service_quality", **accept},
+        headers=op,
+    )
+    assert accepted.status_code == 200, accepted.text
+    return cid
+
+
+async def _status_is(api: httpx.AsyncClient, cid: str, headers: Headers, status: str) -> str:
+    """Waits for the status; the holding department then."""
+    holder: list[str] = []
+
+    async def reached() -> bool:
+        case = await _case(api, cid, headers)
+        holder[:] = [case["department"] or ""]
+        return bool(case["status"] == status)
+
+    await eventually(reached, f"{cid} to be {status}", timeout=20)
+    return holder[0]
+
+
+async def test_a_supervisor_approves_an_extension_and_arbitrates_a_twice_returned_case(
+    site: str, browser: Browser, staff: None, database_url: str
+) -> None:
+    people: list[tuple[str, StaffRole, str | None]] = [("op-api", "operator", None)]
+    people += [(f"h-{d.code}", "handler", d.code) for d in CommitmentRegister.load().departments]
+    tokens = await staff_tokens(database_url, people)
+    op = tokens["op-api"]
+    async with httpx.AsyncClient(base_url=site, timeout=15) as api:
+        extended = await _routed_case(api, tokens, "办理进度长期停滞")
+        department = await _status_is(api, extended, op, "routed")
+        handler = tokens[f"h-{department}"]
+        claimed = await api.post(f"/api/v1/complaints/{extended}/claim", headers=handler)
+        assert claimed.status_code == 200, claimed.text
+        asked = await api.post(
+            f"/api/v1/complaints/{extended}/extension",
+            json={"working_days": 3, "reason": "需现场勘查"},
+            headers=handler,
+        )
+        assert asked.status_code == 200, asked.text
+
+        # The register's item goes to the police first, then to the fallback department.
+        disputed = await _routed_case(
+            api, tokens, "两个部门互相推诿", service_item="household_registration"
+        )
+        first = await _status_is(api, disputed, op, "routed")
+        back = {"reason": "不属于本部门职责", "basis": "三定方案"}
+        returned = await api.post(
+            f"/api/v1/complaints/{disputed}/return", json=back, headers=tokens[f"h-{first}"]
+        )
+        assert returned.status_code == 200, returned.text
+
+        async def rerouted() -> bool:
+            case = await _case(api, disputed, op)
+            return bool(case["status"] == "routed" and case["department"] != first)
+
+        await eventually(rerouted, "the returned case routed elsewhere", timeout=20)
+        second = (await _case(api, disputed, op))["department"]
+        returned = await api.post(
+            f"/api/v1/complaints/{disputed}/return", json=back, headers=tokens[f"h-{second}"]
+        )
+        assert returned.status_code == 200, returned.text
+
+        supervisor = await new_page(browser)
+        await sign_in(supervisor, site, "sup-wang")
+
+        async def listed(cid: str) -> bool:
+            await supervisor.goto(f"{site}/staff/dashboard")
+            return await supervisor.locator(f"form[action*='{cid}']").count() == 1
+
+        await eventually(lambda: listed(extended), "the extension request listed", timeout=20)
+        await eventually(lambda: listed(disputed), "the returned case listed", timeout=20)
+        await expect(supervisor.locator("main")).to_contain_text("待仲裁")
+        await shot(supervisor, JOURNEY, "supervisor-decisions")
+
+        extension_form = supervisor.locator(f"form[action*='{extended}']")
+        await extension_form.locator("input[name=reason]").fill("同意延期3个工作日")
+        await extension_form.locator("button[value=yes]").click()
+        await supervisor.wait_for_url(re.compile(r"/staff/dashboard\?done=1$"))
+        await expect(supervisor.locator(".alert")).to_contain_text("操作已完成")
+        await _status_is(api, extended, op, "claimed")
+
+        route_form = supervisor.locator(f"form[action*='{disputed}']")
+        await route_form.locator("select[name=department]").select_option(first)
+        await route_form.locator("input[name=requirements]").fill("请牵头办理，5个工作日内反馈")
+        await route_form.locator("button[type=submit]").click()
+        await supervisor.wait_for_url(re.compile(r"/staff/dashboard\?done=1$"))
+        assert await _status_is(api, disputed, op, "routed") == first
+        await shot(supervisor, JOURNEY, "supervisor-decided")
