@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.gateway.problems import Lang
 from services.gateway.web.csrf import Csrf
+from services.gateway.web.i18n import gettext
 from services.gateway.web.secret import web_secret
 from services.gateway.web.signing import Signer
 from services.gateway.web.templating import Pages
@@ -47,6 +48,27 @@ class Web:
         )
         self.csrf.set_cookie(response, request, token)
         return response
+
+    def form(
+        self,
+        request: Request,
+        template: str,
+        values: dict[str, str],
+        errors: dict[str, str],
+        *,
+        status: int = 200,
+        alert: str | None = None,
+        **extra: Any,
+    ) -> Response:
+        """A form page showing what was typed, each error at its field, and an
+        optional message (a catalogue id) above the form."""
+        context = {
+            "values": values,
+            "errors": errors,
+            "alert": gettext(self.lang(request), alert) if alert else None,
+            **extra,
+        }
+        return self.form_page(request, template, context, status=status)
 
     def set_cookie(
         self, response: Response, request: Request, name: str, value: str, path: str, age: int

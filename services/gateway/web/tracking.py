@@ -72,13 +72,7 @@ def add_tracking_routes(router: APIRouter, web: Web) -> None:
         status: int = 200,
         alert: str | None = None,
     ) -> Response:
-        lang = web.lang(request)
-        context = {
-            "values": values,
-            "errors": errors,
-            "alert": gettext(lang, alert) if alert else None,
-        }
-        return web.form_page(request, "track.html", context, status=status)
+        return web.form(request, "track.html", values, errors, status=status, alert=alert)
 
     @router.get("/track")
     async def track(request: Request) -> Response:

@@ -239,14 +239,10 @@ def router(settings: Settings) -> APIRouter:
         status: int = 200,
         alert: str | None = None,
     ) -> Response:
-        lang = web.lang(request)
-        context = {
-            "values": values,
-            "errors": errors,
-            "next": safe_next(request.query_params.get("next")) or "",
-            "alert": gettext(lang, alert) if alert else None,
-        }
-        return web.form_page(request, "staff/login.html", context, status=status)
+        next_path = safe_next(request.query_params.get("next")) or ""
+        return web.form(
+            request, "staff/login.html", values, errors, status=status, alert=alert, next=next_path
+        )
 
     @routes.get("/login")
     async def login_page(request: Request) -> Response:
