@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=100, ge=1)
 
     relay_batch_size: int = Field(default=500, ge=1)
+    # JetStream replicas of each stream (3 on a 3-node cluster).
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    # Where a NATS service or the relay serves /metrics, /healthz and /readyz;
+    # None: not served (the gateway serves them on its own port).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # How often a standby relay tries to take the leadership (seconds).
     relay_standby_retry: float = Field(default=0.5, gt=0)
     # Safety net for wake-ups lost to rolled-back transactions (they send no

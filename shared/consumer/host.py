@@ -111,7 +111,7 @@ class ConsumerHost:
         connection: NatsClient = await self.broker.connect()
         js = connection.jetstream()
         naming = self.settings.naming
-        await ensure_streams(js, naming)
+        await ensure_streams(js, naming, self.settings.stream_replicas)
         store = await self._open_store()
         dead_letters = DeadLetters(js, naming)
         for consumer in self.consumers:

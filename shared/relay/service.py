@@ -29,7 +29,7 @@ async def run(settings: Settings) -> None:
     try:
         nc = await connect(settings.nats_url, name="tousu-relay")
         try:
-            await ensure_streams(nc.jetstream(), settings.naming)
+            await ensure_streams(nc.jetstream(), settings.naming, settings.stream_replicas)
             relay = Relay(
                 store,
                 nc,
