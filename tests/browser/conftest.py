@@ -3,6 +3,7 @@ whole system: every service as its own process and the gateway on a port."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -68,6 +69,14 @@ async def browser(chromium_path: str) -> AsyncIterator[Browser]:
 async def new_page(browser: Browser, *, lang: str = "zh-CN") -> Page:
     context = await browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
     return await context.new_page()
+
+
+async def sign_in(page: Page, site: str, username: str, password: str) -> None:
+    await page.goto(f"{site}/staff/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(re.compile(r"/staff/(intake|dashboard|queue)"))
 
 
 async def shot(page: Page, journey: str, step: str) -> Path:

@@ -1,7 +1,10 @@
 """In real Chromium, against every service: a complaint filed on the web,
 accepted by an operator and routed by the rules to the water department; a
 handler signs in, finds it in the workbench, claims it, records the
-investigation, resolves it and sends the result, through the staff pages."""
+investigation, resolves it and sends the result, through the staff pages.
+The complainant is not satisfied, so the case reopens; it is resolved and
+fed back again, and the complainant is satisfied. A supervisor's KPI cards
+follow each answer."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from services.gateway.auth import repository as repo
 from services.gateway.auth.passwords import hash_password
 from shared.settings import Settings
-from tests.browser.conftest import new_page, shot
+from tests.browser.conftest import new_page, shot, sign_in
 from tests.helpers import eventually
 from tests.lifecycle import staff_tokens
 
@@ -29,7 +32,7 @@ COMPLAINT = {
 }
 
 
-async def add_handler(settings: Settings) -> None:
+async def add_staff(settings: Settings) -> None:
     conn = await asyncpg.connect(str(settings.database_url))
     try:
         await repo.create_user(
@@ -38,6 +41,13 @@ async def add_handler(settings: Settings) -> None:
             role="handler",
             department="water",
             display_name="赵海",
+            password_hash=hash_password(PASSWORD),
+        )
+        await repo.create_user(
+            conn,
+            "sup-wang",
+            role="supervisor",
+            display_name="王芳",
             password_hash=hash_password(PASSWORD),
         )
     finally:
@@ -51,6 +61,7 @@ async def routed_to_water(site: str, settings: Settings) -> dict[str, Any]:
         filed = await api.post("/api/v1/public/complaints", json=COMPLAINT)
         assert filed.status_code == 201, filed.text
         complaint_id = filed.json()["complaint_id"]
+        access_code = filed.json()["access_code"]
         accepted = await api.post(
             f"/api/v1/complaints/{complaint_id}/accept",
             json={"category": "service_quality"},
@@ -67,7 +78,7 @@ async def routed_to_water(site: str, settings: Settings) -> dict[str, Any]:
 
         await eventually(routed, "routing by the rules", timeout=30)
     assert case["department"] == "water"
-    return case
+    return case | {"access_code": access_code}
 
 
 async def in_queue(page: Page, tracking_no: str) -> None:
@@ -81,10 +92,47 @@ async def in_queue(page: Page, tracking_no: str) -> None:
     await eventually(listed, "the case in the workbench", timeout=30)
 
 
+async def rate(page: Page, site: str, case: dict[str, Any], choice: str, step: str) -> None:
+    """The complainant looks the case up and answers the survey."""
+    await page.goto(f"{site}/track")
+    await page.fill("#tracking_no", case["tracking_no"])
+    await page.fill("#code", case["access_code"])
+    await page.click("main form button[type=submit]")
+    await expect(page.locator("#survey")).to_be_visible()
+    await page.check(f"#satisfaction-{choice}")
+    await page.fill("#comment", "停水公告至今没有张贴。" if choice == "dissatisfied" else "")
+    await shot(page, JOURNEY, f"{step}-survey")
+    await page.click("#survey button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("感谢您的评价")
+    await shot(page, JOURNEY, f"{step}-rated")
+
+
+async def kpi_detail(page: Page, site: str, name: str, expected: str) -> None:
+    """The dashboard's card ``name`` shows ``expected`` (numerator/denominator)."""
+    card = page.locator(f'[data-kpi="{name}"] .kpi-detail')
+
+    async def shows() -> bool:
+        await page.goto(f"{site}/staff/dashboard")
+        return await card.count() > 0 and (await card.text_content() or "").strip() == expected
+
+    # The cards read the KPI projection, which follows the store by a moment.
+    await eventually(shows, f"the {name} card to show {expected}", timeout=30)
+
+
+async def resolve_and_feed_back(page: Page, result: str) -> None:
+    await page.click("#action-resolve > summary")
+    await page.fill("#resolve-result", result)
+    await page.fill("#resolve-basis", "《城市供水条例》")
+    await page.click("#action-resolve button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("处理结果已记录")
+    await page.get_by_role("button", name="反馈结果").click()
+    await expect(page.locator("#case-status")).to_contain_text("已反馈")
+
+
 async def test_a_handler_works_a_case_through_the_pages(
     site: str, browser: Browser, settings: Settings
 ) -> None:
-    await add_handler(settings)
+    await add_staff(settings)
     case = await routed_to_water(site, settings)
     tracking_no, complaint_id = case["tracking_no"], case["complaint_id"]
 
@@ -167,6 +215,36 @@ async def test_a_handler_works_a_case_through_the_pages(
     await expect(status).to_contain_text("Fed back")
     await shot(page, JOURNEY, "case-fed-back-en")
     await page.goto(f"{site}/staff/cases/{complaint_id}?lang=zh-CN")
+
+    # The complainant is not satisfied: the case goes back to the department.
+    citizen = await new_page(browser)
+    citizen.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    supervisor = await new_page(browser)
+    await sign_in(supervisor, site, "sup-wang", PASSWORD)
+    await kpi_detail(supervisor, site, "closure_rate", "1/1")
+    await shot(supervisor, JOURNEY, "dashboard-fed-back")
+    await rate(citizen, site, case, "dissatisfied", "first")
+    await expect(citizen.locator("main")).to_contain_text("重办中")
+    await kpi_detail(supervisor, site, "satisfaction_rate", "0/1")
+    await expect(supervisor.locator('[data-kpi="closure_rate"] .kpi-detail')).to_have_text("0/1")
+    await shot(supervisor, JOURNEY, "dashboard-dissatisfied")
+    await page.reload()
+    await expect(status).to_have_text("重办中")
+    await expect(page.locator("#timeline")).to_contain_text("停水公告至今没有张贴")
+    await shot(page, JOURNEY, "case-reopened")
+
+    # Handled again, fed back again; this time the complainant is satisfied.
+    await resolve_and_feed_back(page, "已在小区各单元张贴停水公告，并短信告知住户。")
+    await shot(page, JOURNEY, "case-fed-back-again")
+    await rate(citizen, site, case, "satisfied", "second")
+    await expect(citizen.locator("main")).to_contain_text("已办结")
+    await page.reload()
+    await expect(status).to_have_text("已办结")
+    await shot(page, JOURNEY, "case-closed")
+    await kpi_detail(supervisor, site, "satisfaction_rate", "1/1")
+    await expect(supervisor.locator('[data-kpi="closure_rate"] .kpi-detail')).to_have_text("1/1")
+    await shot(supervisor, JOURNEY, "dashboard-satisfied")
+    assert dialogs == []
 
     # Signing out ends the session.
     await page.click(".staff-user button[type=submit]")

@@ -17,7 +17,7 @@ from services.gateway.auth import StaffRole
 from services.gateway.auth import repository as repo
 from services.gateway.auth.passwords import hash_password
 from shared.intake.commitments import CommitmentRegister
-from tests.browser.conftest import new_page, shot
+from tests.browser.conftest import new_page, shot, sign_in
 from tests.helpers import eventually
 from tests.lifecycle import Headers, staff_tokens
 
@@ -43,14 +43,6 @@ async def staff(database_url: str) -> None:
             )
     finally:
         await conn.close()
-
-
-async def sign_in(page: Page, site: str, username: str) -> None:
-    await page.goto(f"{site}/staff/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(re.compile(r"/staff/(intake|dashboard)"))
 
 
 async def register_phone_complaint(page: Page, site: str, subject: str, step: str) -> str:
@@ -85,7 +77,7 @@ async def test_an_operator_accepts_and_the_supervisor_sees_it_counted(
     site: str, browser: Browser, staff: None
 ) -> None:
     operator = await new_page(browser)
-    await sign_in(operator, site, "op-li")
+    await sign_in(operator, site, "op-li", PASSWORD)
     await shot(operator, JOURNEY, "operator-intake-empty")
     first = await register_phone_complaint(operator, site, "办事窗口服务态度差", "first")
     await shot(operator, JOURNEY, "first-case-page")
@@ -104,7 +96,7 @@ async def test_an_operator_accepts_and_the_supervisor_sees_it_counted(
     await accept_with_preview(operator, site, first, "first")
 
     supervisor = await new_page(browser)
-    await sign_in(supervisor, site, "sup-wang")
+    await sign_in(supervisor, site, "sup-wang", PASSWORD)
 
     async def received() -> int:
         await supervisor.goto(f"{site}/staff/dashboard")
@@ -234,7 +226,7 @@ async def test_a_supervisor_approves_an_extension_and_arbitrates_a_twice_returne
         assert returned.status_code == 200, returned.text
 
         supervisor = await new_page(browser)
-        await sign_in(supervisor, site, "sup-wang")
+        await sign_in(supervisor, site, "sup-wang", PASSWORD)
 
         async def listed(cid: str) -> bool:
             await supervisor.goto(f"{site}/staff/dashboard")

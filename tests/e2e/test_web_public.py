@@ -10,14 +10,9 @@ import httpx
 
 from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import Headers, Staff
+from tests.web_kit import hidden
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, name
-    return found.group(1)
 
 
 def shown(html: str, css_class: str, label: str) -> str:

@@ -20,13 +20,12 @@ from services.gateway.auth import Principal, StaffRole, can_see_case
 from services.gateway.auth import passwords as passwords_module
 from services.gateway.auth import repository as repo
 from services.gateway.auth.dependencies import CurrentUser, require_roles
-from services.gateway.auth.passwords import hash_password
 from services.gateway.problems import PROBLEM_JSON, NotFound, Text
 from shared.events import Actor
 from shared.settings import Settings
 from tests.helpers import tousu
+from tests.web_kit import PASSWORD, add_user
 
-PASSWORD = "correct horse battery"
 EN = {"Accept-Language": "en"}
 
 
@@ -37,23 +36,6 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield p
     finally:
         await p.close()
-
-
-async def add_user(
-    pool: asyncpg.Pool,
-    username: str,
-    role: StaffRole,
-    department: str | None = None,
-    password: str = PASSWORD,
-) -> repo.User:
-    return await repo.create_user(
-        pool,
-        username,
-        role=role,
-        department=department,
-        display_name=username.title(),
-        password_hash=hash_password(password),
-    )
 
 
 def with_test_routes(app: FastAPI) -> FastAPI:

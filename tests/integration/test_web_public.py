@@ -10,25 +10,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.gateway.app import create_app
 from services.gateway.web.csrf import COOKIE as CSRF_COOKIE
 from services.gateway.web.i18n import COOKIE as LANG_COOKIE
 from shared.settings import Settings
+from tests.web_kit import gateway_client, hidden
 
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as c:
-            yield c
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, name
-    return found.group(1)
+    async with gateway_client(settings) as c:
+        yield c
 
 
 def error_of(html: str, field: str) -> str:

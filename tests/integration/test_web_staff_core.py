@@ -14,10 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.app import create_app
 from services.gateway.auth import StaffRole
 from services.gateway.auth import repository as repo
-from services.gateway.auth.passwords import hash_password
 from services.gateway.web.staff.cases import deadline_colour
 from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
@@ -29,10 +27,9 @@ from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER
 from tests.helpers import project_everything
+from tests.web_kit import PASSWORD, add_user, gateway_client, hidden, sign_in
 
-PASSWORD = "correct horse battery"
 CALENDAR = WorkdayCalendar()
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 EVIL = "<script>alert('x')</script>"
 
 
@@ -47,40 +44,12 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as c:
-            yield c
-
-
-async def add_user(
-    pool: asyncpg.Pool, username: str, role: StaffRole, department: str | None = None
-) -> repo.User:
-    return await repo.create_user(
-        pool,
-        username,
-        role=role,
-        department=department,
-        display_name=username.title(),
-        password_hash=hash_password(PASSWORD),
-    )
+    async with gateway_client(settings) as c:
+        yield c
 
 
 def csrf_of(page: httpx.Response) -> str:
-    found = CSRF.search(page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
-async def sign_in(
-    client: httpx.AsyncClient, username: str, password: str = PASSWORD, next_path: str = ""
-) -> httpx.Response:
-    page = await client.get("/staff/login")
-    form = {"csrf_token": csrf_of(page), "username": username, "password": password}
-    if next_path:
-        form["next"] = next_path
-    return await client.post("/staff/login", data=form)
+    return hidden(page.text, "csrf_token")
 
 
 # -- sign-in ------------------------------------------------------------------

@@ -15,10 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.app import create_app
 from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
-from services.gateway.auth.passwords import hash_password
 from services.gateway.web.staff.intake import deadline_colour
 from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
@@ -30,17 +27,13 @@ from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR
 from tests.helpers import project_everything
 from tests.lifecycle import register
-
-PASSWORD = "correct horse battery"
+from tests.web_kit import add_user, gateway_client, hidden, sign_in
 
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as c:
-            yield c
+    async with gateway_client(settings) as c:
+        yield c
 
 
 @pytest.fixture
@@ -49,26 +42,13 @@ async def users(database_url: str) -> None:
     try:
         people: list[tuple[str, StaffRole]] = [("op-li", "operator"), ("sup-wang", "supervisor")]
         for username, role in people:
-            await repo.create_user(conn, username, role=role, password_hash=hash_password(PASSWORD))
+            await add_user(conn, username, role)
     finally:
         await conn.close()
 
 
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, name
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, username: str) -> None:
-    page = await client.get("/staff/login")
-    assert page.status_code == 200, page.text
-    form = {
-        "username": username,
-        "password": PASSWORD,
-        "csrf_token": hidden(page.text, "csrf_token"),
-    }
-    signed = await client.post("/staff/login", data=form)
+async def signed_in(client: httpx.AsyncClient, username: str) -> None:
+    signed = await sign_in(client, username)
     assert signed.status_code == 303, signed.text
     assert client.cookies.get("tousu_session")
 
@@ -108,7 +88,7 @@ async def cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
 async def test_the_intake_list_shows_received_cases_oldest_first_with_colours(
     client: httpx.AsyncClient, users: None, cases: dict[str, uuid.UUID]
 ) -> None:
-    await sign_in(client, "op-li")
+    await signed_in(client, "op-li")
     page = await client.get("/staff/intake")
     assert page.status_code == 200, page.text
     html = page.text
@@ -134,7 +114,7 @@ def test_the_deadline_colours() -> None:
 async def test_the_verify_page_previews_the_acceptance_and_rejection_notices(
     client: httpx.AsyncClient, users: None, cases: dict[str, uuid.UUID]
 ) -> None:
-    await sign_in(client, "op-li")
+    await signed_in(client, "op-li")
     url = f"/staff/intake/{cases['waiting']}"
     page = await client.get(url)
     assert page.status_code == 200, page.text
@@ -170,7 +150,7 @@ async def test_the_verify_page_previews_the_acceptance_and_rejection_notices(
 async def test_registering_shows_each_error_at_its_field(
     client: httpx.AsyncClient, users: None
 ) -> None:
-    await sign_in(client, "op-li")
+    await signed_in(client, "op-li")
     page = await client.get("/staff/intake/new")
     assert page.status_code == 200, page.text
     assert 'name="received_at" value="' + utcnow().astimezone(TZ).strftime("%Y-%m-%d") in page.text
@@ -192,7 +172,7 @@ async def test_registering_shows_each_error_at_its_field(
 async def test_the_dashboard_shows_this_months_figures_and_the_overdue_list(
     client: httpx.AsyncClient, users: None, cases: dict[str, uuid.UUID]
 ) -> None:
-    await sign_in(client, "sup-wang")
+    await signed_in(client, "sup-wang")
     page = await client.get("/staff/dashboard")
     assert page.status_code == 200, page.text
     html = page.text
@@ -221,7 +201,7 @@ async def test_the_dashboard_shows_this_months_figures_and_the_overdue_list(
 async def test_the_monthly_report_is_an_xlsx(
     client: httpx.AsyncClient, users: None, cases: dict[str, uuid.UUID]
 ) -> None:
-    await sign_in(client, "sup-wang")
+    await signed_in(client, "sup-wang")
     month = utcnow().astimezone(TZ).strftime("%Y-%m")
     report = await client.get(f"/staff/reports/monthly/{month}.xlsx")
     assert report.status_code == 200, report.text[:500]
@@ -235,7 +215,7 @@ async def test_the_monthly_report_is_an_xlsx(
 
 async def test_operators_may_not_open_the_dashboard(client: httpx.AsyncClient, users: None) -> None:
     assert (await client.get("/staff/dashboard")).status_code == 303  # not signed in
-    await sign_in(client, "op-li")
+    await signed_in(client, "op-li")
     assert (await client.get("/staff/dashboard")).status_code == 403
     month = utcnow().astimezone(TZ).strftime("%Y-%m")
     assert (await client.get(f"/staff/reports/monthly/{month}.xlsx")).status_code == 403

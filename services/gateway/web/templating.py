@@ -7,7 +7,7 @@ languages from ever seeing each other's catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +29,7 @@ from services.gateway.web.i18n import (
     choose_language,
     translations,
 )
+from shared.intake.commitments import CommitmentRegister
 from shared.settings import Settings
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
@@ -47,7 +48,21 @@ SECURITY_HEADERS: Final = {
 }
 
 
-def _environment(lang: Lang) -> jinja2.Environment:
+def department_namer(register: CommitmentRegister, lang: Lang) -> Callable[[str | None], str]:
+    """A department's name in ``lang``; its code when the register does not know it."""
+
+    def name(code: str | None) -> str:
+        if not code:
+            return ""
+        try:
+            return register.department(code).name.get(lang)
+        except KeyError:
+            return code
+
+    return name
+
+
+def _environment(lang: Lang, register: CommitmentRegister) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
@@ -70,6 +85,7 @@ def _environment(lang: Lang) -> jinja2.Environment:
     # English labels from the domain are lower case ("fed back, follow-up due").
     env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     env.filters["moment"] = moment
+    env.filters["department"] = department_namer(register, lang)
     env.globals["lang"] = lang
     env.globals["lang_tag"] = TAGS[lang]
     return env
@@ -80,7 +96,10 @@ class Pages:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._templates = {lang: Jinja2Templates(env=_environment(lang)) for lang in LANGS}
+        register = CommitmentRegister.load()
+        self._templates = {
+            lang: Jinja2Templates(env=_environment(lang, register)) for lang in LANGS
+        }
 
     def language(self, request: Request) -> LanguageChoice:
         return choose_language(request)

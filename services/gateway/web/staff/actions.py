@@ -6,7 +6,7 @@ same correlation, same client).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from services.gateway.auth import Principal
-from services.gateway.complaints.actions import ACTIONS, Action
+from services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from services.gateway.complaints.bodies import body_model
 from services.gateway.complaints.client import CommandClient
 from services.gateway.complaints.request_id import correlation_id
@@ -22,11 +22,13 @@ from services.gateway.complaints.routes import command_id
 from services.gateway.problems import Lang, error_message
 from services.gateway.web.i18n import N_, gettext
 from shared.domain.decide import WORKING
+from shared.domain.state import ComplaintState
 from shared.domain.status import HANDLING, Status
 from shared.events import utcnow
+from shared.events.types import Satisfaction
 from shared.naming import Naming
 
-Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines"]
+Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines", "choice"]
 # Rows of the handling plan's form (measure, owner, date); more can be added later.
 PLAN_ROWS: Final = 3
 KEY_FIELD: Final = "idempotency_key"
@@ -39,6 +41,8 @@ class FormField:
     kind: Kind = "textarea"
     required: bool = False
     hint: str | None = None
+    # (value, label) of a "choice" field's radio buttons.
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,14 @@ class WebAction:
     hint: str | None = None
     # The plan's measures, as rows of three fields.
     measures: bool = False
+    # Its own name when it sends another action's command (unmerge sends merge's).
+    key: str | None = None
+    # Command fields taken from the case rather than the form.
+    from_state: Callable[[ComplaintState, uuid.UUID], dict[str, Any]] | None = None
 
     @property
     def name(self) -> str:
-        return self.action.name
+        return self.key or self.action.name
 
     def allowed(self, principal: Principal, status: Status | None) -> bool:
         return principal.role in self.action.roles and status in self.states
@@ -66,6 +74,21 @@ EXTENSION_LIMIT = N_("Extensions may total at most 10 working days.")
 MEASURE = N_("Measure")
 OWNER = N_("Owner")
 DUE_ON = N_("To be done by (YYYY-MM-DD)")
+SATISFACTION_NAMES: Final[dict[str, str]] = {
+    Satisfaction.SATISFIED.value: N_("Satisfied"),
+    Satisfaction.BASICALLY_SATISFIED.value: N_("Basically satisfied"),
+    Satisfaction.DISSATISFIED.value: N_("Dissatisfied"),
+    Satisfaction.UNREACHABLE.value: N_("Could not be reached"),
+}
+
+
+def _unmerge_fields(state: ComplaintState, complaint_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "primary_complaint_id": state.merged_into,
+        "duplicate_complaint_id": str(complaint_id),
+        "linked": False,
+    }
+
 
 WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
     WebAction(
@@ -168,7 +191,47 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
         frozenset({Status.RESOLVED}),
         hint=N_("Sent through the channel the complainant chose; the follow-up visit is then due."),
     ),
+    # After the result is fed back: 回访 and, while the complainant is not
+    # satisfied, re-handling (再处理); and undoing a merge made in error.
+    WebAction(
+        _BY_NAME["follow-up"],
+        N_("Record the follow-up visit"),
+        N_("The follow-up has been recorded."),
+        frozenset({Status.FED_BACK}),
+        (
+            FormField(
+                "satisfaction",
+                N_("Is the complainant satisfied with the result?"),
+                kind="choice",
+                required=True,
+                choices=tuple(SATISFACTION_NAMES.items()),
+                hint=N_(
+                    "Dissatisfied: the case goes back to the department to be handled again. "
+                    "Satisfied or basically satisfied: the case is closed."
+                ),
+            ),
+            FormField("comment", N_("Comment")),
+        ),
+    ),
+    WebAction(
+        _BY_NAME["reopen"],
+        N_("Reopen for handling again"),
+        N_("The case has been reopened and goes back to the department."),
+        frozenset({Status.FED_BACK, Status.CLOSED}),
+        (FormField("reason", N_("Reason for reopening"), required=True),),
+        hint=N_("The department handles it again, with a new feedback deadline."),
+    ),
+    WebAction(
+        MERGE,
+        N_("Undo the merge"),
+        N_("The merge has been undone: the complaint is handled on its own again."),
+        frozenset({Status.MERGED}),
+        hint=N_("For a complaint merged by mistake: it goes back to where it stood."),
+        key="unmerge",
+        from_state=_unmerge_fields,
+    ),
 )
+
 BY_NAME: Final[dict[str, WebAction]] = {a.name: a for a in WEB_ACTIONS}
 
 
@@ -192,6 +255,9 @@ def read_form(wa: WebAction, raw: Mapping[str, Any]) -> tuple[dict[str, str], di
             fields[f.name] = bool(value)
         elif f.kind == "yesno":
             fields[f.name] = {"yes": True, "no": False}.get(value)
+        elif f.kind == "choice":
+            if value in {v for v, _ in f.choices}:
+                fields[f.name] = value
         elif f.kind == "lines":
             fields[f.name] = [line.strip() for line in value.splitlines() if line.strip()]
         elif value:

@@ -38,6 +38,7 @@ from services.gateway.web.staff.session import (
     require_staff,
     staff_page,
 )
+from services.gateway.web.templating import department_namer
 from services.gateway.web.tracking import UNAVAILABLE, own_words
 from shared.calendar import WorkdayCalendar
 from shared.calendar.repository import load_years
@@ -47,6 +48,7 @@ from shared.domain.status import Status
 from shared.events import Envelope, UnknownEventType, decode, utcnow
 from shared.events import types as ev
 from shared.events.types import DeadlineKind
+from shared.intake.commitments import CommitmentRegister
 from shared.intake.taxonomy import Taxonomy, UnknownCode
 from shared.settings import Settings
 from shared.supervision.policy import warning_at
@@ -220,6 +222,10 @@ def _details(envelope: Envelope, lang: Literal["zh", "en"]) -> list[tuple[str, s
             value = gettext(lang, CHANNEL_NAMES[value]) if value in CHANNEL_NAMES else value
         if key == "category" and isinstance(value, str):
             value = category_name(value, lang)
+        if key == "satisfaction" and isinstance(value, str):
+            value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
+        if key == "department" and isinstance(value, str):
+            value = department_namer(CommitmentRegister.load(), lang)(value)
         out.append((gettext(lang, label), _detail(value, lang)))
     return out
 
@@ -365,9 +371,14 @@ def router(settings: Settings) -> APIRouter:
         if not web.csrf.verify(request, raw):
             return await again(403, {}, gettext(lang, FORM_EXPIRED))
         try:
-            await visible_case(get_store(request), complaint_id, principal)
+            case = await visible_case(get_store(request), complaint_id, principal)
         except NotFound:
             return message_page(request, principal, NO_SUCH_CASE, 404)
+        if wa.from_state is not None:
+            if not wa.allowed(principal, case.state.status):
+                status_label = case.state.status.label(lang) if case.state.status else "—"
+                return await again(409, {}, gettext(lang, STATE_CHANGED, state=status_label))
+            fields.update(wa.from_state(case.state, complaint_id))
         errors = actions.check(wa, fields, lang)
         if errors:
             return await again(422, errors)

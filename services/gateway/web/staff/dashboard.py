@@ -22,7 +22,7 @@ from services.gateway.complaints.queries import CaseFilter, list_cases
 from services.gateway.complaints.reader import load_case
 from services.gateway.problems import DomainProblem, Lang
 from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import N_, gettext
+from services.gateway.web.i18n import LANGS, N_, gettext
 from services.gateway.web.staff.intake import (
     CSRF_REFUSED,
     actions_by_name,
@@ -31,6 +31,7 @@ from services.gateway.web.staff.intake import (
     send_action,
 )
 from services.gateway.web.staff.session import require_staff, staff_page
+from services.gateway.web.templating import department_namer
 from services.metrics.deadlines import overdue
 from services.metrics.kpis import PgKpiSource
 from services.metrics.report.figures import month_start, parse_month, shift_month
@@ -137,13 +138,10 @@ def router(settings: Settings) -> APIRouter:
         found: asyncpg.Pool = request.app.state.connections.pool
         return found
 
+    namers = {lang: department_namer(register, lang) for lang in LANGS}
+
     def department_name(code: str | None, lang: Lang) -> str:
-        if code is None:
-            return gettext(lang, NOT_ROUTED)
-        try:
-            return register.department(code).name.get(lang)
-        except KeyError:
-            return code
+        return namers[lang](code) if code is not None else gettext(lang, NOT_ROUTED)
 
     async def kpi_cards(
         source: PgKpiSource, start: datetime, end: datetime, now: datetime, lang: str
