@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+from fpdf.fonts import TTFFont
 
 from shared.calendar import TZ
 from shared.fonts import bundled_font
@@ -294,6 +295,12 @@ def render_notice_pdf(notice: NoticeDocument) -> bytes:
     pdf.c_margin = 0
     pdf.add_font("serif", fname=str(serif))
     pdf.add_font("sans", fname=str(sans))
+    for font in pdf.fonts.values():
+        if not isinstance(font, TTFFont):
+            continue
+        # Recomputing the subset's bounding boxes runs every glyph's outline
+        # program: a third of a render. The whole font's box still bounds it.
+        font.ttfont.recalcBBoxes = False
     # A character the serif lacks is set in the sans rather than dropped.
     pdf.set_fallback_fonts(["sans"])
     pdf.set_title(f"{notice.title} {notice.tracking_no}")
