@@ -25,8 +25,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image
 from structlog.testing import capture_logs
 
-from services.metrics.report import ReportFiles, charts, fonts, monthly_report, report_period
-from services.metrics.report.figures import gather_figures
+from services.metrics.report import charts, fonts
+from services.metrics.report.figures import gather_figures, report_period
+from services.metrics.report.monthly import ReportFiles, monthly_report
 from services.metrics.report.names import GroupNames
 from shared.calendar import TZ, WorkdayCalendar
 from shared.events.types import Channel, Satisfaction

@@ -18,7 +18,7 @@ from tousu.cli._async import run
 from tousu.connect import database_url
 
 if TYPE_CHECKING:
-    from services.metrics.report import ReportFiles
+    from services.metrics.report.monthly import ReportFiles
 
 report_app = typer.Typer(
     help="Reports (报表): the monthly KPI workbook and charts.", no_args_is_help=True
@@ -47,7 +47,7 @@ async def _report(
     # Imported here: matplotlib and openpyxl are slow to import, and every
     # other command (and `tousu --help`) should not pay for them.
     from services.metrics.kpis import PgKpiSource
-    from services.metrics.report import monthly_report
+    from services.metrics.report.monthly import monthly_report
 
     # One connection per concurrent query: the total and each grouping.
     pool = await asyncpg.create_pool(
@@ -92,7 +92,7 @@ def monthly(
 
     The cohort is the complaints received in MONTH; the trend has one cohort per month.
     """
-    from services.metrics.report import report_period
+    from services.metrics.report.figures import report_period
 
     if lang not in LANGUAGES:
         raise typer.BadParameter(f"use one of {', '.join(LANGUAGES)}", param_hint="--lang")

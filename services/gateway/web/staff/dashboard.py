@@ -36,7 +36,6 @@ from services.metrics.deadlines import overdue
 from services.metrics.kpis import PgKpiSource
 from services.metrics.report.figures import month_start, parse_month, shift_month
 from services.metrics.report.labels import Language
-from services.metrics.report.monthly import monthly_report
 from shared.calendar import TZ
 from shared.domain.labels import deadline_label
 from shared.domain.status import Status
@@ -365,6 +364,10 @@ def router(settings: Settings) -> APIRouter:
             return staff_page(
                 web, request, principal, "staff/dashboard_missing.html", context, status=404
             )
+        # matplotlib takes half a second to import: loaded on the first
+        # report asked for, not by every gateway start.
+        from services.metrics.report.monthly import monthly_report
+
         name = f"{year:04d}-{number:02d}"
         with tempfile.TemporaryDirectory(prefix="tousu-report-") as folder:
             # monthly_report renders off the event loop itself; reading the file is quick.
