@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "tousu.cli.report_cmds",
     "tousu.cli.metrics_cmds",
     "tousu.cli.open311_cmds",
+    "tousu.cli.nats_config_cmds",
 )
 
 

@@ -34,10 +34,14 @@ def find_nats_server() -> Path:
 class EmbeddedNats:
     """One nats-server process; data in ``<data_dir>/nats``, log in ``<data_dir>/log``."""
 
-    def __init__(self, data_dir: Path, port: int, monitor_port: int) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, monitor_port: int, config: Path | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.monitor_port = monitor_port
+        # A configuration file (users, permissions); the options below win over it.
+        self.config = config
         self.store_dir = self.data_dir / "nats"
         self.log_path = self.data_dir / "log" / "nats-server.log"
         self.pid_file = self.data_dir / "run" / "nats-server.pid"
@@ -69,6 +73,8 @@ class EmbeddedNats:
             "--store_dir", str(self.store_dir),
             "--pid", str(self.pid_file),
         ]  # fmt: skip
+        if self.config is not None:
+            argv += ["--config", str(self.config)]
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 argv,
