@@ -33,6 +33,8 @@ from typing import Any
 
 import asyncpg
 
+from services.metrics.projections.kpi_facts import KpiFacts
+from services.metrics.projections.state import ensure_table
 from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
@@ -542,26 +544,43 @@ def _uuid(rng: random.Random) -> uuid.UUID:
 Record = tuple[Any, ...]
 
 
-def _clone(t: _Template, rng: random.Random, fresh: bool) -> list[Record]:
-    """The template's events as a new complaint (``fresh``: the template itself)."""
+@dataclass(frozen=True)
+class _Placement:
+    """Where a clone of a template goes: its stream, how far its instants move,
+    its tracking number."""
+
+    stream_id: str
+    shift: timedelta
+    tracking_no: str
+
+
+def _place(t: _Template, rng: random.Random, fresh: bool) -> _Placement:
+    """A new complaint from template ``t`` (``fresh``: the template itself)."""
     stream_id = f"complaint-{_uuid(rng)}"
     if fresh:
-        shift, tracking_no = timedelta(0), t.tracking_no
-    else:
-        lo, hi = int(t.earliest.total_seconds()), int(t.latest.total_seconds())
-        shift = timedelta(seconds=rng.randint(lo, hi) if hi > lo else 0)
-        tracking_no = new_tracking_no(t.received_at, rng)
+        return _Placement(stream_id, timedelta(0), t.tracking_no)
+    lo, hi = int(t.earliest.total_seconds()), int(t.latest.total_seconds())
+    shift = timedelta(seconds=rng.randint(lo, hi) if hi > lo else 0)
+    return _Placement(stream_id, shift, new_tracking_no(t.received_at, rng))
+
+
+def _clone(t: _Template, rng: random.Random, fresh: bool) -> list[Record]:
+    """The template's events as a new complaint (``fresh``: the template itself)."""
+    return _records(t, _place(t, rng, fresh), rng)
+
+
+def _records(t: _Template, place: _Placement, rng: random.Random) -> list[Record]:
     records = []
     correlation = _uuid(rng)
     for version, e in enumerate(t.events, start=1):
-        at = e.occurred_at + shift
-        data = e.data.replace(t.tracking_no, tracking_no) if e.tracked and not fresh else e.data
+        at = e.occurred_at + place.shift
+        data = e.data.replace(t.tracking_no, place.tracking_no) if e.tracked else e.data
         if version == 1 or e.occurred_at != t.events[version - 2].occurred_at:
             correlation = _uuid(rng)  # one per command: events of one command share it
         records.append(
             (
                 _uuid(rng),
-                stream_id,
+                place.stream_id,
                 version,
                 e.type,
                 e.schema_version,
@@ -666,3 +685,90 @@ async def fill(
     finally:
         await conn.close()
     return Generated(complaints, total, len(templates), time.perf_counter() - started)
+
+
+# -- kpi_facts without the events ----------------------------------------------------
+
+# The kpi_facts columns that are instants of events, and so move with a clone's
+# events; the rest (deadlines from the events' data, flags, groups) are the
+# template's own, as the projection computes them from the clone's events.
+_SHIFTED = frozenset(
+    {"valid_from", "valid_to", "received_at", "decided_at", "accepted_at", "first_feedback_at"}
+)
+_SHIFTED_AT = frozenset(i for i, c in enumerate(KpiFacts.columns) if c in _SHIFTED)
+
+
+def _envelopes(records: list[Record]) -> list[Envelope]:
+    """Records as the store would give them back."""
+    return [
+        Envelope.model_validate(
+            dict(zip(COLUMNS, r, strict=True))
+            | {"global_position": i, "actor": json.loads(r[9]), "data": json.loads(r[11])}
+        )
+        for i, r in enumerate(records, start=1)
+    ]
+
+
+def _template_facts(t: _Template, rng: random.Random) -> list[Record]:
+    """The template's kpi_facts rows, as the projection computes them."""
+    place = _Placement(f"complaint-{_uuid(rng)}", timedelta(0), t.tracking_no)
+    return KpiFacts().rows(_envelopes(_records(t, place, rng)), CALENDAR)
+
+
+def _clone_facts(rows: list[Record], place: _Placement) -> list[Record]:
+    """A template's kpi_facts rows as those of its clone at ``place``."""
+    complaint_id = uuid.UUID(place.stream_id.removeprefix("complaint-"))
+    return [
+        tuple(
+            complaint_id
+            if i == 0
+            else (v + place.shift if i in _SHIFTED_AT and v is not None else v)
+            for i, v in enumerate(row)
+        )
+        for row in rows
+    ]
+
+
+async def fill_kpi_facts(database_url: str, *, complaints: int, seed: int = 2026) -> dict[str, Any]:
+    """The ``kpi_facts`` of ``complaints`` complaints, loaded without their
+    events: each template's rows computed once by the projection, each clone's
+    moved with its instants (exactly what the projection would compute from
+    the clone's events; tests/unit/test_bench_histories.py checks it). The
+    rows go in complaint by complaint in complaint id order, as a rebuild
+    writes them."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    templates = make_templates(templates_for(complaints), rng)
+    facts = [_template_facts(t, rng) for t in templates]
+    picks = list(range(min(complaints, len(templates))))
+    picks += [rng.randrange(len(templates)) for _ in range(complaints - len(picks))]
+    fresh = set(range(len(templates)))
+    placed = []
+    for i in picks:
+        placed.append((i, _place(templates[i], rng, i in fresh)))
+        fresh.discard(i)
+    placed.sort(key=lambda p: p[1].stream_id)
+    conn = await asyncpg.connect(database_url)
+    total = 0
+    try:
+        await ensure_table(conn, KpiFacts())
+        batch: list[Record] = []
+        for i, place in placed:
+            batch.extend(_clone_facts(facts[i], place))
+            if len(batch) >= COPY_BATCH:
+                await conn.copy_records_to_table(
+                    "kpi_facts", records=batch, columns=KpiFacts.columns
+                )
+                total, batch = total + len(batch), []
+        if batch:
+            await conn.copy_records_to_table("kpi_facts", records=batch, columns=KpiFacts.columns)
+            total += len(batch)
+        await conn.execute("VACUUM (ANALYZE) kpi_facts")
+    finally:
+        await conn.close()
+    return {
+        "complaints": complaints,
+        "kpi_facts_rows": total,
+        "templates": len(templates),
+        "seconds": round(time.perf_counter() - started, 3),
+    }

@@ -92,13 +92,19 @@ class PgKpiSource:
         confines the cohort to what that department held at ``as_of``."""
         if group_by is not None and group_by not in GROUPINGS:
             raise ValueError(f"cannot group by {group_by!r}")
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            # The best plan depends on the cohort's bounds: a plan made for any
+            # bounds (which PostgreSQL picks for a statement prepared and run
+            # five times) took 1.3 s instead of 0.45 s on a year of a million
+            # complaints. Compiling the aggregate (JIT) cost more than it saved.
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
             latest = await conn.fetchval("SELECT max(valid_from) FROM kpi_facts")
             args = (start, end, as_of, department)
             cohort = _COHORT_NOW if latest is None or as_of >= latest else _COHORT
             if group_by is None:
-                record = await conn.fetchrow(f"SELECT {_FIGURES} {cohort}", *args)
-                assert record is not None
+                # fetch, not fetchrow: PostgreSQL plans no parallel workers for
+                # a statement run with a row limit, as fetchrow runs it.
+                (record,) = await conn.fetch(f"SELECT {_FIGURES} {cohort}", *args)
                 return [_row(None, record)]
             records = await conn.fetch(
                 f"SELECT {group_by} AS grp, {_FIGURES} {cohort} "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shared.domain.status import Status
 from shared.events import Envelope, EventData, decode
@@ -22,6 +23,9 @@ FEEDBACK_OWED = frozenset(
         Status.REOPENED,
     }
 )
+
+# The fields an event changes, with their new values.
+Changes = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -89,14 +93,26 @@ class ComplaintState:
 
 
 def evolve(state: ComplaintState, envelope: Envelope) -> ComplaintState:
-    data = decode(envelope)
-    state = replace(
-        _apply(state, data, envelope),
-        stream_id=envelope.stream_id,
-        version=envelope.version,
-        last_occurred_at=envelope.occurred_at,
-    )
-    return state
+    changes = _apply(state, decode(envelope), envelope)
+    changes["stream_id"] = envelope.stream_id
+    changes["version"] = envelope.version
+    changes["last_occurred_at"] = envelope.occurred_at
+    return _changed(state, changes)
+
+
+def _changed(state: ComplaintState, changes: Changes) -> ComplaintState:
+    """``replace(state, **changes)``, without running the 40-field ``__init__``.
+
+    Folding is the hot path of every projection rebuild, and ``replace``
+    cost about 10 µs an event. The state has no ``__post_init__`` and every
+    field is set, so copying the fields and overriding the changed ones
+    gives exactly the object ``replace`` would.
+    """
+    new = object.__new__(ComplaintState)
+    fields = new.__dict__
+    fields.update(state.__dict__)
+    fields.update(changes)
+    return new
 
 
 def replay(envelopes: list[Envelope]) -> ComplaintState:
@@ -116,7 +132,8 @@ def _anchored(
     return {**state.deadline_anchors, **dict.fromkeys(kinds, at)}
 
 
-def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
+def _apply(s: ComplaintState, data: EventData, env: Envelope) -> Changes:
+    """The fields ``data`` changes, with their new values."""
     match data:
         case ev.ComplaintReceived():
             deadlines = {}
@@ -124,8 +141,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
             if data.acceptance_deadline is not None:
                 deadlines[DeadlineKind.ACCEPTANCE] = data.acceptance_deadline
                 anchors[DeadlineKind.ACCEPTANCE] = env.occurred_at
-            return replace(
-                s,
+            return dict(
                 status=Status.RECEIVED,
                 tracking_no=data.tracking_no,
                 channel=data.channel,
@@ -140,8 +156,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 deadline_anchors=anchors,
             )
         case ev.ComplaintAccepted():
-            return replace(
-                s,
+            return dict(
                 status=Status.ACCEPTED,
                 category=data.category,
                 subcategory=data.subcategory,
@@ -152,7 +167,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 promised_feedback=data.feedback_deadline,
             )
         case ev.ComplaintRejected():
-            return replace(s, status=Status.REJECTED)
+            return dict(status=Status.REJECTED)
         case ev.ComplaintRouted():
             # The feedback deadline travels with the case unchanged, so its
             # anchor stays the acceptance (or reopening).
@@ -162,8 +177,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
             if data.return_deadline is not None:
                 deadlines[DeadlineKind.RETURN] = data.return_deadline
                 routed.append(DeadlineKind.RETURN)
-            return replace(
-                s,
+            return dict(
                 status=Status.ROUTED,
                 department=data.department,
                 handler=None,
@@ -172,10 +186,9 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 deadline_anchors=_anchored(s, env.occurred_at, *routed),
             )
         case ev.CaseClaimed():
-            return replace(s, status=Status.CLAIMED, handler=data.handler)
+            return dict(status=Status.CLAIMED, handler=data.handler)
         case ev.CaseReturned():
-            return replace(
-                s,
+            return dict(
                 status=Status.RETURNED,
                 department=None,
                 handler=None,
@@ -190,47 +203,39 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
             | ev.ProgressReported()
         ):
             if s.status == Status.EXTENSION_PENDING:
-                return replace(s, status_before_extension=Status.IN_HANDLING)
-            return replace(s, status=Status.IN_HANDLING)
+                return dict(status_before_extension=Status.IN_HANDLING)
+            return dict(status=Status.IN_HANDLING)
         case ev.ExtensionRequested():
-            return replace(
-                s,
+            return dict(
                 status=Status.EXTENSION_PENDING,
                 status_before_extension=s.status,
                 pending_extension_days=data.working_days,
             )
         case ev.ExtensionDecided():
-            decided = replace(
-                s,
+            decided: Changes = dict(
                 status=s.status_before_extension,
                 status_before_extension=None,
                 pending_extension_days=0,
             )
             if data.approved and data.feedback_deadline is not None:
-                return replace(
-                    decided,
-                    extension_days=s.extension_days + data.working_days,
-                    deadlines=_with_deadline(s, data.feedback_deadline),
-                )
+                decided["extension_days"] = s.extension_days + data.working_days
+                decided["deadlines"] = _with_deadline(s, data.feedback_deadline)
             return decided
         case ev.ComplaintResolved():
-            return replace(s, status=Status.RESOLVED)
+            return dict(status=Status.RESOLVED)
         case ev.ResultFeedbackSent():
-            return replace(
-                s,
+            return dict(
                 status=Status.FED_BACK,
                 first_feedback_at=s.first_feedback_at or env.occurred_at,
             )
         case ev.FollowUpScheduled():
-            return replace(
-                s,
+            return dict(
                 deadlines=_with_deadline(s, data.due),
                 deadline_anchors=_anchored(s, env.occurred_at, data.due.kind),
                 follow_up_open=True,
             )
         case ev.ComplaintFollowedUp():
-            return replace(
-                s,
+            return dict(
                 satisfaction=data.satisfaction,
                 # An unreachable complainant is still owed the follow-up.
                 follow_up_open=data.satisfaction == Satisfaction.UNREACHABLE,
@@ -240,8 +245,7 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 + (data.satisfaction == Satisfaction.UNREACHABLE),
             )
         case ev.ComplaintReopened():
-            return replace(
-                s,
+            return dict(
                 status=Status.REOPENED,
                 round=data.round,
                 extension_days=0,
@@ -249,26 +253,25 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> ComplaintState:
                 deadline_anchors=_anchored(s, env.occurred_at, DeadlineKind.FEEDBACK),
             )
         case ev.ComplaintClosed():
-            return replace(s, status=Status.CLOSED)
+            return dict(status=Status.CLOSED)
         case ev.SupervisionRaised():
-            return replace(s, supervision_count=s.supervision_count + 1)
+            return dict(supervision_count=s.supervision_count + 1)
         case ev.DuplicateLinked():
             return _apply_link(s, data, env.stream_id)
         case ev.DeadlineRecalculated():
-            return replace(s, deadlines=_with_deadline(s, data.current))
-    return s
+            return dict(deadlines=_with_deadline(s, data.current))
+    return {}
 
 
-def _apply_link(s: ComplaintState, data: ev.DuplicateLinked, stream_id: str) -> ComplaintState:
+def _apply_link(s: ComplaintState, data: ev.DuplicateLinked, stream_id: str) -> Changes:
     this = stream_id.removeprefix("complaint-")
     if data.duplicate_complaint_id == this:
         if data.linked:
-            return replace(
-                s,
+            return dict(
                 status=Status.MERGED,
                 merged_into=data.primary_complaint_id,
                 status_before_merge=s.status,
             )
-        return replace(s, status=s.status_before_merge, merged_into=None, status_before_merge=None)
+        return dict(status=s.status_before_merge, merged_into=None, status_before_merge=None)
     others = tuple(d for d in s.duplicates if d != data.duplicate_complaint_id)
-    return replace(s, duplicates=(*others, data.duplicate_complaint_id) if data.linked else others)
+    return dict(duplicates=(*others, data.duplicate_complaint_id) if data.linked else others)

@@ -55,6 +55,7 @@ class _Fold:
     def __init__(self) -> None:
         self.received: ev.ComplaintReceived | None = None
         self.received_at: datetime | None = None
+        self.month = ""
         self.complaint_id = ""
         self.category: str | None = None
         self.department: str | None = None
@@ -76,6 +77,7 @@ class _Fold:
         match data:
             case ev.ComplaintReceived():
                 self.received, self.received_at = data, envelope.occurred_at
+                self.month = envelope.occurred_at.astimezone(TZ).strftime("%Y-%m")
                 self.complaint_id = envelope.stream_id.removeprefix("complaint-")
                 self.category = data.category
                 if data.acceptance_deadline is not None:
@@ -123,59 +125,94 @@ class _Fold:
         if self.round == 1:
             self.first_due = due
 
-    def facts(self, as_of: datetime) -> ComplaintFacts | None:
+    def picture(self) -> Picture | None:
+        """Every fact but ``overdue_now``, in :class:`ComplaintFacts`' field
+        order; None if not received yet. A cheap tuple: a complaint's
+        history is mostly events that change no fact."""
         if self.received is None or self.received_at is None:
             return None
-        accepted = self.accepted_at is not None
-        latest_fed = self.last_fed_round >= self.round
-        overdue = (
-            self.decided_at is None
-            and self.acceptance_due is not None
-            and self.acceptance_due < as_of
-        ) or (
-            accepted
-            and not latest_fed
-            and self.current_due is not None
-            and self.current_due < as_of
+        return (
+            self.complaint_id,
+            self.received_at,
+            self.received.channel,
+            self.category,
+            self.department,
+            self.handler,
+            self.month,
+            self.acceptance_due,
+            self.decided_at,
+            self.accepted_at is not None,
+            self.rejected,
+            self.accepted_at,
+            self.first_due,
+            self.current_due,
+            self.first_feedback_at,
+            self.round,
+            self.last_fed_round >= self.round,
+            0 < self.last_fed_round < self.round,
+            self.closed,
+            self.satisfaction,
+            self.reopen_count,
         )
-        return ComplaintFacts(
-            complaint_id=self.complaint_id,
-            received_at=self.received_at,
-            channel=self.received.channel,
-            category=self.category,
-            department=self.department,
-            handler=self.handler,
-            month=self.received_at.astimezone(TZ).strftime("%Y-%m"),
-            acceptance_due=self.acceptance_due,
-            decided_at=self.decided_at,
-            accepted=accepted,
-            rejected=self.rejected,
-            accepted_at=self.accepted_at,
-            first_feedback_due=self.first_due,
-            current_feedback_due=self.current_due,
-            first_feedback_at=self.first_feedback_at,
-            round=self.round,
-            latest_round_fed_back=latest_fed,
-            reopened_after_feedback=0 < self.last_fed_round < self.round,
-            closed=self.closed,
-            satisfaction=self.satisfaction,
-            reopen_count=self.reopen_count,
-            overdue_now=overdue,
-        )
+
+    def facts(self, as_of: datetime) -> ComplaintFacts | None:
+        picture = self.picture()
+        return None if picture is None else _facts(picture, as_of)
+
+
+# ComplaintFacts' fields but the last (overdue_now), as _Fold.picture gives them.
+Picture = tuple[
+    str,
+    datetime,
+    Channel,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    datetime | None,
+    datetime | None,
+    bool,
+    bool,
+    datetime | None,
+    datetime | None,
+    datetime | None,
+    datetime | None,
+    int,
+    bool,
+    bool,
+    bool,
+    Satisfaction | None,
+    int,
+]
+
+
+def _facts(picture: Picture, as_of: datetime) -> ComplaintFacts:
+    facts = ComplaintFacts(*picture, overdue_now=False)
+    overdue = (
+        facts.decided_at is None
+        and facts.acceptance_due is not None
+        and facts.acceptance_due < as_of
+    ) or (
+        facts.accepted
+        and not facts.latest_round_fed_back
+        and facts.current_feedback_due is not None
+        and facts.current_feedback_due < as_of
+    )
+    return replace(facts, overdue_now=True) if overdue else facts
 
 
 def _decoded(envelopes: Sequence[Envelope]) -> list[tuple[Envelope, EventData]]:
     return [(e, decode(e)) for e in envelopes]
 
 
-def _fold(events: Iterable[tuple[Envelope, EventData]], as_of: datetime) -> ComplaintFacts | None:
+def _fold(events: Iterable[tuple[Envelope, EventData]], as_of: datetime) -> _Fold:
     fold = _Fold()
     for envelope, data in events:
         # Not a break: events are in version order, but a back-dated one may
         # follow a later one.
         if envelope.occurred_at <= as_of:
             fold.apply(envelope, data)
-    return fold.facts(as_of)
+    return fold
 
 
 def complaint_facts(envelopes: Sequence[Envelope], as_of: datetime) -> ComplaintFacts | None:
@@ -183,7 +220,7 @@ def complaint_facts(envelopes: Sequence[Envelope], as_of: datetime) -> Complaint
 
     ``envelopes`` are one stream's events in version order.
     """
-    return _fold(_decoded(envelopes), as_of)
+    return _fold(_decoded(envelopes), as_of).facts(as_of)
 
 
 def fact_intervals(envelopes: Sequence[Envelope]) -> list[tuple[datetime, ComplaintFacts]]:
@@ -196,7 +233,7 @@ def fact_intervals(envelopes: Sequence[Envelope]) -> list[tuple[datetime, Compla
     """
     events = _decoded(envelopes)
     instants = sorted({e.occurred_at for e, _ in events})
-    pictures: list[tuple[datetime, ComplaintFacts]] = []
+    pictures: list[tuple[datetime, Picture]] = []
     in_order = all(a[0].occurred_at <= b[0].occurred_at for a, b in pairwise(events))
     fold = _Fold()
     i = 0
@@ -206,16 +243,11 @@ def fact_intervals(envelopes: Sequence[Envelope]) -> list[tuple[datetime, Compla
             while i < len(events) and events[i][0].occurred_at <= instant:
                 fold.apply(*events[i])
                 i += 1
-            facts = fold.facts(instant)
+            picture = fold.picture()
         else:
-            facts = _fold(events, instant)
-        if facts is None:
+            picture = _fold(events, instant).picture()
+        # A picture equal to the last but for overdue_now is the same one.
+        if picture is None or (pictures and pictures[-1][1] == picture):
             continue
-        if pictures and _same(pictures[-1][1], facts):
-            continue
-        pictures.append((instant, facts))
-    return pictures
-
-
-def _same(a: ComplaintFacts, b: ComplaintFacts) -> bool:
-    return replace(a, overdue_now=False) == replace(b, overdue_now=False)
+        pictures.append((instant, picture))
+    return [(instant, _facts(picture, instant)) for instant, picture in pictures]

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import pydantic_core
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.events import Actor, Envelope, NewEvent
+from shared.events import Envelope, NewEvent
 from shared.store.errors import (
     AlreadyProcessed,
     ConcurrencyConflict,
@@ -56,27 +57,19 @@ LIMIT $3
 
 
 def _envelope(row: asyncpg.Record) -> Envelope:
-    # Rows were validated on their way in; validating again on every read
-    # would make reading all events (projection rebuilds) several times slower.
-    return Envelope.model_construct(
-        global_position=row["global_position"],
-        event_id=row["event_id"],
-        stream_id=row["stream_id"],
-        version=row["version"],
-        type=row["type"],
-        schema_version=row["schema_version"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        correlation_id=row["correlation_id"],
-        causation_id=row["causation_id"],
-        actor=Actor.model_construct(**row["actor"]),
-        department=row["department"],
-        data=row["data"],
-    )
+    # Validated, not model_construct-ed: pydantic-core validates the row's
+    # already-typed values faster (about 5 µs an event) than model_construct
+    # assembles the envelope and its actor in Python (about 7 µs), and reading
+    # every event is what a projection rebuild spends its time on.
+    return Envelope.model_validate(dict(row))
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # pydantic-core's JSON parser reads the same values as json.loads, about
+    # twice as fast: every event read decodes its data and actor with it.
+    await conn.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=pydantic_core.from_json, schema="pg_catalog"
+    )
 
 
 class PgUnitOfWork(UnitOfWork):
@@ -230,21 +223,37 @@ async def snapshot_head(conn: Connection) -> Head | None:
 
 
 async def scan_streams(
-    conn: Connection, head: Head, *, streams_per_batch: int = 500
+    conn: Connection,
+    head: Head,
+    *,
+    streams_per_batch: int = 500,
+    first: str | None = None,
+    end: str | None = None,
 ) -> AsyncIterator[list[list[Envelope]]]:
-    """Every stream's events up to ``head``, whole streams at a time.
+    """Every stream's events up to ``head``, whole streams at a time; only
+    the streams from ``first`` (inclusive) to ``end`` (exclusive) when given.
 
     Stream by stream rather than in commit order, so a caller folding each
     complaint holds one history in memory, not the whole store. Run in the
-    REPEATABLE READ transaction that took ``head``.
+    REPEATABLE READ transaction that took ``head``, or one that imported its
+    snapshot (:func:`stream_bounds` splits the streams among such readers).
     """
     batch: list[list[Envelope]] = []
     current: list[Envelope] = []
+    args: list[object] = [head.tx_id, head.position]
+    conditions = ["(tx_id, global_position) <= ($1::xid8, $2::bigint)"]
+    # Only the bounds given, so that each is an index condition.
+    if first is not None:
+        args.append(first)
+        conditions.append(f"stream_id >= ${len(args)}")
+    if end is not None:
+        args.append(end)
+        conditions.append(f"stream_id < ${len(args)}")
     query = (
-        f"SELECT {_COLUMNS} FROM events "
-        "WHERE (tx_id, global_position) <= ($1::xid8, $2::bigint) ORDER BY stream_id, version"
+        f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
+        "ORDER BY stream_id, version"
     )
-    async for row in conn.cursor(query, head.tx_id, head.position, prefetch=5000):
+    async for row in conn.cursor(query, *args, prefetch=5000):
         if current and row["stream_id"] != current[0].stream_id:
             batch.append(current)
             current = []
@@ -256,6 +265,21 @@ async def scan_streams(
         batch.append(current)
     if batch:
         yield batch
+
+
+async def stream_bounds(conn: Connection, parts: int, events: int) -> list[str]:
+    """About where to cut the stream ids into ``parts`` shares of similar
+    size, from a sample of about 20,000 of the store's ``events`` (all of
+    them in a small store): at most ``parts - 1`` ascending ids."""
+    if parts < 2 or events < 1:
+        return []
+    rows = await conn.fetch(
+        "SELECT DISTINCT percentile_disc(f) WITHIN GROUP (ORDER BY stream_id) AS cut "
+        "FROM events TABLESAMPLE SYSTEM ($2), unnest($1::float8[]) AS f GROUP BY f ORDER BY cut",
+        [i / parts for i in range(1, parts)],
+        min(100.0, 100.0 * 20_000 / events),
+    )
+    return [r["cut"] for r in rows if r["cut"] is not None]
 
 
 class PostgresEventStore(EventStore):
@@ -275,6 +299,10 @@ class PostgresEventStore(EventStore):
     @property
     def pool(self) -> asyncpg.Pool:
         return self._pool
+
+    @property
+    def dsn(self) -> str:
+        return self._dsn
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:

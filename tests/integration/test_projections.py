@@ -17,7 +17,7 @@ from services.metrics.kpis import PgKpiSource
 from services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name
 from services.metrics.projections.base import Projection
 from services.metrics.projections.live import ProjectionRunner
-from services.metrics.projections.rebuild import rebuild
+from services.metrics.projections.rebuild import rebuild, rebuild_all
 from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
@@ -169,6 +169,27 @@ async def test_rebuild_while_live_equals_the_live_table_row_for_row(
         "SELECT tablename FROM pg_tables WHERE tablename LIKE '%__rebuild'"
     )
     assert tables == []
+
+
+async def test_rebuild_of_both_in_two_processes_equals_the_live_tables(
+    store: PostgresEventStore, runner: ProjectionRunner
+) -> None:
+    executor = CommandExecutor(store, context)
+    await drive(executor, random.Random(5), 50)
+    writer = asyncio.create_task(drive(executor, random.Random(6), 20))
+    seen: list[tuple[int, int]] = []
+    async with store.pool.acquire() as conn:
+        results = await rebuild_all(
+            conn, store, PROJECTIONS, lambda: CALENDAR, lambda d, t: seen.append((d, t)), workers=2
+        )
+    await writer
+    assert [r.name for r in results] == [p.name for p in PROJECTIONS]
+    assert all(r.events > 0 and r.rows > 0 and r.processes == 2 for r in results)
+    assert seen and seen[-1][0] == seen[-1][1]
+    await eventually(lambda: projections_caught_up(store), "the projections to catch up")
+    for projection in PROJECTIONS:
+        rows = normalised(await table_rows(store, projection))
+        assert rows == await expected_rows(store, projection), projection.name
 
 
 async def test_rebuild_of_an_empty_store_and_unknown_name(store: PostgresEventStore) -> None:

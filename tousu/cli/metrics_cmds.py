@@ -27,7 +27,7 @@ from rich.table import Table
 from services.metrics.deadlines import overdue
 from services.metrics.kpis import PgKpiSource
 from services.metrics.projections import PROJECTIONS, by_name
-from services.metrics.projections.rebuild import Rebuilt, rebuild
+from services.metrics.projections.rebuild import Rebuilt, rebuild_all
 from services.metrics.report.names import GroupNames
 from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.repository import load_years
@@ -215,19 +215,17 @@ async def _rebuild(chosen: list[Any]) -> list[Rebuilt]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    results = []
     async with _store() as store:
         calendar = await _calendar(store.pool)
         with Progress(*columns, console=err) as progress:
-            for projection in chosen:
-                task = progress.add_task(projection.name, total=None)
+            # One scan of the store feeds every chosen projection.
+            task = progress.add_task(", ".join(p.name for p in chosen), total=None)
 
-                def report(done: int, total: int, task: Any = task) -> None:
-                    progress.update(task, completed=done, total=total)
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-                async with store.pool.acquire() as conn:
-                    results.append(await rebuild(conn, store, projection, lambda: calendar, report))
-    return results
+            async with store.pool.acquire() as conn:
+                return await rebuild_all(conn, store, chosen, lambda: calendar, report)
 
 
 # -- tousu supervision overdue --------------------------------------------------------

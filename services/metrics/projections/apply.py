@@ -35,9 +35,21 @@ async def replace_rows(
         for h in histories
         if h and h[0].stream_id.startswith(STREAM_PREFIX)
     ]
-    rows: list[Row] = [r for h in histories for r in projection.rows(h, calendar)]
     if ids:
         await conn.execute(f"DELETE FROM {table} WHERE {projection.key} = any($1::uuid[])", ids)
+    return await write_rows(conn, projection, table, histories, calendar)
+
+
+async def write_rows(
+    conn: Connection,
+    projection: Projection,
+    table: str,
+    histories: Sequence[Sequence[Envelope]],
+    calendar: WorkdayCalendar,
+) -> int:
+    """Add these complaints' rows, computed from their whole histories, to a
+    table that has none of them yet."""
+    rows: list[Row] = [r for h in histories for r in projection.rows(h, calendar)]
     if rows:
         await conn.copy_records_to_table(table, records=rows, columns=projection.columns)
     return len(rows)

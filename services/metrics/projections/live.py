@@ -17,7 +17,7 @@ import asyncpg
 from services.metrics.projections import state
 from services.metrics.projections.apply import CalendarSource, catch_up
 from services.metrics.projections.base import Projection
-from services.metrics.projections.rebuild import rebuild
+from services.metrics.projections.rebuild import rebuild_all
 from shared.logs import get_logger
 from shared.store.postgres import PostgresEventStore
 
@@ -44,6 +44,7 @@ class ProjectionRunner:
     async def prepare(self) -> None:
         """Create missing tables; rebuild any built with an older schema."""
         async with self._store.pool.acquire() as conn:
+            stale = []
             for projection in self._projections:
                 await state.ensure_table(conn, projection)
                 current = await state.load(conn, projection.name)
@@ -54,7 +55,9 @@ class ProjectionRunner:
                         was=current.schema_version,
                         now=projection.schema_version,
                     )
-                    await rebuild(conn, self._store, projection, self._calendar)
+                    stale.append(projection)
+            if stale:
+                await rebuild_all(conn, self._store, stale, self._calendar)
 
     async def step(self, projection: Projection) -> int:
         """Project the next batch of events; how many there were."""
