@@ -19,6 +19,8 @@ from typing import Any
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 
 from shared.application.context_source import ContextSource
 from shared.application.executor import CommandExecutor
@@ -26,6 +28,15 @@ from shared.application.nats_commands import register_commands
 from shared.application.replies import ok
 from shared.consumer import Consumer, build_app
 from shared.domain.commands import Command
+from shared.naming import Naming
+from shared.observability import (
+    ScrapeSource,
+    database_check,
+    handler_middlewares,
+    process_registry,
+    serve_endpoint,
+)
+from shared.observability.consumer_lag import ConsumerLag, consumer_durables
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 
@@ -39,6 +50,8 @@ class Runtime:
     context: ContextSource
     executor: CommandExecutor
     broker: NatsBroker
+    # The process's metrics (served on TOUSU_METRICS_PORT when set).
+    registry: CollectorRegistry
 
 
 @dataclass(frozen=True)
@@ -51,9 +64,17 @@ class ServiceSpec:
     # Background work tied to the app's life: entered before it starts,
     # exited (work stopped) after it has shut down.
     lifespan: Callable[[Runtime], AbstractAsyncContextManager[object]] | None = None
+    # Figures of its own that /metrics reads at scrape time.
+    scrape_sources: Callable[[Runtime], Sequence[ScrapeSource]] = lambda _runtime: ()
+    # (stream, durable) of JetStream consumers it runs besides its consumers
+    # of stored events, for the consumer lag metric.
+    durables: Callable[[Naming], Sequence[tuple[str, str]]] = lambda _naming: ()
 
 
-def build_broker(settings: Settings, service: str) -> NatsBroker:
+def build_broker(
+    settings: Settings, service: str, registry: CollectorRegistry | None = None
+) -> NatsBroker:
+    """The service's broker; with ``registry``, its handlers are measured there."""
     if not settings.nats_url:
         raise ValueError("settings.nats_url is not set (resolve it with tousu.connect first)")
     broker = NatsBroker(
@@ -61,6 +82,7 @@ def build_broker(settings: Settings, service: str) -> NatsBroker:
         name=f"tousu-{service}",
         max_reconnect_attempts=-1,
         log_level=logging.DEBUG,
+        middlewares=handler_middlewares(registry, service) if registry is not None else (),
     )
     subject = settings.naming.command(service, "ping")
 
@@ -79,12 +101,46 @@ def assemble(
 
     Also what the gateway's /asyncapi reads the subjects from.
     """
-    broker = build_broker(settings, spec.name)
-    runtime = Runtime(settings, store, context, CommandExecutor(store, context), broker)
+    runtime, _consumers, app = _compose(settings, spec, store, context)
+    return runtime, app
+
+
+def _compose(
+    settings: Settings, spec: ServiceSpec, store: PostgresEventStore, context: ContextSource
+) -> tuple[Runtime, Sequence[Consumer], FastStream]:
+    registry = process_registry()
+    broker = build_broker(settings, spec.name, registry)
+    executor = CommandExecutor(store, context)
+    runtime = Runtime(settings, store, context, executor, broker, registry)
     register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
     if spec.extra is not None:
         spec.extra(runtime)
-    return runtime, build_app(settings, spec.consumers(runtime), broker=broker, store=store)
+    consumers = spec.consumers(runtime)
+    return runtime, consumers, build_app(settings, consumers, broker=broker, store=store)
+
+
+def _endpoint(
+    runtime: Runtime, spec: ServiceSpec, consumers: Sequence[Consumer]
+) -> AbstractAsyncContextManager[int | None]:
+    broker = runtime.broker
+
+    async def jetstream() -> JetStreamContext | None:
+        if not await broker.ping(timeout=1.0):
+            return None
+        return (await broker.connect()).jetstream()
+
+    async def nats_check() -> str:
+        return "ok" if await broker.ping(timeout=1.0) else "error: not connected"
+
+    naming = runtime.settings.naming
+    durables = [*consumer_durables(naming, consumers), *spec.durables(naming)]
+    lag = ConsumerLag(runtime.registry, jetstream, durables)
+    return serve_endpoint(
+        runtime.settings,
+        runtime.registry,
+        sources=[lag, *spec.scrape_sources(runtime)],
+        checks={"database": database_check(runtime.store.pool), "nats": nats_check},
+    )
 
 
 async def run_service(settings: Settings, spec: ServiceSpec) -> None:
@@ -94,10 +150,11 @@ async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     context = ContextSource.for_settings(settings)
     try:
         await context.start(settings.database_url)
-        runtime, app = assemble(settings, spec, store, context)
+        runtime, consumers, app = _compose(settings, spec, store, context)
         async with contextlib.AsyncExitStack() as background:
             if spec.lifespan is not None:
                 await background.enter_async_context(spec.lifespan(runtime))
+            await background.enter_async_context(_endpoint(runtime, spec, consumers))
             await app.run()
     finally:
         await context.stop()

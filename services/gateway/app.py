@@ -16,6 +16,7 @@ from services.gateway.auth.routes import auth_router
 from services.gateway.complaints.registration import registration_router
 from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
+from services.gateway.instrumentation import instrument
 from services.gateway.metrics.routes import metrics_router
 from services.gateway.notices.routes import notices_router
 from services.gateway.open311.routes import open311_router
@@ -24,6 +25,7 @@ from services.gateway.public.routes import public_router
 from services.gateway.web.public import static_files, web_public_router
 from services.gateway.web.staff import staff_router
 from shared.nats_setup import connect
+from shared.observability import database_check, nats_check, process_registry, readiness
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 
@@ -75,14 +77,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz() -> JSONResponse:
         """Readiness: PostgreSQL and NATS both answer."""
         connections: Connections = app.state.connections
-        checks = {"database": "ok", "nats": "ok"}
-        try:
-            await connections.pool.fetchval("SELECT 1")
-        except (OSError, asyncpg.PostgresError) as exc:
-            checks["database"] = f"error: {exc}"
-        if not connections.nats.is_connected:
-            checks["nats"] = "error: not connected"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body, status = await readiness(
+            {
+                "database": database_check(connections.pool),
+                "nats": nats_check(lambda: connections.nats.is_connected),
+            }
+        )
+        return JSONResponse(body, status_code=status)
 
+    instrument(app, process_registry())
     return app

@@ -20,6 +20,7 @@ SPEC = ServiceSpec(
     name="intake",
     commands={"accept": c.AcceptComplaint, "reject": c.RejectComplaint},
     extra=_extra,
+    durables=lambda naming: [(naming.intake_stream, endpoints.SUBMISSIONS_DURABLE)],
 )
 
 

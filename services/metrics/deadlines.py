@@ -15,18 +15,21 @@ from shared.events.types import DeadlineKind
 from shared.store.postgres import Connection
 from shared.supervision.policy import overdue_working_days
 
-_OWED = """
+# The due instant of owed deadline ``k.kind`` of case ``v``.
+_DUE_AT = """CASE k.kind WHEN 'acceptance' THEN v.acceptance_due_at
+                       WHEN 'claim' THEN v.claim_due_at
+                       WHEN 'feedback' THEN v.feedback_due_at
+                       WHEN 'follow_up' THEN v.follow_up_due_at END"""
+
+_OWED = f"""
 SELECT * FROM (
     SELECT v.complaint_id, v.tracking_no, v.status, v.department, v.handler, v.subject,
            v.round, v.provisional, k.kind,
-           CASE k.kind WHEN 'acceptance' THEN v.acceptance_due_at
-                       WHEN 'claim' THEN v.claim_due_at
-                       WHEN 'feedback' THEN v.feedback_due_at
-                       WHEN 'follow_up' THEN v.follow_up_due_at END AS due_at,
+           {_DUE_AT} AS due_at,
            k.kind = any(v.warned) AS warned,
            k.kind = any(v.overdue_raised) AS overdue_raised
     FROM case_view v, unnest(v.pending) AS k(kind)
-    WHERE v.pending <> '{}' AND ($2::text IS NULL OR v.department = $2)
+    WHERE v.pending <> '{{}}' AND ($2::text IS NULL OR v.department = $2)
 ) owed
 WHERE due_at < $1 AND ($3::text IS NULL OR kind = $3)
 ORDER BY due_at, complaint_id, kind
@@ -106,3 +109,22 @@ ORDER BY complaint_id
 async def provisional_in(pool: asyncpg.Pool | Connection, years: Iterable[int]) -> list[uuid.UUID]:
     """Open cases with a provisional deadline, some deadline of which falls in ``years``."""
     return [r["complaint_id"] for r in await pool.fetch(_PROVISIONAL, sorted(years))]
+
+
+_OVERDUE_BY_DEPARTMENT = f"""
+SELECT v.department,
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM unnest(v.pending) AS k(kind) WHERE {_DUE_AT} < $1
+       )) AS overdue
+FROM case_view v
+WHERE v.pending <> '{{}}'  -- open cases only: the partial index on pending finds them
+GROUP BY 1
+"""
+
+
+async def overdue_cases_by_department(pool: asyncpg.Pool, now: datetime) -> dict[str | None, int]:
+    """Cases owing a deadline that has passed at ``now``, per holding department
+    (None: none yet); every department holding a case that owes a deadline is
+    there, with 0 if none is late."""
+    records = await pool.fetch(_OVERDUE_BY_DEPARTMENT, now)
+    return {r["department"]: int(r["overdue"]) for r in records}

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from services.metrics.overdue_gauge import OverdueCases
 from services.metrics.projections import PROJECTIONS
 from services.metrics.projections.live import ProjectionRunner
 from services.metrics.watcher import DeadlineWatcher
@@ -38,6 +39,7 @@ SPEC = ServiceSpec(
     name="metrics",
     commands={"supervise": c.RaiseSupervision, "recalculate-deadlines": c.RecalculateDeadlines},
     lifespan=projecting_and_watching,
+    scrape_sources=lambda runtime: [OverdueCases(runtime.registry, runtime.store.pool)],
 )
 
 

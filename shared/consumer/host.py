@@ -24,7 +24,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from shared.consumer.consumer import Consumer, subject_matches
 from shared.consumer.dead_letter import DeadLetters
 from shared.consumer.policy import RetryPolicy
-from shared.consumer.processor import MessageProcessor
+from shared.consumer.processor import MessageProcessor, Outcome
 from shared.logs import get_logger
 from shared.nats_setup import ensure_streams
 from shared.settings import Settings
@@ -37,7 +37,7 @@ log = get_logger("tousu.consumer")
 # as any arrive, so this bounds only idle polling (and shutdown latency).
 FETCH_TIMEOUT = 5.0
 
-OnMessage = Callable[[bytes, NatsMessage], Coroutine[Any, Any, None]]
+OnMessage = Callable[[bytes, NatsMessage], Coroutine[Any, Any, Outcome | None]]
 
 
 async def _raw_body(msg: StreamMessage[Any]) -> bytes:
@@ -172,13 +172,14 @@ class ConsumerHost:
             subscriber(self._on_message(consumer.name, replay))
 
     def _on_message(self, name: str, replay: bool) -> OnMessage:
-        async def on_message(body: bytes, message: NatsMessage) -> None:
+        async def on_message(body: bytes, message: NatsMessage) -> Outcome | None:
             msg = message.raw_message
             wanted = self._client_filters.get(name)
             if not replay and wanted and not any(subject_matches(p, msg.subject) for p in wanted):
                 await msg.ack()
-                return
-            await self._processors[name].process(msg, replay=replay)
+                return None
+            # Returned for the metrics (shared.observability.handlers).
+            return await self._processors[name].process(msg, replay=replay)
 
         return on_message
 

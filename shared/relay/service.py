@@ -10,8 +10,10 @@ from typing import Any
 
 from shared.logs import configure_logging, get_logger
 from shared.nats_setup import connect, ensure_streams
+from shared.observability import database_check, nats_check, process_registry, serve_endpoint
 from shared.relay.lag import pending_events
 from shared.relay.leader import AdvisoryLeader
+from shared.relay.metrics import RelayActivity, RelayLag
 from shared.relay.publisher import Relay
 from shared.relay.tasks import run_until
 from shared.settings import Settings
@@ -41,8 +43,21 @@ async def run(settings: Settings) -> None:
             leader = AdvisoryLeader(
                 settings.database_url, retry_interval=settings.relay_standby_retry
             )
-            log.info("relay started", stream=settings.naming.events_stream)
-            await _until_signalled(_lead_forever(leader, relay))
+            leading = asyncio.Event()
+            registry = process_registry()
+            registry.register(RelayActivity(lambda: relay.stats, leading.is_set))
+
+            async with serve_endpoint(
+                settings,
+                registry,
+                sources=[RelayLag(registry, store.pool)],
+                checks={
+                    "database": database_check(store.pool),
+                    "nats": nats_check(lambda: nc.is_connected),
+                },
+            ):
+                log.info("relay started", stream=settings.naming.events_stream)
+                await _until_signalled(_lead_forever(leader, relay, leading))
             log.info("relay closing", published=relay.stats.published)
         finally:
             await nc.close()
@@ -50,10 +65,14 @@ async def run(settings: Settings) -> None:
         await store.close()
 
 
-async def _lead_forever(leader: AdvisoryLeader, relay: Relay) -> None:
+async def _lead_forever(leader: AdvisoryLeader, relay: Relay, leading: asyncio.Event) -> None:
     while True:
         async with leader.lead() as lease:
-            await lease.hold(relay.run())
+            leading.set()
+            try:
+                await lease.hold(relay.run())
+            finally:
+                leading.clear()
         log.warning("relay lost the leadership; standing by")
 
 

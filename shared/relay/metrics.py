@@ -1,0 +1,68 @@
+"""The relay's figures: lag behind the store, events published, leadership."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import asyncpg
+from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from shared.relay.lag import pending_events
+from shared.relay.publisher import CHECKPOINT, RelayStats
+
+
+class RelayLag:
+    """``tousu_relay_lag_events``: events committed to the store that the
+    relay has not yet seen acknowledged by JetStream.
+
+    Read from the store (the head against the relay's checkpoint), so any
+    relay process, leader or standby, reports the same figure.
+    """
+
+    name = "relay_lag"
+
+    def __init__(
+        self, registry: CollectorRegistry, pool: asyncpg.Pool, checkpoint: str = CHECKPOINT
+    ) -> None:
+        self._pool = pool
+        self._checkpoint = checkpoint
+        self._gauge = Gauge(
+            "tousu_relay_lag_events",
+            "Events committed to the event store and not yet published to JetStream",
+            registry=registry,
+        )
+
+    async def refresh(self) -> None:
+        after = await self._pool.fetchval(
+            "SELECT position FROM checkpoints WHERE name = $1", self._checkpoint
+        )
+        self._gauge.set(await pending_events(self._pool, int(after or 0)))
+
+
+class RelayActivity(Collector):
+    """``tousu_relay_published_events_total`` and ``tousu_relay_leader``, read
+    from the running relay's own counts."""
+
+    def __init__(self, stats: Callable[[], RelayStats], leading: Callable[[], bool]) -> None:
+        self._stats = stats
+        self._leading = leading
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        yield CounterMetricFamily(
+            "tousu_relay_published_events",
+            "Events this relay process published (JetStream stored them anew)",
+            value=stats.published,
+        )
+        yield CounterMetricFamily(
+            "tousu_relay_failures",
+            "Publishing rounds of this relay process that failed and were retried",
+            value=stats.failures,
+        )
+        yield GaugeMetricFamily(
+            "tousu_relay_leader",
+            "1 while this relay process is the publishing leader, else 0",
+            value=1 if self._leading() else 0,
+        )
