@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.intake.intake import Intake
 from services.intake.submission import Submission
+from shared.application.nats_commands import CONCURRENT_REQUESTS
 from shared.application.replies import error, from_exception, ok
 from shared.consumer.dead_letter import DeadLetters, describe
 from shared.consumer.policy import RetryPolicy
@@ -34,7 +35,12 @@ class SubmitRequest(BaseModel):
 def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
     naming = settings.naming
 
-    @broker.subscriber(naming.command("intake", "submit"), queue="intake", title="intake submit")
+    @broker.subscriber(
+        naming.command("intake", "submit"),
+        queue="intake",
+        max_workers=CONCURRENT_REQUESTS,
+        title="intake submit",
+    )
     async def submit(body: dict[str, Any]) -> dict[str, Any]:
         try:
             request = SubmitRequest.model_validate(body)

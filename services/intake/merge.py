@@ -15,7 +15,11 @@ from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from shared.application.executor import CommandExecutor, Outcome
-from shared.application.nats_commands import CommandRequest, outcome_result
+from shared.application.nats_commands import (
+    CONCURRENT_REQUESTS,
+    CommandRequest,
+    outcome_result,
+)
 from shared.application.replies import error, from_exception, ok
 from shared.domain.commands import LinkDuplicate
 from shared.domain.errors import DomainError, InvalidCommand
@@ -69,7 +73,9 @@ def register(
 ) -> None:
     subject = settings.naming.command("intake", "merge")
 
-    @broker.subscriber(subject, queue="intake", title="intake LinkDuplicate")
+    @broker.subscriber(
+        subject, queue="intake", max_workers=CONCURRENT_REQUESTS, title="intake LinkDuplicate"
+    )
     async def merge(body: dict[str, Any]) -> dict[str, Any]:
         try:
             request = CommandRequest.model_validate(body)

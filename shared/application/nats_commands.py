@@ -24,6 +24,13 @@ from shared.naming import Naming
 
 log = get_logger(__name__)
 
+# Requests one process handles at once on each subject. nats-py runs a
+# subscription's callbacks one after another, so without this a process
+# answers one request at a time and a queue forms behind any slow one (a
+# submission's argon2 hash, a commit's fsync); replicas already run requests
+# concurrently, and the executor resolves two commands to the same complaint.
+CONCURRENT_REQUESTS = 16
+
 
 class CommandRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -71,7 +78,12 @@ def _register(
     command_type: type[Command],
     executor: CommandExecutor,
 ) -> None:
-    @broker.subscriber(subject, queue=service, title=f"{service} {command_type.name()}")
+    @broker.subscriber(
+        subject,
+        queue=service,
+        max_workers=CONCURRENT_REQUESTS,
+        title=f"{service} {command_type.name()}",
+    )
     async def handle(body: dict[str, Any]) -> dict[str, Any]:
         try:
             request = CommandRequest.model_validate(body)

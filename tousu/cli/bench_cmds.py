@@ -1,8 +1,11 @@
-"""`tousu bench`: run the benchmarks under bench/ and print their JSON."""
+"""`tousu bench`: run the benchmarks under bench/, print their JSON (stdout) and a
+short table of the pipeline's figures (stderr)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import platform
 import tempfile
 from collections.abc import AsyncIterator
@@ -14,6 +17,8 @@ from typing import Annotated, Any
 import typer
 
 from bench.kpi_bench import run_kpi_bench
+from bench.pipeline_bench import FULL, QUICK, PipelineConfig, run_pipeline_bench
+from bench.pipeline_table import pipeline_table
 from bench.projection_bench import run_projection_bench
 from bench.relay_bench import run_relay_bench
 from bench.scratch import Scratch, scratch
@@ -31,11 +36,12 @@ class Part(StrEnum):
     RELAY = "relay"
     PROJECTIONS = "projections"
     KPIS = "kpis"
+    PIPELINE = "pipeline"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
 PROJECTION_EVENTS = (5_000, 1_000_000)
-KPI_COMPLAINTS = (500, 100_000)
+KPI_COMPLAINTS = (500, 1_000_000)
 
 
 @app.command()
@@ -45,23 +51,63 @@ def bench(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the JSON here.")
     ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="Pipeline: complaints/s of the fixed-rate phases.", min=0.1),
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Pipeline: seconds measured per phase, after the warm-up.", min=1),
+    ] = None,
+    warmup: Annotated[
+        float | None, typer.Option(help="Pipeline: seconds of load before measuring.", min=0)
+    ] = None,
+    in_flight: Annotated[
+        int | None,
+        typer.Option(help="Pipeline: most complaints submitted and not yet routed.", min=1),
+    ] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(help="Pipeline: submit over nats, http (repeat for both; default both)."),
+    ] = None,
 ) -> None:
-    """Measure the event store, the relay, projection rebuilds and KPI queries; print JSON.
+    """Measure the event store, the relay, projection rebuilds, KPI queries and the
+    whole pipeline (submission → accepted → routed, every service its own process);
+    print JSON.
 
     Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
     starts embedded servers in a temporary folder. Every run works in a
     database and subject root of its own, removed afterwards.
     """
-    result = run(_bench(part, quick))
+    config = QUICK if quick else FULL
+    config = dataclasses.replace(
+        config,
+        rate=config.rate if rate is None else rate,
+        window=config.window if duration is None else duration,
+        warmup=config.warmup if warmup is None else warmup,
+        in_flight=config.in_flight if in_flight is None else in_flight,
+    )
+    if channel:
+        unknown = set(channel) - {"nats", "http"}
+        if unknown:
+            raise typer.BadParameter(f"unknown channel(s): {', '.join(sorted(unknown))}")
+        config = dataclasses.replace(config, channels=tuple(channel))
+    result = run(_bench(part, quick, config))
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
+    if "pipeline" in result:
+        pipeline_table(result["pipeline"])
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
 
 
-async def _bench(part: Part, quick: bool) -> dict[str, Any]:
+async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
         "quick": quick,
     }
     async with _servers() as (db_url, nats):
@@ -80,6 +126,9 @@ async def _bench(part: Part, quick: bool) -> dict[str, Any]:
             async with scratch(db_url, nats) as space:
                 complaints = KPI_COMPLAINTS[0 if quick else 1]
                 result["kpis"] = await run_kpi_bench(space, complaints=complaints)
+        if part in (Part.ALL, Part.PIPELINE):
+            async with scratch(db_url, nats) as space:
+                result["pipeline"] = await run_pipeline_bench(space, pipeline)
     return result
 
 

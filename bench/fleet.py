@@ -1,0 +1,122 @@
+"""tousu's processes for a benchmark: each service and the relay on its own,
+started, waited for, measured (CPU seconds) and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from shared.naming import Naming
+
+STARTUP_TIMEOUT = 90.0
+
+
+@dataclass
+class Fleet:
+    """Processes named ``<service>`` or ``<service>-<n>`` for replicas."""
+
+    env: dict[str, str]
+    logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def spawn(self, service: str, replicas: int = 1) -> None:
+        for n in range(1, replicas + 1):
+            name = service if replicas == 1 else f"{service}-{n}"
+            # A file, not a pipe: a chatty child must never block on a full pipe.
+            with (self.logs / f"{name}.log").open("ab") as log:
+                self.processes[name] = subprocess.Popen(
+                    [sys.executable, "-m", "tousu", "service", service],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+
+    async def wait_until_answering(
+        self, nc: NatsClient, naming: Naming, services: list[str]
+    ) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        for service in services:
+            while True:
+                self._check_alive()
+                try:
+                    await nc.request(naming.command(service, "ping"), b"{}", timeout=1.0)
+                    break
+                except (NoRespondersError, NatsTimeout):
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.1)
+
+    async def wait_until_ready(self, base_url: str) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
+            while True:
+                self._check_alive()
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the gateway at {base_url} never became ready")
+                await asyncio.sleep(0.1)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU seconds each process has used so far (threads included)."""
+        out: dict[str, float] = {}
+        for name, proc in self.processes.items():
+            try:
+                times = psutil.Process(proc.pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            out[name] = times.user + times.system
+        return out
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def _check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                tail = (self.logs / f"{name}.log").read_text(errors="replace")
+                raise RuntimeError(f"{name} exited ({proc.returncode}): {tail[-2000:]}")
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+
+
+def logged_errors(logs: Path, keep: int = 5) -> dict[str, Any]:
+    """Error lines the processes logged (JSON lines), to report beside the figures."""
+    count, first = 0, list[str]()
+    for path in sorted(logs.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                count += 1
+                if len(first) < keep:
+                    first.append(f"{path.stem}: {entry.get('event')} {entry.get('error', '')}")
+    return {"count": count, "first": first}
