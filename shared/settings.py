@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Signs the web pages' CSRF tokens and short-lived cookies. Unset: a random
     # key kept in <data_dir>/web-secret (replicas sharing no data dir must set it).
     web_secret: SecretStr | None = None
+    # Keys the access codes' HMAC. Unset: kept in <data_dir>/access-code-key;
+    # every intake and gateway process must use the same one.
+    access_code_key: SecretStr | None = None
 
     # Accept complete, in-scope submissions without an operator (default off:
     # the policy asks for a preliminary verification, 初步核实).

@@ -3,7 +3,6 @@ auto-acceptance, and duplicate suggestions."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -83,11 +82,13 @@ class Intake:
         store: PostgresEventStore,
         executor: CommandExecutor,
         *,
+        access_code_key: bytes,
         auto_accept: bool = False,
         taxonomy: Taxonomy | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
+        self._access_code_key = access_code_key
         self._auto_accept = auto_accept
         self._taxonomy = taxonomy or Taxonomy.load()
 
@@ -100,8 +101,7 @@ class Intake:
         if existing.exists:
             return _submitted(complaint_id, existing, None, repeated=True)
         code = new_access_code()
-        # argon2 is deliberately slow (about 0.1 s): keep it off the event loop.
-        code_hash = await asyncio.to_thread(hash_access_code, code)
+        code_hash = hash_access_code(code, self._access_code_key)
         received_at = submission.received_at or utcnow()
         for _ in range(TRACKING_NO_TRIES):
             tracking_no = new_tracking_no(received_at)

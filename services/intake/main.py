@@ -6,12 +6,18 @@ from __future__ import annotations
 from services.intake import endpoints, merge
 from services.intake.intake import Intake
 from shared.domain import commands as c
+from shared.keys import access_code_key
 from shared.service import Runtime, ServiceSpec, run_service
 from shared.settings import Settings
 
 
 def _extra(runtime: Runtime) -> None:
-    intake = Intake(runtime.store, runtime.executor, auto_accept=runtime.settings.auto_accept)
+    intake = Intake(
+        runtime.store,
+        runtime.executor,
+        access_code_key=access_code_key(runtime.settings),
+        auto_accept=runtime.settings.auto_accept,
+    )
     endpoints.register(runtime.broker, runtime.settings, intake)
     merge.register(runtime.broker, runtime.settings, runtime.store, runtime.executor)
 

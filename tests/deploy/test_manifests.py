@@ -110,6 +110,7 @@ def test_compose_runs_every_process_replicated_after_migrating() -> None:
         port = int(env["TOUSU_HTTP_PORT"] if process == "gateway" else env["TOUSU_METRICS_PORT"])
         assert port == (8080 if process == "gateway" else METRICS_PORT), process
         assert f"127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"]), process
+        assert env["TOUSU_ACCESS_CODE_KEY"], f"{process}: one access-code key everywhere"
     assert services["gateway"]["environment"]["TOUSU_WEB_SECRET"], "replicas must share the key"
 
 
@@ -189,7 +190,9 @@ def test_kubernetes_runs_a_three_node_nats_statefulset_and_three_stream_replicas
     assert config["TOUSU_STREAM_REPLICAS"] == "3"
     assert config["TOUSU_NATS_URL"] == "nats://nats:4222"
     assert config["TOUSU_HTTP_HOST"] == "0.0.0.0", "probes come from outside the container"
-    assert "TOUSU_WEB_SECRET" in docs["Secret", "tousu-secrets"]["stringData"]
+    assert {"TOUSU_WEB_SECRET", "TOUSU_ACCESS_CODE_KEY"} <= set(
+        docs["Secret", "tousu-secrets"]["stringData"]
+    )
 
 
 # -- both ------------------------------------------------------------------------------

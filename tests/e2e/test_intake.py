@@ -13,6 +13,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from shared.intake.identifiers import is_valid_tracking_no, verify_access_code
+from shared.keys import access_code_key
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import handle_and_feed_back, routed_by_rules
@@ -88,7 +89,8 @@ async def test_each_channel_from_submission_to_closed(
     cid = result["complaint_id"]
     received = (await store.read_stream(f"complaint-{cid}"))[0]
     assert received.data["channel"] == channel
-    assert verify_access_code(received.data["access_code_hash"], result["access_code"])
+    key = access_code_key(settings)  # the service's: both read the test's data folder
+    assert verify_access_code(received.data["access_code_hash"], result["access_code"], key)
 
     await command(
         nats_client, settings, "intake", "accept", cid, OPERATOR, category="service_quality"

@@ -15,6 +15,7 @@ from shared.domain import commands as c
 from shared.events import Actor
 from shared.events.types import Channel, Complainant
 from shared.intake.identifiers import new_tracking_no
+from shared.keys import access_code_key
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.helpers import tousu
@@ -28,7 +29,7 @@ async def test_show_by_tracking_number_and_id(
     store: PostgresEventStore, settings: Settings, child_env: dict[str, str]
 ) -> None:
     executor = CommandExecutor(store, ContextSource.for_settings(settings))
-    submitted = await Intake(store, executor).submit(
+    submitted = await Intake(store, executor, access_code_key=access_code_key(settings)).submit(
         Submission(
             channel=Channel.PHONE,
             received_at=RECEIVED,

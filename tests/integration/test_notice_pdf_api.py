@@ -22,6 +22,7 @@ from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
 from shared.events.types import Channel, Complainant
 from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from shared.keys import access_code_key
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, SUPERVISOR
@@ -56,7 +57,7 @@ async def filed(store: PostgresEventStore, settings: Settings) -> Filed:
             occurred_at=at(14),
             channel=Channel.PHONE,
             tracking_no=tracking_no,
-            access_code_hash=hash_access_code(code),
+            access_code_hash=hash_access_code(code, access_code_key(settings)),
             complainant=Complainant(name="王五", phone="13700000000"),
             subject="工地夜间施工噪音",
             description="夜间施工，影响休息",

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from pydantic import ValidationError
 
 from shared.calendar import TZ
@@ -28,7 +29,6 @@ from shared.intake.i18n import Localized, UnsupportedLanguage, normalize_lang
 from shared.intake.identifiers import (
     ACCESS_CODE_ALPHABET,
     ACCESS_CODE_LENGTH,
-    access_code_needs_rehash,
     hash_access_code,
     is_valid_tracking_no,
     new_access_code,
@@ -391,18 +391,29 @@ def test_access_codes() -> None:
     assert not set("0O1IL") & set(ACCESS_CODE_ALPHABET)
 
 
+KEY = b"k" * 32
+
+
 def test_access_code_hash_and_verify() -> None:
     code = new_access_code()
-    stored = hash_access_code(code)
-    assert code not in stored and stored.startswith("$argon2id$")
-    assert hash_access_code(code) != stored  # salted
-    assert verify_access_code(stored, code)
-    assert verify_access_code(stored, f" {code[:4].lower()}-{code[4:]} ")
+    stored = hash_access_code(code, KEY)
+    assert code not in stored and stored.startswith("hmac-sha256$")
+    assert hash_access_code(code, KEY) != stored  # salted
+    assert verify_access_code(stored, code, KEY)
+    assert verify_access_code(stored, f" {code[:4].lower()}-{code[4:]} ", KEY)
     other = next(c for c in iter(new_access_code, None) if c != code)
-    assert not verify_access_code(stored, other)
-    assert not verify_access_code(stored, "")
-    assert not verify_access_code("not a hash", code)
-    assert not access_code_needs_rehash(stored)
+    assert not verify_access_code(stored, other, KEY)
+    assert not verify_access_code(stored, "", KEY)
+    # Without the key the stored hash is of no use for trying codes.
+    assert not verify_access_code(stored, code, b"x" * 32)
+    for broken in ("not a hash", "hmac-sha256$$", "hmac-sha256$!!$??", stored + "A"):
+        assert not verify_access_code(broken, code, KEY)
+
+
+def test_access_codes_issued_with_argon2_still_verify() -> None:
+    legacy = PasswordHasher().hash("ABCD2345")
+    assert verify_access_code(legacy, "abcd-2345", KEY)
+    assert not verify_access_code(legacy, "ABCD2346", KEY)
 
 
 # --- duplicates -------------------------------------------------------------------

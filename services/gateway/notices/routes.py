@@ -26,6 +26,7 @@ from services.gateway.public.routes import AccessCode, TrackingNo
 from shared.application.context_source import ContextSource
 from shared.domain.context import NoticeRenderer
 from shared.intake.i18n import Localized
+from shared.keys import access_code_key
 from shared.notify.documents import DocumentKind, NoticeDocument, find_document, notice_documents
 from shared.settings import Settings
 
@@ -66,6 +67,7 @@ class _Documents:
 def notices_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     documents = _Documents(settings)
+    code_key = access_code_key(settings)
     not_found: dict[int | str, dict[str, Any]] = {
         404: {"description": "No such complaint (or not yours), or notice", **_PROBLEM}
     }
@@ -121,7 +123,9 @@ def notices_router(settings: Settings) -> APIRouter:
         tracking_no: TrackingNo, notice_id: NoticeId, request: Request, code: AccessCode = None
     ) -> Response:
         """One of one's notices as a PDF (the lookup's ``pdf_url``, with ``?code=``)."""
-        _, case = await case_for_code(get_pool(request), get_store(request), tracking_no, code)
+        _, case = await case_for_code(
+            get_pool(request), get_store(request), code_key, tracking_no, code
+        )
         return await pdf_response(documents.one(case, notice_id))
 
     return router

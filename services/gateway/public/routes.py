@@ -24,6 +24,7 @@ from shared.domain.status import Status
 from shared.events import Actor, utcnow
 from shared.events.types import Channel, Complainant, Satisfaction
 from shared.intake.commitments import CommitmentRegister, PublicRegister
+from shared.keys import access_code_key
 from shared.settings import Settings
 
 # Whoever holds the tracking number and code; the events never name them.
@@ -97,6 +98,7 @@ class FollowUpResult(BaseModel):
 def public_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/public", tags=["public"])
     naming = settings.naming
+    code_key = access_code_key(settings)
 
     @router.post(
         "/complaints",
@@ -123,7 +125,9 @@ def public_router(settings: Settings) -> APIRouter:
         tracking_no: TrackingNo, request: Request, code: AccessCode = None
     ) -> PublicCase:
         """Status, deadlines, notices and the public timeline of one's own complaint."""
-        _, case = await case_for_code(get_pool(request), get_store(request), tracking_no, code)
+        _, case = await case_for_code(
+            get_pool(request), get_store(request), code_key, tracking_no, code
+        )
         return public_case(case, request_language(request))
 
     @router.post(
@@ -143,7 +147,7 @@ def public_router(settings: Settings) -> APIRouter:
     ) -> FollowUpResult:
         """The satisfaction survey (回访): dissatisfied sends the case back for re-handling."""
         complaint_id, _ = await case_for_code(
-            get_pool(request), get_store(request), tracking_no, code
+            get_pool(request), get_store(request), code_key, tracking_no, code
         )
         command = c.RecordFollowUp(
             actor=PUBLIC_ACTOR,

@@ -32,6 +32,7 @@ from shared.domain import commands as c
 from shared.events import decode, utcnow
 from shared.events import types as ev
 from shared.events.types import Satisfaction
+from shared.keys import access_code_key
 
 CASE_COOKIE: Final = "tousu_case"
 CASE_PATH: Final = "/track"
@@ -63,6 +64,7 @@ def own_words(case: Case) -> ev.ComplaintReceived | None:
 
 def add_tracking_routes(router: APIRouter, web: Web) -> None:
     naming = web.settings.naming
+    code_key = access_code_key(web.settings)
 
     def lookup_form(
         request: Request,
@@ -91,7 +93,11 @@ def add_tracking_routes(router: APIRouter, web: Web) -> None:
             return lookup_form(request, values, errors, status=422)
         try:
             complaint_id, _ = await case_for_code(
-                get_pool(request), get_store(request), values["tracking_no"], values["code"]
+                get_pool(request),
+                get_store(request),
+                code_key,
+                values["tracking_no"],
+                values["code"],
             )
         except NotFound:
             # The code is not shown again: the one typed was wrong anyway.
