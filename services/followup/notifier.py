@@ -28,6 +28,7 @@ from shared.events import types as ev
 from shared.events.envelope import STREAM_PREFIX
 from shared.logs import get_logger
 from shared.notify import (
+    OUTBOX_CHANNEL,
     Dispatcher,
     NoticeChannel,
     NoticeKind,
@@ -37,6 +38,7 @@ from shared.notify import (
     channel_for,
     enqueue,
 )
+from shared.privacy.reveal import reveal_history
 from shared.service import Runtime
 from shared.store import UnitOfWork
 from shared.store.postgres import Connection, PgUnitOfWork
@@ -164,16 +166,24 @@ def notifier(render: NoticeRenderer) -> Consumer:
         notice = notice_for(envelope, history, state, render)
         if notice is None:
             return
-        for n in notifications(envelope, state, notice):
-            uow.defer(_enqueuer(n))
+        uow.defer(_enqueuer(envelope, history, notice))
+        uow.wake_after_commit(OUTBOX_CHANNEL)
         log.info("notice enqueued", kind=notice.kind, tracking_no=state.tracking_no)
 
     return Consumer(CONSUMER, handle, event_types=EVENT_TYPES)
 
 
-def _enqueuer(n: Notification) -> Callable[[Connection], Awaitable[None]]:
+def _enqueuer(
+    envelope: Envelope, history: list[Envelope], notice: Notice
+) -> Callable[[Connection], Awaitable[None]]:
     async def write(conn: Connection) -> None:
-        await enqueue(conn, n)
+        # The recipient is the one place the notifier needs personal data:
+        # opened here, on the transaction's connection, and nowhere else.
+        state = replay(await reveal_history(conn, history))
+        for n in notifications(envelope, state, notice):
+            # Woken after the commit instead (wake_after_commit): a NOTIFY in
+            # the transaction would serialise the commits of all notifiers.
+            await enqueue(conn, n, notify=False)
 
     return write
 

@@ -24,6 +24,8 @@ from shared.intake.duplicates import (
 )
 from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
 from shared.intake.taxonomy import Taxonomy, UnknownCode
+from shared.privacy.keys import keys_by_contact
+from shared.privacy.reveal import reveal_all
 from shared.store import ConcurrencyConflict
 from shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
 
@@ -92,7 +94,11 @@ class Intake:
         self._auto_accept = auto_accept
         self._taxonomy = taxonomy or Taxonomy.load()
 
-    async def submit(self, submission: Submission, actor: Actor) -> Submitted:
+    async def submit(
+        self, submission: Submission, actor: Actor, *, details: bool = True
+    ) -> Submitted:
+        """Register ``submission``; ``details``: also look for duplicates and
+        suggest categories, for a caller that shows them (a channel does not)."""
         problems = submission.missing()
         if problems:
             raise InvalidSubmission(problems)
@@ -115,6 +121,8 @@ class Intake:
                 # The same submission arrived twice at once; the other one won.
                 state = await self._executor.load(complaint_id)
                 return _submitted(complaint_id, state, None, repeated=True)
+            if not details:
+                return _submitted(complaint_id, outcome.state, code)
             return replace(
                 _submitted(complaint_id, outcome.state, code),
                 duplicates=await self._duplicates(complaint_id, submission, received_at),
@@ -192,29 +200,32 @@ class Intake:
         who = _normalized(submission.complainant)
         if not (who.phone or who.email):
             return []
-        rows = await self._store.pool.fetch(
+        pool = self._store.pool
+        # Events hold contact details sealed: the same person is found by key.
+        rows = await pool.fetch(
             """SELECT e.stream_id, e.occurred_at, e.data, t.tracking_no
                FROM events e LEFT JOIN tracking_numbers t
                  ON t.complaint_id = substr(e.stream_id, 11)::uuid
                WHERE e.type = 'ComplaintReceived' AND e.occurred_at >= $1
                  AND e.stream_id <> $2
-                 AND ((e.data -> 'complainant' ->> 'phone') = $3
-                      OR lower(e.data -> 'complainant' ->> 'email') = $4)""",
+                 AND (e.data -> 'complainant' ->> 'key') = any($3::text[])""",
             received_at - DUPLICATE_WINDOW,
             f"complaint-{complaint_id}",
-            who.phone,
-            who.email,
+            await keys_by_contact(pool, who.phone, who.email),
         )
         tracking = {r["stream_id"].removeprefix("complaint-"): r["tracking_no"] for r in rows}
+        people = await reveal_all(
+            pool, [Complainant.model_validate(r["data"]["complainant"]) for r in rows]
+        )
         candidates = [
             DuplicateCandidate.of(
                 r["stream_id"].removeprefix("complaint-"),
                 r["occurred_at"],
-                Complainant.model_validate(r["data"]["complainant"]),
+                person,
                 r["data"]["subject"],
                 r["data"]["description"],
             )
-            for r in rows
+            for r, person in zip(rows, people, strict=True)
         ]
         this = DuplicateCandidate.of(
             str(complaint_id), received_at, who, submission.subject, submission.description

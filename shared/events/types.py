@@ -6,10 +6,13 @@ and registers an upcaster (see :mod:`shared.events.upcast`).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 from shared.events.base import EventData
 
@@ -43,12 +46,32 @@ class _Part(BaseModel):
 
 
 class Complainant(_Part):
+    """Who complained. The personal fields (name, phone, email, address,
+    id_number) are stored sealed: the event store keeps only ``key`` (the
+    complainant whose data key encrypts them) and ``sealed`` (the ciphertext),
+    and :mod:`shared.privacy` reveals them where they are needed. ``erased``
+    marks a complainant whose key has been destroyed: the fields are gone."""
+
     name: str | None = None
     phone: str | None = None
     email: str | None = None
     address: str | None = None
+    id_number: str | None = None  # 居民身份证号码, checked with its check digit
     anonymous: bool = False
     preferred_channel: Channel | None = None
+    key: uuid.UUID | None = None
+    sealed: str | None = None
+    erased: bool = False
+
+    @field_validator("id_number")
+    @classmethod
+    def _resident_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ric.validate(value))
+        except ValidationError as e:
+            raise ValueError("not a valid resident identity card number") from e
 
 
 class Deadline(_Part):

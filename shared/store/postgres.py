@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -13,6 +14,8 @@ import pydantic_core
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.events import Envelope, NewEvent
+from shared.logs import get_logger
+from shared.privacy.sealing import sealed_data
 from shared.store.errors import (
     AlreadyProcessed,
     ConcurrencyConflict,
@@ -22,6 +25,9 @@ from shared.store.errors import (
 from shared.store.port import EventStore, UnitOfWork, Wakeup
 
 NOTIFY_CHANNEL = "tousu_events"
+_NOTIFY = "SELECT pg_notify(c, '') FROM unnest($1::text[]) AS c"
+
+log = get_logger("tousu.store")
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 DeferredWrite = Callable[[Connection], Awaitable[object]]
@@ -78,6 +84,12 @@ class PgUnitOfWork(UnitOfWork):
         self.appended = False
         self._tracking: list[tuple[str, uuid.UUID]] = []
         self._deferred: list[DeferredWrite] = []
+        self.wakes: set[str] = set()
+
+    def wake_after_commit(self, channel: str) -> None:
+        """NOTIFY ``channel`` once this transaction has committed (not inside it:
+        see :meth:`PostgresEventStore._wake`)."""
+        self.wakes.add(channel)
 
     def defer(self, write: DeferredWrite) -> None:
         """Run ``write`` on this transaction's connection just before it commits.
@@ -104,7 +116,8 @@ class PgUnitOfWork(UnitOfWork):
             [e.causation_id for e in events],
             [e.actor.model_dump(mode="json", exclude_none=True) for e in events],
             [e.department for e in events],
-            [e.data for e in events],
+            # Personal fields are sealed here, so no stored copy holds them plain.
+            await sealed_data(self._conn, events),
         )
         if len(rows) == len(events):
             self.appended = True
@@ -282,17 +295,27 @@ async def stream_bounds(conn: Connection, parts: int, events: int) -> list[str]:
     return [r["cut"] for r in rows if r["cut"] is not None]
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is (asyncpg still rolls back an
+    open transaction): the default reset is a round trip per acquire, about a
+    tenth of a consumer's CPU, for session state that pooled connections never
+    keep (LISTEN has its own connection; advisory locks are released, SET is
+    not used)."""
+
+
 class PostgresEventStore(EventStore):
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
         self._dsn = dsn
+        self._wanted: set[str] = set()
+        self._notifier: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(
         cls, dsn: str, *, min_size: int = 2, max_size: int = 10
     ) -> PostgresEventStore:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
         )
         return cls(pool, dsn)
 
@@ -311,11 +334,29 @@ class PostgresEventStore(EventStore):
             async with conn.transaction():
                 yield uow
                 await uow.flush()
-            if uow.appended:
-                # Sent after the commit, outside it: a NOTIFY inside the
-                # transaction would take PostgreSQL's global notify lock across
-                # the commit and serialise every writer.
-                await conn.execute(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+        if uow.appended:
+            uow.wake_after_commit(NOTIFY_CHANNEL)
+        if uow.wakes:
+            self._wake(uow.wakes)
+
+    def _wake(self, channels: set[str]) -> None:
+        # Sent after the commit, outside it: a NOTIFY inside the transaction
+        # would take PostgreSQL's global notify lock across the commit and
+        # serialise every writer. One round of notifications at a time: the
+        # commits made while one is on its way share the next, not a round
+        # trip each.
+        self._wanted |= channels
+        if self._notifier is None or self._notifier.done():
+            self._notifier = asyncio.create_task(self._notify())
+
+    async def _notify(self) -> None:
+        while self._wanted:
+            channels, self._wanted = sorted(self._wanted), set()
+            try:
+                await self._pool.execute(_NOTIFY, channels)
+            except Exception:  # listeners poll as well: late, not lost
+                log.warning("could not notify listeners", channels=channels, exc_info=True)
+                return
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
         return await _read_stream(self._pool, stream_id, from_version)
@@ -358,4 +399,6 @@ class PostgresEventStore(EventStore):
         )
 
     async def close(self) -> None:
+        if self._notifier is not None:
+            await self._notifier
         await self._pool.close()

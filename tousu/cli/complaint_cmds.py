@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from shared.events.envelope import STREAM_PREFIX
 from shared.intake.commitments import CommitmentRegister
 from shared.intake.identifiers import normalize_tracking_no
 from shared.intake.taxonomy import Taxonomy
+from shared.privacy.reveal import reveal_history
+from shared.privacy.views_log import record_view
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
@@ -170,6 +173,8 @@ def view(
         "channel_label": CHANNELS[state.channel] if state.channel else None,
         "subject": state.subject,
         "complainant": None if who is None or who.anonymous else who.name,
+        # Their key was destroyed (`tousu privacy erase`): the name is gone for good.
+        "complainant_erased": bool(who and who.erased),
         "category": state.category,
         "category_label": names.category(state.category, state.subcategory),
         "department": state.department,
@@ -221,9 +226,19 @@ async def load(text: str) -> dict[str, Any]:
         state = replay(history)
         if not state.exists:
             raise UnknownComplaint(f"未找到投诉件 {complaint_id}")
+        history = await reveal_history(store.pool, history)
+        state = replay(history)
+        if state.complainant and state.complainant.name:
+            await record_view(store.pool, getpass.getuser(), "cli", complaint_id, "cli_show")
         return view(complaint_id, state, history, Names.load())
     finally:
         await store.close()
+
+
+def _complainant(doc: dict[str, Any]) -> str:
+    if doc.get("complainant_erased"):
+        return "（已删除 erased）"
+    return str(doc["complainant"] or "（匿名或未留姓名）")
 
 
 def _print(doc: dict[str, Any]) -> None:
@@ -234,7 +249,7 @@ def _print(doc: dict[str, Any]) -> None:
         ("状态", doc["status_label"]),
         ("事项", doc["subject"]),
         ("渠道", doc["channel_label"]),
-        ("投诉人", doc["complainant"] or "（匿名或未留姓名）"),
+        ("投诉人", _complainant(doc)),
         ("分类", doc["category_label"]),
         ("承办部门", doc["department_label"]),
         ("承办人", doc["handler"]),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from services.gateway.auth.dependencies import CurrentUser, get_pool
+from services.gateway.complaints.personal import revealed_case, viewed_case
 from services.gateway.complaints.reader import Case, visible_case
 from services.gateway.complaints.routes import ComplaintId, get_store
 from services.gateway.notices.download import no_such_notice, pdf_response
@@ -106,7 +107,7 @@ def notices_router(settings: Settings) -> APIRouter:
         complaint_id: ComplaintId, notice_id: NoticeId, request: Request, principal: CurrentUser
     ) -> Response:
         """One notice as a PDF, in the complainant's language."""
-        case = await visible_case(get_store(request), complaint_id, principal)
+        case = await viewed_case(get_store(request), complaint_id, principal, "api_notice_pdf")
         return await pdf_response(documents.one(case, notice_id))
 
     @router.get(
@@ -124,8 +125,15 @@ def notices_router(settings: Settings) -> APIRouter:
     ) -> Response:
         """One of one's notices as a PDF (the lookup's ``pdf_url``, with ``?code=``)."""
         _, case = await case_for_code(
-            get_pool(request), get_store(request), code_key, tracking_no, code
+            get_pool(request),
+            get_store(request),
+            code_key,
+            tracking_no,
+            code,
+            request.app.state.throttle,
         )
+        # The complainant's own name, on their own notice: neither masked nor logged.
+        case = await revealed_case(get_pool(request), case)
         return await pdf_response(documents.one(case, notice_id))
 
     return router

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from services.gateway.auth import Principal
 from services.gateway.auth.dependencies import get_pool
+from services.gateway.complaints.personal import viewed_case
 from services.gateway.complaints.reader import Case, visible_case
 from services.gateway.complaints.routes import get_store
 from services.gateway.complaints.views import case_out
@@ -276,7 +277,7 @@ def router(settings: Settings) -> APIRouter:
     ) -> Response:
         lang = web.lang(request)
         try:
-            case = await visible_case(get_store(request), complaint_id, principal)
+            case = await viewed_case(get_store(request), complaint_id, principal, "web_case")
         except NotFound:
             return message_page(request, principal, NO_SUCH_CASE, 404)
         out = case_out(complaint_id, case, lang)
@@ -316,6 +317,7 @@ def router(settings: Settings) -> APIRouter:
             "form": form or {"action": None, "values": {}, "errors": {}},
             "new_key": str(uuid.uuid4()),
             "key_field": actions.KEY_FIELD,
+            "version_field": actions.VERSION_FIELD,
             # Under the staff bar, where the flash goes (base.html's alert is above it).
             "staff_alert": alert,
             "flash": flash,
@@ -337,7 +339,7 @@ def router(settings: Settings) -> APIRouter:
         """The notice's PDF for a signed-in staff member (the API's wants a bearer token)."""
         principal = await require_staff(request)
         try:
-            case = await visible_case(get_store(request), complaint_id, principal)
+            case = await viewed_case(get_store(request), complaint_id, principal, "web_notice_pdf")
             document = documents.one(case, notice_id)
         except NotFound:
             return message_page(request, principal, NO_SUCH_CASE, 404)
@@ -383,6 +385,10 @@ def router(settings: Settings) -> APIRouter:
         if errors:
             return await again(422, errors)
         key = str(raw.get(actions.KEY_FIELD, ""))[:100]
+        # The version the page showed: the service refuses if the case moved on.
+        seen = actions.seen_version(raw)
+        if seen is not None:
+            fields["expected_version"] = seen
         try:
             await actions.send_action(
                 request, settings.naming, wa.action, complaint_id, principal, fields, key

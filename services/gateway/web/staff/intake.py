@@ -26,6 +26,7 @@ from starlette.responses import Response
 from services.gateway.auth import Principal
 from services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from services.gateway.complaints.client import CommandClient
+from services.gateway.complaints.personal import personal_case, revealed_case
 from services.gateway.complaints.queries import CaseFilter, list_cases
 from services.gateway.complaints.reader import Case, load_case
 from services.gateway.complaints.registration import Registration, submit
@@ -50,8 +51,15 @@ from shared.events import types as ev
 from shared.events.base import EventData
 from shared.events.types import Channel, Complainant
 from shared.intake.commitments import CommitmentRegister
-from shared.intake.duplicates import DuplicateCandidate, find_duplicates
+from shared.intake.duplicates import (
+    DuplicateCandidate,
+    find_duplicates,
+    normalize_email,
+    normalize_phone,
+)
 from shared.intake.taxonomy import Taxonomy
+from shared.privacy.keys import keys_by_contact
+from shared.privacy.reveal import reveal_all
 from shared.settings import Settings
 from shared.supervision.policy import warning_at
 
@@ -295,30 +303,32 @@ async def duplicate_suggestions(
     who = facts.received.complainant
     if not (who.phone or who.email):
         return []
+    # Events hold contact details sealed: the same person is found by key.
     rows = await pool.fetch(
         """SELECT e.stream_id, e.occurred_at, e.data, v.tracking_no, v.status
            FROM events e LEFT JOIN case_view v
              ON v.complaint_id = substr(e.stream_id, 11)::uuid
            WHERE e.type = 'ComplaintReceived' AND e.occurred_at >= $1
              AND e.stream_id <> $2
-             AND ((e.data -> 'complainant' ->> 'phone') = $3
-                  OR lower(e.data -> 'complainant' ->> 'email') = lower($4))""",
+             AND (e.data -> 'complainant' ->> 'key') = any($3::text[])""",
         facts.received_at - DUPLICATE_WINDOW,
         f"complaint-{complaint_id}",
-        who.phone,
-        who.email,
+        await keys_by_contact(
+            pool,
+            normalize_phone(who.phone) if who.phone else None,
+            normalize_email(who.email) if who.email else None,
+        ),
     )
     by_id = {r["stream_id"].removeprefix("complaint-"): r for r in rows}
     data = {cid: _json(r["data"]) for cid, r in by_id.items()}
+    people = await reveal_all(
+        pool, [Complainant.model_validate(d["complainant"]) for d in data.values()]
+    )
     candidates = [
         DuplicateCandidate.of(
-            cid,
-            r["occurred_at"],
-            Complainant.model_validate(data[cid]["complainant"]),
-            data[cid]["subject"],
-            data[cid]["description"],
+            cid, r["occurred_at"], person, data[cid]["subject"], data[cid]["description"]
         )
-        for cid, r in by_id.items()
+        for (cid, r), person in zip(by_id.items(), people, strict=True)
     ]
     this = DuplicateCandidate.of(
         str(complaint_id),
@@ -503,6 +513,15 @@ def router(settings: Settings) -> APIRouter:
 
     # --- verify -------------------------------------------------------------
 
+    async def suggestions_for(
+        request: Request, complaint_id: uuid.UUID, case: Case, lang: Lang
+    ) -> list[Suggestion]:
+        # Matched on the contact details in full, whoever is looking.
+        facts = facts_of(await revealed_case(pool(request), case))
+        if facts is None:
+            return []
+        return await duplicate_suggestions(pool(request), complaint_id, facts, lang)
+
     async def received_case(request: Request, complaint_id: uuid.UUID) -> Case | None:
         case = await load_case(request.app.state.connections.store, complaint_id)
         return case if case.state.exists else None
@@ -521,10 +540,10 @@ def router(settings: Settings) -> APIRouter:
         status: int = 200,
     ) -> Response:
         lang = web.lang(request)
+        suggestions = await suggestions_for(request, complaint_id, case, lang)
+        # Shown as this role may see it (masked, or in full and logged).
+        case = await personal_case(pool(request), case, principal, complaint_id, "web_intake")
         facts = facts_of(case)
-        suggestions = (
-            await duplicate_suggestions(pool(request), complaint_id, facts, lang) if facts else []
-        )
         state = case.state
         if accept is None:
             kind = ""
@@ -675,10 +694,7 @@ def router(settings: Settings) -> APIRouter:
         if not web.csrf.verify(request, raw):
             alert = gettext(lang, CSRF_REFUSED)
             return await show_case(request, principal, complaint_id, case, alert=alert, status=403)
-        facts = facts_of(case)
-        suggestions = (
-            await duplicate_suggestions(pool(request), complaint_id, facts, lang) if facts else []
-        )
+        suggestions = await suggestions_for(request, complaint_id, case, lang)
         chosen = next((s for s in suggestions if s.complaint_id == raw.get("duplicate_of")), None)
         if chosen is None:
             alert = gettext(lang, NOT_A_DUPLICATE)
