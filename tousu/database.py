@@ -8,7 +8,10 @@ import asyncpg
 
 from services.metrics.projections import PROJECTIONS
 from services.metrics.projections.state import ensure_table
+from shared.store.chain import seal_all
 from shared.store.migrate import migrate
+
+_CHAIN_MIGRATION = "0012_event_chain"
 
 
 async def prepare_database(url: str) -> list[str]:
@@ -16,6 +19,12 @@ async def prepare_database(url: str) -> list[str]:
     applied = await migrate(url)
     conn = await asyncpg.connect(url)
     try:
+        if _CHAIN_MIGRATION in applied:
+            # The events stored before the chain existed are sealed now, in
+            # commit order, so verification covers the whole history.
+            sealed = await seal_all(conn)
+            if sealed:
+                applied.append(f"sealed {sealed} events")
         for projection in PROJECTIONS:
             if await ensure_table(conn, projection):
                 applied.append(f"projection {projection.name}")

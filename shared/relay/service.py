@@ -15,8 +15,9 @@ from shared.relay.lag import pending_events
 from shared.relay.leader import AdvisoryLeader
 from shared.relay.metrics import RelayActivity, RelayLag
 from shared.relay.publisher import Relay
-from shared.relay.tasks import run_until
+from shared.relay.tasks import cancel_and_wait, run_until
 from shared.settings import Settings
+from shared.store.chain import keep_sealed
 from shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)
@@ -57,7 +58,7 @@ async def run(settings: Settings) -> None:
                 },
             ):
                 log.info("relay started", stream=settings.naming.events_stream)
-                await _until_signalled(_lead_forever(leader, relay, leading))
+                await _until_signalled(_lead_forever(leader, relay, store, leading))
             log.info("relay closing", published=relay.stats.published)
         finally:
             await nc.close()
@@ -65,15 +66,27 @@ async def run(settings: Settings) -> None:
         await store.close()
 
 
-async def _lead_forever(leader: AdvisoryLeader, relay: Relay, leading: asyncio.Event) -> None:
+async def _lead_forever(
+    leader: AdvisoryLeader, relay: Relay, store: PostgresEventStore, leading: asyncio.Event
+) -> None:
     while True:
         async with leader.lead() as lease:
             leading.set()
             try:
-                await lease.hold(relay.run())
+                # The leader seals the hash chain too: one process per system
+                # that always runs, and sealing must not wait for publishing.
+                await lease.hold(_publish_and_seal(relay, store))
             finally:
                 leading.clear()
         log.warning("relay lost the leadership; standing by")
+
+
+async def _publish_and_seal(relay: Relay, store: PostgresEventStore) -> None:
+    sealer = asyncio.create_task(keep_sealed(store.pool))
+    try:
+        await relay.run()
+    finally:
+        await cancel_and_wait(sealer)
 
 
 async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
