@@ -21,6 +21,10 @@ from tests.infra import Servers, configured_servers, new_database, unique_suffix
 from tests.processes import NATS_SERVICES, spawn, stop, wait_until_answering
 from tousu.database import prepare_database as migrate
 
+# Rate limits off for the suite (its gateways, in process or spawned, see this);
+# tests/integration/test_throttle.py turns them on with limits of its own.
+os.environ.setdefault("TOUSU_RATE_LIMITS", "false")
+
 TEMPLATE_PREFIX = "tousu_tmpl_"
 
 

@@ -27,6 +27,9 @@ class Command(BaseModel):
     command_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
+    # The complaint's version the sender saw: if it has moved on since, the
+    # command is refused (StaleVersion) instead of acting on a state nobody saw.
+    expected_version: int | None = Field(default=None, ge=0)
 
     @classmethod
     def name(cls) -> str:

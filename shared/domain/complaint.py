@@ -3,7 +3,14 @@
 from shared.domain.commands import Command
 from shared.domain.context import DecisionContext, Limits
 from shared.domain.decide import ROLES, decide
-from shared.domain.errors import DomainError, Forbidden, IllegalTransition, InvalidCommand, NotFound
+from shared.domain.errors import (
+    DomainError,
+    Forbidden,
+    IllegalTransition,
+    InvalidCommand,
+    NotFound,
+    StaleVersion,
+)
 from shared.domain.state import ComplaintState, evolve, replay
 from shared.domain.status import Status
 
@@ -18,6 +25,7 @@ __all__ = [
     "InvalidCommand",
     "Limits",
     "NotFound",
+    "StaleVersion",
     "Status",
     "decide",
     "evolve",

@@ -12,7 +12,13 @@ from typing import Any
 
 from shared.domain import commands as c
 from shared.domain.context import DecisionContext, Limits
-from shared.domain.errors import Forbidden, IllegalTransition, InvalidCommand, NotFound
+from shared.domain.errors import (
+    Forbidden,
+    IllegalTransition,
+    InvalidCommand,
+    NotFound,
+    StaleVersion,
+)
 from shared.domain.state import ComplaintState
 from shared.domain.status import FINAL, HANDLING, Status
 from shared.events import EventData, NewEvent, new_event
@@ -62,8 +68,16 @@ def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> l
     if not state.exists and not isinstance(command, c.SubmitComplaint):
         raise NotFound("no such complaint")
     _authorise(state, command)
+    if command.expected_version is not None and command.expected_version != state.version:
+        raise StaleVersion(command.name(), state.status, command.expected_version, state.version)
     _check_time(state, command, ctx)
-    emitted = decider(state, command, ctx)
+    try:
+        emitted = decider(state, command, ctx)
+    except IllegalTransition as refusal:
+        # The sender is shown what the case is now, version included, so they
+        # can look again and decide; the deciders know the status only.
+        refusal.details.setdefault("version", state.version)
+        raise
     return [
         new_event(
             data,

@@ -32,6 +32,22 @@ class IllegalTransition(DomainError):
         self.status = status
 
 
+class StaleVersion(DomainError):
+    """The sender saw an older version of the complaint than the stored one (409)."""
+
+    code = "stale_version"
+    http_status = 409
+
+    def __init__(self, command: str, status: Status | None, expected: int, version: int) -> None:
+        super().__init__(
+            f"{command} was sent for version {expected} but the complaint is at {version}",
+            command=command,
+            current_state=status.value if status else "not received",
+            version=version,
+            expected_version=expected,
+        )
+
+
 class NotFound(DomainError):
     """No such complaint, or not one the actor's department may see (404)."""
 

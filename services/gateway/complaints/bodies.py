@@ -15,7 +15,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from shared.domain.commands import Command
 
-GATEWAY_FIELDS = frozenset({"actor", "command_id", "correlation_id", "causation_id"})
+# expected_version comes from the If-Match header (complaints/versions.py).
+GATEWAY_FIELDS = frozenset(
+    {"actor", "command_id", "correlation_id", "causation_id", "expected_version"}
+)
 
 OCCURRED_AT = Field(
     default=None,

@@ -2,8 +2,9 @@
 
 Codes are those of ``shared.domain.errors`` and ``shared.application``:
 validation_error and invalid_command → 422 naming the fields, illegal_transition
-→ 409 with ``current_state``, not_found → 404, forbidden → 403, anything else
-(internal_error, or a code this gateway does not know yet) → 503.
+and stale_version → 409 with ``current_state`` and ``current_version``,
+not_found → 404, forbidden → 403, anything else (internal_error, or a code this
+gateway does not know yet) → 503.
 """
 
 from __future__ import annotations
@@ -60,9 +61,21 @@ def problem_for(error: Mapping[str, Any], action: str) -> DomainProblem:
                 code="invalid_command",
                 errors=[{"field": field, "message": message, "type": "invalid_command"}],
             )
-        case "illegal_transition":
-            state = details.get("current_state") if isinstance(details, Mapping) else None
-            return Conflict(_state_text(action, state, message), current_state=state)
+        case "illegal_transition" | "stale_version":
+            known = details if isinstance(details, Mapping) else {}
+            state, version = known.get("current_state"), known.get("version")
+            text = (
+                _moved_text(state, version, message)
+                if code == "stale_version"
+                else _state_text(action, state, message)
+            )
+            stale = code == "stale_version"
+            return Conflict(
+                text,
+                code="stale_version" if stale else None,
+                current_state=state,
+                current_version=version,
+            )
         case "not_found":
             return NotFound(NO_SUCH_COMPLAINT, code="complaint_not_found")
         case "forbidden":
@@ -76,3 +89,13 @@ def _state_text(action: str, state: object, message: str) -> Text:
     except ValueError:
         label = str(state)
     return Text(f"投诉当前状态为「{label}」，不能执行 {action}", message)
+
+
+def _moved_text(state: object, version: object, message: str) -> Text:
+    try:
+        label = Status(str(state)).label("zh")
+    except ValueError:
+        label = str(state)
+    return Text(
+        f"投诉已被他人更新（当前状态「{label}」，版本 {version}），请刷新后重新操作", message
+    )

@@ -13,6 +13,7 @@ import asyncpg
 
 from services.gateway.complaints.reader import Case, load_case
 from services.gateway.problems import NotFound, Text
+from services.gateway.throttle import LOOKUP_LOCKED, Throttle, TooManyRequests
 from shared.events import decode
 from shared.events import types as ev
 from shared.intake.identifiers import hash_access_code, normalize_tracking_no, verify_access_code
@@ -52,16 +53,45 @@ async def _complaint_id(pool: asyncpg.Pool, tracking_no: str) -> uuid.UUID | Non
 
 
 async def case_for_code(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    key: bytes,
+    tracking_no: str,
+    code: str | None,
+    throttle: Throttle | None = None,
+) -> tuple[uuid.UUID, Case]:
+    """The complaint and its history, or the one 404 for every kind of miss.
+
+    With ``throttle``: after too many misses for one tracking number, from any
+    IP, the number is locked (429) for a while, so a code cannot be guessed by
+    spreading the attempts over many addresses. Unknown numbers lock the same.
+    """
+    if throttle is None:
+        return await _case_for_code(pool, store, key, tracking_no, code)
+    number = normalize_tracking_no(tracking_no) or tracking_no.strip().upper()[:40]
+    wait = await throttle.blocked("lookup_failures", number)
+    if wait is not None:
+        raise TooManyRequests(LOOKUP_LOCKED, wait, code="lookup_locked")
+    try:
+        return await _case_for_code(pool, store, key, tracking_no, code)
+    except NotFound:
+        await throttle.hit("lookup_failures", number)
+        raise
+
+
+async def _case_for_code(
     pool: asyncpg.Pool, store: EventStore, key: bytes, tracking_no: str, code: str | None
 ) -> tuple[uuid.UUID, Case]:
-    """The complaint and its history, or the one 404 for every kind of miss."""
     complaint_id = await _complaint_id(pool, tracking_no)
-    case = await load_case(store, complaint_id) if complaint_id is not None else None
-    code_hash = _code_hash(case) if case is not None else None
+    # An unknown number reads a stream too (one that cannot exist): with codes
+    # checked by a fast HMAC, skipping the read would make a miss measurably
+    # quicker than a wrong code, and so tell a guesser which numbers exist.
+    case = await load_case(store, complaint_id or uuid.uuid4())
+    code_hash = _code_hash(case)
     if code_hash is None or not code:
         verify_access_code(_DECOY_HASH, code or "", key)
         raise not_found()
     if not verify_access_code(code_hash, code, key):
         raise not_found()
-    assert complaint_id is not None and case is not None
+    assert complaint_id is not None
     return complaint_id, case

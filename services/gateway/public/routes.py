@@ -126,7 +126,12 @@ def public_router(settings: Settings) -> APIRouter:
     ) -> PublicCase:
         """Status, deadlines, notices and the public timeline of one's own complaint."""
         _, case = await case_for_code(
-            get_pool(request), get_store(request), code_key, tracking_no, code
+            get_pool(request),
+            get_store(request),
+            code_key,
+            tracking_no,
+            code,
+            request.app.state.throttle,
         )
         return public_case(case, request_language(request))
 
@@ -147,7 +152,12 @@ def public_router(settings: Settings) -> APIRouter:
     ) -> FollowUpResult:
         """The satisfaction survey (回访): dissatisfied sends the case back for re-handling."""
         complaint_id, _ = await case_for_code(
-            get_pool(request), get_store(request), code_key, tracking_no, code
+            get_pool(request),
+            get_store(request),
+            code_key,
+            tracking_no,
+            code,
+            request.app.state.throttle,
         )
         command = c.RecordFollowUp(
             actor=PUBLIC_ACTOR,

@@ -21,10 +21,11 @@ from services.gateway.complaints.client import CommandClient
 from services.gateway.complaints.reader import Case, load_case
 from services.gateway.complaints.request_id import correlation_id
 from services.gateway.complaints.routes import get_store
-from services.gateway.problems import Conflict, DomainProblem, NotFound
+from services.gateway.problems import Conflict, DomainProblem, NotFound, localize
 from services.gateway.public.access import case_for_code
 from services.gateway.public.routes import FOLLOW_UP, PUBLIC_ACTOR
 from services.gateway.public.views import public_case
+from services.gateway.throttle import TooManyRequests
 from services.gateway.web.complaint_form import REQUIRED, TOO_LONG
 from services.gateway.web.context import Web, form_data, see_other
 from services.gateway.web.i18n import N_, gettext
@@ -98,7 +99,14 @@ def add_tracking_routes(router: APIRouter, web: Web) -> None:
                 code_key,
                 values["tracking_no"],
                 values["code"],
+                request.app.state.throttle,
             )
+        except TooManyRequests as locked:
+            kept = {"tracking_no": values["tracking_no"]}
+            alert = localize(locked.detail, lang)
+            page = lookup_form(request, kept, {}, status=429, alert=alert)
+            page.headers.update(locked.headers)
+            return page
         except NotFound:
             # The code is not shown again: the one typed was wrong anyway.
             kept = {"tracking_no": values["tracking_no"]}

@@ -32,6 +32,8 @@ Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines", "choi
 # Rows of the handling plan's form (measure, owner, date); more can be added later.
 PLAN_ROWS: Final = 3
 KEY_FIELD: Final = "idempotency_key"
+# The case's version the form was shown with (optimistic concurrency).
+VERSION_FIELD: Final = "case_version"
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,12 @@ def service_errors(wa: WebAction, problem_errors: list[Any], lang: Lang) -> dict
         message = EXTENSION_LIMIT if name == "working_days" else INVALID
         errors.setdefault(name, gettext(lang, message))
     return errors or {"form": gettext(lang, INVALID)}
+
+
+def seen_version(raw: Mapping[str, Any]) -> int | None:
+    """The case version a posted form carries; None if absent or not a number."""
+    value = str(raw.get(VERSION_FIELD, "")).strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 async def send_action(

@@ -2,7 +2,7 @@
 what every staff page needs (the nav by role, the 403 page, the login redirect).
 
 The session is a staff API token (``repository.issue_token``, named "web
-session", 10 hours) kept in the HttpOnly, SameSite=Strict cookie
+session", ``TOUSU_SESSION_HOURS``, default 10) kept in the HttpOnly, SameSite=Strict cookie
 ``tousu_session`` on ``/staff``: signing out revokes it, and disabling the
 user ends it at once, as for any token.
 
@@ -34,6 +34,15 @@ from services.gateway.auth.repository import (
     set_password_hash,
 )
 from services.gateway.auth.roles import Principal, StaffRole
+from services.gateway.auth.tokens import AuthSettings
+from services.gateway.problems import localize
+from services.gateway.throttle import (
+    TooManyRequests,
+    check_login,
+    client_ip,
+    login_failed,
+    login_succeeded,
+)
 from services.gateway.web.complaint_form import REQUIRED
 from services.gateway.web.context import Web, form_data, see_other
 from services.gateway.web.i18n import N_, gettext
@@ -41,7 +50,6 @@ from shared.settings import Settings
 
 COOKIE: Final = "tousu_session"
 COOKIE_PATH: Final = "/staff"
-LIFETIME: Final = timedelta(hours=10)
 TOKEN_NAME: Final = "web session"
 LOGIN_PATH: Final = "/staff/login"
 # Tokens are short; anything much longer is not one of ours.
@@ -269,6 +277,14 @@ def router(settings: Settings) -> APIRouter:
         }
         if errors:
             return login_form(request, values, errors, status=422)
+        throttle, ip = request.app.state.throttle, client_ip(request.scope)
+        try:
+            await check_login(throttle, username, ip)
+        except TooManyRequests as locked:
+            alert = localize(locked.detail, lang)
+            page = login_form(request, values, {}, status=429, alert=alert)
+            page.headers.update(locked.headers)
+            return page
         pool = get_pool(request)
         found = None
         if len(password) <= passwords.MAX_LENGTH:
@@ -276,18 +292,22 @@ def router(settings: Settings) -> APIRouter:
         if found is None:
             # As long as a wrong password takes: timing must not list usernames.
             await asyncio.to_thread(passwords.burn_verification, password[: passwords.MAX_LENGTH])
+            await login_failed(throttle, username, ip)
             return login_form(request, values, {}, status=422, alert=BAD_LOGIN)
         user, password_hash = found
         ok = await asyncio.to_thread(passwords.verify_password, password_hash, password)
         if not ok or not user.active:
+            await login_failed(throttle, username, ip)
             return login_form(request, values, {}, status=422, alert=BAD_LOGIN)
+        await login_succeeded(throttle, username)
         if passwords.needs_rehash(password_hash):
             new_hash = await asyncio.to_thread(passwords.hash_password, password)
             await set_password_hash(pool, user.id, new_hash)
-        issued = await issue_token(pool, user.id, name=TOKEN_NAME, lifetime=LIFETIME)
+        lifetime = timedelta(hours=AuthSettings().session_hours)
+        issued = await issue_token(pool, user.id, name=TOKEN_NAME, lifetime=lifetime)
         target = safe_next(str(raw.get("next", ""))) or HOME_BY_ROLE[user.role]
         response = see_other(target)
-        age = int(LIFETIME.total_seconds())
+        age = int(lifetime.total_seconds())
         web.set_cookie(response, request, COOKIE, issued.token, COOKIE_PATH, age)
         return response
 
