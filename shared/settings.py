@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     consumer_backoff_max: float = Field(default=60.0, gt=0)
     consumer_batch_size: int = Field(default=100, ge=1)
 
+    # Bad input: the largest HTTP request body the gateway reads (413 above it)
+    # and the largest channel submission intake takes off NATS (dead-lettered
+    # above it). Field lengths are the domain's (shared/domain/commands.py);
+    # the longest valid complaint, JSON-escaped CJK (6 bytes a character), is
+    # about 260 KB.
+    max_request_bytes: int = Field(default=512 * 1024, ge=1024)
+    max_submission_bytes: int = Field(default=512 * 1024, ge=1024)
+
     relay_batch_size: int = Field(default=500, ge=1)
     # JetStream replicas of each stream (3 on a 3-node cluster).
     stream_replicas: int = Field(default=1, ge=1, le=5)

@@ -13,6 +13,7 @@ from nats.aio.client import Client as NatsClient
 
 from services.gateway.asyncapi import asyncapi_router
 from services.gateway.auth.routes import auth_router
+from services.gateway.body_limit import BodyLimitMiddleware
 from services.gateway.complaints.registration import registration_router
 from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
@@ -20,8 +21,10 @@ from services.gateway.instrumentation import instrument
 from services.gateway.metrics.routes import metrics_router
 from services.gateway.notices.routes import notices_router
 from services.gateway.open311.routes import open311_router
+from services.gateway.openapi_problems import document_problems
 from services.gateway.problems import install_problem_handlers
 from services.gateway.public.routes import public_router
+from services.gateway.throttle import RateLimitMiddleware, Throttle
 from services.gateway.web.public import static_files, web_public_router
 from services.gateway.web.staff import staff_router
 from shared.nats_setup import connect
@@ -54,6 +57,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="tousu", version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
+    document_problems(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # Per-IP limits on the public endpoints; inside the request id, so that a
+    # 429 carries one too.
+    app.add_middleware(RateLimitMiddleware)
+    app.state.throttle = Throttle()
     # Outside the problem handlers, so that errors carry the request id too.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth_router())

@@ -7,14 +7,15 @@ from typing import Any
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.intake.bad_input import parse_submission
 from services.intake.intake import Intake
 from services.intake.submission import Submission
 from shared.application.nats_commands import CONCURRENT_REQUESTS
 from shared.application.replies import error, from_exception, ok
 from shared.consumer.dead_letter import DeadLetters, describe
+from shared.consumer.host import raw_message
 from shared.consumer.policy import RetryPolicy
 from shared.domain.errors import DomainError
 from shared.events import Actor
@@ -60,20 +61,18 @@ def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
         durable=SUBMISSIONS_DURABLE,
         pull_sub=PullSub(batch_size=settings.consumer_batch_size, timeout=5.0),
         ack_policy=AckPolicy.MANUAL,
-        decoder=_raw,
+        decoder=raw_message,
         title="intake channel submissions",
     )
-    async def from_channel(body: bytes, message: NatsMessage) -> None:
-        msg = message.raw_message
+    async def from_channel(msg: Any) -> None:  # a nats Msg (see raw_message)
+        body = msg.data
         channel = msg.subject.rsplit(".", 1)[-1]
         deliveries = msg.metadata.num_delivered or 1
         with bound_contextvars(channel=channel, msg_id=(msg.headers or {}).get("Nats-Msg-Id")):
             try:
-                submission = Submission.model_validate_json(body)
-                if submission.channel.value != channel:
-                    raise ValueError(f"submitted on {channel} but names {submission.channel}")
+                submission = parse_submission(body, channel, settings.max_submission_bytes)
                 actor = Actor(id=f"channel:{channel}", role="system")
-                submitted = await intake.submit(submission, actor)
+                submitted = await intake.submit(submission, actor, details=False)
             except (ValidationError, ValueError, DomainError) as exc:
                 # It can never succeed: dead-letter it at once, with the reason.
                 await _dead_letter(msg, exc, deliveries)
@@ -95,7 +94,3 @@ def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
         )
         await msg.term()
         log.error("submission dead-lettered", error=describe(exc))
-
-
-async def _raw(msg: Any) -> bytes:
-    return bytes(msg.body)

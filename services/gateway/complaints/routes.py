@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.gateway.auth import DEPARTMENT_ROLES, Principal
@@ -16,9 +16,11 @@ from services.gateway.auth.dependencies import CurrentUser, get_pool, require_ro
 from services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from services.gateway.complaints.bodies import body_model, has_required_fields
 from services.gateway.complaints.client import CommandClient
+from services.gateway.complaints.personal import viewed_case
 from services.gateway.complaints.queries import CaseFilter, list_cases
 from services.gateway.complaints.reader import visible_case
 from services.gateway.complaints.request_id import correlation_id
+from services.gateway.complaints.versions import IfMatch, etag, expected_version
 from services.gateway.complaints.views import CaseOut, CommandResult, case_out, status_label
 from services.gateway.problems import (
     PROBLEM_JSON,
@@ -50,7 +52,11 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "The role may not do this", **_PROBLEM},
     404: {"description": "No such complaint (or not your department's)", **_PROBLEM},
-    409: {"description": "Not allowed in the current state (`current_state`)", **_PROBLEM},
+    409: {
+        "description": "Not allowed in the current state, or the case changed since the "
+        "If-Match version (`current_state`, `current_version`)",
+        **_PROBLEM,
+    },
     422: {"description": "Invalid input (`errors` name each field)", **_PROBLEM},
     503: {"description": "The service that handles it is unavailable", **_PROBLEM},
 }
@@ -76,6 +82,10 @@ def command_id(key: str | None, complaint_id: uuid.UUID, action: str) -> uuid.UU
     return uuid.uuid5(base, f"{complaint_id}/{action}")
 
 
+# Past any real list, and far inside the bigint PostgreSQL takes for OFFSET.
+MAX_OFFSET = 10_000_000
+
+
 class ActionHandler:
     """What every action route does once FastAPI has checked the role and the body."""
 
@@ -90,7 +100,9 @@ class ActionHandler:
         principal: Principal,
         body: BaseModel | None,
         idempotency_key: str | None,
+        if_match: str | None = None,
     ) -> CommandResult:
+        seen = expected_version(if_match)
         await visible_case(get_store(request), complaint_id, principal)
         fields = body.model_dump(exclude_unset=True) if body is not None else {}
         occurred_at = fields.pop("occurred_at", None) or utcnow()
@@ -102,6 +114,7 @@ class ActionHandler:
                     "occurred_at": occurred_at,
                     "command_id": command_id(idempotency_key, complaint_id, action.name),
                     "correlation_id": correlation_id(request),
+                    "expected_version": seen,
                 }
             )
         except ValidationError as exc:
@@ -129,6 +142,7 @@ def _action_endpoint(
             kw["principal"],
             kw["body"],
             kw["idempotency_key"],
+            kw["if_match"],
         )
 
     # FastAPI reads the parameters from the signature: built here because the
@@ -150,6 +164,7 @@ def _action_endpoint(
             default=inspect.Parameter.empty if required else None,
         ),
         inspect.Parameter("idempotency_key", keyword, annotation=IdempotencyKey, default=None),
+        inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None),
     ]
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         parameters, return_annotation=CommandResult
@@ -267,7 +282,7 @@ def complaints_router(settings: Settings) -> APIRouter:
             str | None, Query(max_length=200, description="In the tracking no. or subject")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> CaseList:
         """Cases, newest received first; department roles see their department's only.
 
@@ -297,10 +312,14 @@ def complaints_router(settings: Settings) -> APIRouter:
         operation_id="get_complaint",
     )
     async def get_complaint(
-        complaint_id: ComplaintId, request: Request, principal: CurrentUser
+        complaint_id: ComplaintId, request: Request, response: Response, principal: CurrentUser
     ) -> CaseOut:
-        """A case's state, deadlines and full timeline, from the event store."""
-        case = await visible_case(get_store(request), complaint_id, principal)
+        """A case's state, deadlines and full timeline, from the event store.
+
+        The complainant's details in full for the operator and the assigned
+        handler (each such view is logged), masked for everyone else."""
+        case = await viewed_case(get_store(request), complaint_id, principal, "api_case")
+        response.headers["ETag"] = etag(case.state.version)
         return case_out(complaint_id, case, request_language(request))
 
     _add_merge_routes(router, handler)
