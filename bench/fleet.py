@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NatsClient
@@ -120,3 +121,30 @@ def logged_errors(logs: Path, keep: int = 5) -> dict[str, Any]:
                 if len(first) < keep:
                     first.append(f"{path.stem}: {entry.get('event')} {entry.get('error', '')}")
     return {"count": count, "first": first}
+
+
+async def backend_cpu_seconds(database_url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database_url``'s database,
+    by pid: the store's share of the work, which the services' own CPU leaves
+    out. Empty when the server is not on this machine (its pids are not ours)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    out: dict[int, float] = {}
+    for row in pids:
+        try:
+            times = psutil.Process(row["pid"]).cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        out[row["pid"]] = times.user + times.system
+    return out
+
+
+def backend_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    # A backend started in the window counts from its start.
+    return round(sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()), 2)

@@ -29,7 +29,13 @@ from typing import Any
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from bench.fleet import Fleet, cpu_delta, logged_errors
+from bench.fleet import (
+    Fleet,
+    backend_cpu_delta,
+    backend_cpu_seconds,
+    cpu_delta,
+    logged_errors,
+)
 from bench.observer import Observer
 from bench.scratch import Scratch
 from services.intake.intake import SUBMISSION_NAMESPACE
@@ -40,6 +46,8 @@ from shared.relay.message import MSG_ID
 SERVICES = ("intake", "routing", "handling", "followup", "metrics", "gateway")
 NATS_SERVICES = tuple(s for s in SERVICES if s != "gateway")
 REPO = Path(__file__).resolve().parents[1]
+# The CPU of the scratch database's PostgreSQL backends, beside the processes'.
+POSTGRES = "postgres"
 
 # Subjects that the packaged routing rules send to different departments, and
 # one that no rule matches (the fallback).
@@ -109,6 +117,7 @@ class Submitter:
         self._observer = observer
         self._js = nc.jetstream()
         self._naming = scratch.naming
+        self.database_url = scratch.database_url
         self._http = httpx.AsyncClient(
             base_url=http_url, timeout=30.0, limits=httpx.Limits(max_connections=64)
         )
@@ -180,11 +189,13 @@ async def _run_phase(
         task.add_done_callback(tasks.discard)
 
     cpu_before: dict[str, float] = {}
+    backends_before: dict[int, float] = {}
     measuring = False
     tick = started
     while (now := time.monotonic()) < window_end:
         if not measuring and now >= window_start:
             cpu_before, measuring = fleet.cpu_seconds(), True
+            backends_before = await backend_cpu_seconds(submitter.database_url)
         if phase.rate is None:
             try:
                 await asyncio.wait_for(observer.take_slot(), timeout=max(window_end - now, 0.01))
@@ -202,6 +213,7 @@ async def _run_phase(
         elif now >= window_start:
             shed += 1
     cpu_after = fleet.cpu_seconds()
+    backends_after = await backend_cpu_seconds(submitter.database_url)
     if tasks:
         await asyncio.wait(tasks, timeout=phase.drain)
     unfinished = await observer.wait_for(set(in_window), phase.drain)
@@ -218,6 +230,8 @@ async def _run_phase(
     accepted = _latencies(observer, in_window, observer.accepted_at)
     routed = _latencies(observer, in_window, observer.routed_at)
     cpu = cpu_delta(cpu_before, cpu_after)
+    if backends_after:
+        cpu[POSTGRES] = backend_cpu_delta(backends_before, backends_after)
     routed_in_window = in_the_window(observer.routed_at)
     return {
         "channel": phase.channel,
@@ -274,6 +288,8 @@ def _child_env(scratch: Scratch, data_dir: Path, http_port: int) -> dict[str, st
         TOUSU_LOG_FORMAT="json",
         TOUSU_AUTO_ACCEPT="1",
         TOUSU_AUTO_ROUTE="1",
+        # One load generator stands in for many citizens: per-IP limits off.
+        TOUSU_RATE_LIMITS="false",
         TOUSU_HTTP_HOST="127.0.0.1",
         TOUSU_HTTP_PORT=str(http_port),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),

@@ -40,7 +40,9 @@ def pipeline_table(pipeline: dict[str, Any]) -> None:
     phases = list(pipeline["phases"])
     for name in phases:
         cpu.add_column(name, justify="right")
-    for process in pipeline["processes"]:
+    # The processes, then PostgreSQL's backends when they could be measured.
+    measured = {name for p in phases for name in pipeline["phases"][p]["cpu_s"]}
+    for process in [*pipeline["processes"], *sorted(measured - set(pipeline["processes"]))]:
         cpu.add_row(
             process, *(f"{pipeline['phases'][p]['cpu_s'].get(process, 0):.1f}" for p in phases)
         )

@@ -21,7 +21,7 @@ from shared.routing.known import register_departments
 from shared.routing.settings import RoutingSettings
 from shared.service import Runtime, ServiceSpec, run_service
 from shared.settings import Settings
-from shared.store import ConcurrencyConflict, UnitOfWork
+from shared.store import UnitOfWork
 
 log = get_logger("tousu.routing")
 
@@ -33,13 +33,10 @@ def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
         if command is None:
             return
         complaint_id = uuid.UUID(envelope.stream_id.removeprefix(STREAM_PREFIX))
-        outcome = await runtime.executor.execute_in(uow, complaint_id, command)
-        # The executor reads the stream again: had it moved since our read, the
-        # command was decided for a state we did not look at. Roll back and
-        # let the consumer call us again on the stream as it is now.
-        first = outcome.events[0].version if outcome.events else None
-        if not outcome.repeated and first is not None and first != len(history) + 1:
-            raise ConcurrencyConflict(envelope.stream_id, len(history), first - 1)
+        # Decided on the history we read: had the stream moved since, the
+        # append is refused (ConcurrencyConflict) and the consumer calls us
+        # again on the stream as it is now.
+        await runtime.executor.execute_in(uow, complaint_id, command, history=history)
         if isinstance(command, c.RouteComplaint):
             log.info("routed", department=command.department, rule_id=command.rule_id)
         else:

@@ -54,11 +54,21 @@ class CommandExecutor:
         raise AssertionError("unreachable")
 
     async def execute_in(
-        self, uow: UnitOfWork, complaint_id: uuid.UUID, command: Command
+        self,
+        uow: UnitOfWork,
+        complaint_id: uuid.UUID,
+        command: Command,
+        *,
+        history: list[Envelope] | None = None,
     ) -> Outcome:
-        """Execute within ``uow`` (several complaints in one transaction, e.g. a merge)."""
+        """Execute within ``uow`` (several complaints in one transaction, e.g. a merge).
+
+        ``history``: the complaint's stream as read in ``uow`` already, to save
+        reading it again; the append still refuses if the stream has moved.
+        """
         stream_id = complaint_stream(complaint_id)
-        history = await uow.read_stream(stream_id)
+        if history is None:
+            history = await uow.read_stream(stream_id)
         state = replay(history)
         if command.command_id is not None:
             done = _earlier_result(history, command.command_id)

@@ -61,4 +61,6 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
         for q in ("p50", "p95", "p99", "max"):
             assert 0 < accepted[q] <= routed[q]
         assert routed["p50"] <= routed["p95"] <= routed["p99"] <= routed["max"]
-        assert set(phase["cpu_s"]) == set(pipeline["processes"]) and phase["cpu_s"]["intake"] > 0
+        # Each process, and PostgreSQL's backends when the server is on this machine.
+        measured = set(phase["cpu_s"]) - {"postgres"}
+        assert measured == set(pipeline["processes"]) and phase["cpu_s"]["intake"] > 0
