@@ -31,6 +31,9 @@ _COMMAND_MODULES = (
     "tousu.cli.metrics_cmds",
     "tousu.cli.open311_cmds",
     "tousu.cli.nats_config_cmds",
+    "tousu.cli.privacy_cmds",
+    "tousu.cli.chaos_cmds",
+    "tousu.cli.audit_cmds",
 )
 
 
