@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
 from shared.settings import Settings
 
 
@@ -38,3 +40,22 @@ class RetryPolicy:
         exponent = max(deliveries - 1, 0)
         # Cap the exponent too, so a huge delivery count cannot overflow the float.
         return float(min(self.backoff_base * 2 ** min(exponent, 62), self.backoff_max))
+
+
+# The database or the network is away, not the message at fault: asyncpg's
+# connection errors, a server shut down under us, a socket error, a timeout.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when retrying later is the cure, however often it failed: such a
+    failure must not use up the deliveries that lead to the dead-letter queue,
+    or a database outage longer than the back-off would dead-letter good events."""
+    return isinstance(exc, _OUTAGES)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from shared.consumer.consumer import Consumer
 from shared.consumer.dead_letter import DeadLetters, describe
 from shared.consumer.headers import MSG_ID
-from shared.consumer.policy import RetryPolicy
+from shared.consumer.policy import RetryPolicy, is_outage
 from shared.events import Envelope
 from shared.logs import bound_contextvars, get_logger
 from shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
@@ -75,7 +75,8 @@ class MessageProcessor:
             try:
                 outcome = await self._handle_once(envelope)
             except Exception as exc:
-                if not self._policy.should_retry(deliveries):
+                outage = is_outage(exc)
+                if not outage and not self._policy.should_retry(deliveries):
                     return await self._dead_letter(msg, exc, deliveries, replay)
                 delay = self._policy.backoff(deliveries)
                 log.warning(
@@ -83,8 +84,9 @@ class MessageProcessor:
                     event_type=envelope.type,
                     deliveries=deliveries,
                     retry_in=delay,
+                    outage=outage,
                     error=describe(exc),
-                    exc_info=True,
+                    exc_info=not outage,
                 )
                 await msg.nak(delay=delay)
                 return Outcome.RETRYING

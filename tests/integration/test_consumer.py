@@ -89,15 +89,16 @@ async def drained(js: JetStreamContext, settings: Settings, name: str) -> bool:
 class Flaky:
     """A handler that fails its first ``failures`` calls per event, then records one effect."""
 
-    def __init__(self, name: str, failures: int) -> None:
+    def __init__(self, name: str, failures: int, error: type[Exception] = RuntimeError) -> None:
         self.name = name
         self.failures = failures
+        self.error = error
         self.calls: Counter[uuid.UUID] = Counter()
 
     async def __call__(self, env: Envelope, uow: UnitOfWork) -> None:
         self.calls[env.event_id] += 1
         if self.calls[env.event_id] <= self.failures:
-            raise RuntimeError(f"boom #{self.calls[env.event_id]} for {env.event_id}")
+            raise self.error(f"boom #{self.calls[env.event_id]} for {env.event_id}")
         await record_effect(self.name, env, uow)
 
 
@@ -213,6 +214,24 @@ async def test_always_failing_handler_dead_letters_after_max_deliver(
     assert Envelope.model_validate_json(entry.payload) == env
     assert await effects(store, "routing", env) == 0
     assert await processed_rows(store, "routing") == 0
+
+
+async def test_an_outage_longer_than_the_retries_dead_letters_nothing(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext
+) -> None:
+    # The database refusing connections for more deliveries than the DLQ allows.
+    failures = settings.consumer_max_deliver + 2
+    handler = Flaky("routing", failures=failures, error=ConnectionRefusedError)
+    env = envelope("ComplaintAccepted")
+    async with ConsumerHost(settings, [Consumer("routing", handler)], store=store):
+        await publish(js, settings, env)
+        await eventually(
+            lambda: settled(js, settings, "routing", failures + 1), "handled once it came back"
+        )
+
+    assert handler.calls[env.event_id] == failures + 1
+    assert await effects(store, "routing", env) == 1
+    assert await dlq.list_entries(js, settings.naming) == []
 
 
 @pytest.mark.parametrize(
