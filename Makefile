@@ -2,6 +2,9 @@
 # Both build .venv from scratch with Python 3.11+ and install nothing globally.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# pytest workers; each test has its own database and subject root, so they
+# never see each other's data.
+TEST_WORKERS ?= 2
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
@@ -21,7 +24,7 @@ up: $(STAMP)
 
 ## Lint, type-check and run every test (what CI runs).
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Debian's chromium (browser tests), a CJK font for its screenshots and
 ## poppler-utils (PDF checks), when missing.
