@@ -109,6 +109,16 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the test's database, for reading and preparing rows."""
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture
 async def store(database_url: str) -> AsyncIterator[PostgresEventStore]:
     pg = await PostgresEventStore.connect(database_url)
     try:

@@ -29,15 +29,6 @@ from tests.web_kit import PASSWORD, add_user
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
 def with_test_routes(app: FastAPI) -> FastAPI:
     """Routes as the complaint routes will write them."""
 

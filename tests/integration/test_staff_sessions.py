@@ -16,15 +16,6 @@ from tests.web_kit import add_user, gateway_client, sign_in
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway_client(settings) as c:
         yield c

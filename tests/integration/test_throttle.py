@@ -25,15 +25,6 @@ Client = Callable[[str], httpx.AsyncClient]  # an HTTP client from a given IP
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     app.state.throttle = Throttle(

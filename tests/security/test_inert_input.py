@@ -15,7 +15,6 @@ import io
 import re
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -67,15 +66,6 @@ def test_a_csv_cell_never_starts_a_formula(formula: str) -> None:
 def pdf_text(pdf: bytes) -> str:
     run = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
     return re.sub(r"\s+", " ", run.stdout.decode())
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 async def file_hostile_case(store: PostgresEventStore) -> uuid.UUID:
