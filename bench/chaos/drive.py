@@ -86,31 +86,38 @@ class RoutedWatch:
         return future
 
     async def run(self) -> None:
-        pool: asyncpg.Pool | None = None
         while True:
             await asyncio.sleep(POLL)
             if not self._waiting:
                 continue
             try:
-                # A bound on every look: a connection to a killed server can
-                # hang rather than fail.
-                async with asyncio.timeout(5):
-                    if pool is None:
-                        pool = await asyncpg.create_pool(self._url, min_size=1, max_size=2)
-                    rows = await pool.fetch(
-                        "SELECT stream_id, department FROM events "
-                        "WHERE type = 'ComplaintRouted' AND stream_id = any($1::text[])",
-                        list(self._waiting),
-                    )
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                if pool is not None:
-                    pool.terminate()
-                pool = None
+                rows = await self._look(list(self._waiting))
+            except Exception:
+                # A server being killed fails a look in many ways; look again.
+                # A pooled connection once left this loop answering nothing
+                # after PostgreSQL's kill (a run waited 180 s for complaints
+                # routed a minute before), so each look has a connection of
+                # its own.
                 continue
             for row in rows:
                 future = self._waiting.pop(row["stream_id"], None)
                 if future is not None and not future.done():
                     future.set_result(row["department"])
+
+    async def _look(self, streams: list[str]) -> list[asyncpg.Record]:
+        # A bound on every look: a connection to a killed server can hang
+        # rather than fail.
+        async with asyncio.timeout(5):
+            conn = await asyncpg.connect(self._url)
+            try:
+                rows: list[asyncpg.Record] = await conn.fetch(
+                    "SELECT stream_id, department FROM events "
+                    "WHERE type = 'ComplaintRouted' AND stream_id = any($1::text[])",
+                    streams,
+                )
+                return rows
+            finally:
+                conn.terminate()
 
 
 class Driver:
