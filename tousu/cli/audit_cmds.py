@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shared.settings import load_settings
 from shared.store.chain import seal_all
 from shared.store.chain_verify import ChainReport, Problem, count_seals, verify_chain
 from tousu.cli import app
-from tousu.cli._async import run
-from tousu.connect import NotConfiguredError, database_url
+from tousu.cli._db import with_database
 
 audit_app = typer.Typer(
     help="Tamper evidence (防篡改): the hash chain over stored events.", no_args_is_help=True
@@ -28,7 +26,8 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 T = TypeVar("T")
 LANGUAGES = ("zh-CN", "en")
-_CONNECT_TIMEOUT = 5.0
+# verify's exit codes: 0 intact, 1 broken, 2 could not check.
+CANNOT_CHECK = 2
 
 _TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {
@@ -69,29 +68,11 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]{message}[/red]")
-    raise typer.Exit(code)
-
-
 def _with_db(lang: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     text = _TEXT[lang]
-
-    async def go() -> T:
-        conn = await asyncpg.connect(database_url(load_settings()), timeout=_CONNECT_TIMEOUT)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        return run(go())
-    except NotConfiguredError as exc:
-        _fail(str(exc))
-    except asyncpg.UndefinedTableError:
-        _fail(text["no_table"])
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        _fail(text["no_db"].format(error=exc))
+    return with_database(
+        work, missing_table=text["no_table"], unreachable=text["no_db"], code=CANNOT_CHECK
+    )
 
 
 def _language(lang: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
@@ -12,10 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from services.gateway.open311 import keys as repo
-from shared.settings import load_settings
 from tousu.cli import app
-from tousu.cli._async import run
-from tousu.connect import NotConfiguredError, database_url
+from tousu.cli._db import fail, with_database
 
 open311_app = typer.Typer(help="Open311 GeoReport v2 (/open311/v2/).", no_args_is_help=True)
 keys_app = typer.Typer(
@@ -28,32 +26,12 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
-_CONNECT_TIMEOUT = 5.0
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]{message}[/red]", markup=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def _with_db(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``work`` on a connection; a missing or unreachable database exits 1 with a message."""
-
-    async def go() -> T:
-        conn = await asyncpg.connect(database_url(load_settings()), timeout=_CONNECT_TIMEOUT)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        return run(go())
-    except NotConfiguredError as exc:
-        _fail(str(exc))
-    except asyncpg.UndefinedTableError:
-        _fail("the open311_keys table is missing: run `tousu migrate` first")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        _fail(f"database not reachable: {exc}")
+    return with_database(
+        work, missing_table="the open311_keys table is missing: run `tousu migrate` first"
+    )
 
 
 @keys_app.command("add")
@@ -71,11 +49,11 @@ def add(
     try:
         name = repo.check_name(name)
     except repo.InvalidKeyName as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     try:
         issued = _with_db(lambda conn: repo.add_key(conn, name))
     except repo.KeyNameTaken as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         print(json.dumps({"id": str(issued.id), "name": issued.name, "key": issued.key}))
         return
@@ -125,7 +103,7 @@ def revoke(name: Annotated[str, typer.Argument()]) -> None:
     """Revoke the key NAME: posting with it is refused from now on (403)."""
     result = _with_db(lambda conn: repo.revoke_key(conn, name))
     if result is None:
-        _fail(f"no Open311 key {name!r}")
+        fail(f"no Open311 key {name!r}")
     assert result.revoked_at is not None
     out.print(
         f"Open311 key {result.name} revoked at {result.revoked_at.isoformat(timespec='seconds')}"

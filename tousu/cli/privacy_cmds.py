@@ -6,7 +6,7 @@ import getpass
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
@@ -16,10 +16,8 @@ from rich.table import Table
 from shared.calendar import TZ
 from shared.privacy import erase as erasure
 from shared.privacy.views_log import list_views
-from shared.settings import load_settings
 from tousu.cli import app
-from tousu.cli._async import run
-from tousu.connect import NotConfiguredError, database_url
+from tousu.cli._db import fail, with_database
 
 privacy_app = typer.Typer(
     help="Complainants' personal data: erase it, list who viewed it.", no_args_is_help=True
@@ -31,30 +29,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 CONFIRM = "删除后无法恢复。确定删除？ / This cannot be undone. Erase?"
-_CONNECT_TIMEOUT = 5.0
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]{message}[/red]", markup=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def _with_db(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def go() -> T:
-        conn = await asyncpg.connect(database_url(load_settings()), timeout=_CONNECT_TIMEOUT)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        return run(go())
-    except NotConfiguredError as exc:
-        _fail(str(exc))
-    except asyncpg.UndefinedTableError:
-        _fail("the complainant_keys table is missing: run `tousu migrate` first")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        _fail(f"database not reachable: {exc}")
+    return with_database(
+        work, missing_table="the complainant_keys table is missing: run `tousu migrate` first"
+    )
 
 
 def _show(found: list[erasure.Found]) -> None:
@@ -92,7 +72,7 @@ def erase(
     The complaints, their deadlines and every KPI stay as they were."""
     found = _with_db(lambda conn: erasure.find(conn, who))
     if not found:
-        _fail(f"no complainant found for “{who}”")
+        fail(f"no complainant found for “{who}”")
     _show(found)
     pending = [f for f in found if f.erased_at is None]
     if not pending:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, NoReturn, TypeVar, cast
+from typing import Annotated, TypeVar, cast
 
 import asyncpg
 import typer
@@ -20,10 +19,8 @@ from services.gateway.auth import repository as repo
 from services.gateway.auth.passwords import hash_password, password_problem
 from services.gateway.auth.roles import ROLE_LABELS
 from services.gateway.auth.tokens import AuthSettings
-from shared.settings import load_settings
 from tousu.cli import app
-from tousu.cli._async import run
-from tousu.connect import NotConfiguredError, database_url
+from tousu.cli._db import fail, with_database
 
 users_app = typer.Typer(
     help="Staff accounts (工作人员账号) and their API tokens.", no_args_is_help=True
@@ -34,38 +31,12 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)  # whole lines: messages get copied and grepped
 
 T = TypeVar("T")
-_CONNECT_TIMEOUT = 5.0
-
-
-@asynccontextmanager
-async def _connection() -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url(load_settings()), timeout=_CONNECT_TIMEOUT)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 def _with_db(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``work`` on a connection; a missing or unreachable database exits 1 with a message."""
-
-    async def go() -> T:
-        async with _connection() as conn:
-            return await work(conn)
-
-    try:
-        return run(go())
-    except NotConfiguredError as exc:
-        _fail(str(exc))
-    except asyncpg.UndefinedTableError:
-        _fail("the users tables are missing: run `tousu migrate` first")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        _fail(f"database not reachable: {exc}")
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]{message}[/red]", markup=True, highlight=False)
-    raise typer.Exit(code)
+    return with_database(
+        work, missing_table="the users tables are missing: run `tousu migrate` first"
+    )
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -76,7 +47,7 @@ def _read_password(from_stdin: bool) -> str:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     problem = password_problem(password)
     if problem:
-        _fail(problem)
+        fail(problem)
     return password
 
 
@@ -101,7 +72,7 @@ def add(
         # Before asking for a password: a typo in the role should not cost one.
         repo.check_new_user(username, role, department)
     except repo.InvalidUser as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     password_hash = hash_password(_read_password(password_stdin))
 
     async def create(conn: asyncpg.Connection) -> repo.User:
@@ -117,7 +88,7 @@ def add(
     try:
         user = _with_db(create)
     except repo.UserExists as exc:
-        _fail(str(exc))
+        fail(str(exc))
     where = f" in {user.department}" if user.department else ""
     out.print(f"added {user.username} ({user.role}{where}), id {user.id}", highlight=False)
 
@@ -151,10 +122,10 @@ def list_cmd(
     out.print(table)
 
 
-async def _user_or_fail(conn: asyncpg.Connection, username: str) -> repo.User:
+async def _user_orfail(conn: asyncpg.Connection, username: str) -> repo.User:
     user = await repo.get_user(conn, username)
     if user is None:
-        _fail(f"no user {username!r}")
+        fail(f"no user {username!r}")
     return user
 
 
@@ -178,9 +149,9 @@ def token(
     lifetime = timedelta(days=days or AuthSettings().token_days)
 
     async def issue(conn: asyncpg.Connection) -> repo.IssuedToken:
-        user = await _user_or_fail(conn, username)
+        user = await _user_orfail(conn, username)
         if not user.active:
-            _fail(f"user {user.username!r} is disabled")
+            fail(f"user {user.username!r} is disabled")
         return await repo.issue_token(conn, user.id, name=name, lifetime=lifetime)
 
     issued = _with_db(issue)
@@ -209,7 +180,7 @@ def tokens(username: Annotated[str, typer.Argument()]) -> None:
     """USERNAME's tokens (ids, for `tousu users revoke`), never the secrets."""
 
     async def find(conn: asyncpg.Connection) -> list[repo.TokenInfo]:
-        user = await _user_or_fail(conn, username)
+        user = await _user_orfail(conn, username)
         return await repo.list_tokens(conn, user.id)
 
     found = _with_db(find)
@@ -234,10 +205,10 @@ def revoke(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID")]) -> None
     try:
         parsed = uuid.UUID(token_id)
     except ValueError:
-        _fail(f"{token_id!r} is not a token id (a UUID)", code=2)
+        fail(f"{token_id!r} is not a token id (a UUID)", code=2)
     result = _with_db(lambda conn: repo.revoke_token(conn, parsed))
     if result is None:
-        _fail(f"no token {parsed}")
+        fail(f"no token {parsed}")
     when = result.revoked_at.isoformat(timespec="seconds")
     out.print(f"token {parsed} {'was already revoked' if result.already else 'revoked'} at {when}")
 
@@ -247,5 +218,5 @@ def disable(username: Annotated[str, typer.Argument()]) -> None:
     """Disable an account: it cannot sign in, and its tokens are revoked."""
     revoked = _with_db(lambda conn: repo.disable_user(conn, username))
     if revoked is None:
-        _fail(f"no user {username!r}")
+        fail(f"no user {username!r}")
     out.print(f"disabled {repo.normalize_username(username)}; {revoked} token(s) revoked")
