@@ -27,6 +27,7 @@ from services.gateway.public.routes import public_router
 from services.gateway.throttle import RateLimitMiddleware, Throttle
 from services.gateway.web.public import static_files, web_public_router
 from services.gateway.web.staff import staff_router
+from shared.keys import access_code_key
 from shared.nats_setup import connect
 from shared.observability import database_check, nats_check, process_registry, readiness
 from shared.settings import Settings
@@ -63,6 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
     # 429 carries one too.
     app.add_middleware(RateLimitMiddleware)
     app.state.throttle = Throttle()
+    # Read once: every public look-up checks an access code with it.
+    app.state.access_code_key = access_code_key(settings)
     # Outside the problem handlers, so that errors carry the request id too.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth_router())

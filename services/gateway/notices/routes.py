@@ -27,7 +27,6 @@ from services.gateway.public.routes import AccessCode, TrackingNo
 from shared.application.context_source import ContextSource
 from shared.domain.context import NoticeRenderer
 from shared.intake.i18n import Localized
-from shared.keys import access_code_key
 from shared.notify.documents import DocumentKind, NoticeDocument, find_document, notice_documents
 from shared.settings import Settings
 
@@ -68,7 +67,6 @@ class _Documents:
 def notices_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     documents = _Documents(settings)
-    code_key = access_code_key(settings)
     not_found: dict[int | str, dict[str, Any]] = {
         404: {"description": "No such complaint (or not yours), or notice", **_PROBLEM}
     }
@@ -124,14 +122,7 @@ def notices_router(settings: Settings) -> APIRouter:
         tracking_no: TrackingNo, notice_id: NoticeId, request: Request, code: AccessCode = None
     ) -> Response:
         """One of one's notices as a PDF (the lookup's ``pdf_url``, with ``?code=``)."""
-        _, case = await case_for_code(
-            get_pool(request),
-            get_store(request),
-            code_key,
-            tracking_no,
-            code,
-            request.app.state.throttle,
-        )
+        _, case = await case_for_code(request, tracking_no, code)
         # The complainant's own name, on their own notice: neither masked nor logged.
         case = await revealed_case(get_pool(request), case)
         return await pdf_response(documents.one(case, notice_id))

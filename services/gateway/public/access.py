@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+from fastapi import Request
 
 from services.gateway.complaints.reader import Case, load_case
 from services.gateway.problems import NotFound, Text
@@ -53,21 +54,18 @@ async def _complaint_id(pool: asyncpg.Pool, tracking_no: str) -> uuid.UUID | Non
 
 
 async def case_for_code(
-    pool: asyncpg.Pool,
-    store: EventStore,
-    key: bytes,
-    tracking_no: str,
-    code: str | None,
-    throttle: Throttle | None = None,
+    request: Request, tracking_no: str, code: str | None
 ) -> tuple[uuid.UUID, Case]:
     """The complaint and its history, or the one 404 for every kind of miss.
 
-    With ``throttle``: after too many misses for one tracking number, from any
-    IP, the number is locked (429) for a while, so a code cannot be guessed by
-    spreading the attempts over many addresses. Unknown numbers lock the same.
+    After too many misses for one tracking number, from any IP, the number is
+    locked (429) for a while, so a code cannot be guessed by spreading the
+    attempts over many addresses. Unknown numbers lock the same.
     """
-    if throttle is None:
-        return await _case_for_code(pool, store, key, tracking_no, code)
+    state = request.app.state
+    pool, store = state.connections.pool, state.connections.store
+    key: bytes = state.access_code_key
+    throttle: Throttle = state.throttle
     number = normalize_tracking_no(tracking_no) or tracking_no.strip().upper()[:40]
     wait = await throttle.blocked("lookup_failures", number)
     if wait is not None:

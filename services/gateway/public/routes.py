@@ -9,12 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.gateway.auth.dependencies import get_pool
 from services.gateway.complaints.actions import ACTIONS
 from services.gateway.complaints.client import CommandClient
 from services.gateway.complaints.registration import submit
 from services.gateway.complaints.request_id import correlation_id
-from services.gateway.complaints.routes import get_store
 from services.gateway.problems import PROBLEM_JSON, request_language
 from services.gateway.public.access import case_for_code
 from services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
@@ -24,7 +22,6 @@ from shared.domain.status import Status
 from shared.events import Actor, utcnow
 from shared.events.types import Channel, Complainant, Satisfaction
 from shared.intake.commitments import CommitmentRegister, PublicRegister
-from shared.keys import access_code_key
 from shared.settings import Settings
 
 # Whoever holds the tracking number and code; the events never name them.
@@ -98,7 +95,6 @@ class FollowUpResult(BaseModel):
 def public_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/public", tags=["public"])
     naming = settings.naming
-    code_key = access_code_key(settings)
 
     @router.post(
         "/complaints",
@@ -125,14 +121,7 @@ def public_router(settings: Settings) -> APIRouter:
         tracking_no: TrackingNo, request: Request, code: AccessCode = None
     ) -> PublicCase:
         """Status, deadlines, notices and the public timeline of one's own complaint."""
-        _, case = await case_for_code(
-            get_pool(request),
-            get_store(request),
-            code_key,
-            tracking_no,
-            code,
-            request.app.state.throttle,
-        )
+        _, case = await case_for_code(request, tracking_no, code)
         return public_case(case, request_language(request))
 
     @router.post(
@@ -151,14 +140,7 @@ def public_router(settings: Settings) -> APIRouter:
         code: AccessCode = None,
     ) -> FollowUpResult:
         """The satisfaction survey (回访): dissatisfied sends the case back for re-handling."""
-        complaint_id, _ = await case_for_code(
-            get_pool(request),
-            get_store(request),
-            code_key,
-            tracking_no,
-            code,
-            request.app.state.throttle,
-        )
+        complaint_id, _ = await case_for_code(request, tracking_no, code)
         command = c.RecordFollowUp(
             actor=PUBLIC_ACTOR,
             occurred_at=utcnow(),

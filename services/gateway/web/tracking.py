@@ -16,7 +16,6 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.gateway.auth.dependencies import get_pool
 from services.gateway.complaints.client import CommandClient
 from services.gateway.complaints.reader import Case, load_case
 from services.gateway.complaints.request_id import correlation_id
@@ -33,7 +32,6 @@ from shared.domain import commands as c
 from shared.events import decode, utcnow
 from shared.events import types as ev
 from shared.events.types import Satisfaction
-from shared.keys import access_code_key
 
 CASE_COOKIE: Final = "tousu_case"
 CASE_PATH: Final = "/track"
@@ -65,7 +63,6 @@ def own_words(case: Case) -> ev.ComplaintReceived | None:
 
 def add_tracking_routes(router: APIRouter, web: Web) -> None:
     naming = web.settings.naming
-    code_key = access_code_key(web.settings)
 
     def lookup_form(
         request: Request,
@@ -93,14 +90,7 @@ def add_tracking_routes(router: APIRouter, web: Web) -> None:
         if errors:
             return lookup_form(request, values, errors, status=422)
         try:
-            complaint_id, _ = await case_for_code(
-                get_pool(request),
-                get_store(request),
-                code_key,
-                values["tracking_no"],
-                values["code"],
-                request.app.state.throttle,
-            )
+            complaint_id, _ = await case_for_code(request, values["tracking_no"], values["code"])
         except TooManyRequests as locked:
             kept = {"tracking_no": values["tracking_no"]}
             alert = localize(locked.detail, lang)
