@@ -7,9 +7,17 @@ off (the test suite does, and its throttle tests turn them on with their own).
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Each is a field of ThrottleSettings below.
+Rule = Literal[
+    "submit", "lookup", "survey", "login", "lookup_failures", "login_failures", "login_failures_ip"
+]
+RULES: tuple[Rule, ...] = get_args(Rule)
 
 
 class ThrottleSettings(BaseSettings):
@@ -30,15 +38,7 @@ class ThrottleSettings(BaseSettings):
         default="20/15 minutes", description="failed sign-ins per client IP"
     )
 
-    @field_validator(
-        "submit",
-        "lookup",
-        "survey",
-        "login",
-        "lookup_failures",
-        "login_failures",
-        "login_failures_ip",
-    )
+    @field_validator(*RULES)
     @classmethod
     def _parses(cls, value: str) -> str:
         parse(value)  # a typo fails at start-up, not on the first request

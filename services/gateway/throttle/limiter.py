@@ -9,26 +9,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Literal
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from services.gateway.throttle.config import ThrottleSettings
-
-Rule = Literal[
-    "submit", "lookup", "survey", "login", "lookup_failures", "login_failures", "login_failures_ip"
-]
-RULES: tuple[Rule, ...] = (
-    "submit",
-    "lookup",
-    "survey",
-    "login",
-    "lookup_failures",
-    "login_failures",
-    "login_failures_ip",
-)
+from services.gateway.throttle.config import RULES, Rule, ThrottleSettings
 
 
 class Throttle:

@@ -8,7 +8,8 @@ does not tell which exist.
 
 from __future__ import annotations
 
-from services.gateway.throttle.limiter import Rule, Throttle
+from services.gateway.throttle.config import Rule
+from services.gateway.throttle.limiter import Throttle
 from services.gateway.throttle.problems import LOGIN_LOCKED, TooManyRequests
 
 

@@ -16,7 +16,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.problems import localize, problem_response, request_language
-from services.gateway.throttle.limiter import Rule, Throttle
+from services.gateway.throttle.config import Rule
+from services.gateway.throttle.limiter import Throttle
 from services.gateway.throttle.problems import TOO_MANY, TooManyRequests
 
 _NO = r"[^/]+"
