@@ -764,11 +764,18 @@ async def fill_kpi_facts(database_url: str, *, complaints: int, seed: int = 2026
             await conn.copy_records_to_table("kpi_facts", records=batch, columns=KpiFacts.columns)
             total += len(batch)
         await conn.execute("VACUUM (ANALYZE) kpi_facts")
+        rolled = time.perf_counter()
+        await KpiFacts().table_filled(conn, "kpi_facts")
+        rollup_seconds = time.perf_counter() - rolled
+        await conn.execute("VACUUM (ANALYZE) kpi_facts_rollup")
+        rollup_rows = await conn.fetchval("SELECT count(*) FROM kpi_facts_rollup")
     finally:
         await conn.close()
     return {
         "complaints": complaints,
         "kpi_facts_rows": total,
+        "rollup_rows": rollup_rows,
+        "rollup_seconds": round(rollup_seconds, 3),
         "templates": len(templates),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -36,8 +36,12 @@ async def replace_rows(
         if h and h[0].stream_id.startswith(STREAM_PREFIX)
     ]
     if ids:
+        await projection.rows_leaving(conn, table, ids)
         await conn.execute(f"DELETE FROM {table} WHERE {projection.key} = any($1::uuid[])", ids)
-    return await write_rows(conn, projection, table, histories, calendar)
+    written = await write_rows(conn, projection, table, histories, calendar)
+    if ids:
+        await projection.rows_written(conn, table, ids)
+    return written
 
 
 async def write_rows(

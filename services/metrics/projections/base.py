@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.calendar import WorkdayCalendar
 from shared.events import Envelope
+from shared.store.postgres import Connection
 
 Row = tuple[Any, ...]
 
@@ -32,3 +33,20 @@ class Projection(ABC):
     @abstractmethod
     def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
         """One complaint's rows from its events in version order."""
+
+    # Optional hooks (noqa B027: doing nothing is the default, not a stub).
+    # A projection may keep summaries of its own rows beside it. They are
+    # created by create_sql, swapped in with the table by a rebuild, and kept
+    # in the transaction that rewrites the rows.
+    def derived_tables(self, table: str) -> tuple[str, ...]:
+        """The tables kept from ``table``'s rows."""
+        return ()
+
+    async def rows_leaving(self, conn: Connection, table: str, ids: list[Any]) -> None:  # noqa: B027
+        """These complaints' rows are about to be deleted from ``table``."""
+
+    async def rows_written(self, conn: Connection, table: str, ids: list[Any]) -> None:  # noqa: B027
+        """These complaints' rows have been written to ``table``."""
+
+    async def table_filled(self, conn: Connection, table: str) -> None:  # noqa: B027
+        """A rebuild has written every complaint's rows to ``table``."""

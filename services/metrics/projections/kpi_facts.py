@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
+from services.metrics.projections import kpi_rollup
 from services.metrics.projections.base import Projection, Row
 from shared.calendar import WorkdayCalendar
 from shared.events import Envelope
 from shared.events.envelope import STREAM_PREFIX
 from shared.kpi import fact_intervals
+from shared.store.postgres import Connection
 
 
 class KpiFacts(Projection):
     name = "kpi_facts"
-    # 2: the current rows' index covers the KPI query.
-    schema_version = 2
+    # 2: the current rows' index covers the KPI query. 3: the rollup.
+    schema_version = 3
     columns = (
         "complaint_id",
         "valid_from",
@@ -92,7 +95,20 @@ CREATE INDEX ON {table} (received_at) INCLUDE (
 ) WHERE valid_to IS NULL;
 CREATE INDEX ON {table} (received_at, valid_from);
 CREATE INDEX ON {table} (valid_from);
+{kpi_rollup.create_sql(table)}
 """
+
+    def derived_tables(self, table: str) -> tuple[str, ...]:
+        return (kpi_rollup.rollup_table(table),)
+
+    async def rows_leaving(self, conn: Connection, table: str, ids: list[Any]) -> None:
+        await kpi_rollup.subtract(conn, table, ids)
+
+    async def rows_written(self, conn: Connection, table: str, ids: list[Any]) -> None:
+        await kpi_rollup.add(conn, table, ids)
+
+    async def table_filled(self, conn: Connection, table: str) -> None:
+        await kpi_rollup.add_all(conn, table)
 
     def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
         if not history or not history[0].stream_id.startswith(STREAM_PREFIX):

@@ -86,10 +86,12 @@ async def rebuild_all(
             await conn.execute("SELECT pg_advisory_lock($1)", state.rebuild_lock(projection.name))
             locked.append(projection)
         for projection in chosen:
-            await conn.execute(f"DROP TABLE IF EXISTS {shadow(projection)}")
+            await state.drop_tables(conn, projection, shadow(projection))
             await conn.execute(projection.create_sql(shadow(projection)))
         cal = calendar()
         filled = await fill(conn, store, chosen, cal, progress, workers)
+        for projection in chosen:
+            await projection.table_filled(conn, shadow(projection))
         for projection in chosen:
             positions[projection.name], counts[projection.name] = await _finish(
                 conn, store, projection, cal, filled.position, batch
@@ -141,7 +143,8 @@ async def _finish(
     # KPI query read its covering index alone (see kpi_facts); the live
     # table's autovacuum would get there only later. VACUUM takes no
     # transaction id, so it holds back no reader of read_all.
-    await conn.execute(f"VACUUM (ANALYZE) {table}")
+    for vacuumed in (table, *projection.derived_tables(table)):
+        await conn.execute(f"VACUUM (ANALYZE) {vacuumed}")
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", state.write_lock(name))
         while True:
@@ -149,7 +152,13 @@ async def _finish(
             position, done = step.position, done + step.events
             if not step.events:
                 break
-        await conn.execute(f"DROP TABLE IF EXISTS {name}")
-        await conn.execute(f"ALTER TABLE {table} RENAME TO {name}")
+        await state.drop_tables(conn, projection, name)
+        renames = zip(
+            (table, *projection.derived_tables(table)),
+            (name, *projection.derived_tables(name)),
+            strict=True,
+        )
+        for built, live in renames:
+            await conn.execute(f"ALTER TABLE {built} RENAME TO {live}")
         await state.save(conn, name, state.State(projection.schema_version, position), rebuilt=True)
     return position, done

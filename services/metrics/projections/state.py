@@ -66,7 +66,13 @@ async def ensure_table(conn: Connection, projection: Projection) -> bool:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", write_lock(projection.name))
         if await load(conn, projection.name) is not None:
             return False
-        await conn.execute(f"DROP TABLE IF EXISTS {projection.name}")
+        await drop_tables(conn, projection, projection.name)
         await conn.execute(projection.create_sql(projection.name))
         await save(conn, projection.name, State(projection.schema_version, 0))
         return True
+
+
+async def drop_tables(conn: Connection, projection: Projection, table: str) -> None:
+    """Drop ``table`` and the tables kept from it, if they exist."""
+    for name in (table, *projection.derived_tables(table)):
+        await conn.execute(f"DROP TABLE IF EXISTS {name}")
