@@ -16,8 +16,7 @@ import pytest
 
 from services.metrics.kpi_sql import FIGURES
 from services.metrics.kpis import PgKpiSource
-from services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name
-from services.metrics.projections import kpi_rollup
+from services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name, kpi_rollup
 from services.metrics.projections.base import Projection
 from services.metrics.projections.live import ProjectionRunner
 from services.metrics.projections.rebuild import rebuild, rebuild_all
