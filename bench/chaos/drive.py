@@ -148,7 +148,12 @@ class Driver:
         """How many commands ``count`` complaints take: claim, then 3 a round."""
         return 4 * count + 3 * (count // self._reopen_every)
 
-    async def drive(self, count: int, in_flight: int) -> None:
+    async def drive(
+        self, count: int, in_flight: int, hold: tuple[int, asyncio.Event] | None = None
+    ) -> None:
+        """Drive ``count`` complaints, ``in_flight`` at a time; with ``hold``
+        (n, event), complaint n and later wait for the event, so that work is
+        still to come when whatever sets it happens."""
         slots = asyncio.Semaphore(in_flight)
 
         async def one(n: int) -> None:
@@ -161,6 +166,8 @@ class Driver:
 
         tasks = []
         for n in range(count):
+            if hold is not None and n == hold[0]:
+                await hold[1].wait()
             await slots.acquire()
             tasks.append(asyncio.create_task(one(n)))
         await asyncio.gather(*tasks)

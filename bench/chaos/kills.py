@@ -48,6 +48,9 @@ class Killer:
     pool: asyncpg.Pool
     pause: float  # seconds between the SIGKILL and the restart
     done: list[Kill] = field(default_factory=list)
+    # Set as the last kill begins: the driver holds its last complaints until
+    # then, so a slow restart earlier on cannot let the load end first.
+    last_begun: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, targets: list[str], progress: Callable[[], float], started: float) -> None:
         """Kill ``targets`` in turn, spread evenly over ``progress`` (0 to 1)."""
@@ -59,6 +62,8 @@ class Killer:
                 if progress() >= threshold:
                     break
                 await asyncio.sleep(0.05)
+            if i == len(targets) - 1:
+                self.last_begun.set()
             at, at_progress = time.monotonic(), progress()
             process = await self._kill_and_restart(target)
             self.done.append(

@@ -140,7 +140,8 @@ async def _drive_and_audit(
                 began,
             )
         )
-        await driver.drive(config.complaints, config.in_flight)
+        held = (config.complaints * 17 // 20, killer.last_begun)
+        await driver.drive(config.complaints, config.in_flight, hold=held)
         await kills
         driven = time.monotonic() - began
     finally:
