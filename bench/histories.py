@@ -765,7 +765,7 @@ async def fill_kpi_facts(database_url: str, *, complaints: int, seed: int = 2026
             total += len(batch)
         await conn.execute("VACUUM (ANALYZE) kpi_facts")
         rolled = time.perf_counter()
-        await KpiFacts().table_filled(conn, "kpi_facts")
+        await KpiFacts().table_filled(conn, "kpi_facts", database_url)
         rollup_seconds = time.perf_counter() - rolled
         await conn.execute("VACUUM (ANALYZE) kpi_facts_rollup")
         rollup_rows = await conn.fetchval("SELECT count(*) FROM kpi_facts_rollup")

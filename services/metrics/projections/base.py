@@ -48,5 +48,6 @@ class Projection(ABC):
     async def rows_written(self, conn: Connection, table: str, ids: list[Any]) -> None:  # noqa: B027
         """These complaints' rows have been written to ``table``."""
 
-    async def table_filled(self, conn: Connection, table: str) -> None:  # noqa: B027
-        """A rebuild has written every complaint's rows to ``table``."""
+    async def table_filled(self, conn: Connection, table: str, dsn: str) -> None:  # noqa: B027
+        """A rebuild has written every complaint's rows to ``table`` (and
+        committed them: ``dsn`` is the store's, for more connections)."""

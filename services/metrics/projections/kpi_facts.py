@@ -107,8 +107,8 @@ CREATE INDEX ON {table} (valid_from);
     async def rows_written(self, conn: Connection, table: str, ids: list[Any]) -> None:
         await kpi_rollup.add(conn, table, ids)
 
-    async def table_filled(self, conn: Connection, table: str) -> None:
-        await kpi_rollup.add_all(conn, table)
+    async def table_filled(self, conn: Connection, table: str, dsn: str) -> None:
+        await kpi_rollup.add_all(conn, table, dsn)
 
     def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
         if not history or not history[0].stream_id.startswith(STREAM_PREFIX):

@@ -91,7 +91,7 @@ async def rebuild_all(
         cal = calendar()
         filled = await fill(conn, store, chosen, cal, progress, workers)
         for projection in chosen:
-            await projection.table_filled(conn, shadow(projection))
+            await projection.table_filled(conn, shadow(projection), store.dsn)
         for projection in chosen:
             positions[projection.name], counts[projection.name] = await _finish(
                 conn, store, projection, cal, filled.position, batch
