@@ -18,7 +18,7 @@ from shared.nats_setup import connect, delete_streams, ensure_streams
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.infra import Servers, configured_servers, new_database, unique_suffix, with_database
-from tests.processes import NATS_SERVICES, spawn, stop, wait_until_answering
+from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.database import prepare_database as migrate
 
 # Rate limits off for the suite (its gateways, in process or spawned, see this);
@@ -157,5 +157,4 @@ async def running_services(
             await wait_until_answering(nats_client, settings.naming, name, deadline)
         yield tmp_path
     finally:
-        for proc in procs:
-            stop(proc)
+        stop_all(procs)

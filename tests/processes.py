@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,15 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> int:
         proc.kill()
         proc.wait()
         raise
+
+
+def stop_all(procs: Iterable[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """Stop every one of ``procs``: all signalled first, so they wind down together."""
+    running = [p for p in procs if p.poll() is None]
+    for proc in running:
+        proc.send_signal(signal.SIGTERM)
+    for proc in running:
+        stop(proc, timeout)
 
 
 async def request(

@@ -35,7 +35,7 @@ from tests.integration.test_relay import (
     stored_in_commit_order,
     stream_messages,
 )
-from tests.processes import request, spawn, stop
+from tests.processes import request, spawn, stop_all
 
 COMPLAINTS = 20
 # What each replica logs once per unit of work it did.
@@ -182,5 +182,4 @@ async def test_two_replicas_of_each_service_split_the_work_and_handle_each_compl
             assert sum(done.values()) == COMPLAINTS, (service, done)
             assert all(done.values()), f"one {service} replica did all the work: {done}"
     finally:
-        for proc in procs.values():
-            stop(proc)
+        stop_all(procs.values())

@@ -18,7 +18,7 @@ from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import HANDLER, OPERATOR, Commands, received, routed_by_rules
 from tests.helpers import eventually, tousu
-from tests.processes import NATS_SERVICES, spawn, stop, wait_until_answering
+from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import free_port
 
@@ -187,8 +187,7 @@ async def test_every_process_does_its_job_as_its_own_user(
         for s in (gateway, water):
             assert not [e for e in s.errors if "permissions" in e.lower()], s.errors
     finally:
-        for proc in procs:
-            stop(proc)
+        stop_all(procs)
     logs = await asyncio.to_thread(_logs, tmp_path)
     assert "permissions violation" not in logs.lower()
 
