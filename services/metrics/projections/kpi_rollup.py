@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.metrics.kpi_sql import FIGURES, FIXED, FROM_INSTANT
 from shared.calendar import TZ
-from shared.kpi.period import month_start, next_month
 from shared.store.postgres import Connection
 
 # The grouping keys a query can ask for, besides department and month.
@@ -157,46 +155,37 @@ async def add(conn: Connection, table: str, ids: list[Any]) -> None:
 
 async def add_all(conn: Connection, table: str, dsn: str | None = None) -> None:
     """Sum the whole facts table into its (empty) rollup; given ``dsn``,
-    half its received months on a second connection meanwhile."""
-    first = await conn.fetchval(f"SELECT min(received_at) FROM {table}")
-    if first is None:
-        return
-    months = _months(first, await conn.fetchval(f"SELECT max(received_at) FROM {table}"))
-    # A rollup row's key holds its received month, so the halves' sums are
-    # disjoint: each is written as it is, with no sum of sums. Alternate
-    # months, for halves of about the same size.
-    halves = [months[0::2], months[1::2]] if dsn is not None and len(months) > 1 else [months]
-    second = await asyncpg.connect(dsn) if len(halves) > 1 else None
-    try:
-        sums = await asyncio.gather(
-            _summed_out(conn, table, halves[0]),
-            *([_summed_out(second, table, halves[1])] if second is not None else []),
-        )
-    finally:
-        if second is not None:
+    the even received months on a second connection meanwhile."""
+    # A rollup row's key holds its received month, so the two halves' sums
+    # are disjoint: each is written as it is, with no sum of sums. Odd and
+    # even months alternate, so the halves are about the same size.
+    if dsn is None:
+        sums = [await _summed_out(conn, table, "true")]
+    else:
+        second = await asyncpg.connect(dsn)
+        try:
+            sums = list(
+                await asyncio.gather(
+                    _summed_out(conn, table, "right(month, 2)::int % 2 = 1"),
+                    _summed_out(second, table, "right(month, 2)::int % 2 = 0"),
+                )
+            )
+        finally:
             await second.close()
     for out in sums:
         out.seek(0)
         await conn.copy_to_table(rollup_table(table), source=out, columns=_ROLLUP_COLUMNS)
 
 
-def _months(first: datetime, last: datetime) -> list[str]:
-    months, month = [], month_start(first.astimezone(TZ).strftime("%Y-%m"))
-    while month <= last:
-        months.append(month.strftime("%Y-%m"))
-        month = next_month(month)
-    return months
-
-
-async def _summed_out(conn: Connection, table: str, months: list[str]) -> io.BytesIO:
-    """The rollup rows of these received months, as COPY text."""
+async def _summed_out(conn: Connection, table: str, where: str) -> io.BytesIO:
+    """The rollup rows of the facts rows ``where`` holds for, as COPY text."""
     # Summed in a read-only transaction (a writing one this long would hold
     # back every reader of read_all on the server, see shared.store.postgres),
     # with memory enough to hash rather than sort on disk. Copied out and in
     # as text: decoding the rows into Python and back cost a third of it.
     out = io.BytesIO()
-    source = f"{table} WHERE month = any($1::text[])"
+    source = f"{table} WHERE {where}"
     async with conn.transaction(readonly=True):
         await conn.execute("SET LOCAL work_mem = '512MB'")
-        await conn.copy_from_query(_summed_sql(source, 1), months, output=out)
+        await conn.copy_from_query(_summed_sql(source, 1), output=out)
     return out
