@@ -14,7 +14,8 @@ from services.intake.submission import Submission
 from shared.application.executor import CommandExecutor, Outcome
 from shared.domain import commands as c
 from shared.domain.errors import DomainError
-from shared.events import SYSTEM_ACTOR, Actor, utcnow
+from shared.domain.state import replay
+from shared.events import SYSTEM_ACTOR, Actor, Envelope, complaint_stream, utcnow
 from shared.events.types import Complainant, DeadlineKind
 from shared.intake.duplicates import (
     DuplicateCandidate,
@@ -103,7 +104,11 @@ class Intake:
         if problems:
             raise InvalidSubmission(problems)
         complaint_id = complaint_id_for(submission)
-        existing = await self._executor.load(complaint_id)
+        # Read once, here: the registration appends on top of this history
+        # (the append refuses if the stream has moved since), so it need not
+        # read the stream again inside its transaction.
+        history = await self._store.read_stream(complaint_stream(complaint_id))
+        existing = replay(history)
         if existing.exists:
             return _submitted(complaint_id, existing, None, repeated=True)
         code = new_access_code()
@@ -113,7 +118,7 @@ class Intake:
             tracking_no = new_tracking_no(received_at)
             try:
                 outcome = await self._register(
-                    complaint_id, submission, actor, received_at, tracking_no, code_hash
+                    complaint_id, history, submission, actor, received_at, tracking_no, code_hash
                 )
             except asyncpg.UniqueViolationError:
                 continue  # the tracking number was taken: draw again
@@ -133,6 +138,7 @@ class Intake:
     async def _register(
         self,
         complaint_id: uuid.UUID,
+        history: list[Envelope],
         submission: Submission,
         actor: Actor,
         received_at: datetime,
@@ -156,7 +162,7 @@ class Intake:
             )
 
         async with self._store.unit_of_work() as uow:
-            outcome = await self._executor.execute_in(uow, complaint_id, command)
+            outcome = await self._executor.execute_in(uow, complaint_id, command, history=history)
             assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
             uow.defer(reserve)
             if self._accepts_automatically(submission):
@@ -170,7 +176,9 @@ class Intake:
                     causation_id=outcome.events[0].event_id,
                     correlation_id=outcome.events[0].correlation_id,
                 )
-                outcome = await self._executor.execute_in(uow, complaint_id, accept)
+                outcome = await self._executor.execute_in(
+                    uow, complaint_id, accept, history=[*history, *outcome.events]
+                )
         return outcome
 
     def _accepts_automatically(self, submission: Submission) -> bool:
