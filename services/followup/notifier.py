@@ -36,7 +36,7 @@ from shared.notify import (
     NotifySettings,
     build_senders,
     channel_for,
-    enqueue,
+    enqueue_all,
 )
 from shared.privacy.reveal import reveal_history
 from shared.service import Runtime
@@ -180,10 +180,9 @@ def _enqueuer(
         # The recipient is the one place the notifier needs personal data:
         # opened here, on the transaction's connection, and nowhere else.
         state = replay(await reveal_history(conn, history))
-        for n in notifications(envelope, state, notice):
-            # Woken after the commit instead (wake_after_commit): a NOTIFY in
-            # the transaction would serialise the commits of all notifiers.
-            await enqueue(conn, n, notify=False)
+        # Woken after the commit instead (wake_after_commit): a NOTIFY in
+        # the transaction would serialise the commits of all notifiers.
+        await enqueue_all(conn, notifications(envelope, state, notice), notify=False)
 
     return write
 

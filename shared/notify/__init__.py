@@ -19,6 +19,7 @@ from shared.notify.model import (
 from shared.notify.outbox import (
     OUTBOX_CHANNEL,
     enqueue,
+    enqueue_all,
     get_notification,
     list_notifications,
     wake,
@@ -51,6 +52,7 @@ __all__ = [
     "build_senders",
     "channel_for",
     "enqueue",
+    "enqueue_all",
     "get_notification",
     "list_notifications",
     "notification_id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -15,7 +16,8 @@ OUTBOX_CHANNEL = "tousu_outbox"
 _INSERT = """
 INSERT INTO notifications (id, source_event_id, complaint_id, tracking_no, kind, channel,
                            recipient, recipient_name, language, title, body)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
 ON CONFLICT (id) DO NOTHING
 RETURNING 1
 """
@@ -39,24 +41,33 @@ async def enqueue(conn: Connection, notification: Notification, *, notify: bool 
     let the dispatchers' periodic re-check find the notice, or call :func:`wake`
     after the commit.
     """
-    n = notification
-    inserted = await conn.fetchval(
+    return await enqueue_all(conn, [notification], notify=notify) == 1
+
+
+async def enqueue_all(
+    conn: Connection, notifications: Sequence[Notification], *, notify: bool = True
+) -> int:
+    """:func:`enqueue` for several notices in one statement; how many were new."""
+    if not notifications:
+        return 0
+    ns = notifications
+    inserted = await conn.fetch(
         _INSERT,
-        n.id,
-        n.source_event_id,
-        n.complaint_id,
-        n.tracking_no,
-        n.kind.value,
-        n.channel.value,
-        n.recipient,
-        n.recipient_name,
-        n.language,
-        n.title,
-        n.body,
+        [n.id for n in ns],
+        [n.source_event_id for n in ns],
+        [n.complaint_id for n in ns],
+        [n.tracking_no for n in ns],
+        [n.kind.value for n in ns],
+        [n.channel.value for n in ns],
+        [n.recipient for n in ns],
+        [n.recipient_name for n in ns],
+        [n.language for n in ns],
+        [n.title for n in ns],
+        [n.body for n in ns],
     )
-    if inserted is not None and notify:
+    if inserted and notify:
         await wake(conn)
-    return inserted is not None
+    return len(inserted)
 
 
 async def wake(conn: Connection | asyncpg.Pool) -> None:

@@ -38,6 +38,7 @@ from shared.notify import (
     WebSender,
     channel_for,
     enqueue,
+    enqueue_all,
     get_notification,
     list_notifications,
 )
@@ -218,6 +219,28 @@ async def test_enqueue_twice_for_one_event_is_one_row(store: PostgresEventStore)
     stored = await get_notification(store.pool, first.id)
     assert stored is not None
     assert (stored.status, stored.attempts, stored.title) == (NoticeStatus.PENDING, 0, TITLE)
+
+
+async def test_enqueue_all_writes_the_new_ones_in_one_statement(
+    store: PostgresEventStore,
+) -> None:
+    source = uuid.uuid4()
+    mail = notice(source=source)
+    web = notice(NoticeChannel.WEB, source=source, recipient=None)
+    letter = notice(NoticeChannel.LETTER, source=source, recipient="北京市朝阳区某路 1 号")
+    async with store.pool.acquire() as conn:
+        assert await enqueue_all(conn, []) == 0
+        assert await enqueue(conn, mail) is True
+        # The one already there is left as it is; the other two are new.
+        assert await enqueue_all(conn, [mail, web, letter]) == 2
+        assert await enqueue_all(conn, [web, letter]) == 0
+    assert await count_rows(store) == 3
+    stored = [await get_notification(store.pool, n.id) for n in (mail, web, letter)]
+    assert [(r.channel, r.recipient) for r in stored if r] == [
+        (NoticeChannel.EMAIL, mail.recipient),
+        (NoticeChannel.WEB, None),
+        (NoticeChannel.LETTER, "北京市朝阳区某路 1 号"),
+    ]
 
 
 async def test_enqueue_in_a_rolled_back_transaction_leaves_no_row(
