@@ -35,24 +35,26 @@ def spawn(name: str, env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> int:
-    if proc.poll() is not None:
-        return proc.returncode
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
+    stop_all([proc], timeout)
+    return proc.returncode
 
 
 def stop_all(procs: Iterable[subprocess.Popen[bytes]], timeout: float = 15) -> None:
-    """Stop every one of ``procs``: all signalled first, so they wind down together."""
+    """Stop every one of ``procs``: all signalled first, so they wind down
+    together; one that is still running after ``timeout`` is killed."""
     running = [p for p in procs if p.poll() is None]
     for proc in running:
         proc.send_signal(signal.SIGTERM)
+    late = []
     for proc in running:
-        stop(proc, timeout)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            late.append(proc.args)
+    if late:  # after the others were stopped too
+        raise TimeoutError(f"killed after {timeout:.0f}s without stopping: {late}")
 
 
 async def request(
