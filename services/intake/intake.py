@@ -15,7 +15,7 @@ from shared.application.executor import CommandExecutor, Outcome
 from shared.domain import commands as c
 from shared.domain.errors import DomainError
 from shared.domain.state import replay
-from shared.events import SYSTEM_ACTOR, Actor, Envelope, complaint_stream, utcnow
+from shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
 from shared.events.types import Complainant, DeadlineKind
 from shared.intake.duplicates import (
     DuplicateCandidate,
@@ -107,7 +107,7 @@ class Intake:
         # Read once, here: the registration appends on top of this history
         # (the append refuses if the stream has moved since), so it need not
         # read the stream again inside its transaction.
-        history = await self._store.read_stream(complaint_stream(complaint_id))
+        history = await self._executor.history(complaint_id)
         existing = replay(history)
         if existing.exists:
             return _submitted(complaint_id, existing, None, repeated=True)

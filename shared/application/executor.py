@@ -83,7 +83,12 @@ class CommandExecutor:
         return Outcome(complaint_id, state, stored)
 
     async def load(self, complaint_id: uuid.UUID) -> ComplaintState:
-        return replay(await self._store.read_stream(complaint_stream(complaint_id)))
+        return replay(await self.history(complaint_id))
+
+    async def history(self, complaint_id: uuid.UUID) -> list[Envelope]:
+        """The complaint's stream, for a caller that will append on top of it
+        (``execute_in(history=...)``) as well as look at its state."""
+        return await self._store.read_stream(complaint_stream(complaint_id))
 
 
 def _earlier_result(history: list[Envelope], command_id: uuid.UUID) -> list[Envelope]:
