@@ -59,17 +59,21 @@ class _MemoryUnitOfWork(UnitOfWork):
         pending = [e for e in self._pending if e.stream_id == stream_id]
         return [e for e in [*stored, *pending] if e.version >= from_version]
 
-    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return (consumer, event_id) in self._store._processed
+    async def processed_among(
+        self, consumer: str, event_ids: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        return {i for i in event_ids if (consumer, i) in self._store._processed}
 
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
         self._tracking.append((consumer, event_id))
 
     def _commit(self) -> None:
         store = self._store
+        seen: set[tuple[str, uuid.UUID]] = set()
         for key in self._tracking:
-            if key in store._processed:
+            if key in store._processed or key in seen:
                 raise AlreadyProcessed(*key)
+            seen.add(key)
         store._processed.update(self._tracking)
         for envelope in self._pending:
             store._streams.setdefault(envelope.stream_id, []).append(envelope)

@@ -36,15 +36,22 @@ class UnitOfWork(ABC):
     @abstractmethod
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]: ...
 
+    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return event_id in await self.processed_among(consumer, [event_id])
+
     @abstractmethod
-    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+    async def processed_among(
+        self, consumer: str, event_ids: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of ``event_ids`` ``consumer`` has handled (committed ones only)."""
 
     @abstractmethod
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
         """Record that ``consumer`` handled ``event_id``; commits with the appends.
 
         Raises :class:`~shared.store.errors.AlreadyProcessed` (and nothing is
-        committed) when another delivery of the same event won the race.
+        committed) when another delivery of the same event won the race, or
+        when this unit of work marks one event twice.
         """
 
 

@@ -38,7 +38,10 @@ _COLUMNS = """global_position, event_id, stream_id, version, type, schema_versio
 # One statement: the version check, the insert and the conflict detection.
 # ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key and
 # then skips the row, so a short row count means "conflict or retry", never an
-# aborted transaction.
+# aborted transaction. Readers take commits in transaction-id order, so a
+# stream's next event must not come from an older transaction than its head:
+# that happens only when a transaction wrote before it read the stream (a
+# consumer's batch), and it is refused as a conflict, to be decided again.
 _APPEND = f"""
 INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at,
                     correlation_id, causation_id, actor, department, data)
@@ -49,8 +52,17 @@ FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[], $8
      WITH ORDINALITY AS e(event_id, type, schema_version, occurred_at, correlation_id,
                           causation_id, actor, department, data, n)
 WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $2
+  AND NOT EXISTS (SELECT FROM events
+                  WHERE stream_id = $1 AND version = $2 AND tx_id > pg_current_xact_id())
 ON CONFLICT DO NOTHING
 RETURNING {_COLUMNS}
+"""
+
+_MARK_PROCESSED = """
+INSERT INTO processed_events (consumer, event_id)
+SELECT * FROM unnest($1::text[], $2::uuid[])
+ON CONFLICT DO NOTHING
+RETURNING consumer, event_id
 """
 
 _READ_ALL = f"""
@@ -156,13 +168,15 @@ class PgUnitOfWork(UnitOfWork):
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
         return await _read_stream(self._conn, stream_id, from_version)
 
-    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
-        found = await self._conn.fetchval(
-            "SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2",
+    async def processed_among(
+        self, consumer: str, event_ids: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        rows = await self._conn.fetch(
+            "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = any($2)",
             consumer,
-            event_id,
+            event_ids,
         )
-        return found is not None
+        return {r["event_id"] for r in rows}
 
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
         # Written at commit, after the appends: an earlier write would fix this
@@ -172,15 +186,17 @@ class PgUnitOfWork(UnitOfWork):
     async def flush(self) -> None:
         for write in self._deferred:
             await write(self._conn)
-        for consumer, event_id in self._tracking:
-            inserted = await self._conn.fetchval(
-                "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) "
-                "ON CONFLICT DO NOTHING RETURNING 1",
-                consumer,
-                event_id,
-            )
-            if inserted is None:
-                raise AlreadyProcessed(consumer, event_id)
+        if not self._tracking:
+            return
+        # One statement for a batch's marks; a pair it did not insert was
+        # there already (or is in the batch twice).
+        inserted = await self._conn.fetch(_MARK_PROCESSED, *zip(*self._tracking, strict=True))
+        if len(inserted) < len(self._tracking):
+            fresh = {(r["consumer"], r["event_id"]) for r in inserted}
+            for pair in self._tracking:
+                if pair not in fresh:
+                    raise AlreadyProcessed(*pair)
+                fresh.discard(pair)  # seen once: a second mark of it is refused
 
 
 async def _read_stream(

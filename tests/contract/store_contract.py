@@ -162,6 +162,44 @@ class EventStoreContract:
                 await uow.mark_processed("routing", event_id)
         assert len(await event_store.read_stream(sid)) == 1
 
+    async def test_a_batch_of_marks_commits_together(self, event_store: EventStore) -> None:
+        a, b, never = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        async with event_store.unit_of_work() as uow:
+            assert await uow.processed_among("routing", [a, b]) == set()
+            await uow.mark_processed("routing", a)
+            await uow.mark_processed("routing", b)
+        async with event_store.unit_of_work() as uow:
+            assert await uow.processed_among("routing", [never, b, a]) == {a, b}
+            assert await uow.processed_among("handling", [a, b]) == set()
+            assert await uow.processed_among("routing", []) == set()
+
+    async def test_one_mark_already_made_refuses_the_whole_batch(
+        self, event_store: EventStore
+    ) -> None:
+        first, fresh, sid = uuid.uuid4(), uuid.uuid4(), stream()
+        async with event_store.unit_of_work() as uow:
+            await uow.mark_processed("routing", first)
+        with pytest.raises(AlreadyProcessed) as refused:
+            async with event_store.unit_of_work() as uow:
+                await uow.append(sid, NO_STREAM, events(1))
+                await uow.mark_processed("routing", fresh)
+                await uow.mark_processed("routing", first)
+        assert refused.value.event_id == first
+        async with event_store.unit_of_work() as uow:
+            assert await uow.processed_among("routing", [first, fresh]) == {first}
+        assert await event_store.read_stream(sid) == []
+
+    async def test_one_event_marked_twice_in_a_unit_is_refused(
+        self, event_store: EventStore
+    ) -> None:
+        twice = uuid.uuid4()
+        with pytest.raises(AlreadyProcessed):
+            async with event_store.unit_of_work() as uow:
+                await uow.mark_processed("routing", twice)
+                await uow.mark_processed("routing", twice)
+        async with event_store.unit_of_work() as uow:
+            assert not await uow.is_processed("routing", twice)
+
     async def test_wakeup_fires_after_an_append(self, event_store: EventStore) -> None:
         async with event_store.wakeup() as wakeup:
             assert not await wakeup.wait(0.05)

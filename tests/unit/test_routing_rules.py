@@ -335,8 +335,10 @@ class _RacedUnitOfWork(UnitOfWork):
             await race(self._inner)
         return found
 
-    async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return await self._inner.is_processed(consumer, event_id)
+    async def processed_among(
+        self, consumer: str, event_ids: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        return await self._inner.processed_among(consumer, event_ids)
 
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
         await self._inner.mark_processed(consumer, event_id)
