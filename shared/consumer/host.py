@@ -128,7 +128,11 @@ class ConsumerHost:
             await _declare(js, naming.events_stream, self._events_config(consumer, subjects))
             await _declare(js, naming.dlq_stream, self._replay_config(consumer))
             self._processors[consumer.name] = MessageProcessor(
-                consumer, store, dead_letters, self.policy
+                consumer,
+                store,
+                dead_letters,
+                self.policy,
+                group_commit=self.settings.consumer_group_commit,
             )
         log.info("consumers ready", consumers=[c.name for c in self.consumers])
 

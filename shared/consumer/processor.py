@@ -8,10 +8,13 @@ it never rejects (terminates) a message on its own.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
+from shared.consumer.batches import GroupCommit
 from shared.consumer.consumer import Consumer
 from shared.consumer.dead_letter import DeadLetters, describe
 from shared.consumer.headers import MSG_ID
@@ -21,6 +24,9 @@ from shared.logs import bound_contextvars, get_logger
 from shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
 
 log = get_logger("tousu.consumer")
+
+# Transactions a consumer runs side by side (each on one pooled connection).
+TRANSACTIONS = 4
 
 
 class MalformedMessage(Exception):
@@ -51,11 +57,20 @@ class MessageProcessor:
         store: EventStore,
         dead_letters: DeadLetters,
         policy: RetryPolicy,
+        *,
+        group_commit: int = 1,
     ) -> None:
         self.consumer = consumer
         self._store = store
         self._dead_letters = dead_letters
         self._policy = policy
+        self._group = GroupCommit(
+            consumer.name,
+            self._handle_many,
+            self._handle_once,
+            max_batch=group_commit,
+            transactions=TRANSACTIONS,
+        )
 
     async def process(self, msg: Msg, *, replay: bool = False) -> Outcome:
         """Handle and settle ``msg``; ``replay`` marks a ``tousu dlq retry`` copy."""
@@ -67,13 +82,12 @@ class MessageProcessor:
             with bound_contextvars(consumer=self.consumer.name, msg_id=msg_id):
                 return await self._dead_letter(msg, exc, deliveries, replay)
 
-        with bound_contextvars(
-            consumer=self.consumer.name,
-            event_id=str(envelope.event_id),
-            correlation_id=str(envelope.correlation_id),
-        ):
+        with self._bound(envelope):
             try:
-                outcome = await self._handle_once(envelope)
+                if replay:  # one at a time, as the operator asked for it
+                    outcome = await self._handle_once(envelope)
+                else:
+                    outcome = await self._group.handle(envelope)
             except Exception as exc:
                 outage = is_outage(exc)
                 if not outage and not self._policy.should_retry(deliveries):
@@ -95,24 +109,50 @@ class MessageProcessor:
             log.debug("event consumed", event_type=envelope.type, outcome=outcome.value)
             return outcome
 
+    def _bound(self, envelope: Envelope) -> AbstractContextManager[None]:
+        return bound_contextvars(
+            consumer=self.consumer.name,
+            event_id=str(envelope.event_id),
+            correlation_id=str(envelope.correlation_id),
+        )
+
+    async def _handle_many(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        """All of ``envelopes`` in one transaction, in order; any error undoes all."""
+        name = self.consumer.name
+        async with self._store.unit_of_work() as uow:
+            done = await uow.processed_among(name, [e.event_id for e in envelopes])
+            outcomes = []
+            for envelope in envelopes:
+                if envelope.event_id in done:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                with self._bound(envelope):
+                    await self.consumer.handle(envelope, uow)
+                await uow.mark_processed(name, envelope.event_id)
+                outcomes.append(Outcome.HANDLED)
+        return outcomes
+
     async def _handle_once(self, envelope: Envelope) -> Outcome:
         name = self.consumer.name
-        for attempt in range(self._policy.conflict_retries + 1):
-            try:
-                async with self._store.unit_of_work() as uow:
-                    if await uow.is_processed(name, envelope.event_id):
-                        return Outcome.DUPLICATE
-                    await self.consumer.handle(envelope, uow)
-                    await uow.mark_processed(name, envelope.event_id)
-                return Outcome.HANDLED
-            except AlreadyProcessed:
-                return Outcome.DUPLICATE
-            except ConcurrencyConflict as exc:
-                if attempt == self._policy.conflict_retries:
-                    raise
-                log.info(
-                    "concurrency conflict, handling again", attempt=attempt + 1, error=str(exc)
-                )
+        with self._bound(envelope):
+            for attempt in range(self._policy.conflict_retries + 1):
+                try:
+                    async with self._store.unit_of_work() as uow:
+                        if await uow.is_processed(name, envelope.event_id):
+                            return Outcome.DUPLICATE
+                        await self.consumer.handle(envelope, uow)
+                        await uow.mark_processed(name, envelope.event_id)
+                    return Outcome.HANDLED
+                except AlreadyProcessed:
+                    return Outcome.DUPLICATE
+                except ConcurrencyConflict as exc:
+                    if attempt == self._policy.conflict_retries:
+                        raise
+                    log.info(
+                        "concurrency conflict, handling again",
+                        attempt=attempt + 1,
+                        error=str(exc),
+                    )
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _dead_letter(
