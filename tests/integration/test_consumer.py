@@ -293,6 +293,87 @@ async def test_replicas_with_one_durable_name_split_the_events(
     assert await processed_rows(store, "routing") == len(events)
 
 
+async def effect_transactions(store: PostgresEventStore, consumer: str) -> list[int]:
+    """How many effects each transaction that recorded effects committed."""
+    rows = await store.pool.fetch(
+        "SELECT count(*) AS n FROM events WHERE stream_id LIKE $1 GROUP BY tx_id",
+        f"effect-{consumer}-%",
+    )
+    return sorted(int(r["n"]) for r in rows)
+
+
+async def test_events_fetched_together_are_handled_in_shared_transactions(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext
+) -> None:
+    bound: dict[uuid.UUID, str] = {}
+
+    async def handle(env: Envelope, uow: UnitOfWork) -> None:
+        bound[env.event_id] = structlog.contextvars.get_contextvars()["event_id"]
+        await record_effect("routing", env, uow)
+
+    events = [envelope() for _ in range(40)]
+    for env in events:  # all waiting before the consumer starts: fetched together
+        await publish(js, settings, env)
+    async with ConsumerHost(settings, [Consumer("routing", handle)], store=store):
+        await eventually(lambda: settled(js, settings, "routing", len(events)), "all handled")
+
+    assert bound == {e.event_id: str(e.event_id) for e in events}  # each its own log ids
+    assert await processed_rows(store, "routing") == len(events)
+    per_transaction = await effect_transactions(store, "routing")
+    assert sum(per_transaction) == len(events)
+    assert max(per_transaction) <= settings.consumer_group_commit
+    # 40 events, at most 4 transactions side by side: far fewer than 40 commits.
+    assert len(per_transaction) <= 12, per_transaction
+
+
+async def test_a_failing_event_does_not_hold_back_the_rest_of_its_batch(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext
+) -> None:
+    events = [envelope() for _ in range(12)]
+    bad = events[5]
+    calls: Counter[uuid.UUID] = Counter()
+
+    async def handle(env: Envelope, uow: UnitOfWork) -> None:
+        calls[env.event_id] += 1
+        await record_effect("routing", env, uow)
+        if env.event_id == bad.event_id:
+            raise RuntimeError("this one is broken")
+
+    for env in events:
+        await publish(js, settings, env)
+    async with ConsumerHost(settings, [Consumer("routing", handle)], store=store):
+        await eventually(lambda: _dead_letters(js, settings, 1), "the broken one dead-lettered")
+        await eventually(
+            lambda: settled(
+                js, settings, "routing", len(events) + settings.consumer_max_deliver - 1
+            ),
+            "the rest acked once",
+        )
+
+    [entry] = await dlq.list_entries(js, settings.naming, "routing")
+    assert entry.event_id == str(bad.event_id)
+    assert entry.deliveries == settings.consumer_max_deliver
+    for env in events:  # the rolled-back batch left no trace: one effect each
+        assert await effects(store, "routing", env) == (0 if env is bad else 1)
+    assert await processed_rows(store, "routing") == len(events) - 1
+    # The batch that held it ran once more, one event at a time.
+    assert max(calls[e.event_id] for e in events if e is not bad) == 2
+
+
+async def test_group_commit_of_one_is_a_transaction_per_event(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext
+) -> None:
+    settings = settings.model_copy(update={"consumer_group_commit": 1})
+    handler = Flaky("routing", failures=0)
+    events = [envelope() for _ in range(10)]
+    for env in events:
+        await publish(js, settings, env)
+    async with ConsumerHost(settings, [Consumer("routing", handler)], store=store):
+        await eventually(lambda: settled(js, settings, "routing", len(events)), "all handled")
+
+    assert await effect_transactions(store, "routing") == [1] * len(events)
+
+
 async def test_consumers_with_different_names_each_get_every_event(
     settings: Settings, store: PostgresEventStore, js: JetStreamContext
 ) -> None:
