@@ -14,12 +14,12 @@ from contextlib import AbstractContextManager
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from shared.consumer.batches import GroupCommit
 from shared.consumer.consumer import Consumer
 from shared.consumer.dead_letter import DeadLetters, describe
 from shared.consumer.headers import MSG_ID
 from shared.consumer.policy import RetryPolicy, is_outage
 from shared.events import Envelope
+from shared.group_commit import GroupCommit
 from shared.logs import bound_contextvars, get_logger
 from shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
 
@@ -64,8 +64,8 @@ class MessageProcessor:
         self._store = store
         self._dead_letters = dead_letters
         self._policy = policy
-        self._group = GroupCommit(
-            consumer.name,
+        self._group: GroupCommit[Envelope, Outcome] = GroupCommit(
+            f"consumer {consumer.name}",
             self._handle_many,
             self._handle_once,
             max_batch=group_commit,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -60,10 +61,12 @@ WHERE id IN (SELECT id FROM notifications
 """
 
 _SENT = """
-UPDATE notifications
-SET status = 'sent', sent_at = now(), provider_message_id = $3, last_error = NULL,
+UPDATE notifications n
+SET status = 'sent', sent_at = now(), provider_message_id = d.provider_id, last_error = NULL,
     locked_until = NULL, claim_token = NULL
-WHERE id = $1 AND claim_token = $2
+FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(id, token, provider_id)
+WHERE n.id = d.id AND n.claim_token = d.token
+RETURNING n.id
 """
 
 _FAILED = """
@@ -94,11 +97,24 @@ async def claim_due(
     return token, [record(r) for r in rows]
 
 
-async def mark_sent(
-    conn: Connection | asyncpg.Pool, notification_id: uuid.UUID, token: uuid.UUID, provider_id: str
-) -> bool:
-    """Record a delivery; False when the claim was lost (the lease ran out)."""
-    return _updated(await conn.execute(_SENT, notification_id, token, provider_id))
+@dataclass(frozen=True)
+class Delivery:
+    notification_id: uuid.UUID
+    token: uuid.UUID
+    provider_id: str
+
+
+async def mark_sent(conn: Connection | asyncpg.Pool, deliveries: Sequence[Delivery]) -> list[bool]:
+    """Record deliveries in one statement; for each, False when its claim was
+    lost (the lease ran out)."""
+    rows = await conn.fetch(
+        _SENT,
+        [d.notification_id for d in deliveries],
+        [d.token for d in deliveries],
+        [d.provider_id for d in deliveries],
+    )
+    updated = {r["id"] for r in rows}
+    return [d.notification_id in updated for d in deliveries]
 
 
 async def mark_failed(

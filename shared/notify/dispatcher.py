@@ -22,14 +22,15 @@ import asyncio
 import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
+from shared.group_commit import GroupCommit
 from shared.logs import get_logger
-from shared.notify.claims import claim_due, mark_failed, mark_sent, next_due_in
+from shared.notify.claims import Delivery, claim_due, mark_failed, mark_sent, next_due_in
 from shared.notify.model import NoticeChannel, NotificationRecord
 from shared.notify.outbox import OUTBOX_CHANNEL
 from shared.notify.sender import Sender, SendError
@@ -83,6 +84,22 @@ class Dispatcher:
         self.policy = RetryPolicy.from_settings(self.settings)
         self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._channels = [c.value for c in self.senders]
+        # Sends finishing together are recorded in one statement; each is
+        # recorded as soon as a statement is free, not when its batch ends.
+        self._sent: GroupCommit[Delivery, bool] = GroupCommit(
+            "notices sent",
+            self._mark_sent,
+            self._mark_one_sent,
+            max_batch=self.settings.batch_size,
+            transactions=1,
+        )
+
+    async def _mark_sent(self, deliveries: Sequence[Delivery]) -> list[bool]:
+        return await mark_sent(self.pool, deliveries)
+
+    async def _mark_one_sent(self, delivery: Delivery) -> bool:
+        [kept] = await mark_sent(self.pool, [delivery])
+        return kept
 
     async def run_once(self) -> int:
         """Claim one batch of due notices and send it; the number claimed."""
@@ -115,7 +132,7 @@ class Dispatcher:
             bound.exception("sender raised")
             await self._failed(token, n, f"{type(exc).__name__}: {exc}", True, bound)
             return
-        if await mark_sent(self.pool, n.id, token, provider_id):
+        if await self._sent.handle(Delivery(n.id, token, provider_id)):
             bound.info("notice sent", kind=n.kind, attempt=n.attempts, provider_id=provider_id)
         else:
             bound.warning("notice sent after its lease ran out", provider_id=provider_id)

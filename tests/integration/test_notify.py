@@ -42,7 +42,7 @@ from shared.notify import (
     get_notification,
     list_notifications,
 )
-from shared.notify.claims import claim_due, mark_sent
+from shared.notify.claims import Delivery, claim_due, mark_sent
 from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
 
@@ -463,12 +463,36 @@ async def test_a_notice_claimed_by_a_dispatcher_that_died_is_sent_after_the_leas
         await eventually(has_status(store, n, NoticeStatus.SENT), "the lease to run out")
     assert len(smtp.inbox.messages) == 1
     # The dead claim cannot record an outcome over its successor's.
-    assert await mark_sent(store.pool, n.id, dead_token, "late") is False
+    assert await mark_sent(store.pool, [Delivery(n.id, dead_token, "late")]) == [False]
     sent = await get_notification(store.pool, n.id)
     assert sent is not None and sent.attempts == 2 and sent.provider_message_id != "late"
 
 
 # -- letters, SMS, web ----------------------------------------------------------
+
+
+async def test_deliveries_are_recorded_together_and_a_lost_claim_is_not(
+    store: PostgresEventStore,
+) -> None:
+    notices = [notice() for _ in range(3)]
+    await put(store, *notices)
+    token, claimed = await claim_due(
+        store.pool, channels=["email"], limit=10, lease=60, max_attempts=5, claimed_by="d"
+    )
+    assert len(claimed) == 3
+    lost = uuid.uuid4()  # a claim another dispatcher took over
+    kept = await mark_sent(
+        store.pool,
+        [
+            Delivery(claimed[0].id, token, "p-0"),
+            Delivery(claimed[1].id, lost, "p-1"),
+            Delivery(claimed[2].id, token, "p-2"),
+        ],
+    )
+    assert kept == [True, False, True]
+    statuses = {n.id: await status_of(store, n) for n in notices}
+    assert statuses[claimed[0].id] == statuses[claimed[2].id] == NoticeStatus.SENT
+    assert statuses[claimed[1].id] == NoticeStatus.SENDING
 
 
 async def test_letters_are_written_as_printable_files(

@@ -1,12 +1,11 @@
-"""Group commit: events that arrive together are handled in one transaction.
+"""Group commit: work that arrives together is written in one round trip.
 
-A consumer's fetch hands it up to ``consumer_batch_size`` messages at once.
-One transaction each costs a BEGIN, a processed check, a tracking insert and
-a COMMIT per event, most of a consumer's database time; here the events that
-are waiting when a transaction starts share one (in delivery order). When
-anything in a batch fails, the batch is rolled back and each of its events is
-handled again on its own, so retries, conflicts and dead letters stay per
-event. An event that arrives alone is handled alone: no waiting for company.
+A consumer's fetch hands it up to ``consumer_batch_size`` events at once; a
+dispatcher sends a batch of notices at once. One transaction or statement
+each costs round trips that dominate the work; here the items waiting when a
+batch starts share one (in arrival order). When a batch fails, each of its
+items is done again on its own, so errors stay with the item that caused
+them. An item that arrives alone is done alone: no waiting for company.
 """
 
 from __future__ import annotations
@@ -16,33 +15,33 @@ import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from shared.events import Envelope
 from shared.logs import get_logger
 
-log = get_logger("tousu.consumer")
+log = get_logger("tousu.group_commit")
 
+T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _Waiting(Generic[R]):
-    def __init__(self, envelope: Envelope) -> None:
-        self.envelope = envelope
+class _Waiting(Generic[T, R]):
+    def __init__(self, item: T) -> None:
+        self.item = item
         self.result: asyncio.Future[R] = asyncio.get_running_loop().create_future()
 
 
-class GroupCommit(Generic[R]):
-    """Runs ``handle_many`` on the events waiting together, ``handle_one`` on
-    each of them when that fails (and on an event that waits alone).
+class GroupCommit(Generic[T, R]):
+    """Runs ``handle_many`` on the items waiting together, ``handle_one`` on
+    each of them when that fails (and on an item that waits alone).
 
     At most ``transactions`` batches run at a time, each of at most
-    ``max_batch`` events, so a fetch of 100 still uses several connections.
+    ``max_batch`` items, so a fetch of 100 still uses several connections.
     """
 
     def __init__(
         self,
         name: str,
-        handle_many: Callable[[Sequence[Envelope]], Awaitable[list[R]]],
-        handle_one: Callable[[Envelope], Awaitable[R]],
+        handle_many: Callable[[Sequence[T]], Awaitable[list[R]]],
+        handle_one: Callable[[T], Awaitable[R]],
         *,
         max_batch: int,
         transactions: int,
@@ -54,13 +53,13 @@ class GroupCommit(Generic[R]):
         self._handle_one = handle_one
         self._max_batch = max_batch
         self._transactions = transactions
-        self._waiting: list[_Waiting[R]] = []
+        self._waiting: list[_Waiting[T, R]] = []
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
         self._workers = 0  # counted in _work itself, so none is counted after its last look
         self._busy = 0
 
-    async def handle(self, envelope: Envelope) -> R:
-        waiting = _Waiting[R](envelope)
+    async def handle(self, item: T) -> R:
+        waiting = _Waiting[T, R](item)
         self._waiting.append(waiting)
         if self._workers < self._transactions:
             self._workers += 1
@@ -73,7 +72,7 @@ class GroupCommit(Generic[R]):
 
     async def _work(self) -> None:
         try:
-            # Let the rest of a fetch (started together) join before taking a batch.
+            # Let the rest of what was started together join before taking a batch.
             await asyncio.sleep(0)
             while self._waiting:
                 # An even share for the workers free now, so they run side by side.
@@ -92,15 +91,15 @@ class GroupCommit(Generic[R]):
         finally:
             self._workers -= 1
 
-    async def _run(self, batch: list[_Waiting[R]]) -> None:
+    async def _run(self, batch: list[_Waiting[T, R]]) -> None:
         if len(batch) > 1:
             try:
-                results = await self._handle_many([item.envelope for item in batch])
+                results = await self._handle_many([w.item for w in batch])
             except Exception as exc:
                 log.info(
-                    "batch failed, handling its events one by one",
-                    consumer=self.name,
-                    events=len(batch),
+                    "batch failed, doing its items one by one",
+                    batch=self.name,
+                    items=len(batch),
                     error=f"{type(exc).__name__}: {exc}",
                 )
             else:
@@ -109,7 +108,7 @@ class GroupCommit(Generic[R]):
                 return
         for item in batch:
             try:
-                result = await self._handle_one(item.envelope)
+                result = await self._handle_one(item.item)
             except Exception as exc:
                 if not item.result.done():
                     item.result.set_exception(exc)
@@ -117,6 +116,6 @@ class GroupCommit(Generic[R]):
                 _settle(item, result)
 
 
-def _settle(item: _Waiting[R], result: R) -> None:
+def _settle(item: _Waiting[T, R], result: R) -> None:
     if not item.result.done():  # the caller may have been cancelled
         item.result.set_result(result)
