@@ -46,4 +46,8 @@ def pipeline_table(pipeline: dict[str, Any]) -> None:
         cpu.add_row(
             process, *(f"{pipeline['phases'][p]['cpu_s'].get(process, 0):.1f}" for p in phases)
         )
+    cpu.add_row(
+        "(load generator: this bench)",
+        *(f"{pipeline['phases'][p].get('load_generator_cpu_s', 0):.1f}" for p in phases),
+    )
     console.print(cpu)

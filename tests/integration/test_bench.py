@@ -64,3 +64,4 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
         # Each process, and PostgreSQL's backends when the server is on this machine.
         measured = set(phase["cpu_s"]) - {"postgres"}
         assert measured == set(pipeline["processes"]) and phase["cpu_s"]["intake"] > 0
+        assert phase["load_generator_cpu_s"] > 0  # it sent and observed every complaint
