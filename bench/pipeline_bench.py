@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from nats.aio.client import Client as NatsClient
 
@@ -190,6 +191,7 @@ async def _run_phase(
 
     cpu_before: dict[str, float] = {}
     own_before = 0.0
+    commits_before = 0
     backends_before: dict[int, float] = {}
     measuring = False
     tick = started
@@ -198,6 +200,7 @@ async def _run_phase(
             cpu_before, measuring = fleet.cpu_seconds(), True
             backends_before = await backend_cpu_seconds(submitter.database_url)
             own_before = time.process_time()
+            commits_before = await _commits(submitter.database_url)
         if phase.rate is None:
             try:
                 await asyncio.wait_for(observer.take_slot(), timeout=max(window_end - now, 0.01))
@@ -219,6 +222,7 @@ async def _run_phase(
     # reported beside the system's CPU, not in its per-complaint figure.
     own_cpu = time.process_time() - own_before if measuring else 0.0
     backends_after = await backend_cpu_seconds(submitter.database_url)
+    commits = await _commits(submitter.database_url) - commits_before if measuring else 0
     if tasks:
         await asyncio.wait(tasks, timeout=phase.drain)
     unfinished = await observer.wait_for(set(in_window), phase.drain)
@@ -254,6 +258,11 @@ async def _run_phase(
         "latency_ms": {"accepted": accepted, "routed": routed},
         "cpu_s": cpu,
         "load_generator_cpu_s": round(own_cpu, 3),
+        # PostgreSQL's statistics lag their backends by up to a second or so:
+        # a window's count is near, not exact.
+        "transactions_per_complaint": round(commits / routed_in_window, 1)
+        if routed_in_window
+        else None,
         "cpu_ms_per_complaint": round(1000 * sum(cpu.values()) / routed_in_window, 1)
         if routed_in_window
         else None,
@@ -276,6 +285,18 @@ def _latencies(observer: Observer, ids: set[str], reached: dict[str, float]) -> 
         "p99": rank(0.99),
         "max": round(samples[-1], 1),
     }
+
+
+async def _commits(database_url: str) -> int:
+    """Transactions committed in the run's database so far (all its clients)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        value = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    return int(value or 0)
 
 
 def _free_port() -> int:

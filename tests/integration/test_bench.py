@@ -65,3 +65,9 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
         measured = set(phase["cpu_s"]) - {"postgres"}
         assert measured == set(pipeline["processes"]) and phase["cpu_s"]["intake"] > 0
         assert phase["load_generator_cpu_s"] > 0  # it sent and observed every complaint
+        # At least intake's one per complaint, whatever the statistics' lag.
+        assert phase["transactions_per_complaint"] > 0
+    floor = result["floor"]
+    assert floor["consume"]["messages"] > 0 and floor["consume"]["consumer_cpu_ms_per_message"] > 0
+    assert floor["transaction"]["transactions"] > 0
+    assert floor["transaction"]["client_cpu_ms_per_transaction"] > 0

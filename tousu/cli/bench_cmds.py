@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bench.floor_bench import run_floor_bench
 from bench.kpi_bench import run_kpi_bench
 from bench.pipeline_bench import FULL, QUICK, PipelineConfig, run_pipeline_bench
 from bench.pipeline_table import pipeline_table
@@ -37,6 +38,7 @@ class Part(StrEnum):
     PROJECTIONS = "projections"
     KPIS = "kpis"
     PIPELINE = "pipeline"
+    FLOOR = "floor"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
@@ -71,7 +73,8 @@ def bench(
         typer.Option(help="Pipeline: submit over nats, http (repeat for both; default both)."),
     ] = None,
 ) -> None:
-    """Measure the event store, the relay, projection rebuilds, KPI queries and the
+    """Measure the event store, the relay, projection rebuilds, KPI queries, the
+    plumbing's CPU floor (a message consumed, a transaction committed) and the
     whole pipeline (submission → accepted → routed, every service its own process);
     print JSON.
 
@@ -126,6 +129,9 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
             async with scratch(db_url, nats) as space:
                 complaints = KPI_COMPLAINTS[0 if quick else 1]
                 result["kpis"] = await run_kpi_bench(space, complaints=complaints)
+        if part in (Part.ALL, Part.FLOOR):
+            async with scratch(db_url, nats) as space:
+                result["floor"] = await run_floor_bench(space, quick)
         if part in (Part.ALL, Part.PIPELINE):
             async with scratch(db_url, nats) as space:
                 result["pipeline"] = await run_pipeline_bench(space, pipeline)

@@ -1,0 +1,107 @@
+"""What the plumbing alone costs: the CPU floor under every handled event.
+
+A consumer's message with no work done (fetched by a FastStream pull
+subscriber configured as the services' consumers are, then acked), and a
+transaction with one small INSERT and an fsync'd commit (client and server
+side). Multiplied by the messages and transactions a complaint needs, this is
+the least CPU a complaint can cost in this architecture before any handler
+runs: the pipeline's figures are read against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+
+from bench.fleet import backend_cpu_delta, backend_cpu_seconds
+from bench.scratch import Scratch
+from shared.consumer.host import FETCH_TIMEOUT, raw_message
+from shared.nats_setup import connect, ensure_streams
+
+# A stored event's size on the wire, near enough (an accepted complaint).
+_PAYLOAD = b'{"event_id": "00000000-0000-0000-0000-000000000000", "data": "' + b"x" * 600 + b'"}'
+
+
+async def _messages(space: Scratch, count: int) -> dict[str, Any]:
+    naming = space.naming
+    subject = naming.event(None, "ComplaintAccepted")
+    nc = await connect(space.nats_url, name="tousu-bench-floor")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, naming)
+        for start in range(0, count, 500):
+            acks = [js.publish(subject, _PAYLOAD) for _ in range(min(500, count - start))]
+            await asyncio.gather(*acks)
+    finally:
+        await nc.close()
+
+    # No logger: this process's stdout is the JSON result.
+    broker = NatsBroker(space.nats_url, name="tousu-bench-floor-consumer", logger=None)
+    handled = 0
+    done = asyncio.Event()
+
+    @broker.subscriber(
+        subject,
+        stream=JStream(naming.events_stream, declare=False),
+        durable="bench_floor",
+        pull_sub=PullSub(batch_size=100, timeout=FETCH_TIMEOUT),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_message,
+        no_reply=True,
+    )
+    async def consume(msg: Any) -> None:
+        nonlocal handled
+        await msg.ack()
+        handled += 1
+        if handled == count:
+            done.set()
+
+    cpu, started = time.process_time(), time.perf_counter()
+    await broker.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=120)
+    finally:
+        cpu, elapsed = time.process_time() - cpu, time.perf_counter() - started
+        await broker.stop()
+    return {
+        "messages": count,
+        "consumer_cpu_ms_per_message": round(1000 * cpu / count, 3),
+        "messages_per_s": round(count / elapsed),
+    }
+
+
+async def _transactions(space: Scratch, count: int) -> dict[str, Any]:
+    conn = await asyncpg.connect(space.database_url)
+    try:
+        await conn.execute("CREATE TABLE bench_floor (id uuid PRIMARY KEY)")
+        backends = await backend_cpu_seconds(space.database_url)
+        cpu, started = time.process_time(), time.perf_counter()
+        for _ in range(count):
+            async with conn.transaction():
+                await conn.execute("INSERT INTO bench_floor VALUES ($1)", uuid.uuid4())
+        cpu, elapsed = time.process_time() - cpu, time.perf_counter() - started
+        server = backend_cpu_delta(backends, await backend_cpu_seconds(space.database_url))
+        await conn.execute("DROP TABLE bench_floor")
+    finally:
+        await conn.close()
+    return {
+        "transactions": count,
+        "client_cpu_ms_per_transaction": round(1000 * cpu / count, 3),
+        # None when the server is not on this machine (its CPU is not ours to read).
+        "server_cpu_ms_per_transaction": round(1000 * server / count, 3) if server else None,
+        "transactions_per_s": round(count / elapsed),
+    }
+
+
+async def run_floor_bench(space: Scratch, quick: bool) -> dict[str, Any]:
+    messages = 2_000 if quick else 20_000
+    return {
+        "consume": await _messages(space, messages),
+        "transaction": await _transactions(space, messages // 4),
+    }
