@@ -23,9 +23,12 @@ class Consumer:
     the work), and the key of the consumer's tracking rows. Give a handler, or
     subclass and override :meth:`handle`. The handler reads and appends only
     through ``uow``: its appends commit together with the record that this
-    event was handled, or not at all. It may be called more than once for one
-    event (a retry after an error or a concurrency conflict), so it must decide
-    from what it reads, not from what it did last time.
+    event was handled, or not at all. Events fetched together share one
+    ``uow`` (group commit), so a handler sees the appends of the events before
+    its own in that batch. It may be called more than once for one event (a
+    retry after an error or a concurrency conflict, or after another event of
+    its batch failed and the batch was rolled back), so it must decide from
+    what it reads, not from what it did last time.
 
     With neither ``subjects`` nor ``event_types`` the consumer gets every event.
     """
