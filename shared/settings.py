@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     consumer_backoff_base: float = Field(default=1.0, gt=0)
     consumer_backoff_max: float = Field(default=60.0, gt=0)
     consumer_batch_size: int = Field(default=100, ge=1)
-    # Most events one consumer transaction handles together (1: one each).
-    consumer_group_commit: int = Field(default=25, ge=1)
+    # Most items one transaction handles together: the events a consumer
+    # fetched, the submissions intake received at once (1: one each).
+    group_commit: int = Field(default=25, ge=1)
 
     # Bad input: the largest HTTP request body the gateway reads (413 above it)
     # and the largest channel submission intake takes off NATS (dead-lettered

@@ -4,6 +4,7 @@ auto-acceptance, and duplicate suggestions."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from shared.domain.errors import DomainError
 from shared.domain.state import replay
 from shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
 from shared.events.types import Complainant, DeadlineKind
+from shared.group_commit import GroupCommit
 from shared.intake.duplicates import (
     DuplicateCandidate,
     find_duplicates,
@@ -27,13 +29,15 @@ from shared.intake.identifiers import hash_access_code, new_access_code, new_tra
 from shared.intake.taxonomy import Taxonomy, UnknownCode
 from shared.privacy.keys import keys_by_contact
 from shared.privacy.reveal import reveal_all
-from shared.store import ConcurrencyConflict
+from shared.store import ConcurrencyConflict, UnitOfWork
 from shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
 
 # Complaint ids of resendable submissions derive from "<channel>:<external_ref>".
 SUBMISSION_NAMESPACE = uuid.UUID("9b0e7c1e-5a52-4a55-9a3f-3f1f1c7a2d10")
 DUPLICATE_WINDOW = timedelta(days=30)
 TRACKING_NO_TRIES = 5
+# Registration transactions one intake process runs side by side.
+REGISTRATIONS_AT_ONCE = 4
 
 
 class InvalidSubmission(DomainError):
@@ -46,6 +50,19 @@ class InvalidSubmission(DomainError):
             fields=[{"field": f, "message": m, "type": "missing"} for f, m in problems],
         )
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A submission ready to be written: everything drawn and read beforehand."""
+
+    complaint_id: uuid.UUID
+    history: list[Envelope]
+    submission: Submission
+    actor: Actor
+    received_at: datetime
+    tracking_no: str
+    code_hash: str
 
 
 @dataclass(frozen=True)
@@ -88,12 +105,24 @@ class Intake:
         access_code_key: bytes,
         auto_accept: bool = False,
         taxonomy: Taxonomy | None = None,
+        group_commit: int = 1,
     ) -> None:
         self._store = store
         self._executor = executor
         self._access_code_key = access_code_key
         self._auto_accept = auto_accept
         self._taxonomy = taxonomy or Taxonomy.load()
+        # Submissions arriving together (a channel's fetch, concurrent requests)
+        # are written in shared transactions; a refused one (a tracking number
+        # drawn twice, a resend racing its original) rolls its batch back and
+        # each is written again on its own, failing alone.
+        self._registrations: GroupCommit[Registration, Outcome] = GroupCommit(
+            "intake registrations",
+            self._register_many,
+            self._register,
+            max_batch=group_commit,
+            transactions=REGISTRATIONS_AT_ONCE,
+        )
 
     async def submit(
         self, submission: Submission, actor: Actor, *, details: bool = True
@@ -116,10 +145,11 @@ class Intake:
         received_at = submission.received_at or utcnow()
         for _ in range(TRACKING_NO_TRIES):
             tracking_no = new_tracking_no(received_at)
+            registration = Registration(
+                complaint_id, history, submission, actor, received_at, tracking_no, code_hash
+            )
             try:
-                outcome = await self._register(
-                    complaint_id, history, submission, actor, received_at, tracking_no, code_hash
-                )
+                outcome = await self._registrations.handle(registration)
             except asyncpg.UniqueViolationError:
                 continue  # the tracking number was taken: draw again
             except ConcurrencyConflict:
@@ -135,50 +165,49 @@ class Intake:
             )
         raise RuntimeError("could not draw an unused tracking number")
 
-    async def _register(
-        self,
-        complaint_id: uuid.UUID,
-        history: list[Envelope],
-        submission: Submission,
-        actor: Actor,
-        received_at: datetime,
-        tracking_no: str,
-        code_hash: str,
-    ) -> Outcome:
+    async def _register(self, registration: Registration) -> Outcome:
+        async with self._store.unit_of_work() as uow:
+            return await self._register_in(uow, registration)
+
+    async def _register_many(self, registrations: Sequence[Registration]) -> list[Outcome]:
+        async with self._store.unit_of_work() as uow:
+            return [await self._register_in(uow, r) for r in registrations]
+
+    async def _register_in(self, uow: UnitOfWork, r: Registration) -> Outcome:
+        submission = r.submission
         command = c.SubmitComplaint(
             **submission.model_dump(exclude={"received_at", "complainant"}),
             complainant=_normalized(submission.complainant),
-            actor=actor,
-            occurred_at=received_at,
-            tracking_no=tracking_no,
-            access_code_hash=code_hash,
+            actor=r.actor,
+            occurred_at=r.received_at,
+            tracking_no=r.tracking_no,
+            access_code_hash=r.code_hash,
         )
 
         async def reserve(conn: Connection) -> None:
             await conn.execute(
                 "INSERT INTO tracking_numbers (tracking_no, complaint_id) VALUES ($1, $2)",
-                tracking_no,
-                complaint_id,
+                r.tracking_no,
+                r.complaint_id,
             )
 
-        async with self._store.unit_of_work() as uow:
-            outcome = await self._executor.execute_in(uow, complaint_id, command, history=history)
-            assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
-            uow.defer(reserve)
-            if self._accepts_automatically(submission):
-                accept = c.AcceptComplaint(
-                    actor=SYSTEM_ACTOR,
-                    occurred_at=received_at,
-                    category=str(submission.category),
-                    subcategory=submission.subcategory,
-                    service_item=submission.service_item,
-                    verification_note="自动受理：信息完整且属于受理范围",
-                    causation_id=outcome.events[0].event_id,
-                    correlation_id=outcome.events[0].correlation_id,
-                )
-                outcome = await self._executor.execute_in(
-                    uow, complaint_id, accept, history=[*history, *outcome.events]
-                )
+        outcome = await self._executor.execute_in(uow, r.complaint_id, command, history=r.history)
+        assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
+        uow.defer(reserve)
+        if self._accepts_automatically(submission):
+            accept = c.AcceptComplaint(
+                actor=SYSTEM_ACTOR,
+                occurred_at=r.received_at,
+                category=str(submission.category),
+                subcategory=submission.subcategory,
+                service_item=submission.service_item,
+                verification_note="自动受理：信息完整且属于受理范围",
+                causation_id=outcome.events[0].event_id,
+                correlation_id=outcome.events[0].correlation_id,
+            )
+            outcome = await self._executor.execute_in(
+                uow, r.complaint_id, accept, history=[*r.history, *outcome.events]
+            )
         return outcome
 
     def _accepts_automatically(self, submission: Submission) -> bool:

@@ -17,6 +17,7 @@ def _extra(runtime: Runtime) -> None:
         runtime.executor,
         access_code_key=access_code_key(runtime.settings),
         auto_accept=runtime.settings.auto_accept,
+        group_commit=runtime.settings.group_commit,
     )
     endpoints.register(runtime.broker, runtime.settings, intake)
     merge.register(runtime.broker, runtime.settings, runtime.store, runtime.executor)

@@ -132,7 +132,7 @@ class ConsumerHost:
                 store,
                 dead_letters,
                 self.policy,
-                group_commit=self.settings.consumer_group_commit,
+                group_commit=self.settings.group_commit,
             )
         log.info("consumers ready", consumers=[c.name for c in self.consumers])
 

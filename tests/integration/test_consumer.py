@@ -321,7 +321,7 @@ async def test_events_fetched_together_are_handled_in_shared_transactions(
     assert await processed_rows(store, "routing") == len(events)
     per_transaction = await effect_transactions(store, "routing")
     assert sum(per_transaction) == len(events)
-    assert max(per_transaction) <= settings.consumer_group_commit
+    assert max(per_transaction) <= settings.group_commit
     # 40 events, at most 4 transactions side by side: far fewer than 40 commits.
     assert len(per_transaction) <= 12, per_transaction
 
@@ -363,7 +363,7 @@ async def test_a_failing_event_does_not_hold_back_the_rest_of_its_batch(
 async def test_group_commit_of_one_is_a_transaction_per_event(
     settings: Settings, store: PostgresEventStore, js: JetStreamContext
 ) -> None:
-    settings = settings.model_copy(update={"consumer_group_commit": 1})
+    settings = settings.model_copy(update={"group_commit": 1})
     handler = Flaky("routing", failures=0)
     events = [envelope() for _ in range(10)]
     for env in events:
