@@ -6,6 +6,12 @@ each costs round trips that dominate the work; here the items waiting when a
 batch starts share one (in arrival order). When a batch fails, each of its
 items is done again on its own, so errors stay with the item that caused
 them. An item that arrives alone is done alone: no waiting for company.
+
+Its figures (batch sizes, batches done again one by one) go to the process's
+Prometheus registry, labelled by the group commit's name
+(``consumer:routing``, ``intake:registrations``, ``notify:sent``), so an
+operator sees whether ``TOUSU_GROUP_COMMIT`` is ever reached and how often a
+failing item costs its batch a second pass.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from shared.logs import get_logger
 
@@ -45,6 +54,7 @@ class GroupCommit(Generic[T, R]):
         *,
         max_batch: int,
         transactions: int,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if max_batch < 1 or transactions < 1:
             raise ValueError("max_batch and transactions must be at least 1")
@@ -53,6 +63,8 @@ class GroupCommit(Generic[T, R]):
         self._handle_one = handle_one
         self._max_batch = max_batch
         self._transactions = transactions
+        # Told each batch's size, and whether it failed and was done again.
+        self._observe = _observer(registry, name)
         self._waiting: list[_Waiting[T, R]] = []
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
         self._workers = 0  # counted in _work itself, so none is counted after its last look
@@ -92,10 +104,12 @@ class GroupCommit(Generic[T, R]):
             self._workers -= 1
 
     async def _run(self, batch: list[_Waiting[T, R]]) -> None:
+        redone = False
         if len(batch) > 1:
             try:
                 results = await self._handle_many([w.item for w in batch])
             except Exception as exc:
+                redone = True
                 log.info(
                     "batch failed, doing its items one by one",
                     batch=self.name,
@@ -105,6 +119,7 @@ class GroupCommit(Generic[T, R]):
             else:
                 for item, result in zip(batch, results, strict=True):
                     _settle(item, result)
+                self._observed(len(batch), redone)
                 return
         for item in batch:
             try:
@@ -114,8 +129,55 @@ class GroupCommit(Generic[T, R]):
                     item.result.set_exception(exc)
             else:
                 _settle(item, result)
+        self._observed(len(batch), redone)
+
+    def _observed(self, items: int, redone: bool) -> None:
+        if self._observe is not None:
+            self._observe(items, redone)
 
 
 def _settle(item: _Waiting[T, R], result: R) -> None:
     if not item.result.done():  # the caller may have been cancelled
         item.result.set_result(result)
+
+
+Observe = Callable[[int, bool], None]
+
+_BY_REGISTRY: WeakKeyDictionary[CollectorRegistry, GroupCommitMetrics] = WeakKeyDictionary()
+
+
+class GroupCommitMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._size = Histogram(
+            "tousu_group_commit_batch_size",
+            "Items written together in one transaction or statement",
+            ["batch"],
+            buckets=(1, 2, 4, 8, 16, 25, 50, 100),
+            registry=registry,
+        )
+        self._redone = Counter(
+            "tousu_group_commit_redone_batches",
+            "Batches rolled back because one item failed, then done one item at a time",
+            ["batch"],
+            registry=registry,
+        )
+
+    def observer(self, name: str) -> Observe:
+        size, redone = self._size.labels(name), self._redone.labels(name)
+
+        def observe(items: int, failed: bool) -> None:
+            size.observe(items)
+            if failed:
+                redone.inc()
+
+        return observe
+
+
+def _observer(registry: CollectorRegistry | None, name: str) -> Observe | None:
+    """The observer for group commit ``name`` in ``registry``'s process; None without one."""
+    if registry is None:
+        return None
+    metrics = _BY_REGISTRY.get(registry)
+    if metrics is None:
+        metrics = _BY_REGISTRY[registry] = GroupCommitMetrics(registry)
+    return metrics.observer(name)

@@ -116,7 +116,8 @@ def _compose(
     if spec.extra is not None:
         spec.extra(runtime)
     consumers = spec.consumers(runtime)
-    return runtime, consumers, build_app(settings, consumers, broker=broker, store=store)
+    app = build_app(settings, consumers, broker=broker, store=store, registry=registry)
+    return runtime, consumers, app
 
 
 def _endpoint(

@@ -199,6 +199,7 @@ async def dispatching(runtime: Runtime) -> AsyncIterator[None]:
         database_url=settings.database_url,
         settings=notify,
         name=f"followup:{uuid.uuid4().hex[:8]}",
+        registry=runtime.registry,
     )
     async with dispatcher.running():
         log.info("notice dispatcher running", channels=[c.value for c in dispatcher.senders])

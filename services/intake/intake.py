@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 
 from services.intake.submission import Submission
 from shared.application.executor import CommandExecutor, Outcome
@@ -106,6 +107,7 @@ class Intake:
         auto_accept: bool = False,
         taxonomy: Taxonomy | None = None,
         group_commit: int = 1,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
@@ -117,11 +119,12 @@ class Intake:
         # drawn twice, a resend racing its original) rolls its batch back and
         # each is written again on its own, failing alone.
         self._registrations: GroupCommit[Registration, Outcome] = GroupCommit(
-            "intake registrations",
+            "intake:registrations",
             self._register_many,
             self._register,
             max_batch=group_commit,
             transactions=REGISTRATIONS_AT_ONCE,
+            registry=registry,
         )
 
     async def submit(

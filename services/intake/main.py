@@ -18,6 +18,7 @@ def _extra(runtime: Runtime) -> None:
         access_code_key=access_code_key(runtime.settings),
         auto_accept=runtime.settings.auto_accept,
         group_commit=runtime.settings.group_commit,
+        registry=runtime.registry,
     )
     endpoints.register(runtime.broker, runtime.settings, intake)
     merge.register(runtime.broker, runtime.settings, runtime.store, runtime.executor)

@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from prometheus_client import CollectorRegistry
 
 from shared.consumer.consumer import Consumer, subject_matches
 from shared.consumer.dead_letter import DeadLetters
@@ -89,6 +90,7 @@ class ConsumerHost:
         broker: NatsBroker | None = None,
         store: EventStore | None = None,
         policy: RetryPolicy | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         names = [c.name for c in consumers]
         if len(set(names)) != len(names):
@@ -106,6 +108,7 @@ class ConsumerHost:
         self.policy = policy or RetryPolicy.from_settings(settings)
         self._store = store
         self._owns_store = store is None
+        self._registry = registry
         self._processors: dict[str, MessageProcessor] = {}
         # Filters applied here because the server cannot (see _event_filters).
         self._client_filters: dict[str, list[str]] = {}
@@ -133,6 +136,7 @@ class ConsumerHost:
                 dead_letters,
                 self.policy,
                 group_commit=self.settings.group_commit,
+                registry=self._registry,
             )
         log.info("consumers ready", consumers=[c.name for c in self.consumers])
 
@@ -258,9 +262,12 @@ def build_app(
     *,
     broker: NatsBroker | None = None,
     store: EventStore | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> FastStream:
-    """A FastStream app running ``consumers``; add other subscribers to ``broker``."""
-    return ConsumerHost(settings, consumers, broker=broker, store=store).app()
+    """A FastStream app running ``consumers``; add other subscribers to ``broker``.
+
+    With ``registry``, the consumers' group commit is measured there."""
+    return ConsumerHost(settings, consumers, broker=broker, store=store, registry=registry).app()
 
 
 def _required(value: str | None, name: str) -> str:

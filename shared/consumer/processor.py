@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 from nats.aio.msg import Msg
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from shared.consumer.consumer import Consumer
@@ -59,17 +60,19 @@ class MessageProcessor:
         policy: RetryPolicy,
         *,
         group_commit: int = 1,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.consumer = consumer
         self._store = store
         self._dead_letters = dead_letters
         self._policy = policy
         self._group: GroupCommit[Envelope, Outcome] = GroupCommit(
-            f"consumer {consumer.name}",
+            f"consumer:{consumer.name}",
             self._handle_many,
             self._handle_once,
             max_batch=group_commit,
             transactions=TRANSACTIONS,
+            registry=registry,
         )
 
     async def process(self, msg: Msg, *, replay: bool = False) -> Outcome:

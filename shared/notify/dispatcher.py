@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 
 from shared.group_commit import GroupCommit
 from shared.logs import get_logger
@@ -74,6 +75,7 @@ class Dispatcher:
         database_url: str,
         settings: NotifySettings | None = None,
         name: str | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if not senders:
             raise ValueError("a dispatcher needs at least one sender")
@@ -87,11 +89,12 @@ class Dispatcher:
         # Sends finishing together are recorded in one statement; each is
         # recorded as soon as a statement is free, not when its batch ends.
         self._sent: GroupCommit[Delivery, bool] = GroupCommit(
-            "notices sent",
+            "notify:sent",
             self._mark_sent,
             self._mark_one_sent,
             max_batch=self.settings.batch_size,
             transactions=1,
+            registry=registry,
         )
 
     async def _mark_sent(self, deliveries: Sequence[Delivery]) -> list[bool]:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 from services.gateway.app import create_app
 from services.metrics.overdue_gauge import OverdueCases
 from shared.consumer import Consumer, ConsumerHost
-from shared.events import NewEvent, complaint_stream
+from shared.events import Envelope, NewEvent, complaint_stream
 from shared.observability import database_check, process_registry, serve_endpoint
 from shared.observability.consumer_lag import ConsumerLag
 from shared.observability.endpoint import endpoint_app
@@ -27,6 +27,7 @@ from shared.relay.metrics import RelayActivity, RelayLag
 from shared.relay.publisher import RelayStats
 from shared.service import build_broker
 from shared.settings import Settings
+from shared.store import UnitOfWork
 from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
 from tests.integration.conftest import at
@@ -63,6 +64,36 @@ async def test_consumer_retries_and_dead_letters_count_as_errors(
             return statuses == {"acked": 1, "nacked": 1, "rejected": 1}
 
         await eventually(settled, "one retry, one success, one dead letter counted")
+
+
+async def test_group_commit_reports_batch_sizes_and_batches_done_again(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext
+) -> None:
+    registry = process_registry()
+    events = [envelope() for _ in range(20)]
+    bad = events[7]
+
+    async def handle(env: Envelope, uow: UnitOfWork) -> None:
+        if env.event_id == bad.event_id:
+            raise RuntimeError("this one is broken")
+
+    for env in events:  # waiting before the consumer starts: fetched together
+        await publish(js, settings, env)
+    host = ConsumerHost(settings, [Consumer("probe", handle)], store=store, registry=registry)
+    async with host:
+        labels = {"batch": "consumer:probe"}
+
+        def counted() -> bool:
+            # Every event once in a batch, and the broken one's retries alone.
+            sizes = value(scrape(registry), "tousu_group_commit_batch_size_sum", **labels)
+            return sizes >= len(events) + 1
+
+        await eventually(counted, "the batches and a retry to be counted")
+        text = scrape(registry)
+    batches = value(text, "tousu_group_commit_batch_size_count", **labels)
+    items = value(text, "tousu_group_commit_batch_size_sum", **labels)
+    assert batches < items  # some were batched
+    assert value(text, "tousu_group_commit_redone_batches_total", **labels) >= 1
 
 
 async def test_relay_lag_counts_stored_events_until_published(

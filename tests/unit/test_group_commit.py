@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from shared.group_commit import GroupCommit
 
@@ -116,3 +117,23 @@ async def test_work_arriving_after_the_workers_went_idle_is_picked_up() -> None:
 def test_sizes_below_one_are_refused() -> None:
     with pytest.raises(ValueError):
         GroupCommit("x", Recorder().many, Recorder().one, max_batch=0, transactions=1)
+
+
+async def test_batch_sizes_and_redone_batches_are_counted_per_name() -> None:
+    registry = CollectorRegistry()
+    good = GroupCommit(
+        "a", Recorder().many, Recorder().one, max_batch=5, transactions=1, registry=registry
+    )
+    flaky = Recorder(bad=2)
+    bad = GroupCommit("b", flaky.many, flaky.one, max_batch=5, transactions=1, registry=registry)
+    await asyncio.gather(*(good.handle(i) for i in range(5)))
+    await asyncio.gather(*(bad.handle(i) for i in range(3)), return_exceptions=True)
+
+    def sample(name: str, batch: str) -> float | None:
+        return registry.get_sample_value(name, {"batch": batch})
+
+    assert sample("tousu_group_commit_batch_size_sum", "a") == 5
+    assert sample("tousu_group_commit_batch_size_count", "a") == 1
+    assert sample("tousu_group_commit_redone_batches_total", "a") == 0
+    assert sample("tousu_group_commit_batch_size_sum", "b") == 3
+    assert sample("tousu_group_commit_redone_batches_total", "b") == 1
