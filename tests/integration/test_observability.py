@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -19,6 +20,7 @@ from services.gateway.app import create_app
 from services.metrics.overdue_gauge import OverdueCases
 from shared.consumer import Consumer, ConsumerHost
 from shared.events import Envelope, NewEvent, complaint_stream
+from shared.group_commit import GroupCommit
 from shared.observability import database_check, process_registry, serve_endpoint
 from shared.observability.consumer_lag import ConsumerLag
 from shared.observability.endpoint import endpoint_app
@@ -202,6 +204,7 @@ async def test_dashboard_queries_only_metrics_tousu_exports(
     # and the gateway's, each from its real endpoint.
     registry = process_registry()
     build_broker(settings, "probe", registry)
+    GroupCommit("consumer:probe", _unused, _unused, max_batch=1, transactions=1, registry=registry)
     service_app = endpoint_app(
         registry,
         [
@@ -224,7 +227,12 @@ async def test_dashboard_queries_only_metrics_tousu_exports(
     metrics = {name for name in used if name.startswith(("tousu_", "faststream_", "process_"))}
     assert metrics - exported == set()
     assert {"tousu_relay_lag_events", "tousu_consumer_lag_messages"} <= metrics
+    assert "tousu_group_commit_redone_batches_total" in metrics
 
 
 async def _no_jetstream() -> None:
     return None
+
+
+async def _unused(_: object) -> Any:
+    raise AssertionError("never called")
