@@ -143,10 +143,10 @@ def _settle(item: _Waiting[T, R], result: R) -> None:
 
 Observe = Callable[[int, bool], None]
 
-_BY_REGISTRY: WeakKeyDictionary[CollectorRegistry, GroupCommitMetrics] = WeakKeyDictionary()
+_BY_REGISTRY: WeakKeyDictionary[CollectorRegistry, _Figures] = WeakKeyDictionary()
 
 
-class GroupCommitMetrics:
+class _Figures:
     def __init__(self, registry: CollectorRegistry) -> None:
         self._size = Histogram(
             "tousu_group_commit_batch_size",
@@ -179,5 +179,5 @@ def _observer(registry: CollectorRegistry | None, name: str) -> Observe | None:
         return None
     metrics = _BY_REGISTRY.get(registry)
     if metrics is None:
-        metrics = _BY_REGISTRY[registry] = GroupCommitMetrics(registry)
+        metrics = _BY_REGISTRY[registry] = _Figures(registry)
     return metrics.observer(name)
