@@ -28,6 +28,10 @@ from shared.logs import get_logger
 
 log = get_logger("tousu.group_commit")
 
+# Batches run side by side by default, each on its own pooled connection:
+# enough to keep both PostgreSQL and the process busy while one commits.
+TRANSACTIONS = 4
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -53,7 +57,7 @@ class GroupCommit(Generic[T, R]):
         handle_one: Callable[[T], Awaitable[R]],
         *,
         max_batch: int,
-        transactions: int,
+        transactions: int = TRANSACTIONS,
         registry: CollectorRegistry | None = None,
     ) -> None:
         if max_batch < 1 or transactions < 1:

@@ -37,8 +37,6 @@ from shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
 SUBMISSION_NAMESPACE = uuid.UUID("9b0e7c1e-5a52-4a55-9a3f-3f1f1c7a2d10")
 DUPLICATE_WINDOW = timedelta(days=30)
 TRACKING_NO_TRIES = 5
-# Registration transactions one intake process runs side by side.
-REGISTRATIONS_AT_ONCE = 4
 
 
 class InvalidSubmission(DomainError):
@@ -123,7 +121,6 @@ class Intake:
             self._register_many,
             self._register,
             max_batch=group_commit,
-            transactions=REGISTRATIONS_AT_ONCE,
             registry=registry,
         )
 

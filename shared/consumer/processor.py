@@ -26,9 +26,6 @@ from shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
 
 log = get_logger("tousu.consumer")
 
-# Transactions a consumer runs side by side (each on one pooled connection).
-TRANSACTIONS = 4
-
 
 class MalformedMessage(Exception):
     """The payload is not an event envelope: no retry can ever succeed."""
@@ -71,7 +68,6 @@ class MessageProcessor:
             self._handle_many,
             self._handle_once,
             max_batch=group_commit,
-            transactions=TRANSACTIONS,
             registry=registry,
         )
 
