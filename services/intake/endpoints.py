@@ -16,7 +16,7 @@ from shared.application.nats_commands import CONCURRENT_REQUESTS
 from shared.application.replies import error, from_exception, ok
 from shared.consumer.dead_letter import DeadLetters, describe
 from shared.consumer.host import raw_message
-from shared.consumer.policy import RetryPolicy
+from shared.consumer.policy import RetryPolicy, is_outage
 from shared.domain.errors import DomainError
 from shared.events import Actor
 from shared.logs import bound_contextvars, get_logger
@@ -78,9 +78,20 @@ def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
                 await _dead_letter(msg, exc, deliveries)
                 return
             except Exception as exc:
-                if policy.should_retry(deliveries):
-                    log.warning("submission failed, will retry", error=describe(exc))
-                    await msg.nak(delay=policy.backoff(deliveries))
+                # As for events (shared.consumer.policy): the database being
+                # away does not use up the deliveries, or an outage longer
+                # than the back-off would dead-letter good submissions.
+                outage = is_outage(exc)
+                if outage or policy.should_retry(deliveries):
+                    delay = policy.backoff(deliveries)
+                    log.warning(
+                        "submission failed, will retry",
+                        error=describe(exc),
+                        deliveries=deliveries,
+                        retry_in=delay,
+                        outage=outage,
+                    )
+                    await msg.nak(delay=delay)
                 else:
                     await _dead_letter(msg, exc, deliveries)
                 return
