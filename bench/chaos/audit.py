@@ -63,17 +63,37 @@ def expected_notices(reopened: bool) -> dict[str, int]:
     return {"acceptance": 1, "result": rounds, "follow_up_survey": rounds}
 
 
+async def durables(js: JetStreamContext, naming: Naming) -> dict[str, dict[str, int]]:
+    """What each durable consumer of the events and intake streams has yet to settle.
+
+    The one list both the wait for a quiet system and the audit look at: the
+    wait once looked at the events stream only, so a channel submission still
+    due for redelivery failed the audit. Ephemeral consumers (the audit's own
+    reader of the stream) are not the system's and are left out.
+    """
+    return {
+        c.name: {
+            "pending": c.num_pending or 0,
+            "ack_pending": c.num_ack_pending or 0,
+            "redelivered": c.num_redelivered or 0,
+        }
+        for stream in (naming.events_stream, naming.intake_stream)
+        for c in await js.consumers_info(stream)
+        if c.config.durable_name
+    }
+
+
 async def unsettled(pool: asyncpg.Pool, js: JetStreamContext, naming: Naming) -> str | None:
     """What is still under way (None: nothing): events to publish or consume, notices to send."""
     stored = await pool.fetchval("SELECT count(*) FROM events")
     info = await js.stream_info(naming.events_stream)
     if info.state.messages < stored:
         return f"{stored - info.state.messages} events not published"
-    for consumer in await js.consumers_info(naming.events_stream):
-        if consumer.num_pending or consumer.num_ack_pending:
+    for name, counts in (await durables(js, naming)).items():
+        if counts["pending"] or counts["ack_pending"]:
             return (
-                f"consumer {consumer.name}: {consumer.num_pending} pending, "
-                f"{consumer.num_ack_pending} unacknowledged"
+                f"consumer {name}: {counts['pending']} pending, "
+                f"{counts['ack_pending']} unacknowledged"
             )
     notices = await pool.fetchval(
         "SELECT count(*) FROM notifications WHERE status NOT IN ('sent', 'dead')"
@@ -106,15 +126,7 @@ async def audit(
     published_ids = Counter(msg_id for msg_id, _, _ in published)
     out_of_order = _out_of_order(published)
 
-    consumers = {
-        c.name: {
-            "pending": c.num_pending or 0,
-            "ack_pending": c.num_ack_pending or 0,
-            "redelivered": c.num_redelivered or 0,
-        }
-        for stream in (naming.events_stream, naming.intake_stream)
-        for c in await js.consumers_info(stream)
-    }
+    consumers = await durables(js, naming)
     dlq = (await js.stream_info(naming.dlq_stream)).state.messages
 
     notices = await _notices(pool, tally)

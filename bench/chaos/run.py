@@ -173,6 +173,7 @@ async def _drive_and_audit(
     finally:
         await pool.close()
     figures["settle_waited_for"] = waited_for[:20]
+    figures["unsettled_at_audit"] = reason  # None unless the wait timed out
     figures["kills"] = [asdict(k) for k in killer.done]
     figures["kills_planned"] = len(targets)
     figures["driver_failures_first"] = driver.tally.failures[:5]

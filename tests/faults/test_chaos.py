@@ -38,4 +38,7 @@ async def test_every_complaint_closes_once_through_kills_of_every_server(tmp_pat
     assert figures["complaints"]["closed"] == COMPLAINTS
     assert figures["events"]["stored"] == figures["events"]["published"] >= 10 * COMPLAINTS
     assert figures["notifications"]["sms_handed_over"] > 0
-    assert problems(figures) == [], f"logs in {tmp_path}"
+    assert problems(figures) == [], (
+        f"logs in {tmp_path}; still under way: {figures['unsettled_at_audit']}; "
+        f"waited for: {figures['settle_waited_for']}; consumers: {figures['consumers']}"
+    )
