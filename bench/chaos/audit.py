@@ -13,6 +13,10 @@ Definitions (the figures of `tousu chaos`):
   a complaint's history (one ComplaintAccepted, one CaseClaimed, one
   ComplaintResolved per round, ...), and notices beyond one per kind, channel
   and round.
+- *projections not as the events say*: the rows of ``case_view`` or
+  ``kpi_facts`` (what the dashboards and KPIs read) that differ from the rows
+  the stored events give when projected afresh, after the metrics service and
+  PostgreSQL were killed under them.
 - *sent twice*: notices the SMS sender handed over more than once (its log
   lines, one per hand-over, carry the notice id). A dispatcher killed between
   a hand-over and recording it as sent leaves the outcome unknown; when its
@@ -24,9 +28,11 @@ Definitions (the figures of `tousu chaos`):
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +41,12 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.chaos.drive import Tally
+from services.metrics.projections import PROJECTIONS
+from shared.calendar import WorkdayCalendar
+from shared.calendar.repository import load_years
 from shared.naming import Naming
 from shared.relay.message import MSG_ID, STREAM_ID, VERSION
+from shared.store.postgres import read_streams, snapshot_head
 
 SMS_SENT = "sms (logged, not sent)"
 NOTICE_CHANNELS = ("sms", "web")
@@ -98,7 +108,15 @@ async def unsettled(pool: asyncpg.Pool, js: JetStreamContext, naming: Naming) ->
     notices = await pool.fetchval(
         "SELECT count(*) FROM notifications WHERE status NOT IN ('sent', 'dead')"
     )
-    return f"{notices} notices not sent" if notices else None
+    if notices:
+        return f"{notices} notices not sent"
+    async with pool.acquire() as conn:
+        head = await snapshot_head(conn)
+    behind = await pool.fetchval(
+        "SELECT count(*) FROM projection_state WHERE position <> $1",
+        head.position if head else 0,
+    )
+    return f"{behind} projections behind" if behind else None
 
 
 async def audit(
@@ -172,6 +190,7 @@ async def audit(
             "sent_twice_after_takeover": len(twice & retried),
             "sent_not_logged": len(sms_sent_rows - sends.keys()),
         },
+        "projections_differing_rows": await projections_differing(pool),
         "consumers": consumers,
         "consumers_resumed": all(
             c["pending"] == 0 and c["ack_pending"] == 0 for c in consumers.values()
@@ -256,6 +275,40 @@ async def _notices(pool: asyncpg.Pool, tally: Tally) -> dict[str, Any]:
     }
 
 
+async def projections_differing(pool: asyncpg.Pool) -> dict[str, int]:
+    """Per projection, its rows that differ from the rows projected afresh from the events."""
+    async with pool.acquire() as conn:
+        calendar = WorkdayCalendar(await load_years(conn))  # the metrics service's calendar
+        ids = await conn.fetch("SELECT DISTINCT stream_id FROM events")
+        histories = await read_streams(conn, [r["stream_id"] for r in ids])
+        out = {}
+        for projection in PROJECTIONS:
+            columns = ", ".join(projection.columns)
+            records = await conn.fetch(f"SELECT {columns} FROM {projection.name}")
+            kept = Counter(_comparable(tuple(r)) for r in records)
+            fresh = Counter(
+                _comparable(row) for h in histories.values() for row in projection.rows(h, calendar)
+            )
+            out[projection.name] = sum(((kept - fresh) + (fresh - kept)).values())
+    return out
+
+
+def _comparable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as a hashable value equal for equal rows, whatever time zone or type
+    (an enum, its value) each side gave a cell."""
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, list | dict):
+            return json.dumps(value, sort_keys=True, default=str)
+        return value
+
+    return tuple(cell(v) for v in row)
+
+
 def _sms_sends(logs: Path) -> Counter[str]:
     """Notice id → how many times an SMS sender logged handing it over."""
     sends: Counter[str] = Counter()
@@ -288,6 +341,9 @@ def problems(figures: dict[str, Any]) -> list[str]:
         out.append(f"notifications not sent: {notices['by_status']}")
     if not figures["consumers_resumed"]:
         out.append("consumers did not resume: messages pending")
+    for name, differing in figures["projections_differing_rows"].items():
+        if differing:
+            out.append(f"projection {name}: {differing} rows not as the events say")
     if figures["dlq"]:
         out.append(f"{figures['dlq']} dead letters")
     if len(figures["kills"]) != figures["kills_planned"]:

@@ -25,6 +25,7 @@ from bench.chaos.servers import Servers
 from bench.fleet import logged_errors
 from shared.naming import Naming
 from shared.nats_setup import connect, ensure_streams
+from shared.store.postgres import PostgresEventStore
 from tousu.database import prepare_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,8 +152,10 @@ async def _drive_and_audit(
             pool.terminate()
     if progress is not None:
         progress(driver.tally.submitted, driver.tally.closed, len(killer.done))
-    # The pool of before the PostgreSQL kill is gone; the audit has its own.
-    pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
+    # The pool of before the PostgreSQL kill is gone; the audit has its own,
+    # the store's, which reads events as the services do.
+    store = await PostgresEventStore.connect(servers.database_url, min_size=1, max_size=2)
+    pool = store.pool
     try:
         js = nc.jetstream()
         settle_started = time.monotonic()
@@ -171,7 +174,7 @@ async def _drive_and_audit(
         settled = time.monotonic() - settle_started
         figures = await audit(pool, js, naming, driver.tally, logs)
     finally:
-        await pool.close()
+        await store.close()
     figures["settle_waited_for"] = waited_for[:20]
     figures["unsettled_at_audit"] = reason  # None unless the wait timed out
     figures["kills"] = [asdict(k) for k in killer.done]

@@ -28,6 +28,10 @@ def chaos_table(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ("notifications sent twice", str(notices["sent_twice"])),
         ("  again after a lease takeover", str(notices["sent_twice_after_takeover"])),
         ("consumers resumed", "yes" if figures["consumers_resumed"] else "NO"),
+        (
+            "projection rows not as the events say",
+            ", ".join(f"{k} {v}" for k, v in figures["projections_differing_rows"].items()),
+        ),
         ("dead letters", str(figures["dlq"])),
         ("crashed and restarted", str(figures.get("crashed_and_restarted") or "none")),
         (

@@ -1,0 +1,62 @@
+"""The chaos audit's check of the projections (bench/chaos/audit.py): nothing
+to report while they follow the events, and every row changed behind their
+back counted. Real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from bench.chaos.audit import projections_differing
+from shared.application.executor import CommandExecutor
+from shared.domain import commands as c
+from shared.domain.complaint import DecisionContext
+from shared.events.types import Channel, Complainant
+from shared.store.postgres import PostgresEventStore
+from tests.domain_kit import CALENDAR, NOW, OPERATOR, START
+from tests.helpers import project_everything
+
+
+async def accepted_complaints(store: PostgresEventStore, n: int) -> None:
+    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    for i in range(n):
+        cid = uuid.uuid4()
+        at = START + timedelta(hours=i)
+        await executor.execute(
+            cid,
+            c.SubmitComplaint(
+                actor=OPERATOR,
+                occurred_at=at,
+                channel=Channel.PHONE,
+                tracking_no=f"TS-2026-{i:06d}",
+                complainant=Complainant(phone="13800000000"),
+                subject="停水",
+                description="小区停水两天",
+            ),
+        )
+        await executor.execute(
+            cid,
+            c.AcceptComplaint(
+                actor=OPERATOR, occurred_at=at + timedelta(hours=1), category="service_quality"
+            ),
+        )
+
+
+async def test_rows_changed_behind_the_projections_back_are_counted(
+    store: PostgresEventStore,
+) -> None:
+    await accepted_complaints(store, 3)
+    await project_everything(store)
+    assert await projections_differing(store.pool) == {"case_view": 0, "kpi_facts": 0}
+
+    # One row wrong: counted twice, as the row kept and the row it should be.
+    await store.pool.execute(
+        "UPDATE case_view SET status = 'closed' "
+        "WHERE complaint_id = (SELECT complaint_id FROM case_view LIMIT 1)"
+    )
+    # One row lost (of a complaint's several: one per change of its figures).
+    await store.pool.execute(
+        "DELETE FROM kpi_facts WHERE (complaint_id, valid_from) = "
+        "(SELECT complaint_id, valid_from FROM kpi_facts LIMIT 1)"
+    )
+    assert await projections_differing(store.pool) == {"case_view": 2, "kpi_facts": 1}
