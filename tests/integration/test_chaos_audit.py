@@ -4,42 +4,29 @@ back counted. Real PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from bench.chaos.audit import projections_differing
 from shared.application.executor import CommandExecutor
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
-from shared.events.types import Channel, Complainant
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import CALENDAR, NOW, OPERATOR, START
 from tests.helpers import project_everything
+from tests.lifecycle import register
 
 
 async def accepted_complaints(store: PostgresEventStore, n: int) -> None:
     executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
     for i in range(n):
-        cid = uuid.uuid4()
         at = START + timedelta(hours=i)
-        await executor.execute(
-            cid,
-            c.SubmitComplaint(
-                actor=OPERATOR,
-                occurred_at=at,
-                channel=Channel.PHONE,
-                tracking_no=f"TS-2026-{i:06d}",
-                complainant=Complainant(phone="13800000000"),
-                subject="停水",
-                description="小区停水两天",
-            ),
+        accept = (
+            at + timedelta(hours=1),
+            c.AcceptComplaint,
+            OPERATOR,
+            {"category": "service_quality"},
         )
-        await executor.execute(
-            cid,
-            c.AcceptComplaint(
-                actor=OPERATOR, occurred_at=at + timedelta(hours=1), category="service_quality"
-            ),
-        )
+        await register(executor, at, i, accept)
 
 
 async def test_rows_changed_behind_the_projections_back_are_counted(
