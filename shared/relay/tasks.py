@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from typing import Any
 
 _RECANCEL_EVERY = 0.1
 
 
-async def run_until(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+async def run_until(work: Awaitable[None], stop: asyncio.Event) -> bool:
     """Run ``work`` until it ends or ``stop`` is set; True when stopped.
 
     Either way ``work`` has ended when this returns; its exception, if it

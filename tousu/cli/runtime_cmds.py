@@ -17,6 +17,7 @@ from rich.console import Console
 
 from services import SERVICES
 from shared.logs import configure_logging, get_logger
+from shared.relay.tasks import run_until
 from shared.settings import Settings, load_settings
 from tousu.cli import app
 from tousu.cli._async import run
@@ -118,26 +119,21 @@ def _load_entry_point(name: str) -> Callable[[Settings], Awaitable[None]]:
 
 async def _run_service(entry: Callable[[Settings], Awaitable[None]], settings: Settings) -> int:
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    stopping = False
-
-    def _stop() -> None:
-        nonlocal stopping
-        stopping = True
-        task.cancel()
-
+    stop = asyncio.Event()
     # SIGTERM (from `tousu up`) and Ctrl-C both cancel the service, so its
     # `finally` blocks close connections instead of the process just dying.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, _stop)
+    # Cancelled again until it has ended: Python 3.11's wait_for (inside
+    # asyncpg and nats-py) can swallow a cancellation, which once left a
+    # relay signalled while it was connecting running on.
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await entry(settings)
-    except asyncio.CancelledError:
-        if not stopping:
-            raise
-        return 0
-    log.warning("service returned on its own")
+        if not await run_until(entry(settings), stop):
+            log.warning("service returned on its own")
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
     return 0
 
 
