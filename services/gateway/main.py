@@ -5,7 +5,12 @@ from __future__ import annotations
 import uvicorn
 
 from services.gateway.app import create_app
+from shared.http_server import QuietServer, serve_until_cancelled
 from shared.settings import Settings
+
+# Seconds the requests in flight get to finish once the gateway is told to
+# stop; `tousu up` kills a child that is still running after 10.
+GRACEFUL_SHUTDOWN = 5
 
 
 async def run(settings: Settings) -> None:
@@ -15,5 +20,6 @@ async def run(settings: Settings) -> None:
         port=settings.http_port,
         log_config=None,  # structlog owns the root logger
         access_log=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
-    await uvicorn.Server(config).serve()
+    await serve_until_cancelled(QuietServer(config))

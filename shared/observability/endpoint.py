@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared.http_server import QuietServer
 from shared.logs import get_logger
 from shared.observability.readiness import Check, readiness
 from shared.observability.scrape import Refresher, ScrapeSource
@@ -50,14 +51,6 @@ def endpoint_app(
     )
 
 
-class _EmbeddedServer(uvicorn.Server):
-    # The process's own signal handlers stop it (and this server with it);
-    # uvicorn's would replace them and re-raise the signal on the way out.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serve_endpoint(
     settings: Settings,
@@ -78,7 +71,7 @@ async def serve_endpoint(
     config = uvicorn.Config(
         app, lifespan="off", access_log=False, log_config=None, timeout_graceful_shutdown=1
     )
-    server = _EmbeddedServer(config)
+    server = QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     log.info("metrics endpoint listening", host=settings.http_host, port=port)
     try:
