@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 
 import uvicorn
 
@@ -24,13 +23,11 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-async def serve_until_cancelled(
-    server: QuietServer, sockets: Sequence[socket.socket] | None = None
-) -> None:
+async def serve_until_cancelled(server: QuietServer) -> None:
     """Serve until cancelled; then take no more requests, answer those in
     flight (within the config's ``timeout_graceful_shutdown``), and end with
     the cancellation. Cancellations while it winds down do not cut it short."""
-    serving = asyncio.ensure_future(server.serve(sockets=list(sockets) if sockets else None))
+    serving = asyncio.ensure_future(server.serve())
     try:
         await asyncio.shield(serving)
     except asyncio.CancelledError:
