@@ -129,8 +129,11 @@ async def _run_service(entry: Callable[[Settings], Awaitable[None]], settings: S
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     try:
-        if not await run_until(entry(settings), stop):
-            log.warning("service returned on its own")
+        # Returning without our signal is the usual stop too: FastStream and
+        # the relay take SIGTERM over once running. An exit nobody asked for
+        # is reported by `tousu up` ("child exited; restarting").
+        await run_until(entry(settings), stop)
+        log.info("service stopped")
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
