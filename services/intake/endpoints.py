@@ -78,22 +78,18 @@ def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
                 await _dead_letter(msg, exc, deliveries)
                 return
             except Exception as exc:
-                # As for events (shared.consumer.policy): the database being
-                # away does not use up the deliveries, or an outage longer
-                # than the back-off would dead-letter good submissions.
-                outage = is_outage(exc)
-                if outage or policy.should_retry(deliveries):
-                    delay = policy.backoff(deliveries)
-                    log.warning(
-                        "submission failed, will retry",
-                        error=describe(exc),
-                        deliveries=deliveries,
-                        retry_in=delay,
-                        outage=outage,
-                    )
-                    await msg.nak(delay=delay)
-                else:
+                if policy.gives_up(exc, deliveries):
                     await _dead_letter(msg, exc, deliveries)
+                    return
+                delay = policy.backoff(deliveries)
+                log.warning(
+                    "submission failed, will retry",
+                    error=describe(exc),
+                    deliveries=deliveries,
+                    retry_in=delay,
+                    outage=is_outage(exc),
+                )
+                await msg.nak(delay=delay)
                 return
             await msg.ack()
             log.info("submission registered", tracking_no=submitted.tracking_no)

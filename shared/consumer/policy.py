@@ -35,6 +35,11 @@ class RetryPolicy:
     def should_retry(self, deliveries: int) -> bool:
         return deliveries < self.max_deliver
 
+    def gives_up(self, error: BaseException, deliveries: int) -> bool:
+        """True when delivery number ``deliveries``, failed with ``error``, is
+        the last: dead-letter it. An outage never is (see :func:`is_outage`)."""
+        return not is_outage(error) and not self.should_retry(deliveries)
+
     def backoff(self, deliveries: int) -> float:
         """Delay before the next delivery after delivery number ``deliveries`` failed."""
         exponent = max(deliveries - 1, 0)

@@ -88,9 +88,9 @@ class MessageProcessor:
                 else:
                     outcome = await self._group.handle(envelope)
             except Exception as exc:
-                outage = is_outage(exc)
-                if not outage and not self._policy.should_retry(deliveries):
+                if self._policy.gives_up(exc, deliveries):
                     return await self._dead_letter(msg, exc, deliveries, replay)
+                outage = is_outage(exc)
                 delay = self._policy.backoff(deliveries)
                 log.warning(
                     "handler failed, will retry",
