@@ -3,13 +3,72 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars
 
-__all__ = ["bind_contextvars", "bound_contextvars", "configure_logging", "get_logger"]
+__all__ = [
+    "REDACTED",
+    "REDACTED_FIELDS",
+    "REDACTED_QUERY_PARAMS",
+    "bind_contextvars",
+    "bound_contextvars",
+    "configure_logging",
+    "get_logger",
+    "redact",
+    "redact_text",
+]
+
+REDACTED = "[redacted]"
+# Query parameters whose values never reach a log line: access codes, search
+# terms (staff search by phone number or name), contact details and secrets a
+# client may put in a URL. uvicorn's access log writes the whole URL, so the
+# values are cut out of every line's text, whichever logger wrote it.
+REDACTED_QUERY_PARAMS = (
+    "code",
+    "access_code",
+    "q",
+    "query",
+    "search",
+    "phone",
+    "email",
+    "name",
+    "first_name",
+    "last_name",
+    "address",
+    "address_string",
+    "description",
+    "id_number",
+    "api_key",
+    "token",
+    "password",
+)
+# Keys of a structlog line whose values are personal data or secrets.
+REDACTED_FIELDS = frozenset(
+    {
+        "access_code",
+        "q",
+        "query",
+        "search",
+        "phone",
+        "email",
+        "recipient",
+        "recipient_name",
+        "id_number",
+        "address",
+        "api_key",
+        "password",
+        "token",
+    }
+)
+_QUERY_VALUE = re.compile(
+    r"(?P<key>(?:^|[?&;\s\"'])(?:" + "|".join(REDACTED_QUERY_PARAMS) + r")=)[^&;\s\"']*",
+    re.IGNORECASE,
+)
 
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
@@ -21,6 +80,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        redact,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -52,6 +112,30 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     root.setLevel(level.upper())
     structlog.contextvars.clear_contextvars()
     bind_contextvars(service=service)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the values of :data:`REDACTED_QUERY_PARAMS` cut out of
+    any query string in it (``?code=AB12CD34`` → ``?code=[redacted]``)."""
+    if "=" not in text:
+        return text
+    return _QUERY_VALUE.sub(lambda m: m["key"] + REDACTED, text)
+
+
+def redact(_: Any, __: str, event_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """structlog processor: no access code, search term or contact detail in a line.
+
+    Runs on structlog's own lines and on stdlib ones (uvicorn's access log,
+    whose message is already formatted with the request's full URL).
+    """
+    return {
+        key: REDACTED
+        if key in REDACTED_FIELDS and value is not None
+        else redact_text(value)
+        if isinstance(value, str)
+        else value
+        for key, value in event_dict.items()
+    }
 
 
 def _identity(_: Any, __: str, event_dict: Any) -> Any:
