@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# The one CSV guard, re-exported for the CSV writers that import it from here.
+from shared.cells import inert as inert
 from shared.kpi.compute import KpiRow, Rate
 
 RATES = ("acceptance_timeliness", "feedback_timeliness", "closure_rate", "satisfaction_rate")
@@ -47,13 +49,6 @@ def row_dict(row: KpiRow) -> dict[str, Any]:
 def csv_header() -> list[str]:
     rates = [f"{r}_{part}" for r in RATES for part in ("numerator", "denominator", "value")]
     return ["group", *COUNTS, *rates, "avg_handling_working_days"]
-
-
-def inert(text: str | None) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text or ""
 
 
 def csv_row(row: KpiRow) -> list[str]:

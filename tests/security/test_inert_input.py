@@ -42,6 +42,11 @@ FORMULAS = (
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "\t=1+1",
     "\r=1+1",
+    # Spreadsheets skip leading blanks and line breaks before the formula sign.
+    "\n=1+1",
+    " =2+2",
+    "\u3000=3+3",
+    " \r\n @SUM(1+1)",
 )
 
 

@@ -28,6 +28,7 @@ from services.metrics.report.labels import (
 )
 from services.metrics.report.names import GroupNames
 from shared.calendar import TZ
+from shared.cells import looks_like_formula
 from shared.intake.i18n import Lang
 from shared.kpi.compute import GROUPINGS
 
@@ -43,7 +44,6 @@ _FORMATS: dict[CellKind, str] = {
     "days": "0.0",
 }
 # What a spreadsheet may take for the start of a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 _MIN_WIDTH, _MAX_WIDTH, _NUMBER_WIDTH = 8, 40, 14
 _LINE_HEIGHT = 15  # points, for the default 11-point font
@@ -63,7 +63,7 @@ def put_text(cell: Cell, text: str) -> None:
     """
     cell.value = ILLEGAL_CHARACTERS_RE.sub("", text)
     cell.data_type = "s"
-    if text.startswith(_FORMULA_START):
+    if looks_like_formula(text):
         cell.quotePrefix = True
 
 
