@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # Keys the access codes' HMAC. Unset: kept in <data_dir>/access-code-key;
     # every intake and gateway process must use the same one.
     access_code_key: SecretStr | None = None
+    # Open311's public reads show a request's description, address, position
+    # and photo (free text and places a complainant gave). Default off: only
+    # status, service, agency, dates and the public id (docs/personal-data.md).
+    open311_public_details: bool = False
 
     # Accept complete, in-scope submissions without an operator (default off:
     # the policy asks for a preliminary verification, 初步核实).

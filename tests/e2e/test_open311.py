@@ -21,6 +21,7 @@ import uvicorn
 
 from services.gateway.app import create_app
 from services.gateway.open311 import keys
+from services.gateway.open311.reads import DETAIL_FIELDS
 from shared.settings import Settings
 from tests.e2e.kit import Headers, Staff
 from tests.helpers import eventually
@@ -65,8 +66,17 @@ async def read_one(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]
     return request
 
 
+async def read_one_detailed(settings: Settings, request_id: str) -> dict[str, Any]:
+    """A request as a gateway whose operator opted in to public details reads it."""
+    app = create_app(settings.model_copy(update={"open311_public_details": True}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+            return await read_one(client, request_id)
+
+
 async def test_a_client_files_a_request_and_follows_it(
-    gateway: httpx.AsyncClient, staff: dict[str, Headers], api_key: str
+    gateway: httpx.AsyncClient, staff: dict[str, Headers], api_key: str, settings: Settings
 ) -> None:
     services = (await gateway.get(f"{V2}/services.json")).json()
     assert "water_repair" in [s["service_code"] for s in services]
@@ -88,10 +98,18 @@ async def test_a_client_files_a_request_and_follows_it(
     request = await read_one(gateway, request_id)
     assert request["status"] == "open"
     assert (request["service_code"], request["agency_responsible"]) == ("water_repair", None)
-    assert (request["lat"], request["long"]) == (30.274085, 120.15507)
-    assert request["media_url"] == "https://example.com/photo.jpg"
-    assert request["description"].startswith("报修三天无人上门")
-    assert "WX-20260301-17" in request["description"]
+    # Public: what the case is, never what the complainant wrote or where.
+    assert [request[f] for f in DETAIL_FIELDS] == [None] * len(DETAIL_FIELDS)
+    listed_now = await gateway.get(f"{V2}/requests.json", params={"service_request_id": request_id})
+    for private in ("报修三天", "WX-20260301-17", "幸福里", "30.27", "photo.jpg", "李", "li@"):
+        assert private not in listed_now.text and private not in posted.text, private
+    # Unless the operator opts in (never the contacts, even then).
+    detailed = await read_one_detailed(settings, request_id)
+    assert (detailed["lat"], detailed["long"]) == (30.274085, 120.15507)
+    assert detailed["media_url"] == "https://example.com/photo.jpg"
+    assert detailed["description"].startswith("报修三天无人上门")
+    assert "WX-20260301-17" in detailed["description"]
+    assert "li@example.com" not in str(detailed) and "李" not in str(detailed)
     received = datetime.fromisoformat(request["requested_datetime"])
     acceptance_due = datetime.fromisoformat(request["expected_datetime"])
     assert timedelta(days=1) < acceptance_due - received < timedelta(days=12)

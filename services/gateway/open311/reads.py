@@ -6,6 +6,12 @@ Open311 fields kept beside it. The projection follows the store by a moment,
 so a single request it does not have yet — one just posted — is read from the
 event store instead. Only complaints filed through Open311 are shown: the
 spec's reads are public, and other channels' complaints are not published.
+
+Being public, they show what a case is (its status, service, agency, dates
+and public id), never what the complainant wrote or where they are: the
+description, the address, the position and the photo stay empty unless the
+operator opts in with ``TOUSU_OPEN311_PUBLIC_DETAILS``. Contacts and names
+are never shown (a request record does not even hold them).
 """
 
 from __future__ import annotations
@@ -68,10 +74,19 @@ def open311_status(status: Status) -> str:
     return "closed" if status in CLOSED else "open"
 
 
-def as_open311(record: RequestRecord, register: CommitmentRegister, lang: Lang) -> dict[str, Any]:
+# Free text and places: empty in a public answer unless the operator opts in.
+# GeoReport v2 lets every one of them be empty.
+DETAIL_FIELDS = ("description", "address", "address_id", "lat", "long", "media_url")
+
+
+def as_open311(
+    record: RequestRecord, register: CommitmentRegister, lang: Lang, *, details: bool = False
+) -> dict[str, Any]:
+    """The spec's request object; ``details`` (the operator's opt-in) adds the
+    complainant's description, address, position and photo."""
     item = _item_name(register, record.service_item, lang)
     agency = _department_name(register, record.department, lang)
-    return {
+    shown: dict[str, Any] = {
         "service_request_id": record.tracking_no,
         "token": str(record.complaint_id),
         "status": open311_status(record.status),
@@ -91,6 +106,9 @@ def as_open311(record: RequestRecord, register: CommitmentRegister, lang: Lang) 
         "long": record.long,
         "media_url": record.media_url,
     }
+    if not details:
+        shown |= dict.fromkeys(DETAIL_FIELDS)
+    return shown
 
 
 def _item_name(register: CommitmentRegister, code: str | None, lang: Lang) -> str | None:

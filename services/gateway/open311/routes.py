@@ -244,7 +244,8 @@ def open311_router(settings: Settings) -> APIRouter:
             except asyncpg.UndefinedTableError:
                 raise Open311Error(503, "the request list is not ready yet; retry later") from None
             lang = request_language(request)
-            body = [as_open311(r, register, lang) for r in found]
+            details = settings.open311_public_details
+            body = [as_open311(r, register, lang, details=details) for r in found]
             return render(fmt, body, root="service_requests", item="request")
 
         return await _answer(suffix, produce)
@@ -257,7 +258,8 @@ def open311_router(settings: Settings) -> APIRouter:
             found = await find_request(get_pool(request), get_store(request), service_request_id)
             if found is None:
                 raise Open311Error(404, f"service_request_id {service_request_id!r} was not found")
-            body = [as_open311(found, register, request_language(request))]
+            lang = request_language(request)
+            body = [as_open311(found, register, lang, details=settings.open311_public_details)]
             return render(fmt, body, root="service_requests", item="request")
 
         return await _answer(suffix, produce)
