@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from shared.naming import Naming
+from shared.naming import Naming, department_token, is_token
 
 INBOX = "_INBOX.>"
 ADMIN = "admin"
@@ -107,10 +107,13 @@ def users(naming: Naming, departments: Iterable[str]) -> list[NatsUser]:
     for code in sorted(set(departments)):
         out.append(
             NatsUser(
-                DEPARTMENT_PREFIX + code,
+                # The subject's token, so that a code with a space or a dot
+                # still makes a user name, a file name and a URL's user.
+                DEPARTMENT_PREFIX + department_token(code),
                 publish=(),
                 subscribe=(naming.department_events(code),),
-                notes=f"reads department {code}'s events, live",
+                # repr: a line break in a code must not end the comment line.
+                notes=f"reads department {code if is_token(code) else repr(code)}'s events, live",
             )
         )
     out.append(
