@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import asyncpg
 from fastapi import FastAPI
@@ -30,6 +31,7 @@ from services.gateway.web.staff import staff_router
 from shared.keys import access_code_key
 from shared.nats_setup import connect
 from shared.observability import database_check, nats_check, process_registry, readiness
+from shared.relay import quarantine
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 
@@ -87,12 +89,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        """Readiness: PostgreSQL and NATS both answer."""
+        """Readiness: PostgreSQL and NATS both answer; degraded while the
+        relay's quarantine holds events."""
         connections: Connections = app.state.connections
         body, status = await readiness(
             {
                 "database": database_check(connections.pool),
                 "nats": nats_check(lambda: connections.nats.is_connected),
+                "quarantine": partial(quarantine.readiness_check, connections.pool),
             }
         )
         return JSONResponse(body, status_code=status)

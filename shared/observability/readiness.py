@@ -8,8 +8,10 @@ from typing import Any
 
 import asyncpg
 
-# Answers "ok" or what is wrong.
+# Answers "ok", "degraded: <what>" (working, but an operator must look) or
+# what is wrong.
 Check = Callable[[], Awaitable[str]]
+DEGRADED = "degraded"
 
 CHECK_TIMEOUT = 2.0
 
@@ -30,10 +32,18 @@ def nats_check(connected: Callable[[], bool]) -> Check:
 
 
 async def readiness(checks: Mapping[str, Check]) -> tuple[dict[str, Any], int]:
-    """The body and status of ``/readyz``: 200 when every check says "ok", else 503."""
+    """The body and status of ``/readyz``: 200 when no check says "error", else 503.
+
+    A check may answer "degraded: ..." (the relay's quarantine holds events):
+    the process works and stays ready, and ``status`` says "degraded" so that
+    a probe or an operator sees it.
+    """
     answers = await run_checks(checks)
-    ready = all(answer == "ok" for answer in answers.values())
-    return {"ready": ready, "checks": answers}, 200 if ready else 503
+    ready = all(answer == "ok" or answer.startswith(DEGRADED) for answer in answers.values())
+    status = "unavailable" if not ready else "ok"
+    if ready and any(answer != "ok" for answer in answers.values()):
+        status = DEGRADED
+    return {"ready": ready, "status": status, "checks": answers}, 200 if ready else 503
 
 
 async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:

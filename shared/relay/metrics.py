@@ -1,4 +1,4 @@
-"""The relay's figures: lag behind the store, events published, leadership."""
+"""The relay's figures: lag behind the store, events published, leadership, quarantine."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from shared.relay import quarantine
 from shared.relay.lag import pending_events
 from shared.relay.publisher import CHECKPOINT, RelayStats
 
@@ -41,6 +42,27 @@ class RelayLag:
         self._gauge.set(await pending_events(self._pool, int(after or 0)))
 
 
+class RelayQuarantine:
+    """``tousu_relay_quarantined_events``: events set aside because they could
+    not be published, and not published since (held or released).
+
+    Read from the store, so every relay process reports the same figure.
+    """
+
+    name = "relay_quarantine"
+
+    def __init__(self, registry: CollectorRegistry, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._gauge = Gauge(
+            "tousu_relay_quarantined_events",
+            "Events the relay set aside as unpublishable and has not published since",
+            registry=registry,
+        )
+
+    async def refresh(self) -> None:
+        self._gauge.set(await quarantine.open_count(self._pool))
+
+
 class RelayActivity(Collector):
     """``tousu_relay_published_events_total`` and ``tousu_relay_leader``, read
     from the running relay's own counts."""
@@ -60,6 +82,16 @@ class RelayActivity(Collector):
             "tousu_relay_failures",
             "Publishing rounds of this relay process that failed and were retried",
             value=stats.failures,
+        )
+        yield CounterMetricFamily(
+            "tousu_relay_set_aside_events",
+            "Events this relay process put in the quarantine (again, after a failed release)",
+            value=stats.quarantined,
+        )
+        yield CounterMetricFamily(
+            "tousu_relay_republished_events",
+            "Released events this relay process published again",
+            value=stats.republished,
         )
         yield GaugeMetricFamily(
             "tousu_relay_leader",

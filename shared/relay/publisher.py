@@ -1,4 +1,10 @@
-"""The relay's publishing loop: read in commit order, publish, checkpoint after the acks."""
+"""The relay's publishing loop: read in commit order, publish, checkpoint after the acks.
+
+An event that cannot be published at all (see :mod:`shared.relay.quarantine`)
+is set aside and counts as handled, so it never holds up the events after it;
+trouble that passes (NATS or the database down, a timeout) is waited out and
+retried, never set aside.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +21,37 @@ from nats.js.api import PubAck
 from shared.events import Envelope
 from shared.logs import bound_contextvars, get_logger
 from shared.naming import Naming
+from shared.relay import quarantine
 from shared.relay.acks import AckInbox, PublishRejected
-from shared.relay.message import EXPECTED_LAST_MSG_ID, EXPECTED_LAST_SEQUENCE, encode
+from shared.relay.message import (
+    EXPECTED_LAST_MSG_ID,
+    EXPECTED_LAST_SEQUENCE,
+    RELEASED,
+    OutgoingMessage,
+    Unpublishable,
+    encode,
+)
 from shared.relay.tail import ResumePoint, find_resume_point
-from shared.store import EventStore
+from shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)
 
 CHECKPOINT = "relay"
 # JetStream's refusals of Nats-Expected-Last-Msg-Id and -Sequence.
 OUT_OF_SEQUENCE = frozenset({10070, 10071})
+# JetStream's refusals of the message itself (its size, its headers' size):
+# sent again it would be refused again. Older servers give no err_code, only
+# the description. Stream-wide limits (storage full, too many messages) are
+# not among them: they pass when the operator acts, and every later event
+# would meet them too.
+MESSAGE_REFUSED = frozenset({10054})
+_MESSAGE_REFUSED_TEXT = "exceeds maximum"
+# The client refuses these before sending: the message can never go out.
+_CLIENT_REFUSED = (
+    nats.errors.MaxPayloadError,
+    nats.errors.BadSubjectError,
+    nats.errors.BadHeaderError,
+)
 
 # Counts the events after a read_all position (for the lag metric).
 LagCounter = Callable[[int], Awaitable[int]]
@@ -49,6 +76,8 @@ class RelayStats:
     lag_events: int | None = None  # readable events not yet published; None: not measured
     resumes: int = 0
     failures: int = 0
+    quarantined: int = 0  # events this process set aside
+    republished: int = 0  # released events this process published again
 
 
 class PublishFailed(Exception):
@@ -63,6 +92,16 @@ class PublishFailed(Exception):
     def out_of_sequence(self) -> bool:
         return isinstance(self.cause, PublishRejected) and self.cause.err_code in OUT_OF_SEQUENCE
 
+    @property
+    def permanent(self) -> bool:
+        """Whether the message itself is at fault: trying again cannot help."""
+        cause = self.cause
+        if isinstance(cause, _CLIENT_REFUSED):
+            return True
+        return isinstance(cause, PublishRejected) and (
+            cause.err_code in MESSAGE_REFUSED or _MESSAGE_REFUSED_TEXT in cause.description
+        )
+
 
 class Relay:
     """Publishes the store's events to the events stream, in commit order.
@@ -73,7 +112,7 @@ class Relay:
 
     def __init__(
         self,
-        store: EventStore,
+        store: PostgresEventStore,
         nc: NatsClient,
         naming: Naming,
         *,
@@ -86,6 +125,7 @@ class Relay:
         lag_counter: LagCounter | None = None,
     ) -> None:
         self._store = store
+        self._nc = nc
         self._js = nc.jetstream()
         self._acks = AckInbox(nc)
         self._naming = naming
@@ -134,6 +174,7 @@ class Relay:
         if self._after is None:
             await self.resume()
         assert self._after is not None
+        await self._republish_released()
         events = await self._store.read_all(after=self._after, limit=self._batch_size)
         if events:
             await self._publish(events)
@@ -163,8 +204,10 @@ class Relay:
                             await wakeup.wait(self._idle_recheck)
             except PublishFailed as failed:
                 self._failed(failed)
-                if failed.out_of_sequence:
-                    continue  # not an outage: re-read the stream's tail right away
+                if failed.out_of_sequence or failed.permanent:
+                    # Not an outage (and a refused message is set aside by
+                    # now): re-read the stream's tail right away.
+                    continue
             except _RETRIED as exc:
                 self.stats.failures += 1
                 log.warning("relay trouble; retrying", error=repr(exc), retry_in=backoff)
@@ -193,28 +236,110 @@ class Relay:
         # before a reconnect, the server refuses every later one rather than
         # store it ahead of the lost one. The sequence alone would not do: a
         # message from anyone else shifts it by one and lets the next pass.
+        outgoing = await self._sendable(events)
         futures: list[asyncio.Future[PubAck]] = []
         try:
-            send_failure = await self._send(events, futures)
-            acked, ack_failure = await self._await_acks(events, futures)
+            send_failure = await self._send(outgoing, futures)
+            acked, ack_failure = await self._await_acks(outgoing, futures, in_order=True)
         finally:
             for future in futures:
                 future.cancel()  # no-op once acked; a late ack is then ignored
-        if acked:
-            await self._store.set_checkpoint(self._checkpoint, events[acked - 1].global_position)
+        # Handled: every event before the first one not acknowledged, those
+        # set aside included, so the checkpoint (and the lag) pass them too.
+        handled = len(events)
+        if acked < len(outgoing):
+            first_unacked = outgoing[acked][0]
+            handled = next(i for i, e in enumerate(events) if e is first_unacked)
+        if handled:
+            self._after = events[handled - 1].global_position
+            await self._store.set_checkpoint(self._checkpoint, self._after)
         failure = ack_failure or send_failure
         if failure is not None:
+            if failure.permanent:
+                # Those sent after it were refused (they expected it before
+                # them): the next round resumes from the stream's tail.
+                await self._set_aside(failure.envelope, quarantine.REJECTED, str(failure.cause))
             raise failure
 
+    async def _sendable(self, events: list[Envelope]) -> list[tuple[Envelope, OutgoingMessage]]:
+        """The events' messages, less those in the quarantine and those set aside now."""
+        held = await quarantine.handled_among(self._store.pool, [e.event_id for e in events])
+        outgoing: list[tuple[Envelope, OutgoingMessage]] = []
+        for envelope in events:
+            if envelope.event_id in held:
+                continue
+            try:
+                message = encode(envelope, self._naming, self._nc.max_payload)
+            except Unpublishable as exc:
+                await self._set_aside(envelope, exc.reason, exc.detail)
+                continue
+            outgoing.append((envelope, message))
+        return outgoing
+
+    async def _set_aside(self, envelope: Envelope, reason: str, detail: str) -> None:
+        await quarantine.set_aside(self._store.pool, envelope, reason, detail)
+        self.stats.quarantined += 1
+        with bound_contextvars(
+            event_id=str(envelope.event_id), correlation_id=str(envelope.correlation_id)
+        ):
+            log.error(
+                "relay set an event aside: it cannot be published",
+                reason=reason,
+                detail=detail,
+                global_position=envelope.global_position,
+                event_type=envelope.type,
+            )
+
+    async def _republish_released(self) -> None:
+        """Publish the events an operator released, each at the stream's end.
+
+        Marked as released, so that resuming from the tail never takes one
+        for the relay's position in commit order.
+        """
+        for entry in await quarantine.released(self._store.pool, self._batch_size):
+            found = await self._store.read_stream(entry.stream_id, entry.version)
+            if not found or found[0].event_id != entry.event_id:
+                continue  # not in the store (any more): nothing to publish
+            envelope = found[0]
+            try:
+                message = encode(envelope, self._naming, self._nc.max_payload)
+            except Unpublishable as exc:
+                await self._set_aside(envelope, exc.reason, exc.detail)
+                continue
+            message.headers[RELEASED] = "1"
+            futures: list[asyncio.Future[PubAck]] = []
+            try:
+                failure = await self._send([(envelope, message)], futures)
+                if failure is None:
+                    _, failure = await self._await_acks(
+                        [(envelope, message)], futures, in_order=False
+                    )
+            finally:
+                for future in futures:
+                    future.cancel()
+            if failure is not None and failure.permanent:
+                await self._set_aside(envelope, quarantine.REJECTED, str(failure.cause))
+                continue
+            if failure is not None:
+                raise failure
+            await quarantine.mark_published(self._store.pool, entry.event_id)
+            self.stats.republished += 1
+            log.info(
+                "relay published a released event",
+                event_id=str(entry.event_id),
+                global_position=entry.global_position,
+            )
+
     async def _send(
-        self, events: list[Envelope], futures: list[asyncio.Future[PubAck]]
+        self,
+        outgoing: list[tuple[Envelope, OutgoingMessage]],
+        futures: list[asyncio.Future[PubAck]],
     ) -> PublishFailed | None:
-        for index, envelope in enumerate(events):
-            message = encode(envelope, self._naming)
+        for index, (envelope, message) in enumerate(outgoing):
             expected = self._last_sequence + index
             if expected:  # 0 would mean "no check" to the server
                 message.headers[EXPECTED_LAST_SEQUENCE] = str(expected)
-            previous = str(events[index - 1].event_id) if index else self._last_event_id
+            previous = str(outgoing[index - 1][0].event_id) if index else self._last_event_id
             if previous is not None:
                 message.headers[EXPECTED_LAST_MSG_ID] = previous
             try:
@@ -225,7 +350,11 @@ class Relay:
         return None
 
     async def _await_acks(
-        self, events: list[Envelope], futures: list[asyncio.Future[PubAck]]
+        self,
+        outgoing: list[tuple[Envelope, OutgoingMessage]],
+        futures: list[asyncio.Future[PubAck]],
+        *,
+        in_order: bool,
     ) -> tuple[int, PublishFailed | None]:
         loop = asyncio.get_running_loop()
         acked = 0
@@ -233,16 +362,16 @@ class Relay:
             # One deadline, renewed before each ack we must wait for: awaiting
             # an ack that is already in does not yield to the loop, and most are.
             async with asyncio.timeout(None) as deadline:
-                for envelope, future in zip(events, futures, strict=False):
+                for (envelope, _), future in zip(outgoing, futures, strict=False):
                     if not future.done():
                         deadline.reschedule(loop.time() + self._ack_timeout)
-                    self._record(envelope, await future)
+                    self._record(envelope, await future, in_order=in_order)
                     acked += 1
         except (PublishRejected, nats.errors.Error, TimeoutError, ValueError) as exc:
-            return acked, PublishFailed(events[acked], exc)
+            return acked, PublishFailed(outgoing[acked][0], exc)
         return acked, None
 
-    def _record(self, envelope: Envelope, ack: PubAck) -> None:
+    def _record(self, envelope: Envelope, ack: PubAck, *, in_order: bool) -> None:
         if ack.duplicate:
             self.stats.duplicates += 1
         else:
@@ -250,8 +379,9 @@ class Relay:
             self._last_sequence = ack.seq
             self._last_event_id = str(envelope.event_id)
             self.stats.last_sequence = ack.seq
-        self._after = envelope.global_position
-        self.stats.last_position = envelope.global_position
+        if in_order:
+            self._after = envelope.global_position
+            self.stats.last_position = envelope.global_position
 
     async def _measure_lag(self, read: int) -> None:
         if read < self._batch_size:

@@ -11,9 +11,10 @@ from typing import Any
 from shared.logs import configure_logging, get_logger
 from shared.nats_setup import connect, ensure_streams
 from shared.observability import database_check, nats_check, process_registry, serve_endpoint
+from shared.relay import quarantine
 from shared.relay.lag import pending_events
 from shared.relay.leader import AdvisoryLeader
-from shared.relay.metrics import RelayActivity, RelayLag
+from shared.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
 from shared.relay.publisher import Relay
 from shared.relay.tasks import cancel_and_wait, run_until
 from shared.settings import Settings
@@ -51,10 +52,11 @@ async def run(settings: Settings) -> None:
             async with serve_endpoint(
                 settings,
                 registry,
-                sources=[RelayLag(registry, store.pool)],
+                sources=[RelayLag(registry, store.pool), RelayQuarantine(registry, store.pool)],
                 checks={
                     "database": database_check(store.pool),
                     "nats": nats_check(lambda: nc.is_connected),
+                    "quarantine": partial(quarantine.readiness_check, store.pool),
                 },
             ):
                 log.info("relay started", stream=settings.naming.events_stream)

@@ -25,7 +25,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from shared.events import Envelope, NewEvent, complaint_stream
 from shared.naming import Naming
 from shared.nats_setup import ensure_streams
-from shared.relay import AdvisoryLeader, Relay
+from shared.relay import AdvisoryLeader, Relay, quarantine
 from shared.relay.message import MSG_ID
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
@@ -413,6 +413,9 @@ async def test_relay_rides_out_a_nats_server_restart_mid_stream(
         assert_published_exactly_once_in_order(
             await stored_in_commit_order(store), await stream_messages(js, naming), naming
         )
+        # An outage is waited out, never mistaken for an event's fault.
+        assert relay.stats.quarantined == 0
+        assert await quarantine.open_count(store.pool) == 0
         print(f"\nNATS restarted at {restarted_at} published of {total}; {relay.stats}")
     finally:
         stop.set()

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "tousu.cli.store_cmds",
     "tousu.cli.calendar_cmds",
     "tousu.cli.dlq_cmds",
+    "tousu.cli.relay_cmds",
     "tousu.cli.bench_cmds",
     "tousu.cli.users_cmds",
     "tousu.cli.complaint_cmds",
