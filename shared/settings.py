@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     # the policy asks for a preliminary verification, 初步核实).
     auto_accept: bool = False
 
+    # Late entries (补录, docs/late-entries.md): a fact dated earlier than it is
+    # recorded by more than the grace (clock skew, transit) is a late entry.
+    # Staff may register a letter, visit or call up to late_registration_days
+    # late, and record any other step back to the start of the day
+    # late_step_working_days working days before (0: the same day); beyond
+    # that only a supervisor may, with a reason.
+    late_entry_grace_seconds: int = Field(default=300, ge=0, le=3600)
+    late_registration_days: int = Field(default=30, ge=0, le=366)
+    late_step_working_days: int = Field(default=0, ge=0, le=30)
+
     @cached_property
     def naming(self) -> Naming:
         return Naming(self.subject_root)

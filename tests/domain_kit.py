@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.application.executor import CommandExecutor, Outcome
 from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
 from shared.events import Actor, Envelope, EventData, decode, stored, utcnow
 from shared.events.types import Channel, Complainant
+from shared.store import EventStore, UnitOfWork
 
 OPERATOR = Actor(id="op-li", role="operator")
 SUPERVISOR = Actor(id="sup-wang", role="supervisor")
@@ -23,28 +27,36 @@ SYSTEM = Actor(id="tousu", role="system")
 
 CALENDAR = WorkdayCalendar()
 START = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # a Monday
-NOW = datetime(2027, 6, 1, 9, 0, tzinfo=TZ)  # "now" for every decision: after all test times
+NOW = datetime(2027, 6, 1, 9, 0, tzinfo=TZ)  # after all test times
 
 
 @dataclass
 class Case:
-    """One complaint's stream in memory; ``at`` is the clock commands happen on."""
+    """One complaint's stream in memory; ``at`` is the clock commands happen on.
+
+    Each step is recorded as it happens (the decision's "now" is its
+    ``occurred_at``), unless ``now`` fixes the recording time: then steps
+    dated earlier are late entries (补录).
+    """
 
     complaint_id: uuid.UUID = field(default_factory=uuid.uuid4)
     at: datetime = START
     envelopes: list[Envelope] = field(default_factory=list)
     state: ComplaintState = field(default_factory=ComplaintState)
+    now: datetime | None = None
+    recording: datetime = START  # the occurred_at of the step being decided
 
     @property
     def stream_id(self) -> str:
         return f"complaint-{self.complaint_id}"
 
     def context(self) -> DecisionContext:
-        return DecisionContext(calendar=CALENDAR, now=NOW)
+        return DecisionContext(calendar=CALENDAR, now=self.now or self.recording)
 
     def do(self, command_type: type[c.Command], actor: Actor, **fields: Any) -> list[EventData]:
         at = fields.pop("occurred_at", self.at + timedelta(hours=1))
         command = command_type(actor=actor, occurred_at=at, **fields)
+        self.recording = at
         new = decide(self.state, command, self.context())
         self.at = at
         out = []
@@ -108,3 +120,49 @@ class Case:
 
     def in_handling(self) -> Case:
         return self.submit().accept().route().claim().investigate()
+
+
+# -- histories written in the past, onto a real store ---------------------------
+# The occurred_at of the command being decided (ReplayExecutor), if any.
+_RECORDING: ContextVar[datetime | None] = ContextVar("recording", default=None)
+
+
+def as_it_happens(
+    calendar: WorkdayCalendar | Callable[[], WorkdayCalendar] = CALENDAR, **fields: Any
+) -> Callable[[], DecisionContext]:
+    """A context factory for a :class:`ReplayExecutor`: "now" is the
+    occurred_at of the command being decided (NOW outside one)."""
+
+    def context() -> DecisionContext:
+        cal = calendar if isinstance(calendar, WorkdayCalendar) else calendar()
+        return DecisionContext(calendar=cal, now=_RECORDING.get() or NOW, **fields)
+
+    return context
+
+
+class ReplayExecutor(CommandExecutor):
+    """Writes a history set in the past, each command recorded as it
+    happened: none is a late entry (补录), and the time rules hold as they
+    did then."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        context: Callable[[], DecisionContext] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(store, context or as_it_happens(), **kwargs)
+
+    async def execute_in(
+        self,
+        uow: UnitOfWork,
+        complaint_id: uuid.UUID,
+        command: c.Command,
+        *,
+        history: list[Envelope] | None = None,
+    ) -> Outcome:
+        token = _RECORDING.set(command.occurred_at)
+        try:
+            return await super().execute_in(uow, complaint_id, command, history=history)
+        finally:
+            _RECORDING.reset(token)

@@ -37,7 +37,7 @@ T2 = Wed 2026-11-25 12:00.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -548,14 +548,18 @@ def decision_context() -> DecisionContext:
 
 async def drive(store: EventStore, scripts: list[Script] = SCRIPTS) -> None:
     """Execute every step of every complaint in the order they were typed in."""
-    executor = CommandExecutor(store, decision_context)
+    # Each step decided as typed in (now = when it was entered): only the
+    # back-dated ones are late entries (补录).
+    typed_in = [NOW]
+    executor = CommandExecutor(store, lambda: replace(decision_context(), now=typed_in[0]))
     steps = [
         (step.order, script.number, i, script, step)
         for script in scripts
         for i, step in enumerate(script.steps)
     ]
     steps.sort(key=lambda t: t[:3])
-    for _, _, i, script, step in steps:
+    for order, _, i, script, step in steps:
+        typed_in[0] = order
         command = step.command(actor=step.actor, occurred_at=step.occurred_at, **step.fields)
         try:
             await executor.execute(script.complaint_id, command)

@@ -34,6 +34,7 @@ FIXED: Mapping[str, str] = {
     "sr_den": "(satisfaction IS NOT NULL)::int",
     "wd_sum": "CASE WHEN accepted THEN coalesce(handling_working_days, 0) ELSE 0 END",
     "wd_n": "(accepted AND handling_working_days IS NOT NULL)::int",
+    "late_entries": "late_entries",
 }
 
 _AFTER = "interval '1 microsecond'"  # "passed by T" is due < T: counts from due + 1 µs

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 import asyncpg
@@ -13,7 +14,7 @@ import asyncpg
 from shared.calendar import WorkdayCalendar
 from shared.calendar.repository import NOTIFY_CHANNEL, load_years
 from shared.domain.complaint import DecisionContext, Limits
-from shared.domain.context import NoticeRenderer, any_category, plain_notice
+from shared.domain.context import LateEntryRules, NoticeRenderer, any_category, plain_notice
 from shared.events import utcnow
 from shared.intake.commitments import CommitmentRegister
 from shared.intake.i18n import Localized
@@ -37,6 +38,15 @@ def scope_problem(taxonomy: Taxonomy, category: str, subcategory: str | None) ->
     return None
 
 
+def late_entry_rules(settings: Settings) -> LateEntryRules:
+    """The late-entry (补录) windows of the deployment (TOUSU_LATE_*)."""
+    return LateEntryRules(
+        grace=timedelta(seconds=settings.late_entry_grace_seconds),
+        registration=timedelta(days=settings.late_registration_days),
+        step_working_days=settings.late_step_working_days,
+    )
+
+
 def default_limits(_item: str | None) -> Limits:
     return Limits()
 
@@ -48,6 +58,7 @@ class ContextSource:
     render: NoticeRenderer = plain_notice
     register_version: int | None = None
     category_problem: Callable[[str, str | None], str | None] = any_category
+    late_entries: LateEntryRules = field(default_factory=LateEntryRules)
     _listener: asyncpg.Connection | None = None
     _reloads: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -68,6 +79,7 @@ class ContextSource:
             render=NoticeTexts(contacts, taxonomy=taxonomy, register=register),
             register_version=register.version,
             category_problem=partial(scope_problem, taxonomy),
+            late_entries=late_entry_rules(settings),
         )
 
     def __call__(self) -> DecisionContext:
@@ -78,6 +90,7 @@ class ContextSource:
             render=self.render,
             register_version=self.register_version,
             category_problem=self.category_problem,
+            late_entries=self.late_entries,
         )
 
     async def start(self, database_url: str) -> None:

@@ -30,6 +30,10 @@ class Command(BaseModel):
     # The complaint's version the sender saw: if it has moved on since, the
     # command is refused (StaleVersion) instead of acting on a state nobody saw.
     expected_version: int | None = Field(default=None, ge=0)
+    # Why a fact is recorded later than staff may record it on their own (补录
+    # beyond the window): required then, and only a supervisor may give it
+    # (shared/domain/late_entries.py).
+    late_reason: str | None = Field(default=None, min_length=1, max_length=SHORT)
 
     @classmethod
     def name(cls) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.calendar import WorkdayCalendar
@@ -40,6 +40,20 @@ def any_category(_category: str, _subcategory: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class LateEntryRules:
+    """How far before its recording a fact may be dated (补录) without a
+    supervisor (shared/domain/late_entries.py; settings TOUSU_LATE_*)."""
+
+    # Within this, an earlier occurred_at is clock skew or transit, not a late entry.
+    grace: timedelta = timedelta(minutes=5)
+    # Staff registering a letter, a visit or a call.
+    registration: timedelta = timedelta(days=30)
+    # Any other step: back to the start of the day this many working days
+    # before the recording day (0: the same day).
+    step_working_days: int = 0
+
+
+@dataclass(frozen=True)
 class DecisionContext:
     calendar: WorkdayCalendar
     now: datetime
@@ -48,6 +62,7 @@ class DecisionContext:
     register_version: int | None = None
     # Why a classification cannot be accepted (unknown, or out of scope), or None.
     category_problem: Callable[[str, str | None], str | None] = any_category
+    late_entries: LateEntryRules = LateEntryRules()
 
     def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
         due = self.calendar.add_working_days(start, days)

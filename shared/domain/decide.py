@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from shared.domain import commands as c
@@ -19,6 +18,7 @@ from shared.domain.errors import (
     NotFound,
     StaleVersion,
 )
+from shared.domain.late_entries import assess, check_order
 from shared.domain.state import ComplaintState
 from shared.domain.status import FINAL, HANDLING, Status
 from shared.events import EventData, NewEvent, new_event
@@ -58,7 +58,6 @@ ROLES: dict[type[c.Command], frozenset[str]] = {
 # attempts after which the case is closed as such.
 SUPERVISE_AFTER_DISSATISFIED = 3
 CLOSE_AFTER_UNREACHABLE = 3
-CLOCK_SKEW = timedelta(minutes=5)
 
 Emitted = list[tuple[EventData, str | None]]  # event data, department holding after it
 
@@ -70,7 +69,8 @@ def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> l
     _authorise(state, command)
     if command.expected_version is not None and command.expected_version != state.version:
         raise StaleVersion(command.name(), state.status, command.expected_version, state.version)
-    _check_time(state, command, ctx)
+    check_order(state, command, ctx)
+    late = assess(command, ctx)
     try:
         emitted = decider(state, command, ctx)
     except IllegalTransition as refusal:
@@ -78,6 +78,10 @@ def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> l
         # can look again and decide; the deciders know the status only.
         refusal.details.setdefault("version", state.version)
         raise
+    if late is not None and emitted:
+        # The mark follows what it marks, in the same append.
+        mark = late.model_copy(update={"events": [d.event_type() for d, _ in emitted]})
+        emitted = [*emitted, (mark, emitted[-1][1])]
     return [
         new_event(
             data,
@@ -106,13 +110,6 @@ def _authorise(state: ComplaintState, command: c.Command) -> None:
         if command.actor.department is None or command.actor.department != state.department:
             # Not "forbidden": a department must not learn other departments' cases exist.
             raise NotFound("no such complaint in your department")
-
-
-def _check_time(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> None:
-    if command.occurred_at > ctx.now + CLOCK_SKEW:
-        raise InvalidCommand("occurred_at", "occurred_at is in the future")
-    if state.received_at is not None and command.occurred_at < state.received_at:
-        raise InvalidCommand("occurred_at", "occurred_at is before the complaint was received")
 
 
 def _require(

@@ -24,6 +24,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "SupervisionRaised": ("督办", "Supervision raised"),
     "DuplicateLinked": ("重复件关联", "Duplicate linked"),
     "DeadlineRecalculated": ("期限重算", "Deadline recalculated"),
+    "LateEntryRecorded": ("补录", "Late entry"),
 }
 
 

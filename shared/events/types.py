@@ -236,3 +236,18 @@ class DeadlineRecalculated(EventData):
     previous: Deadline
     current: Deadline
     reason: str
+
+
+class LateEntryRecorded(EventData):
+    """Marks the events a command just added as a late entry (补录): dated
+    (``occurred_at``) earlier than they were recorded by more than the grace
+    for clock skew. Stored right after them, in the same append, by the same
+    actor; ``approved_by`` names the supervisor who recorded it beyond the
+    window staff may use on their own, with ``reason``."""
+
+    events: list[str]  # the event types marked, in the order stored
+    late_by_seconds: int = Field(ge=0)  # recorded this much after occurred_at
+    window: str  # which window applied: registration, working_day or system
+    within_window: bool
+    reason: str | None = None
+    approved_by: str | None = None

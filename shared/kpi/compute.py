@@ -49,6 +49,9 @@ class KpiRow:
     closure_rate: Rate
     satisfaction_rate: Rate
     avg_handling_working_days: float | None
+    # Late entries (补录) in these complaints' histories: how much of the
+    # figures rests on back-dated facts.
+    late_entries: int = 0
 
 
 def _key(facts: ComplaintFacts, group_by: GroupBy) -> str | None:
@@ -122,6 +125,7 @@ def _row(
             items, lambda f: f.satisfaction in SATISFIED, lambda f: f.satisfaction is not None
         ),
         avg_handling_working_days=sum(handled) / len(handled) if handled else None,
+        late_entries=sum(f.late_entries for f in items),
     )
 
 

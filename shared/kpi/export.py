@@ -26,6 +26,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "closure_rate": ("办结率", "closure rate"),
     "satisfaction_rate": ("满意率", "satisfaction rate"),
     "avg_handling_working_days": ("平均办理工作日", "avg handling working days"),
+    "late_entries": ("补录", "late entries"),
 }
 
 
@@ -43,12 +44,13 @@ def row_dict(row: KpiRow) -> dict[str, Any]:
     out |= {name: getattr(row, name) for name in COUNTS}
     out |= {name: rate_dict(getattr(row, name)) for name in RATES}
     out["avg_handling_working_days"] = row.avg_handling_working_days
+    out["late_entries"] = row.late_entries
     return out
 
 
 def csv_header() -> list[str]:
     rates = [f"{r}_{part}" for r in RATES for part in ("numerator", "denominator", "value")]
-    return ["group", *COUNTS, *rates, "avg_handling_working_days"]
+    return ["group", *COUNTS, *rates, "avg_handling_working_days", "late_entries"]
 
 
 def csv_row(row: KpiRow) -> list[str]:
@@ -59,6 +61,7 @@ def csv_row(row: KpiRow) -> list[str]:
         cells += [str(rate.numerator), str(rate.denominator), value]
     avg = row.avg_handling_working_days
     cells.append("" if avg is None else f"{avg:.2f}")
+    cells.append(str(row.late_entries))
     return cells
 
 

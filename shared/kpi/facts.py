@@ -42,6 +42,9 @@ class ComplaintFacts:
     closed: bool
     satisfaction: Satisfaction | None  # latest follow-up other than unreachable
     reopen_count: int
+    # Late entries (补录) among its events: facts recorded later than they
+    # happened (LateEntryRecorded), so figures resting on them can be told.
+    late_entries: int
     overdue_now: bool
 
     @property
@@ -72,6 +75,7 @@ class _Fold:
         self.closed = False
         self.satisfaction: Satisfaction | None = None
         self.reopen_count = 0
+        self.late_entries = 0
 
     def apply(self, envelope: Envelope, data: EventData) -> None:
         match data:
@@ -117,6 +121,8 @@ class _Fold:
                 self.closed = False
             case ev.ComplaintClosed():
                 self.closed = True
+            case ev.LateEntryRecorded():
+                self.late_entries += 1
             case _:
                 pass
 
@@ -153,6 +159,7 @@ class _Fold:
             self.closed,
             self.satisfaction,
             self.reopen_count,
+            self.late_entries,
         )
 
     def facts(self, as_of: datetime) -> ComplaintFacts | None:
@@ -182,6 +189,7 @@ Picture = tuple[
     bool,
     bool,
     Satisfaction | None,
+    int,
     int,
 ]
 

@@ -7,12 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, OTHER_HANDLER
+from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import register
 
@@ -30,7 +28,7 @@ async def cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
     never answered (overdue since 10-12). A third never decided (acceptance
     due end of Wed 09-16).
     """
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    executor = ReplayExecutor(store)
     accept = (c.AcceptComplaint, OPERATOR, {"category": "service_quality"})
     answered = await register(
         executor,

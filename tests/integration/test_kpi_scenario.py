@@ -303,6 +303,27 @@ async def test_by_handler(kpi_source: KpiSource) -> None:
     ]
 
 
+async def test_late_entries_are_counted_beside_the_rates(kpi_source: KpiSource) -> None:
+    """C21's letter, registered five days after it came (within the 30 days
+    an operator may), is the scenario's one late entry (补录): counted in the
+    figures of the department and the handler that hold it."""
+    assert [r.late_entries for r in await kpi_source(*YEAR, T2, None)] == [1]
+    # As of T1, C21 is with housing already, claimed by h-wu.
+    by_department = await kpi_source(*YEAR, T1, "department")
+    assert {r.group: r.late_entries for r in by_department} == {
+        "health": 0,
+        "housing": 1,
+        "transport": 0,
+        "water": 0,
+        None: 0,
+    }
+    by_handler = await kpi_source(*YEAR, T2, "handler")
+    assert {r.group: r.late_entries for r in by_handler if r.late_entries} == {"h-wu": 1}
+    # Counted from when the fact happened, as every figure is.
+    before = datetime(2026, 10, 8, 12, 0, tzinfo=TZ)
+    assert [r.late_entries for r in await kpi_source(*YEAR, before, None)] == [0]
+
+
 # Per complaint, as of T2 (2026, Asia/Shanghai days): acceptance due, first
 # round's feedback due (with approved extensions), the latest round's
 # feedback due, and handling working days to the first feedback.
@@ -360,6 +381,8 @@ async def test_the_scenario_is_stored_as_scripted(scenario_store: PostgresEventS
         # reopens, a (basically) satisfied one closes.
         (s.command.name() == "SendFeedback")
         + (s.fields.get("satisfaction") in {"satisfied", "basically_satisfied", "dissatisfied"})
+        # A step typed in after it happened is marked as a late entry (补录).
+        + (s.entered_at is not None)
         for script in SCRIPTS
         for s in script.steps
     )
@@ -377,3 +400,13 @@ async def test_the_scenario_is_stored_as_scripted(scenario_store: PostgresEventS
     )
     assert received.global_position > rejected.global_position
     assert received.occurred_at < rejected.occurred_at
+    # Marked as a late entry, within the window an operator may use.
+    mark = next(e for e in envelopes if e.type == "LateEntryRecorded")
+    assert (mark.stream_id, mark.version, mark.occurred_at) == (
+        received.stream_id,
+        received.version + 1,
+        received.occurred_at,
+    )
+    assert mark.data["events"] == ["ComplaintReceived"]
+    assert mark.data["late_by_seconds"] == 5 * 24 * 3600 - 3600  # 10-09 10:00 to 10-14 09:00
+    assert (mark.data["window"], mark.data["within_window"]) == ("registration", True)

@@ -79,6 +79,7 @@ def fact(
         closed=satisfaction is not None,
         satisfaction=satisfaction,
         reopen_count=0,
+        late_entries=0,
         overdue_now=overdue,
     )
 

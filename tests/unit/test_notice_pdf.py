@@ -21,7 +21,7 @@ from shared.intake.notices import NoticeContacts, NoticeTexts
 from shared.notify.documents import DocumentKind, NoticeDocument, notice_documents
 from shared.notify.pdf import render_notice_pdf
 from shared.notify.wrap import NO_LINE_START, wrap
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, SUPERVISOR, Case
+from tests.domain_kit import CALENDAR, HANDLER, OPERATOR, SUPERVISOR, Case
 
 ORG = Localized(zh="某市政务服务中心", en="City Government Service Centre")
 RENDER = NoticeTexts(
@@ -35,7 +35,7 @@ class TemplatedCase(Case):
     """A case whose notices are rendered from the real templates."""
 
     def context(self) -> DecisionContext:
-        return DecisionContext(calendar=CALENDAR, now=NOW, render=RENDER)
+        return DecisionContext(calendar=CALENDAR, now=self.now or self.recording, render=RENDER)
 
 
 def received(lang: str, name: str | None = "王五") -> TemplatedCase:

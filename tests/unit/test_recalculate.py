@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar, YearData
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext, Forbidden, NotFound, Status
@@ -30,6 +29,7 @@ from tests.domain_kit import (
     SUPERVISOR,
     SYSTEM,
     Case,
+    ReplayExecutor,
 )
 
 ADMIN = Actor(id="admin-zhou", role="admin")
@@ -69,7 +69,7 @@ class CalendarCase(Case):
     calendar: WorkdayCalendar = CALENDAR
 
     def context(self) -> DecisionContext:
-        return DecisionContext(calendar=self.calendar, now=NOW)
+        return DecisionContext(calendar=self.calendar, now=self.now or self.recording)
 
 
 def late_january(calendar: WorkdayCalendar = CALENDAR) -> CalendarCase:
@@ -260,7 +260,7 @@ def test_the_reason_is_required() -> None:
 
 async def test_the_executor_accepts_a_decision_with_no_events() -> None:
     store = InMemoryEventStore()
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    executor = ReplayExecutor(store)
     complaint_id = uuid.uuid4()
     at = datetime(2027, 1, 27, 10, 0, tzinfo=TZ)
     submit = c.SubmitComplaint(

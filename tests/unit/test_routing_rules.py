@@ -11,9 +11,8 @@ from typing import Any, cast
 import pytest
 
 from services.routing.main import auto_routing
-from shared.application.executor import CommandExecutor
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext, Status
+from shared.domain.complaint import Status
 from shared.events import Envelope, NewEvent
 from shared.routing import (
     FALLBACK_RULE_ID,
@@ -30,7 +29,7 @@ from shared.routing.known import register_departments
 from shared.service import Runtime
 from shared.store import ConcurrencyConflict, UnitOfWork
 from shared.store.memory import InMemoryEventStore
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, Case
+from tests.domain_kit import HANDLER, OPERATOR, Case, ReplayExecutor
 
 SMALL = """
 version: 7
@@ -348,7 +347,7 @@ async def test_the_handler_never_appends_a_decision_made_on_a_stale_read(
     packaged: RuleSet,
 ) -> None:
     store = InMemoryEventStore()
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    executor = ReplayExecutor(store)
     case = Case().submit().accept()
     async with store.unit_of_work() as uow:
         await uow.append(case.stream_id, 0, [_new(e) for e in case.envelopes])

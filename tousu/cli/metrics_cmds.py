@@ -153,7 +153,7 @@ def _kpi_table(
     names = GroupNames()
     title = f"投诉 {header['from'][:16]} – {header['to'][:16]}，截至 {header['as_of'][:16]}"
     table = Table(title=title)
-    for name in ("group", *COUNTS, *RATES, "avg_handling_working_days"):
+    for name in ("group", *COUNTS, *RATES, "avg_handling_working_days", "late_entries"):
         table.add_column(label(name), justify="left" if name == "group" else "right")
     last = rows[-1] if rows else None
     for row in [*rows, total]:
@@ -164,6 +164,7 @@ def _kpi_table(
             *(str(getattr(row, n)) for n in COUNTS),
             *(percent(getattr(row, n)) for n in RATES),
             "—" if avg is None else f"{avg:.1f}",
+            str(row.late_entries),
             end_section=row is last,
         )
     out.print(table)

@@ -25,7 +25,8 @@ from shared.store.postgres import Connection
 class KpiFacts(Projection):
     name = "kpi_facts"
     # 2: the current rows' index covers the KPI query. 3: the rollup.
-    schema_version = 3
+    # 4: late entries (补录).
+    schema_version = 4
     columns = (
         "complaint_id",
         "valid_from",
@@ -51,6 +52,7 @@ class KpiFacts(Projection):
         "satisfaction",
         "reopen_count",
         "handling_working_days",
+        "late_entries",
     )
 
     def create_sql(self, table: str) -> str:
@@ -80,6 +82,7 @@ CREATE TABLE {table} (
     satisfaction            text,
     reopen_count            integer     NOT NULL,
     handling_working_days   integer,
+    late_entries            integer     NOT NULL,
     PRIMARY KEY (complaint_id, valid_from)
 );
 -- "As of now" reads only the current rows, from this index alone: it holds
@@ -91,7 +94,7 @@ CREATE INDEX ON {table} (received_at) INCLUDE (
     valid_from, month, channel, category, department, handler, acceptance_due, decided_at,
     accepted, rejected, first_feedback_due, current_feedback_due, first_feedback_at,
     latest_round_fed_back, reopened_after_feedback, closed, satisfaction, reopen_count,
-    handling_working_days
+    handling_working_days, late_entries
 ) WHERE valid_to IS NULL;
 CREATE INDEX ON {table} (received_at, valid_from);
 CREATE INDEX ON {table} (valid_from);
@@ -149,6 +152,7 @@ CREATE INDEX ON {table} (valid_from);
                     f.satisfaction.value if f.satisfaction else None,
                     f.reopen_count,
                     handling,
+                    f.late_entries,
                 )
             )
         return rows

@@ -80,6 +80,8 @@ def _rate_columns(name: RateName, label: Text) -> tuple[Column, ...]:
 # Every figure of a KpiRow, in the order the sheets show them.
 COLUMNS: tuple[Column, ...] = (
     *(Column(label, "count", _count(field)) for field, label in _COUNTS),
+    # Late entries (补录): how many facts behind these figures were back-dated.
+    Column(Text("补录", "Late entries"), "count", lambda row: row.late_entries),
     *(column for name, label in RATES.items() for column in _rate_columns(name, label)),
     Column(
         Text("平均办理工作日", "Avg handling (working days)"),
