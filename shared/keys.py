@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from shared.logs import get_logger
+from shared.private_files import private_dir
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -26,7 +27,7 @@ class KeyUnavailable(RuntimeError):
 
 def stored_key(path: Path) -> bytes:
     """The key in ``path``, made there (mode 0600) if the file does not exist yet."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     if not path.exists():
         # Written aside, then hard-linked into place: linking fails if the name
         # exists, so two processes starting at once agree on one whole key.

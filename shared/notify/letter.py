@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from shared.events import utcnow
 from shared.notify.model import Notification
 from shared.notify.sender import SendError
+from shared.private_files import private_dir, private_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WIDTH = 40  # in full-width characters: a line of an A4 page
@@ -72,13 +73,13 @@ class LetterSender:
         return str(path.relative_to(self.letters_dir))
 
     def _write(self, n: Notification, day: date, text: str) -> Path:
-        folder = self.letters_dir / day.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
+        # Names and postal addresses: the owner's only (docs/personal-data.md).
+        folder = private_dir(self.letters_dir / day.isoformat())
         stem = f"{_UNSAFE.sub('_', n.tracking_no)}-{n.kind}"
         path = folder / f"{stem}.txt"
         # Written whole or not at all: a half-written letter must not be printed.
         partial = folder / f".{stem}.{uuid.uuid4().hex}.tmp"
-        partial.write_text(text, encoding="utf-8")
+        private_file(partial, text.encode("utf-8"))
         try:
             # A hard link claims the plain name atomically: two notices of
             # one kind sent at once (two progress reports) cannot both win it.

@@ -5,6 +5,7 @@ files are grepped afterwards."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -82,3 +83,9 @@ async def test_no_access_code_or_phone_number_in_any_log_file(
     secrets = (code, PHONE, NAME, EMAIL, quote(NAME), quote(EMAIL))
     leaked = [s for s in secrets if s in logs or s.lower() in logs.lower()]
     assert leaked == []
+
+    # What the services wrote into the data folder (keys) is the owner's only.
+    written = [settings.data_dir, *settings.data_dir.rglob("*")]
+    assert len(written) > 1
+    modes = {str(p): stat.S_IMODE(p.stat().st_mode) for p in written}
+    assert {p: m for p, m in modes.items() if m & 0o077} == {}

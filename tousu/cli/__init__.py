@@ -7,6 +7,7 @@ import importlib
 import typer
 
 from shared.logs import configure_logging
+from shared.private_files import owner_only_umask
 from shared.settings import Settings
 from tousu.connect import NotConfiguredError
 
@@ -47,6 +48,9 @@ def _load_commands() -> None:
 def main() -> None:
     # Logs go to stderr, so that commands printing JSON keep stdout clean;
     # `tousu service` and `tousu up` reconfigure with their own name.
+    # Whatever tousu writes (letters, keys, logs, embedded servers' data) is
+    # its owner's only; children (services, servers) inherit the umask.
+    owner_only_umask()
     settings = Settings()
     configure_logging("cli", settings.log_level, settings.log_format)
     _load_commands()
