@@ -82,7 +82,16 @@ def subject_root() -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, servers: Servers, subject_root: str, tmp_path: Path) -> Settings:
+def settings(
+    database_url: str,
+    servers: Servers,
+    subject_root: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    # The test's own process keeps its keys (the privacy key-encryption key)
+    # in the data folder its child processes use, as one deployment would.
+    monkeypatch.setenv("TOUSU_DATA_DIR", str(tmp_path / "var"))
     return Settings(
         database_url=database_url,
         nats_url=servers.nats_url,

@@ -8,6 +8,7 @@ import asyncpg
 
 from services.metrics.projections import PROJECTIONS
 from services.metrics.projections.state import ensure_table
+from shared.privacy.upgrade import upgrade as upgrade_personal_data
 from shared.store.chain import seal_all
 from shared.store.migrate import migrate
 
@@ -25,6 +26,9 @@ async def prepare_database(url: str) -> list[str]:
             sealed = await seal_all(conn)
             if sealed:
                 applied.append(f"sealed {sealed} events")
+        # Keys stored unwrapped and contacts kept in plain text by earlier
+        # versions (docs/personal-data.md).
+        applied += (await upgrade_personal_data(conn)).as_list()
         for projection in PROJECTIONS:
             if await ensure_table(conn, projection):
                 applied.append(f"projection {projection.name}")

@@ -145,6 +145,7 @@ def notifications(envelope: Envelope, state: ComplaintState, notice: Notice) -> 
             channel=channel,
             recipient=recipients[channel],
             recipient_name=None if who.anonymous else who.name,
+            complainant=who.key,  # whose key seals the contact in the outbox
             language=state.language,
             title=title,
             body=body,

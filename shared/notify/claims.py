@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from shared.notify.model import NotificationRecord
-from shared.notify.outbox import record
+from shared.notify.outbox import records
 from shared.store.postgres import Connection
 
 _MAX_ERROR = 2000
@@ -94,7 +94,8 @@ async def claim_due(
     await conn.execute(_EXPIRE, list(channels), max_attempts, _MAX_ERROR)
     token = uuid.uuid4()
     rows = await conn.fetch(_CLAIM, list(channels), max_attempts, limit, lease, token, claimed_by)
-    return token, [record(r) for r in rows]
+    # Opened here, at send time: the contact exists in plain only in memory.
+    return token, await records(conn, rows)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ class Notification(BaseModel):
     # E-mail address, phone number or postal address; None for the web page.
     recipient: str | None = None
     recipient_name: str | None = None
+    # Whose data key seals recipient and name in the outbox (the events'
+    # ``complainant.key``); None: found or made from the contact when enqueued.
+    complainant: uuid.UUID | None = None
     language: str = "zh-CN"
     title: str
     body: str

@@ -1,13 +1,24 @@
-"""Putting notices into the outbox, and reading it."""
+"""Putting notices into the outbox, and reading it.
+
+The recipient and the name a notice is addressed to are personal data: they
+are stored sealed with the complainant's data key (as the events' personal
+fields are, shared/privacy), in ``sealed_contact``, and opened when a notice
+is read (by the dispatcher at send time, by staff tools). Erasing the
+complainant destroys the key; their notices then name no one, sent or not.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
-from shared.notify.model import NoticeStatus, Notification, NotificationRecord
+from shared.notify.model import NoticeChannel, NoticeStatus, Notification, NotificationRecord
+from shared.privacy.crypto import open_box, seal
+from shared.privacy.erase import ERASED_RECIPIENT
+from shared.privacy.keys import data_keys, key_for
 from shared.store.postgres import Connection
 
 # LISTEN/NOTIFY channel that wakes dispatchers.
@@ -15,16 +26,16 @@ OUTBOX_CHANNEL = "tousu_outbox"
 
 _INSERT = """
 INSERT INTO notifications (id, source_event_id, complaint_id, tracking_no, kind, channel,
-                           recipient, recipient_name, language, title, body)
+                           complainant_id, sealed_contact, language, title, body)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+                     $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[])
 ON CONFLICT (id) DO NOTHING
 RETURNING 1
 """
 
 RECORD_COLUMNS = """source_event_id, complaint_id, tracking_no, kind, channel, recipient,
     recipient_name, language, title, body, status, attempts, next_attempt_at, locked_until,
-    last_error, created_at, sent_at, provider_message_id"""
+    last_error, created_at, sent_at, provider_message_id, complainant_id, sealed_contact"""
 
 
 async def enqueue(conn: Connection, notification: Notification, *, notify: bool = True) -> bool:
@@ -50,7 +61,7 @@ async def enqueue_all(
     """:func:`enqueue` for several notices in one statement; how many were new."""
     if not notifications:
         return 0
-    ns = notifications
+    ns, contacts = await _sealed(conn, notifications)
     inserted = await conn.fetch(
         _INSERT,
         [n.id for n in ns],
@@ -59,8 +70,8 @@ async def enqueue_all(
         [n.tracking_no for n in ns],
         [n.kind.value for n in ns],
         [n.channel.value for n in ns],
-        [n.recipient for n in ns],
-        [n.recipient_name for n in ns],
+        [owner for owner, _ in contacts],
+        [box for _, box in contacts],
         [n.language for n in ns],
         [n.title for n in ns],
         [n.body for n in ns],
@@ -68,6 +79,45 @@ async def enqueue_all(
     if inserted and notify:
         await wake(conn)
     return len(inserted)
+
+
+async def _sealed(
+    conn: Connection, notifications: Sequence[Notification]
+) -> tuple[list[Notification], list[tuple[uuid.UUID | None, str | None]]]:
+    """The notices to store, each with its owner and sealed contact.
+
+    A notice of an erased complainant (their key is gone) is not stored
+    unless it is for the web page, and then without the name: there is no
+    one left to send it to.
+    """
+    owners = {n.complainant for n in notifications if n.complainant is not None}
+    keys = await data_keys(conn, owners)
+    kept: list[Notification] = []
+    contacts: list[tuple[uuid.UUID | None, str | None]] = []
+    for n in notifications:
+        contact = {"recipient": n.recipient, "recipient_name": n.recipient_name}
+        if not any(contact.values()):
+            kept.append(n)
+            contacts.append((n.complainant, None))
+            continue
+        if n.complainant is None:
+            # No events' key named (a notice made by a tool or a test): the
+            # complainant's key is found, or made, from the contact itself.
+            phone = n.recipient if n.channel == NoticeChannel.SMS else None
+            email = n.recipient if n.channel == NoticeChannel.EMAIL else None
+            owner, key = await key_for(conn, phone, email)
+        else:
+            owner, found = n.complainant, keys.get(n.complainant)
+            if found is None:
+                if n.channel != NoticeChannel.WEB:
+                    continue
+                kept.append(n)
+                contacts.append((owner, None))
+                continue
+            key = found
+        kept.append(n)
+        contacts.append((owner, seal(key, owner, contact)))
+    return kept, contacts
 
 
 async def wake(conn: Connection | asyncpg.Pool) -> None:
@@ -78,9 +128,32 @@ async def wake(conn: Connection | asyncpg.Pool) -> None:
 _RECORD_FIELDS = [c.strip() for c in RECORD_COLUMNS.split(",")]
 
 
-def record(row: asyncpg.Record) -> NotificationRecord:
-    """A row that has :data:`RECORD_COLUMNS` (and maybe more) as a record."""
-    return NotificationRecord(**{k: row[k] for k in _RECORD_FIELDS})
+_CONTACT_COLUMNS = ("complainant_id", "sealed_contact")
+
+
+async def records(
+    conn: Connection | asyncpg.Pool, rows: Sequence[asyncpg.Record]
+) -> list[NotificationRecord]:
+    """Rows that have :data:`RECORD_COLUMNS` (and maybe more) as records,
+    their contacts opened; an erased complainant's show no one."""
+    keys = await data_keys(
+        conn, [r["complainant_id"] for r in rows if r["sealed_contact"] is not None]
+    )
+    return [_record(r, keys) for r in rows]
+
+
+def _record(row: asyncpg.Record, keys: dict[uuid.UUID, bytes | None]) -> NotificationRecord:
+    fields: dict[str, Any] = {k: row[k] for k in _RECORD_FIELDS if k not in _CONTACT_COLUMNS}
+    fields["complainant"] = row["complainant_id"]
+    owner, box = row["complainant_id"], row["sealed_contact"]
+    if box is not None:
+        key = keys.get(owner)
+        if key is None:  # erased
+            fields["recipient_name"] = None
+            fields["recipient"] = None if row["channel"] == "web" else ERASED_RECIPIENT
+        else:
+            fields |= open_box(key, owner, box)
+    return NotificationRecord(**fields)
 
 
 async def list_notifications(
@@ -104,7 +177,7 @@ async def list_notifications(
         tracking_no,
         limit,
     )
-    return [record(r) for r in rows]
+    return await records(conn, rows)
 
 
 async def get_notification(
@@ -113,4 +186,4 @@ async def get_notification(
     row = await conn.fetchrow(
         f"SELECT {RECORD_COLUMNS} FROM notifications WHERE id = $1", notification_id
     )
-    return record(row) if row is not None else None
+    return (await records(conn, [row]))[0] if row is not None else None

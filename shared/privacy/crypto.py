@@ -2,9 +2,10 @@
 
 A box is ``base64(nonce ‖ ciphertext ‖ tag)`` of the fields as JSON. The
 complainant's id is the associated data, so a box copied onto another
-complainant does not open. Data keys are wrapped with the master key
-(``TOUSU_PRIVACY_KEY``) when one is set: a copy of the database alone then
-opens nothing.
+complainant does not open. Data keys are always wrapped with the master key
+(the key-encryption key): ``TOUSU_PRIVACY_KEY`` when set, else one made once
+into ``<data_dir>/privacy-key`` (mode 0600). A copy of the database alone then
+opens nothing; a backup needs the key file (or the variable) beside it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import json
 import os
 import uuid
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MASTER_KEY_ENV = "TOUSU_PRIVACY_KEY"
+# The key-encryption key in the data folder when the variable is not set.
+MASTER_KEY_FILE = "privacy-key"
 _NONCE = 12
 # Digests of phone numbers and e-mail addresses without a master key: still
 # keyed, so that a digest is not a plain SHA-256 anyone can brute-force from
@@ -37,12 +41,50 @@ def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
+class _MasterKey:
+    """The key-encryption key, as 32 bytes: ``TOUSU_PRIVACY_KEY`` (any text is
+    stretched with SHA-256, so a generated hex string and a passphrase both
+    work), else the key kept in ``<data_dir>/privacy-key``, made on first use.
+
+    Looked up on each call (the variable and the data folder may change, in
+    tests), the file read once per path.
+    """
+
+    def __call__(self) -> bytes:
+        configured = os.environ.get(MASTER_KEY_ENV, "").strip()
+        if configured:
+            return _stretched(configured.encode())
+        return _stretched(_stored(_data_dir() / MASTER_KEY_FILE))
+
+    def cache_clear(self) -> None:
+        _stored.cache_clear()
+
+
+master_key = _MasterKey()
+
+
+def _data_dir() -> Path:
+    # As Settings reads it, without building (and validating) all settings.
+    return Path(os.environ.get("TOUSU_DATA_DIR") or "./var").resolve()
+
+
 @cache
-def master_key() -> bytes | None:
-    """The master key from the environment, as 32 bytes (any text is stretched
-    with SHA-256, so a generated hex string and a passphrase both work)."""
-    value = os.environ.get(MASTER_KEY_ENV, "").strip()
-    return hashlib.sha256(value.encode()).digest() if value else None
+def _stored(path: Path) -> bytes:
+    from shared.keys import stored_key  # shared.keys imports settings; keep this module light
+
+    return stored_key(path)
+
+
+def _stretched(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+def digest_key() -> bytes:
+    """The key of contact digests: ``TOUSU_PRIVACY_KEY`` when set, else a fixed
+    one. Unchanged by the stored key-encryption key, so that digests made
+    before it existed still find their complainant."""
+    configured = os.environ.get(MASTER_KEY_ENV, "").strip()
+    return _stretched(configured.encode()) if configured else _DEFAULT_DIGEST_KEY
 
 
 def seal(key: bytes, owner: uuid.UUID, fields: dict[str, Any]) -> str:
@@ -71,16 +113,20 @@ def wrap(key: bytes, owner: uuid.UUID, master: bytes | None) -> bytes:
 
 def unwrap(stored: bytes, owner: uuid.UUID, wrapped: bool, master: bytes | None) -> bytes:
     if not wrapped:
-        return stored
+        return stored  # from before keys were wrapped by default: `tousu privacy upgrade`
     if master is None:
         raise SealError(f"the key of complainant {owner} is wrapped: set {MASTER_KEY_ENV}")
     try:
         return AESGCM(master).decrypt(stored[:_NONCE], stored[_NONCE:], owner.bytes)
     except InvalidTag as e:
-        raise SealError(f"the key of complainant {owner} does not unwrap") from e
+        raise SealError(
+            f"the key of complainant {owner} does not unwrap: it was wrapped with another "
+            f"key-encryption key (set {MASTER_KEY_ENV}, or use the data folder's "
+            f"{MASTER_KEY_FILE}, as when it was made)"
+        ) from e
 
 
-def digest(value: str, master: bytes | None) -> bytes:
+def digest(value: str, key: bytes) -> bytes:
     """A keyed digest of a normalised phone number or e-mail address: how
     the same person's complaints find the same key without storing the value."""
-    return hmac.new(master or _DEFAULT_DIGEST_KEY, value.encode(), hashlib.sha256).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).digest()

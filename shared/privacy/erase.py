@@ -1,10 +1,11 @@
 """Erasing a complainant: their data key is destroyed.
 
 Every sealed copy of their personal fields (the event store, JetStream,
-backups) becomes unreadable at once, and the events stay: statuses,
-deadlines and KPIs do not change. What is not sealed is cleared here: the
-contact digests, and the recipients of their notices in the outbox (a notice
-not yet sent is given up: there is no one left to send it to).
+backups, the outbox's sealed contacts) becomes unreadable at once, and the
+events stay: statuses, deadlines and KPIs do not change. What is not sealed
+is cleared here: the contact digests, and their notices' contacts in the
+outbox, sealed or (from before sealing) plain (a notice not yet sent is
+given up: there is no one left to send it to).
 """
 
 from __future__ import annotations
@@ -118,13 +119,14 @@ async def erase(conn: asyncpg.Connection | PoolConnectionProxy, found: list[Foun
         await conn.execute(
             "UPDATE notifications SET "
             "recipient = CASE WHEN channel = 'web' THEN NULL ELSE $2 END, "
-            "recipient_name = NULL, "
+            "recipient_name = NULL, sealed_contact = NULL, "
             "status = CASE WHEN status = 'sent' THEN status ELSE 'dead' END, "
             "last_error = CASE WHEN status = 'sent' THEN last_error "
             "  ELSE 'personal data erased' END, "
             "locked_until = NULL "
-            "WHERE complaint_id = any($1::uuid[])",
+            "WHERE complaint_id = any($1::uuid[]) OR complainant_id = any($3::uuid[])",
             complaints,
             ERASED_RECIPIENT,
+            owners,
         )
     return len(erased)

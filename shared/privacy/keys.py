@@ -14,16 +14,16 @@ from collections.abc import Iterable
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.privacy.crypto import digest, master_key, new_data_key, unwrap, wrap
+from shared.privacy.crypto import digest, digest_key, master_key, new_data_key, unwrap, wrap
 
 Queryable = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
 
 
 def contact_digests(phone: str | None, email: str | None) -> tuple[bytes | None, bytes | None]:
-    master = master_key()
+    key = digest_key()
     return (
-        digest(phone, master) if phone else None,
-        digest(email.strip().lower(), master) if email else None,
+        digest(phone, key) if phone else None,
+        digest(email.strip().lower(), key) if email else None,
     )
 
 
@@ -61,7 +61,7 @@ async def key_for(
             phone_digest,
             email_digest,
             wrap(key, owner, master),
-            master is not None,
+            True,  # never stored unwrapped
         )
         if inserted:
             return owner, key

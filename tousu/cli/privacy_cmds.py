@@ -15,7 +15,10 @@ from rich.table import Table
 
 from shared.calendar import TZ
 from shared.privacy import erase as erasure
+from shared.privacy.upgrade import upgrade as upgrade_personal_data
 from shared.privacy.views_log import list_views
+from shared.private_files import tighten
+from shared.settings import load_settings
 from tousu.cli import app
 from tousu.cli._db import fail, with_database
 
@@ -131,3 +134,15 @@ def views(
             v.view,
         )
     out.print(table)
+
+
+@privacy_app.command("upgrade")
+def upgrade() -> None:
+    """Protect what earlier versions stored: wrap complainant keys kept
+    unwrapped, seal contacts kept in plain text in the outbox, and make the
+    data folder's files readable by their owner only. `tousu migrate` and
+    `tousu up` do the first two by themselves; running it again changes nothing."""
+    done = _with_db(upgrade_personal_data)
+    tightened = tighten(load_settings().data_dir)
+    for line in [*done.as_list(), f"restricted {tightened} files and folders to their owner"]:
+        err.print(line)
