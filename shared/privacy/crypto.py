@@ -27,10 +27,11 @@ MASTER_KEY_ENV = "TOUSU_PRIVACY_KEY"
 # The key-encryption key in the data folder when the variable is not set.
 MASTER_KEY_FILE = "privacy-key"
 _NONCE = 12
-# Digests of phone numbers and e-mail addresses without a master key: still
-# keyed, so that a digest is not a plain SHA-256 anyone can brute-force from
-# the 10^11 phone numbers without knowing this code.
-_DEFAULT_DIGEST_KEY = b"tousu complainant contact digest v1"
+# Digests made before the key-encryption key existed (no TOUSU_PRIVACY_KEY):
+# keyed with this published constant, so a database dump let anyone test the
+# 10^11 phone numbers against them. `tousu privacy upgrade` digests them again
+# with the key below; only the upgrade still uses this one.
+LEGACY_DIGEST_KEY = b"tousu complainant contact digest v1"
 
 
 class SealError(Exception):
@@ -80,11 +81,13 @@ def _stretched(value: bytes) -> bytes:
 
 
 def digest_key() -> bytes:
-    """The key of contact digests: ``TOUSU_PRIVACY_KEY`` when set, else a fixed
-    one. Unchanged by the stored key-encryption key, so that digests made
-    before it existed still find their complainant."""
+    """The key of contact digests: ``TOUSU_PRIVACY_KEY`` stretched (as it
+    always was), else one derived from the data folder's key-encryption key
+    (never the key itself: a digest key is used on guessable input)."""
     configured = os.environ.get(MASTER_KEY_ENV, "").strip()
-    return _stretched(configured.encode()) if configured else _DEFAULT_DIGEST_KEY
+    if configured:
+        return _stretched(configured.encode())
+    return hmac.new(master_key(), b"tousu contact digests", hashlib.sha256).digest()
 
 
 def seal(key: bytes, owner: uuid.UUID, fields: dict[str, Any]) -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.privacy.crypto import master_key, seal, wrap
+from shared.privacy.crypto import master_key, open_box, seal, wrap
 from shared.privacy.erase import ERASED_RECIPIENT
-from shared.privacy.keys import data_keys, key_for
+from shared.privacy.keys import contact_digests, data_keys, key_for
 
 Conn = asyncpg.Connection | PoolConnectionProxy
 
@@ -42,13 +42,20 @@ async def upgrade(conn: Conn) -> Upgraded:
 
 
 async def wrap_plain_keys(conn: Conn) -> int:
-    """Wrap every data key stored unwrapped; how many were."""
+    """Wrap every data key stored unwrapped; how many were.
+
+    Their contact digests were keyed with the published legacy key (they were
+    made without a master key): they are made again from the sealed contact
+    details, with today's digest key, in the same transaction.
+    """
     master = master_key()
     async with conn.transaction():
         rows = await conn.fetch(
-            "SELECT complainant_id, data_key FROM complainant_keys "
+            "SELECT complainant_id, data_key, phone_digest, email_digest FROM complainant_keys "
             "WHERE NOT wrapped AND data_key IS NOT NULL FOR UPDATE"
         )
+        for r in rows:
+            await _digest_again(conn, r)
         if rows:
             await conn.execute(
                 "UPDATE complainant_keys k SET data_key = w.key, wrapped = true "
@@ -58,6 +65,30 @@ async def wrap_plain_keys(conn: Conn) -> int:
                 [wrap(r["data_key"], r["complainant_id"], master) for r in rows],
             )
     return len(rows)
+
+
+async def _digest_again(conn: Conn, row: asyncpg.Record) -> None:
+    owner: uuid.UUID = row["complainant_id"]
+    boxes = await conn.fetch(
+        "SELECT data -> 'complainant' ->> 'sealed' AS sealed FROM events "
+        "WHERE type = 'ComplaintReceived' AND data -> 'complainant' ->> 'key' = $1 "
+        "AND data -> 'complainant' ? 'sealed' ORDER BY global_position",
+        str(owner),
+    )
+    phone = email = None
+    for b in boxes:
+        fields = open_box(row["data_key"], owner, b["sealed"])
+        phone, email = phone or fields.get("phone"), email or fields.get("email")
+    # A digest that was not there stays absent; one whose contact cannot be
+    # found any more is dropped rather than left guessable.
+    new_phone, new_email = contact_digests(phone, email)
+    await conn.execute(
+        "UPDATE complainant_keys SET phone_digest = $2, email_digest = $3 "
+        "WHERE complainant_id = $1",
+        owner,
+        new_phone if row["phone_digest"] is not None else None,
+        new_email if row["email_digest"] is not None else None,
+    )
 
 
 async def seal_plain_contacts(conn: Conn) -> int:

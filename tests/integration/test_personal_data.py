@@ -5,12 +5,15 @@ and what earlier versions stored plain is protected by the upgrade."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
 import uuid
 from pathlib import Path
 
 import pytest
 
+from shared.events import NewEvent
 from shared.notify import (
     NoticeChannel,
     NoticeKind,
@@ -21,7 +24,7 @@ from shared.notify import (
 )
 from shared.notify.claims import claim_due
 from shared.privacy import erase as erasure
-from shared.privacy.crypto import MASTER_KEY_ENV, MASTER_KEY_FILE, SealError
+from shared.privacy.crypto import LEGACY_DIGEST_KEY, MASTER_KEY_ENV, MASTER_KEY_FILE, SealError
 from shared.privacy.keys import data_keys, key_for
 from shared.privacy.upgrade import Upgraded, upgrade
 from shared.settings import Settings
@@ -165,3 +168,33 @@ async def test_the_upgrade_wraps_old_keys_and_seals_old_outbox_rows(
     assert code == 0, err
     assert stat.S_IMODE(letters.stat().st_mode) == 0o700
     assert stat.S_IMODE((letters / "TS1-acceptance.txt").stat().st_mode) == 0o600
+
+
+async def test_the_upgrade_digests_legacy_contacts_again_with_a_secret_key(
+    store: PostgresEventStore,
+) -> None:
+    complaint = uuid.uuid4()
+    async with store.unit_of_work() as uow:
+        await uow.append(
+            f"complaint-{complaint}",
+            0,
+            [NewEvent(type="ComplaintReceived", data={"complainant": {"phone": PHONE}})],
+        )
+    # As an earlier version without a master key left it: the key unwrapped,
+    # the phone digest keyed with the published constant.
+    async with store.pool.acquire() as conn:
+        owner = await conn.fetchval("SELECT complainant_id FROM complainant_keys")
+        [key] = (await data_keys(conn, [owner])).values()
+        legacy = hmac.new(LEGACY_DIGEST_KEY, PHONE.encode(), hashlib.sha256).digest()
+        await conn.execute(
+            "UPDATE complainant_keys SET data_key = $2, wrapped = false, phone_digest = $3 "
+            "WHERE complainant_id = $1",
+            owner,
+            key,
+            legacy,
+        )
+        assert await upgrade(conn) == Upgraded(keys_wrapped=1, notices_sealed=0)
+        digest = await conn.fetchval("SELECT phone_digest FROM complainant_keys")
+        assert digest is not None and digest != legacy
+        # Still the same person to duplicates and erasure.
+        assert [f.complainant_id for f in await erasure.find(conn, PHONE)] == [owner]
