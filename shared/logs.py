@@ -21,6 +21,7 @@ __all__ = [
     "get_logger",
     "redact",
     "redact_text",
+    "scrub_contacts",
 ]
 
 REDACTED = "[redacted]"
@@ -114,12 +115,27 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     bind_contextvars(service=service)
 
 
+# Contact details inside free text (an SMTP server's refusal quotes the
+# address; an exception may quote a phone number): e-mail addresses and
+# mainland mobile numbers standing alone (not inside an id or a longer number).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def scrub_contacts(text: str) -> str:
+    """``text`` without e-mail addresses and mobile numbers."""
+    if "@" in text:
+        text = _EMAIL.sub(REDACTED, text)
+    return _MOBILE.sub(REDACTED, text)
+
+
 def redact_text(text: str) -> str:
     """``text`` with the values of :data:`REDACTED_QUERY_PARAMS` cut out of
-    any query string in it (``?code=AB12CD34`` → ``?code=[redacted]``)."""
-    if "=" not in text:
-        return text
-    return _QUERY_VALUE.sub(lambda m: m["key"] + REDACTED, text)
+    any query string in it (``?code=AB12CD34`` → ``?code=[redacted]``), and
+    without contact details (:func:`scrub_contacts`)."""
+    if "=" in text:
+        text = _QUERY_VALUE.sub(lambda m: m["key"] + REDACTED, text)
+    return scrub_contacts(text)
 
 
 def redact(_: Any, __: str, event_dict: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,12 +146,17 @@ def redact(_: Any, __: str, event_dict: Mapping[str, Any]) -> dict[str, Any]:
     """
     return {
         key: REDACTED
-        if key in REDACTED_FIELDS and value is not None
+        if key in REDACTED_FIELDS and value is not None and not _masked(value)
         else redact_text(value)
         if isinstance(value, str)
         else value
         for key, value in event_dict.items()
     }
+
+
+def _masked(value: object) -> bool:
+    # Already masked for a log line (138****5678): kept, it names no one.
+    return isinstance(value, str) and "****" in value
 
 
 def _identity(_: Any, __: str, event_dict: Any) -> Any:

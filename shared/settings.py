@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.naming import Naming
 
@@ -25,6 +27,10 @@ class Settings(BaseSettings):
     http_port: int = 8080
     # Loopback by default; a deployment behind a proxy or in a container sets 0.0.0.0.
     http_host: str = "127.0.0.1"
+    # The reverse proxies whose X-Forwarded-For the gateway believes (addresses
+    # or networks, comma-separated: "10.0.0.5,192.168.0.0/24"). Empty: none,
+    # and the client address of rate limits and lockouts is the connection's.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
@@ -95,6 +101,17 @@ class Settings(BaseSettings):
     late_entry_grace_seconds: int = Field(default=300, ge=0, le=3600)
     late_registration_days: int = Field(default=30, ge=0, le=366)
     late_step_working_days: int = Field(default=0, ge=0, le=30)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                # A typo fails at start-up instead of trusting nobody (or everybody).
+                ipaddress.ip_network(str(item), strict=False)
+        return value
 
     @cached_property
     def naming(self) -> Naming:

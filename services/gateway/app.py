@@ -11,6 +11,7 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.gateway.asyncapi import asyncapi_router
 from services.gateway.auth.routes import auth_router
@@ -70,6 +71,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.access_code_key = access_code_key(settings)
     # Outside the problem handlers, so that errors carry the request id too.
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the client address every limit and lockout counts by is the
+    # connection's, or the one a configured proxy (TOUSU_TRUSTED_PROXIES) saw;
+    # an X-Forwarded-For from anyone else is ignored. uvicorn's own handling
+    # is off (main.py): it would trust 127.0.0.1 by default.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.include_router(auth_router())
     app.include_router(registration_router(settings))
     app.include_router(complaints_router(settings))

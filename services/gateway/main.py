@@ -13,13 +13,21 @@ from shared.settings import Settings
 GRACEFUL_SHUTDOWN = 5
 
 
-async def run(settings: Settings) -> None:
-    config = uvicorn.Config(
+def server_config(settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,  # structlog owns the root logger
         access_log=True,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        # The app believes X-Forwarded-For from TOUSU_TRUSTED_PROXIES only;
+        # uvicorn's default would trust it from 127.0.0.1 (or FORWARDED_ALLOW_IPS),
+        # so that anyone on the host, or any local proxy that passes the header
+        # on, could pick the address rate limits count.
+        proxy_headers=False,
     )
-    await serve_until_cancelled(QuietServer(config))
+
+
+async def run(settings: Settings) -> None:
+    await serve_until_cancelled(QuietServer(server_config(settings)))

@@ -30,7 +30,7 @@ import asyncpg
 from prometheus_client import CollectorRegistry
 
 from shared.group_commit import GroupCommit
-from shared.logs import get_logger
+from shared.logs import get_logger, scrub_contacts
 from shared.notify.claims import Delivery, claim_due, mark_failed, mark_sent, next_due_in
 from shared.notify.model import NoticeChannel, NotificationRecord
 from shared.notify.outbox import OUTBOX_CHANNEL
@@ -144,6 +144,9 @@ class Dispatcher:
         self, token: uuid.UUID, n: NotificationRecord, error: str, retryable: bool, bound: Any
     ) -> None:
         retry_in = self.policy.retry_in(n.attempts) if retryable else None
+        # A provider's refusal may quote the recipient; the outbox keeps the
+        # contact sealed, so its error column must not hold it in plain.
+        error = scrub_contacts(error)
         await mark_failed(self.pool, n.id, token, error, retry_in)
         if retry_in is None:
             bound.error("notice dead", kind=n.kind, attempts=n.attempts, error=error)

@@ -38,7 +38,8 @@ def compose(n: Notification, settings: SmtpSettings, organisation: str) -> Email
     try:
         msg["To"] = Address(display_name=n.recipient_name or "", addr_spec=n.recipient)
     except (ValueError, IndexError, HeaderParseError) as exc:
-        raise SendError(f"bad e-mail address {n.recipient!r}: {exc}", retryable=False) from exc
+        # Not the address itself: the error is stored and logged.
+        raise SendError(f"bad e-mail address: {exc}", retryable=False) from exc
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(n, settings.id_domain)
     msg["Content-Language"] = n.language

@@ -23,6 +23,8 @@ from shared.notify import (
     list_notifications,
 )
 from shared.notify.claims import claim_due
+from shared.notify.dispatcher import Dispatcher
+from shared.notify.sender import SendError
 from shared.privacy import erase as erasure
 from shared.privacy.crypto import LEGACY_DIGEST_KEY, MASTER_KEY_ENV, MASTER_KEY_FILE, SealError
 from shared.privacy.keys import data_keys, key_for
@@ -198,3 +200,24 @@ async def test_the_upgrade_digests_legacy_contacts_again_with_a_secret_key(
         assert digest is not None and digest != legacy
         # Still the same person to duplicates and erasure.
         assert [f.complainant_id for f in await erasure.find(conn, PHONE)] == [owner]
+
+
+class Refusing:
+    """A provider whose refusal quotes the recipient, as SMTP servers do."""
+
+    async def send(self, n: Notification) -> str:
+        raise SendError(f"550 5.1.1 <{n.recipient}>: no such user", retryable=False)
+
+
+async def test_a_refusal_quoting_the_recipient_is_stored_without_it(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    mail = notice(NoticeChannel.EMAIL, "zhou.ba@example.com", None)
+    async with store.pool.acquire() as conn, conn.transaction():
+        await enqueue_all(conn, [mail])
+    d = Dispatcher(store.pool, {NoticeChannel.EMAIL: Refusing()}, database_url=database_url)
+    assert await d.run_once() == 1
+    dead = await get_notification(store.pool, mail.id)
+    assert dead is not None and dead.status == "dead" and dead.last_error
+    assert "550" in dead.last_error and "zhou.ba@example.com" not in dead.last_error
+    assert "zhou.ba" not in await raw_rows(store)

@@ -7,29 +7,72 @@ throttle with small limits of its own.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from services.gateway.app import create_app
+from services.gateway.main import server_config
 from services.gateway.problems import PROBLEM_JSON
 from services.gateway.throttle import Throttle, ThrottleSettings
+from shared.application.executor import CommandExecutor
+from shared.domain import commands as c
+from shared.domain.complaint import DecisionContext
+from shared.events.types import Channel
+from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from shared.keys import access_code_key
 from shared.settings import Settings
+from shared.store.postgres import PostgresEventStore
+from tests.domain_kit import CALENDAR, NOW, OPERATOR
+from tests.helpers import eventually
 from tests.web_kit import PASSWORD, add_user, hidden, sign_in
 
 EN = {"Accept-Language": "en"}
 Client = Callable[[str], httpx.AsyncClient]  # an HTTP client from a given IP
 
 
+class Clock:
+    """The failure windows' clock, moved by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    app.state.throttle = Throttle(
-        ThrottleSettings(limits=True, lookup="4/minute", login_failures="3/15 minutes")
+def clock() -> Clock:
+    return Clock()
+
+
+def small_limits(clock: Clock) -> Throttle:
+    return Throttle(
+        ThrottleSettings(
+            limits=True,
+            lookup="4/minute",
+            lookup_failures="3/15 minutes",
+            login_failures="3/15 minutes",
+        ),
+        clock,
     )
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    app.state.throttle = small_limits(clock)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -44,8 +87,8 @@ async def from_ip(app: FastAPI) -> AsyncIterator[Client]:
         return clients[-1]
 
     yield make
-    for c in clients:
-        await c.aclose()
+    for made in clients:
+        await made.aclose()
 
 
 def assert_429(response: httpx.Response, code: str) -> dict[str, object]:
@@ -79,33 +122,41 @@ async def test_lookups_are_limited_per_client_ip(from_ip: Client) -> None:
     assert (await a.get("/api/v1/public/commitments")).status_code == 200
 
 
-async def test_a_tracking_number_locks_after_five_misses_from_any_ip(from_ip: Client) -> None:
+async def test_a_tracking_number_locks_for_the_client_that_missed(
+    app: FastAPI, from_ip: Client, clock: Clock
+) -> None:
+    # Room for more requests per address than the misses that lock one.
+    app.state.throttle = Throttle(
+        ThrottleSettings(limits=True, lookup="20/minute", lookup_failures="3/15 minutes"), clock
+    )
     number = "TS2603-0042-00"
-    # Five guesses spread over five addresses (each far under its own limit).
-    for i in range(5):
-        guess = await from_ip(f"198.51.100.{i}").get(
+    guesser = from_ip("198.51.100.1")
+    for i in range(3):
+        guess = await guesser.get(
             f"/api/v1/public/complaints/{number}", params={"code": f"GUESS{i}"}
         )
         assert guess.status_code == 404, guess.text
-    fresh = from_ip("198.51.100.99")
     body = assert_429(
-        await fresh.get(f"/api/v1/public/complaints/{number}", params={"code": "X"}),
+        await guesser.get(f"/api/v1/public/complaints/{number}", params={"code": "X"}),
         "lookup_locked",
     )
     assert "受理编号" in str(body["detail"])
     # The same number typed differently is the same number.
-    lower = await fresh.get(f"/api/v1/public/complaints/{number.lower()}", params={"code": "X"})
+    lower = await guesser.get(f"/api/v1/public/complaints/{number.lower()}", params={"code": "X"})
     assert_429(lower, "lookup_locked")
     # The web lookup form is locked too, with the message on the form.
-    form = await fresh.get("/track")
-    page = await fresh.post(
+    form = await guesser.get("/track")
+    page = await guesser.post(
         "/track",
         data={"csrf_token": hidden(form.text, "csrf_token"), "tracking_no": number, "code": "X"},
     )
     assert page.status_code == 429 and "查询失败次数过多" in page.text
     assert "retry-after" in page.headers
-    other = await fresh.get("/api/v1/public/complaints/TS2603-0043-00", params={"code": "X"})
+    other = await guesser.get("/api/v1/public/complaints/TS2603-0043-00", params={"code": "X"})
     assert other.status_code == 404
+    # Anyone else may still try this number: the owner is not locked out.
+    owner = from_ip("198.51.100.99")
+    assert (await owner.get(f"/api/v1/public/complaints/{number}?code=X")).status_code == 404
 
 
 async def test_sign_in_locks_after_failures_and_a_success_resets(
@@ -161,3 +212,188 @@ async def test_limits_off_let_everything_through(app: FastAPI, from_ip: Client) 
 def test_a_malformed_limit_is_refused_at_start_up() -> None:
     with pytest.raises(ValueError):
         ThrottleSettings(lookup="ten a minute")
+
+
+@dataclass(frozen=True)
+class Filed:
+    tracking_no: str
+    code: str
+
+
+@pytest.fixture
+async def filed(store: PostgresEventStore, settings: Settings) -> Filed:
+    """A complaint whose owner holds the right code."""
+    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    cid, tracking_no, code = uuid.uuid4(), new_tracking_no(NOW), new_access_code()
+    await executor.execute(
+        cid,
+        c.SubmitComplaint(
+            actor=OPERATOR,
+            occurred_at=NOW,
+            channel=Channel.PHONE,
+            tracking_no=tracking_no,
+            access_code_hash=hash_access_code(code, access_code_key(settings)),
+            complainant={"name": "王五", "phone": "13700000000"},
+            subject="工地夜间施工噪音",
+            description="夜间施工，影响休息",
+        ),
+    )
+    await store.pool.execute(
+        "INSERT INTO tracking_numbers (tracking_no, complaint_id) VALUES ($1, $2)",
+        tracking_no,
+        cid,
+    )
+    return Filed(tracking_no, code)
+
+
+async def test_the_owner_gets_in_within_a_minute_after_50_wrong_codes_from_50_addresses(
+    from_ip: Client, filed: Filed, clock: Clock
+) -> None:
+    url = f"/api/v1/public/complaints/{filed.tracking_no}"
+    statuses = [
+        (await from_ip(f"198.51.100.{i}").get(url, params={"code": f"WRONG{i:03d}"})).status_code
+        for i in range(50)
+    ]
+    # The first ten misses count; then the number slows down for everyone.
+    assert statuses == [404] * 10 + [429] * 40
+    owner = from_ip("192.0.2.200")
+    slowed = assert_429(await owner.get(url, params={"code": filed.code}), "lookup_locked")
+    assert int(str(slowed["retry_after"])) <= 60
+    clock.advance(60)
+    seen = await owner.get(url, params={"code": filed.code})
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["tracking_no"] == filed.tracking_no
+    # An address that kept guessing stays locked out of this number (15 minutes),
+    # and the owner's success did not forgive it.
+    guesser = from_ip("203.0.113.66")
+    for i in range(3):
+        assert (await guesser.get(url, params={"code": f"AGAIN{i}"})).status_code == 404
+    clock.advance(60)
+    assert_429(await guesser.get(url, params={"code": filed.code}), "lookup_locked")
+    assert (await owner.get(url, params={"code": filed.code})).status_code == 200
+
+
+async def test_a_forged_x_forwarded_for_from_an_untrusted_peer_is_ignored(
+    from_ip: Client,
+) -> None:
+    client = from_ip("203.0.113.9")
+    for n in range(4):
+        forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+        response = await client.get(
+            f"/api/v1/public/complaints/TS2603-000{n}-00?code=x", headers=forged
+        )
+        assert response.status_code == 404
+    forged = {"X-Forwarded-For": "198.51.100.77"}
+    assert_429(
+        await client.get("/api/v1/public/complaints/TS2603-0009-00?code=x", headers=forged),
+        "too_many_requests",
+    )
+
+
+async def test_a_trusted_proxy_names_the_client(settings: Settings, clock: Clock) -> None:
+    proxied = settings.model_copy(update={"trusted_proxies": ["10.0.0.0/24"]})
+    app = create_app(proxied)
+    app.state.throttle = small_limits(clock)
+    async with app.router.lifespan_context(app):
+        proxy = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("10.0.0.3", 40000)),
+            base_url="http://gw.test",
+        )
+        direct = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.10", 40000)),
+            base_url="http://gw.test",
+        )
+        async with proxy, direct:
+            numbers = iter(range(100))
+
+            def url() -> str:
+                # A new number each time: the per-number slowdown is not what counts here.
+                return f"/api/v1/public/complaints/TS2603-{next(numbers):04d}-00?code=x"
+
+            # Six clients behind the proxy: each its own count, none limited.
+            for n in range(6):
+                seen = {"X-Forwarded-For": f"198.51.100.{n}"}
+                assert (await proxy.get(url(), headers=seen)).status_code == 404
+            # A client behind it that prepends a forged address is still itself
+            # (the right-most address the trusted proxy did not add).
+            for n in range(4):
+                chain = {"X-Forwarded-For": f"192.0.2.{n}, 198.51.100.50"}
+                assert (await proxy.get(url(), headers=chain)).status_code == 404
+            chain = {"X-Forwarded-For": "192.0.2.99, 198.51.100.50"}
+            assert_429(await proxy.get(url(), headers=chain), "too_many_requests")
+            # Not a proxy: its header is ignored.
+            for n in range(4):
+                forged = {"X-Forwarded-For": f"198.51.100.{100 + n}"}
+                assert (await direct.get(url(), headers=forged)).status_code == 404
+            assert_429(
+                await direct.get(url(), headers={"X-Forwarded-For": "1.2.3.4"}), "too_many_requests"
+            )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_the_served_gateway_ignores_x_forwarded_for_from_localhost(
+    settings: Settings, clock: Clock
+) -> None:
+    # uvicorn, as `tousu service gateway` runs it, trusted the header from
+    # 127.0.0.1 by default: any local process (or a proxy passing the header
+    # on) picked the address that the limits counted.
+    port = free_port()
+    config = server_config(settings.model_copy(update={"http_port": port}))
+    config.log_level = "warning"
+    server = uvicorn.Server(config)
+    assert isinstance(config.app, FastAPI)
+    config.app.state.throttle = small_limits(clock)
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or task.done(), "the gateway to listen")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for n in range(4):
+                forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+                url = f"/api/v1/public/complaints/TS2603-000{n}-00?code=x"
+                assert (await client.get(url, headers=forged)).status_code == 404
+            forged = {"X-Forwarded-For": "198.51.100.200"}
+            url = "/api/v1/public/complaints/TS2603-0009-00?code=x"
+            assert_429(await client.get(url, headers=forged), "too_many_requests")
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_sign_in_failures_lock_the_guesser_not_the_colleague(
+    from_ip: Client, pool: asyncpg.Pool, clock: Clock
+) -> None:
+    await add_user(pool, "sun.yu", "operator")
+
+    async def login(client: httpx.AsyncClient, password: str) -> httpx.Response:
+        return await client.post(
+            "/api/v1/auth/token", json={"username": "sun.yu", "password": password}
+        )
+
+    guesser = from_ip("203.0.113.30")
+    for _ in range(3):
+        assert (await login(guesser, "wrong")).status_code == 401
+    assert_429(await login(guesser, PASSWORD), "login_locked")
+    owner = from_ip("192.0.2.30")
+    assert (await login(owner, PASSWORD)).status_code == 200
+    # Guesses spread over many addresses slow the username down, for a minute at most.
+    # (ten a minute: the guesser's three and seven more)
+    for i in range(7):
+        assert (await login(from_ip(f"198.51.100.{i}"), "wrong")).status_code == 401
+    slowed = assert_429(await login(owner, PASSWORD), "login_locked")
+    assert int(str(slowed["retry_after"])) <= 60
+    clock.advance(60)
+    assert (await login(owner, PASSWORD)).status_code == 200
+    assert_429(await login(guesser, PASSWORD), "login_locked")
+
+
+def test_a_shared_slowdown_may_not_outlast_a_minute() -> None:
+    with pytest.raises(ValueError, match="at most 60 seconds"):
+        ThrottleSettings(lookup_failures_number="10/15 minutes")
+    with pytest.raises(ValueError, match="at most 60 seconds"):
+        ThrottleSettings(login_failures_user="5/hour")

@@ -69,8 +69,10 @@ def auth_router(settings: AuthSettings | None = None) -> APIRouter:
     async def login(body: LoginRequest, pool: Pool, request: Request) -> TokenOut:
         """Sign in with username and password; the token goes in ``Authorization: Bearer``.
 
-        After repeated failures the username (or the client IP) is locked for a
-        while: 429 with ``Retry-After``, even for the right password."""
+        After repeated failures from one client IP the username is locked for
+        that IP (failures from many IPs slow it down for at most a minute; too
+        many from one IP lock the IP): 429 with ``Retry-After``, even for the
+        right password."""
         throttle, ip = request.app.state.throttle, client_ip(request.scope)
         await check_login(throttle, body.username, ip)
         found = await get_credentials(pool, body.username)
@@ -86,7 +88,7 @@ def auth_router(settings: AuthSettings | None = None) -> APIRouter:
         if not ok or not user.active:
             await login_failed(throttle, body.username, ip)
             raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
-        await login_succeeded(throttle, body.username)
+        await login_succeeded(throttle, body.username, ip)
         if passwords.needs_rehash(password_hash):
             new_hash = await asyncio.to_thread(passwords.hash_password, body.password)
             await set_password_hash(pool, user.id, new_hash)

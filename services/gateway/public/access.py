@@ -14,7 +14,9 @@ from fastapi import Request
 
 from services.gateway.complaints.reader import Case, load_case
 from services.gateway.problems import NotFound, Text
-from services.gateway.throttle import LOOKUP_LOCKED, Throttle, TooManyRequests
+from services.gateway.throttle import LOOKUP_LOCKED, Throttle, TooManyRequests, client_ip
+from services.gateway.throttle.config import FailureRule
+from services.gateway.throttle.failures import Key
 from shared.events import decode
 from shared.events import types as ev
 from shared.intake.identifiers import hash_access_code, normalize_tracking_no, verify_access_code
@@ -58,23 +60,34 @@ async def case_for_code(
 ) -> tuple[uuid.UUID, Case]:
     """The complaint and its history, or the one 404 for every kind of miss.
 
-    After too many misses for one tracking number, from any IP, the number is
-    locked (429) for a while, so a code cannot be guessed by spreading the
-    attempts over many addresses. Unknown numbers lock the same.
+    After too many misses for one tracking number from one client IP, that
+    client is locked out of the number (429) for a while. Misses from any IP
+    also slow the number down, so a code cannot be guessed by spreading the
+    attempts over many addresses; that slowdown's window is short (at most a
+    minute), because it holds up the owner too, and the tracking numbers are
+    not secret (Open311 lists them). Unknown numbers count the same.
     """
     state = request.app.state
     pool, store = state.connections.pool, state.connections.store
     key: bytes = state.access_code_key
     throttle: Throttle = state.throttle
     number = normalize_tracking_no(tracking_no) or tracking_no.strip().upper()[:40]
-    wait = await throttle.blocked("lookup_failures", number)
-    if wait is not None:
-        raise TooManyRequests(LOOKUP_LOCKED, wait, code="lookup_locked")
+    counts: tuple[tuple[FailureRule, Key], ...] = (
+        ("lookup_failures", (number, client_ip(request.scope))),
+        ("lookup_failures_number", number),
+    )
+    for rule, count_key in counts:
+        wait = throttle.failure_blocked(rule, count_key)
+        if wait is not None:
+            raise TooManyRequests(LOOKUP_LOCKED, wait, code="lookup_locked")
     try:
-        return await _case_for_code(pool, store, key, tracking_no, code)
+        found = await _case_for_code(pool, store, key, tracking_no, code)
     except NotFound:
-        await throttle.hit("lookup_failures", number)
+        for rule, count_key in counts:
+            throttle.failed(rule, count_key)
         raise
+    throttle.forgive(*counts[0])
+    return found
 
 
 async def _case_for_code(

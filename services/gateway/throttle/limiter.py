@@ -14,17 +14,28 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from services.gateway.throttle.config import RULES, Rule, ThrottleSettings
+from services.gateway.throttle.config import (
+    FAILURE_RULES,
+    RULES,
+    FailureRule,
+    Rule,
+    ThrottleSettings,
+)
+from services.gateway.throttle.failures import Clock, FailureWindow, Key
 
 
 class Throttle:
-    def __init__(self, settings: ThrottleSettings | None = None) -> None:
+    def __init__(self, settings: ThrottleSettings | None = None, clock: Clock = time.time) -> None:
         settings = settings or ThrottleSettings()
         self.enabled = settings.limits
         self._items: dict[Rule, RateLimitItem] = {
             rule: parse(getattr(settings, rule)) for rule in RULES
         }
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # The clock only moves the failure windows (tests pass one they move).
+        self._failures: dict[FailureRule, FailureWindow] = {
+            rule: FailureWindow(parse(getattr(settings, rule)), clock) for rule in FAILURE_RULES
+        }
 
     async def hit(self, rule: Rule, key: str) -> int | None:
         """Count one; the seconds to wait (Retry-After) if over the limit, else None."""
@@ -35,18 +46,17 @@ class Throttle:
             return None
         return await self._retry_after(item, rule, key)
 
-    async def blocked(self, rule: Rule, key: str) -> int | None:
-        """Like :meth:`hit` without counting: has ``key`` used up ``rule`` already?"""
-        if not self.enabled:
-            return None
-        item = self._items[rule]
-        if await self._limiter.test(item, rule, key):
-            return None
-        return await self._retry_after(item, rule, key)
+    def failure_blocked(self, rule: FailureRule, key: Key) -> int | None:
+        """Seconds to wait (Retry-After) while ``key`` has used up its failures, else None."""
+        return self._failures[rule].blocked(key) if self.enabled else None
 
-    async def clear(self, rule: Rule, key: str) -> None:
+    def failed(self, rule: FailureRule, key: Key) -> None:
         if self.enabled:
-            await self._limiter.clear(self._items[rule], rule, key)
+            self._failures[rule].fail(key)
+
+    def forgive(self, rule: FailureRule, key: Key) -> None:
+        """Forget ``key``'s failures (after a success)."""
+        self._failures[rule].clear(key)
 
     async def _retry_after(self, item: RateLimitItem, rule: Rule, key: str) -> int:
         stats = await self._limiter.get_window_stats(item, rule, key)

@@ -299,7 +299,7 @@ def router(settings: Settings) -> APIRouter:
         if not ok or not user.active:
             await login_failed(throttle, username, ip)
             return login_form(request, values, {}, status=422, alert=BAD_LOGIN)
-        await login_succeeded(throttle, username)
+        await login_succeeded(throttle, username, ip)
         if passwords.needs_rehash(password_hash):
             new_hash = await asyncio.to_thread(passwords.hash_password, password)
             await set_password_hash(pool, user.id, new_hash)

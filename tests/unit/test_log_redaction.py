@@ -1,0 +1,61 @@
+"""What a log line may not carry: access codes, search terms and contact
+details, whether they come as a URL's query, a field or free text."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+
+from shared.logs import REDACTED, configure_logging, get_logger, redact_text
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            '127.0.0.1:5 - "GET /api/v1/public/complaints/TS1?code=AB12CD34 HTTP/1.1" 200',
+            f'127.0.0.1:5 - "GET /api/v1/public/complaints/TS1?code={REDACTED} HTTP/1.1" 200',
+        ),
+        (
+            "GET /api/v1/complaints?status=received&q=%E5%BC%A0%E4%B8%89&limit=5",
+            f"GET /api/v1/complaints?status=received&q={REDACTED}&limit=5",
+        ),
+        ("GET /staff/cases?Q=13900001111", f"GET /staff/cases?Q={REDACTED}"),
+        ("550 5.1.1 <li.si@example.com>: no such user", f"550 5.1.1 <{REDACTED}>: no such user"),
+        ("call +86 13912345678 back", f"call {REDACTED} back"),
+        # Not personal: left as they are.
+        ("GET /x?barcode=1&zip=2&department=water", "GET /x?barcode=1&zip=2&department=water"),
+        ("TS2611-00001-00001 5f0e6a9c-3b1d-4d0a-9a53-613912345678", None),
+    ],
+)
+def test_redact_text(line: str, expected: str | None) -> None:
+    assert redact_text(line) == (line if expected is None else expected)
+
+
+def test_no_structlog_or_stdlib_line_carries_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stderr", out)
+    configure_logging("test", "INFO", "json")
+    try:
+        get_logger("t").info(
+            "search", q="13900001111", access_code="AB12CD34", phone="138****5678", n=3
+        )
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/p/TS1?code=AB12CD34", "1.1", 200
+        )
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert "AB12CD34" not in out.getvalue() and "13900001111" not in out.getvalue()
+    assert (lines[0]["q"], lines[0]["access_code"], lines[0]["phone"], lines[0]["n"]) == (
+        REDACTED,
+        REDACTED,
+        "138****5678",
+        3,
+    )
+    assert f"?code={REDACTED}" in lines[1]["event"]
