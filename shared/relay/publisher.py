@@ -31,6 +31,7 @@ from shared.relay.message import (
     Unpublishable,
     encode,
 )
+from shared.relay.reader import Item, Unreadable, read_event, read_items
 from shared.relay.tail import ResumePoint, find_resume_point
 from shared.store.postgres import PostgresEventStore
 
@@ -175,7 +176,7 @@ class Relay:
             await self.resume()
         assert self._after is not None
         await self._republish_released()
-        events = await self._store.read_all(after=self._after, limit=self._batch_size)
+        events = await read_items(self._store, self._after, self._batch_size)
         if events:
             await self._publish(events)
         return len(events)
@@ -228,7 +229,7 @@ class Relay:
                 global_position=envelope.global_position,
             )
 
-    async def _publish(self, events: list[Envelope]) -> None:
+    async def _publish(self, events: list[Item]) -> None:
         # Order: all publishes go out on one connection, in commit order, so
         # the server receives them in that order. Each also names the stream
         # sequence and the message id the stream must end with when it
@@ -261,12 +262,15 @@ class Relay:
                 await self._set_aside(failure.envelope, quarantine.REJECTED, str(failure.cause))
             raise failure
 
-    async def _sendable(self, events: list[Envelope]) -> list[tuple[Envelope, OutgoingMessage]]:
+    async def _sendable(self, events: list[Item]) -> list[tuple[Envelope, OutgoingMessage]]:
         """The events' messages, less those in the quarantine and those set aside now."""
         held = await quarantine.handled_among(self._store.pool, [e.event_id for e in events])
         outgoing: list[tuple[Envelope, OutgoingMessage]] = []
         for envelope in events:
             if envelope.event_id in held:
+                continue
+            if isinstance(envelope, Unreadable):
+                await self._set_aside(envelope, quarantine.UNREADABLE, envelope.error)
                 continue
             try:
                 message = encode(envelope, self._naming, self._nc.max_payload)
@@ -276,12 +280,10 @@ class Relay:
             outgoing.append((envelope, message))
         return outgoing
 
-    async def _set_aside(self, envelope: Envelope, reason: str, detail: str) -> None:
+    async def _set_aside(self, envelope: Item, reason: str, detail: str) -> None:
         await quarantine.set_aside(self._store.pool, envelope, reason, detail)
         self.stats.quarantined += 1
-        with bound_contextvars(
-            event_id=str(envelope.event_id), correlation_id=str(envelope.correlation_id)
-        ):
+        with bound_contextvars(event_id=str(envelope.event_id)):
             log.error(
                 "relay set an event aside: it cannot be published",
                 reason=reason,
@@ -297,10 +299,12 @@ class Relay:
         for the relay's position in commit order.
         """
         for entry in await quarantine.released(self._store.pool, self._batch_size):
-            found = await self._store.read_stream(entry.stream_id, entry.version)
-            if not found or found[0].event_id != entry.event_id:
+            envelope = await read_event(self._store.pool, entry.event_id)
+            if envelope is None:
                 continue  # not in the store (any more): nothing to publish
-            envelope = found[0]
+            if isinstance(envelope, Unreadable):
+                await self._set_aside(envelope, quarantine.UNREADABLE, envelope.error)
+                continue
             try:
                 message = encode(envelope, self._naming, self._nc.max_payload)
             except Unpublishable as exc:

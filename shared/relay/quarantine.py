@@ -17,12 +17,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.events import Envelope
 from shared.store.postgres import NOTIFY_CHANNEL
 
 Db = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
@@ -32,6 +31,7 @@ Status = Literal["held", "released", "published"]
 INVALID_SUBJECT = "invalid_subject"  # no valid subject can be made from it
 TOO_LARGE = "too_large"  # larger than the NATS server's max_payload
 REJECTED = "rejected"  # JetStream refused the message itself (e.g. the stream's max_msg_size)
+UNREADABLE = "unreadable"  # the stored row is no valid event envelope
 
 _COLUMNS = """event_id, global_position, stream_id, version, type, department, reason,
     detail, status, attempts, quarantined_at, released_at, released_by, published_at"""
@@ -45,6 +45,23 @@ ON CONFLICT (event_id) DO UPDATE
 SET reason = excluded.reason, detail = excluded.detail, status = 'held',
     attempts = relay_quarantine.attempts + 1, quarantined_at = now()
 """
+
+
+class StoredEvent(Protocol):
+    """What the quarantine keeps of an event (an envelope or an unreadable row)."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+    @property
+    def global_position(self) -> int: ...
+    @property
+    def stream_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def department(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,7 @@ def _entry(row: asyncpg.Record) -> Entry:
     return Entry(**dict(row))
 
 
-async def set_aside(db: Db, envelope: Envelope, reason: str, detail: str) -> None:
+async def set_aside(db: Db, envelope: StoredEvent, reason: str, detail: str) -> None:
     await db.execute(
         _SET_ASIDE,
         envelope.event_id,

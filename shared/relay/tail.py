@@ -8,6 +8,7 @@ tail prevents publishing those events twice.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +17,7 @@ from nats.js.errors import NotFoundError
 
 from shared.logs import get_logger
 from shared.relay.message import PublishedRef, published_ref
-from shared.store import EventStore
+from shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)
 
@@ -34,7 +35,7 @@ class ResumePoint:
 
 
 async def find_resume_point(
-    store: EventStore, js: JetStreamContext, stream: str, checkpoint: str
+    store: PostgresEventStore, js: JetStreamContext, stream: str, checkpoint: str
 ) -> ResumePoint:
     position = await store.get_checkpoint(checkpoint)
     info = await js.stream_info(stream)
@@ -58,7 +59,7 @@ async def find_resume_point(
 
 
 async def _last_relayed(
-    store: EventStore, js: JetStreamContext, stream: str, last_sequence: int
+    store: PostgresEventStore, js: JetStreamContext, stream: str, last_sequence: int
 ) -> PublishedRef | None:
     for sequence in range(last_sequence, max(0, last_sequence - TAIL_SCAN), -1):
         try:
@@ -77,10 +78,20 @@ async def _last_relayed(
     return None
 
 
-async def _is_stored(store: EventStore, ref: PublishedRef) -> bool:
-    events = await store.read_stream(ref.stream_id, ref.version)
-    return bool(events) and (
-        str(events[0].event_id) == ref.event_id
-        and events[0].version == ref.version
-        and events[0].global_position == ref.global_position
+async def _is_stored(store: PostgresEventStore, ref: PublishedRef) -> bool:
+    # The row itself, not read_stream: a later row of the stream that is no
+    # valid envelope (it is in the quarantine) must not fail the resume.
+    try:
+        event_id = uuid.UUID(ref.event_id)
+    except ValueError:
+        return False
+    return bool(
+        await store.pool.fetchval(
+            "SELECT EXISTS (SELECT FROM events WHERE stream_id = $1 AND version = $2 "
+            "AND event_id = $3 AND global_position = $4)",
+            ref.stream_id,
+            ref.version,
+            event_id,
+            ref.global_position,
+        )
     )

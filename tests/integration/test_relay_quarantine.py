@@ -25,6 +25,7 @@ from shared.naming import department_token
 from shared.nats_permissions import DEPARTMENT_PREFIX, users
 from shared.relay import Relay, quarantine
 from shared.relay.message import MSG_ID, RELEASED
+from shared.relay.reader import read_items
 from shared.relay.tasks import cancel_and_wait
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
@@ -190,6 +191,54 @@ async def relaying(relay: Relay) -> AsyncIterator[Relay]:
     finally:
         await cancel_and_wait(running)
         await relay.close()
+
+
+async def test_a_row_that_is_no_valid_envelope_is_set_aside_and_resumes_work(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext, nats_client: NatsClient
+) -> None:
+    naming = settings.naming
+    await store.append(complaint_stream(uuid.uuid4()), 0, new_events(5, "water"))
+    stream_id = complaint_stream(uuid.uuid4())
+    await store.append(stream_id, 0, new_events(5, "water"))
+    # Written around tousu: an actor with a role no envelope has, after the
+    # stream's last event, so it is also the row after the stream's tail.
+    await store.pool.execute(
+        "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at,"
+        " correlation_id, actor, department, data)"
+        " VALUES ($1, $2, 6, 'ProgressReported', 1, now(), $3, $4::jsonb, 'water', '{}')",
+        poison_id := uuid.uuid4(),
+        stream_id,
+        uuid.uuid4(),
+        {"id": "x", "role": "intruder"},
+    )
+
+    async def all_readable() -> bool:
+        return len(await read_items(store, 0, 12)) == 11
+
+    await eventually(all_readable, "11 readable rows", 10)
+
+    async def published(count: int) -> bool:
+        return await message_count(js, naming) == count
+
+    async with relaying(Relay(store, nats_client, naming, batch_size=4, idle_recheck=0.2)):
+        await eventually(lambda: published(10), "the 10 readable events", 15)
+
+        async def set_aside() -> bool:
+            return await quarantine.open_count(store.pool) == 1
+
+        await eventually(set_aside, "the unreadable row in the quarantine", 10)
+    entry = await quarantine.entry(store.pool, poison_id)
+    assert entry is not None and entry.reason == quarantine.UNREADABLE
+    assert "actor.role" in entry.detail
+
+    # A relay starting now resumes from the stream's tail (the poisoned
+    # stream's last good event) and goes on past the row.
+    await store.append(complaint_stream(uuid.uuid4()), 0, new_events(2))
+    async with relaying(Relay(store, nats_client, naming, batch_size=4, idle_recheck=0.2)):
+        await eventually(lambda: published(12), "2 more events", 15)
+    messages = await stream_messages(js, naming)
+    assert poison_id not in {uuid.UUID(m[1][MSG_ID]) for m in messages}
+    assert len({m[1][MSG_ID] for m in messages}) == 12
 
 
 async def test_a_department_code_with_a_space_reaches_the_departments_subscription(
