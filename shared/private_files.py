@@ -61,7 +61,10 @@ def tighten(root: Path) -> int:
             ):
                 continue
             if stat.S_IMODE(st.st_mode) & ~mode:
-                os.chmod(name, stat.S_IMODE(st.st_mode) & mode)
+                try:
+                    os.chmod(name, stat.S_IMODE(st.st_mode) & mode)
+                except PermissionError:
+                    continue  # another user's file (a shared mount): not ours to change
                 changed += 1
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
     return changed

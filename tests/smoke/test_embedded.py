@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -140,10 +141,25 @@ def _output(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def _open_to_others(root: Path) -> dict[str, str]:
+    """Files and folders under ``root`` that others than the owner may read."""
+    return {
+        str(p): oct(stat.S_IMODE(p.lstat().st_mode))
+        for p in [root, *root.rglob("*")]
+        if (p.is_file() or p.is_dir()) and not p.is_symlink()
+        if stat.S_IMODE(p.lstat().st_mode) & 0o077
+    }
+
+
 @pytest.mark.embedded
 async def test_up_no_services_runs_servers_until_interrupted(
     tmp_path: Path, data_dir: Path, ports: Ports
 ) -> None:
+    # A letter left world-readable by an earlier version.
+    old_letter = data_dir / "letters" / "2026-01-02" / "TS1-acceptance.txt"
+    old_letter.parent.mkdir(parents=True)
+    old_letter.write_text("北京市朝阳区某路 1 号 张三 收")
+    old_letter.chmod(0o644)
     output = tmp_path / "up.out"
     with output.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
@@ -179,6 +195,10 @@ async def test_up_no_services_runs_servers_until_interrupted(
             await nc.jetstream().account_info()
         finally:
             await nc.close()
+
+        # Everything in the data folder is its owner's only: the old letter,
+        # the embedded servers' data, the logs and the keys made now.
+        assert await asyncio.to_thread(_open_to_others, data_dir) == {}
 
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 30) == 0, _output(output)

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from services import SERVICES
 from shared.logs import configure_logging, get_logger
+from shared.private_files import tighten
 from shared.relay.tasks import run_until
 from shared.settings import Settings, load_settings
 from tousu.cli import app
@@ -174,6 +175,10 @@ class _Up:
 
     async def _run(self) -> int:
         embedded = EmbeddedSettings()
+        # A data folder from a version without owner-only modes (letters,
+        # keys, logs, embedded servers' data): restricted before anything runs.
+        if changed := await asyncio.to_thread(tighten, self.data_dir):
+            log.info("restricted the data folder to its owner", changed=changed)
         nats = self.settings.nats_url or self._start_nats(embedded)
         if await self._interrupted():
             return 130
