@@ -25,7 +25,7 @@ from shared.observability import database_check, process_registry, serve_endpoin
 from shared.observability.consumer_lag import ConsumerLag
 from shared.observability.endpoint import endpoint_app
 from shared.relay import Relay
-from shared.relay.metrics import RelayActivity, RelayLag
+from shared.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
 from shared.relay.publisher import RelayStats
 from shared.service import build_broker
 from shared.settings import Settings
@@ -215,7 +215,11 @@ async def test_dashboard_queries_only_metrics_tousu_exports(
     )
     relay_registry = process_registry()
     relay_registry.register(RelayActivity(RelayStats, lambda: True))
-    relay_app = endpoint_app(relay_registry, [RelayLag(relay_registry, store.pool)], {})
+    relay_app = endpoint_app(
+        relay_registry,
+        [RelayLag(relay_registry, store.pool), RelayQuarantine(relay_registry, store.pool)],
+        {},
+    )
     gateway = create_app(settings)
     exported: set[str] = set()
     async with gateway.router.lifespan_context(gateway):
@@ -227,6 +231,7 @@ async def test_dashboard_queries_only_metrics_tousu_exports(
     metrics = {name for name in used if name.startswith(("tousu_", "faststream_", "process_"))}
     assert metrics - exported == set()
     assert {"tousu_relay_lag_events", "tousu_consumer_lag_messages"} <= metrics
+    assert "tousu_relay_quarantined_events" in metrics
     assert "tousu_group_commit_redone_batches_total" in metrics
 
 
