@@ -88,9 +88,16 @@ class Submitted:
         }
 
 
+# "<reference>#<fingerprint>": the complaint is named by the reference alone,
+# and the fingerprint (of the body sent with a public Idempotency-Key) is kept
+# with it, so that the gateway can tell a resend from a reused key.
+FINGERPRINT = "#"
+
+
 def complaint_id_for(submission: Submission) -> uuid.UUID:
     if submission.external_ref:
-        key = f"{submission.channel.value}:{submission.external_ref}"
+        reference = submission.external_ref.partition(FINGERPRINT)[0]
+        key = f"{submission.channel.value}:{reference}"
         return uuid.uuid5(SUBMISSION_NAMESPACE, key)
     return uuid.uuid4()
 

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Path, Request, Response
-from starlette.datastructures import UploadFile
 
 from services.gateway.auth.dependencies import get_pool
 from services.gateway.complaints.registration import submit
 from services.gateway.complaints.routes import get_store
 from services.gateway.open311 import catalogue, keys
+from services.gateway.open311.body import form_fields
 from services.gateway.open311.filing import Extras, parse
 from services.gateway.open311.formats import (
     Format,
@@ -39,6 +39,8 @@ from services.gateway.open311.reads import (
     tracking_no_for_token,
 )
 from services.gateway.problems import DomainProblem, Lang, Text, localize, request_language
+from services.gateway.public.idempotency import HEADER as IDEMPOTENCY_HEADER
+from services.gateway.public.idempotency import check_resend, keyed
 from shared.calendar import TZ
 from shared.events import Actor, utcnow
 from shared.intake.commitments import CommitmentRegister
@@ -192,11 +194,7 @@ def open311_router(settings: Settings) -> APIRouter:
         phone, first_name, last_name, device_id, account_id, media_url)."""
 
         async def produce(fmt: Format) -> Response:
-            form = await request.form()
-            fields = {
-                name: [v for v in form.getlist(name) if not isinstance(v, UploadFile)]
-                for name in form
-            }
+            fields = await form_fields(request)
             api_key = next(iter(fields.get("api_key", ())), "").strip()
             if not api_key:
                 raise Open311Error(400, "api_key is required to post a request")
@@ -207,9 +205,17 @@ def open311_router(settings: Settings) -> APIRouter:
             lang = request_language(request)
             filing = parse(fields, register, taxonomy, lang)
             actor = Actor(id=f"open311:{client.name}", role="complainant")
-            nats = request.app.state.connections.nats
+            connections = request.app.state.connections
+            # An Idempotency-Key (not in GeoReport v2, honoured as on the public
+            # API) is the client's own: scoped to its api key.
+            submission = keyed(
+                filing.submission,
+                f"open311-{client.key_id}",
+                request.headers.get(IDEMPOTENCY_HEADER) or None,
+            )
             try:
-                result = await submit(nats, naming, filing.submission, actor)
+                result = await submit(connections.nats, naming, submission, actor)
+                await check_resend(connections.store, submission, result)
             except DomainProblem as exc:
                 raise _submit_error(exc, lang) from None
             await _keep_extras(pool, str(result["complaint_id"]), client.key_id, filing.extras)

@@ -7,14 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.gateway.complaints.actions import ACTIONS
 from services.gateway.complaints.client import CommandClient
 from services.gateway.complaints.registration import submit
 from services.gateway.complaints.request_id import correlation_id
+from services.gateway.complaints.routes import IdempotencyKey
 from services.gateway.problems import PROBLEM_JSON, request_language
 from services.gateway.public.access import case_for_code
+from services.gateway.public.idempotency import check_resend, keyed
 from services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
 from services.intake.submission import Submission
 from shared.domain import commands as c
@@ -22,6 +24,8 @@ from shared.domain.status import Status
 from shared.events import Actor, utcnow
 from shared.events.types import Channel, Complainant, Satisfaction
 from shared.intake.commitments import CommitmentRegister, PublicRegister
+from shared.intake.contacts import LIMITS as CONTACT_LIMITS
+from shared.intake.contacts import valid_email, valid_phone
 from shared.settings import Settings
 
 # Whoever holds the tracking number and code; the events never name them.
@@ -44,12 +48,48 @@ def _same(name: str) -> Any:
     return Submission.model_fields[name]
 
 
+class PublicComplainant(Complainant):
+    """Contact details as the public gives them, checked as the web form checks
+    them (shared.intake.contacts): a phone number we can call, an e-mail
+    address we can write to, bounded lengths."""
+
+    name: str | None = Field(default=None, max_length=CONTACT_LIMITS["name"])
+    phone: str | None = Field(default=None, max_length=CONTACT_LIMITS["phone"])
+    email: str | None = Field(default=None, max_length=CONTACT_LIMITS["email"])
+    address: str | None = Field(default=None, max_length=CONTACT_LIMITS["address"])
+
+    @field_validator("phone")
+    @classmethod
+    def _callable(cls, phone: str | None) -> str | None:
+        if phone is not None and not valid_phone(phone):
+            raise ValueError(
+                "请填写可拨打的电话号码 / a phone number we can call, "
+                "e.g. 13912345678 or 010-12345678"
+            )
+        return phone
+
+    @field_validator("email")
+    @classmethod
+    def _writable(cls, email: str | None) -> str | None:
+        if email is not None and not valid_email(email):
+            raise ValueError("请填写电子邮箱地址 / an e-mail address, e.g. name@example.com")
+        return email
+
+    @field_validator("key", "sealed", "erased")
+    @classmethod
+    def _not_from_the_public(cls, value: object) -> object:
+        # Set by the store when it seals the contacts, never by the sender.
+        if value:
+            raise ValueError("由系统设置，不能提交 / set by the server, not by the sender")
+        return value
+
+
 class WebComplaint(BaseModel):
     """A complaint filed on the web site: the server sets the channel and the time."""
 
     model_config = ConfigDict(extra="forbid")
 
-    complainant: Complainant
+    complainant: PublicComplainant
     subject: str = _same("subject")
     description: str = _same("description")
     happened_at: AwareDatetime | None = _same("happened_at")
@@ -75,6 +115,9 @@ class Filed(BaseModel):
     status: str
     acceptance_due: datetime | None
     next_steps: str
+    # True when this answers a resend (same Idempotency-Key and body): nothing
+    # new was filed, and the access code is not shown again.
+    repeated: bool = False
 
 
 class FollowUpBody(BaseModel):
@@ -103,10 +146,18 @@ def public_router(settings: Settings) -> APIRouter:
         responses={422: {"description": "Invalid input, naming each field", **_PROBLEM}},
         operation_id="public_file_complaint",
     )
-    async def file_complaint(body: WebComplaint, request: Request) -> Filed:
-        """File a complaint on the web; keep the tracking number and access code."""
-        nats = request.app.state.connections.nats
-        result = await submit(nats, naming, body.submission(), PUBLIC_ACTOR)
+    async def file_complaint(
+        body: WebComplaint, request: Request, idempotency_key: IdempotencyKey = None
+    ) -> Filed:
+        """File a complaint on the web; keep the tracking number and access code.
+
+        With an ``Idempotency-Key``, sending the same body again files nothing
+        new: the answer names the same complaint, with ``repeated`` true and no
+        access code (it is shown once). The same key with another body is a 422."""
+        connections = request.app.state.connections
+        submission = keyed(body.submission(), "api", idempotency_key)
+        result = await submit(connections.nats, naming, submission, PUBLIC_ACTOR)
+        await check_resend(connections.store, submission, result)
         lang = request_language(request)
         next_steps = NEXT_STEPS[Status.RECEIVED].get(lang)
         return Filed.model_validate({**result, "next_steps": next_steps})

@@ -8,7 +8,6 @@ an e-mail address that can be written to, limits on the contact fields).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +24,13 @@ from shared.calendar import TZ
 from shared.domain.commands import SHORT, TEXT
 from shared.events.types import Channel
 from shared.intake.commitments import CommitmentRegister
-from shared.intake.duplicates import normalize_phone
+from shared.intake.contacts import LIMITS as CONTACT_LIMITS
+from shared.intake.contacts import valid_email, valid_phone
 from shared.intake.taxonomy import Taxonomy
 
 # Form field → longest accepted input (also the inputs' maxlength).
 LIMITS: Final[dict[str, int]] = {
-    "name": 100,
-    "phone": 40,
-    "email": 254,
-    "address": SHORT,
+    **CONTACT_LIMITS,
     "subject": SHORT,
     "description": TEXT,
     "location": SHORT,
@@ -57,8 +54,6 @@ FUTURE_TIME = N_("This time has not come yet.")
 BAD_CHOICE = N_("Choose one of the options.")
 INVALID = N_("This is not valid.")
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-()（）]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TIME_FORMATS: Final = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
 
@@ -140,9 +135,10 @@ def kinds(taxonomy: Taxonomy) -> set[str]:
 def _check_contact(form: ComplaintForm, lang: Lang) -> None:
     values = form.values
     phone, email = values["phone"], values["email"]
-    if phone and not (_PHONE.match(phone) and normalize_phone(phone) and len(phone) <= 40):
+    # The public API's rule too (shared.intake.contacts).
+    if phone and not valid_phone(phone):
         form.error("phone", BAD_PHONE, lang)
-    if email and not _EMAIL.match(email):
+    if email and not valid_email(email):
         form.error("email", BAD_EMAIL, lang)
     if not (phone or email or values["anonymous"]):
         form.error("contact", NO_CONTACT, lang)

@@ -51,6 +51,7 @@ from shared.events import types as ev
 from shared.events.base import EventData
 from shared.events.types import Channel, Complainant
 from shared.intake.commitments import CommitmentRegister
+from shared.intake.contacts import valid_email, valid_phone
 from shared.intake.duplicates import (
     DuplicateCandidate,
     find_duplicates,
@@ -185,9 +186,9 @@ def read_registration(
             form.error(name, complaint_form.TOO_LONG, lang, max=limit, length=len(values[name]))
     if values["channel"] not in {ch.value for ch in CONSOLE_CHANNELS}:
         form.error("channel", complaint_form.BAD_CHOICE, lang)
-    if values["phone"] and not complaint_form._PHONE.match(values["phone"]):
+    if values["phone"] and not valid_phone(values["phone"]):
         form.error("phone", complaint_form.BAD_PHONE, lang)
-    if values["email"] and not complaint_form._EMAIL.match(values["email"]):
+    if values["email"] and not valid_email(values["email"]):
         form.error("email", complaint_form.BAD_EMAIL, lang)
     data: dict[str, Any] = {
         "channel": values["channel"],
