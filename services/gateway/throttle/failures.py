@@ -20,7 +20,9 @@ Clock = Callable[[], float]
 Key = str | tuple[str, ...]
 
 # Keys kept before a sweep drops the ones whose failures have all expired:
-# memory stays bounded by the failures of the last window.
+# memory stays bounded by the failures of the last window. The next sweep
+# waits until the keys have doubled again, so sweeps cost O(1) a failure
+# even while many keys are live.
 _SWEEP_AT = 10_000
 
 
@@ -32,6 +34,7 @@ class FailureWindow:
         self.window = float(item.get_expiry())
         self._clock = clock
         self._failures: dict[Key, deque[float]] = {}
+        self._sweep_at = _SWEEP_AT
 
     def _recent(self, key: Key, now: float) -> deque[float] | None:
         times = self._failures.get(key)
@@ -56,9 +59,10 @@ class FailureWindow:
 
     def fail(self, key: Key) -> None:
         now = self._clock()
-        if len(self._failures) >= _SWEEP_AT:
+        if len(self._failures) >= self._sweep_at:
             for stale in list(self._failures):
                 self._recent(stale, now)
+            self._sweep_at = max(_SWEEP_AT, 2 * len(self._failures))
         times = self._recent(key, now) or self._failures.setdefault(key, deque())
         times.append(now)
         # Failures beyond the limit add nothing: the key is blocked either way.
