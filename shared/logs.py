@@ -103,6 +103,9 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if as_json else _identity,
+            # Again, now that a traceback is text: an exception's message may
+            # quote its input (pydantic does).
+            redact,
             renderer,
         ],
     )
@@ -149,6 +152,8 @@ def redact(_: Any, __: str, event_dict: Mapping[str, Any]) -> dict[str, Any]:
         if key in REDACTED_FIELDS and value is not None and not _masked(value)
         else redact_text(value)
         if isinstance(value, str)
+        else redact_text(value.decode("utf-8", "replace"))
+        if isinstance(value, bytes)
         else value
         for key, value in event_dict.items()
     }

@@ -47,11 +47,17 @@ def test_no_structlog_or_stdlib_line_carries_them(monkeypatch: pytest.MonkeyPatc
         logging.getLogger("uvicorn.access").info(
             '%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/p/TS1?code=AB12CD34", "1.1", 200
         )
+        try:
+            raise ValueError("bad input_value='13900001111'")
+        except ValueError:
+            get_logger("t").exception("failed", reply=b"to li.si@example.com")
     finally:
         structlog.reset_defaults()
         logging.getLogger().handlers.clear()
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert "AB12CD34" not in out.getvalue() and "13900001111" not in out.getvalue()
+    text = out.getvalue()
+    assert [s for s in ("AB12CD34", "13900001111", "li.si@") if s in text] == []
+    assert "ValueError" in lines[2]["exception"] and lines[2]["reply"] == f"to {REDACTED}"
     assert (lines[0]["q"], lines[0]["access_code"], lines[0]["phone"], lines[0]["n"]) == (
         REDACTED,
         REDACTED,
