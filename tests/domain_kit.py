@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -151,7 +151,16 @@ class ReplayExecutor(CommandExecutor):
         context: Callable[[], DecisionContext] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(store, context or as_it_happens(), **kwargs)
+        base = context or as_it_happens()
+
+        def recorded_as_it_happens() -> DecisionContext:
+            ctx = base()
+            recording = _RECORDING.get()
+            # Never later than the context's own now: a command dated in the
+            # future is still refused as one.
+            return ctx if recording is None else replace(ctx, now=min(ctx.now, recording))
+
+        super().__init__(store, recorded_as_it_happens, **kwargs)
 
     async def execute_in(
         self,

@@ -17,6 +17,7 @@ Pure: the time comes from the context.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from shared.calendar import TZ
@@ -24,6 +25,7 @@ from shared.domain import commands as c
 from shared.domain.context import DecisionContext
 from shared.domain.errors import InvalidCommand
 from shared.domain.state import ComplaintState
+from shared.events import Envelope
 from shared.events import types as ev
 from shared.events.types import Channel
 
@@ -118,3 +120,17 @@ def _span(delta: timedelta) -> str:
         return f"{delta.days} day{'s' * (delta.days != 1)}"
     hours, rest = divmod(int(delta.total_seconds()), 3600)
     return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min"
+
+
+def late_marks(
+    history: Sequence[Envelope],
+) -> dict[int, tuple[Envelope, ev.LateEntryRecorded]]:
+    """The late-entry mark of each marked event of one stream, by the marked
+    event's version (a mark follows the events it marks)."""
+    marks: dict[int, tuple[Envelope, ev.LateEntryRecorded]] = {}
+    for envelope in history:
+        if envelope.type == ev.LateEntryRecorded.event_type():
+            mark = ev.LateEntryRecorded.model_validate(envelope.data)
+            for version in range(envelope.version - len(mark.events), envelope.version):
+                marks[version] = (envelope, mark)
+    return marks

@@ -15,13 +15,11 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
-from shared.domain.complaint import DecisionContext
 from shared.events import NewEvent, complaint_stream
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, NOW
+from tests.domain_kit import ReplayExecutor
 from tests.helpers import eventually
 from tests.lifecycle import register
 from tests.processes import request, spawn, stop, wait_until_answering
@@ -128,7 +126,7 @@ async def test_the_relay_reports_its_lag_and_what_it_published(
 async def test_the_metrics_service_counts_overdue_cases(
     settings: Settings, child_env: dict[str, str], store: PostgresEventStore, tmp_path: Path
 ) -> None:
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    executor = ReplayExecutor(store)
     # Received Mon 2026-09-14, never decided: acceptance was due Wed 09-16.
     await register(executor, datetime(2026, 9, 14, 9, tzinfo=TZ), 1)
     async with serving("metrics", child_env, tmp_path) as (_proc, http):

@@ -7,17 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bench.chaos.audit import projections_differing
-from shared.application.executor import CommandExecutor
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, NOW, OPERATOR, START
+from tests.domain_kit import OPERATOR, START, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import register
 
 
 async def accepted_complaints(store: PostgresEventStore, n: int) -> None:
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    executor = ReplayExecutor(store)
     for i in range(n):
         at = START + timedelta(hours=i)
         accept = (

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from services.intake.intake import Intake
 from services.intake.submission import Submission
 from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
 from shared.events import Actor
@@ -18,6 +17,7 @@ from shared.intake.identifiers import new_tracking_no
 from shared.keys import access_code_key
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
+from tests.domain_kit import ReplayExecutor
 from tests.helpers import tousu
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -28,7 +28,8 @@ HANDLER = Actor(id="h-zhao", role="handler", department="water")
 async def test_show_by_tracking_number_and_id(
     store: PostgresEventStore, settings: Settings, child_env: dict[str, str]
 ) -> None:
-    executor = CommandExecutor(store, ContextSource.for_settings(settings))
+    # The history is set in the past, each step recorded as it happened.
+    executor = ReplayExecutor(store, ContextSource.for_settings(settings))
     submitted = await Intake(store, executor, access_code_key=access_code_key(settings)).submit(
         Submission(
             channel=Channel.PHONE,

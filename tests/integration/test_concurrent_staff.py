@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +30,6 @@ from shared.application.executor import CommandExecutor, Outcome
 from shared.application.nats_commands import register_commands
 from shared.domain import commands as c
 from shared.domain.complaint import (
-    DecisionContext,
     DomainError,
     IllegalTransition,
     StaleVersion,
@@ -41,7 +41,14 @@ from shared.events import Actor, complaint_stream
 from shared.events.types import Channel, Complainant, Satisfaction
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, START, SUPERVISOR
+from tests.domain_kit import (
+    HANDLER,
+    OPERATOR,
+    START,
+    SUPERVISOR,
+    ReplayExecutor,
+    as_it_happens,
+)
 from tests.lifecycle import staff_tokens
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
 
@@ -90,8 +97,7 @@ CANDIDATES: dict[int, list[tuple[Actor, type[c.Command], dict[str, Any]]]] = {
 }
 
 
-def _context() -> DecisionContext:
-    return DecisionContext(calendar=CALENDAR, now=NOW)
+_context = as_it_happens()
 
 
 async def _new_case(executor: CommandExecutor, situation: int) -> tuple[uuid.UUID, int]:
@@ -136,7 +142,7 @@ async def test_two_staff_on_one_case(
     store: PostgresEventStore, drawn: tuple[int, int, int, bool, bool]
 ) -> None:
     situation, a, b, a_seen, b_seen = drawn
-    executor = CommandExecutor(store, _context)
+    executor = ReplayExecutor(store, _context)
     cid, seen = await _new_case(executor, situation)
     at = START + (situation + 1) * STEP
     commands = [
@@ -175,7 +181,8 @@ async def test_two_staff_on_one_case(
     )
     state = replay(stream[:seen])
     for _, command in won:
-        for event in decide(state, command, _context()):
+        # Decided again as it was then, when it was recorded.
+        for event in decide(state, command, replace(_context(), now=command.occurred_at)):
             stored = stream[state.version]
             assert (stored.event_id, stored.type, stored.data) == (
                 event.event_id,
@@ -215,7 +222,7 @@ async def command_services(
     settings: Settings, store: PostgresEventStore
 ) -> AsyncIterator[CommandExecutor]:
     """The services' command endpoints, in process on the test's store."""
-    executor = CommandExecutor(store, _context)
+    executor = ReplayExecutor(store, _context)
     broker = NatsBroker(str(settings.nats_url))
     for service in {a.service for a in ACTIONS}:
         commands = {a.name: a.command for a in ACTIONS if a.service == service}

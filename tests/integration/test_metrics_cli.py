@@ -9,11 +9,9 @@ import json
 import uuid
 from datetime import datetime
 
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
-from shared.domain.complaint import DecisionContext
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, NOW
+from tests.domain_kit import ReplayExecutor
 from tests.helpers import REPO, project_everything, tousu
 from tests.lifecycle import register
 
@@ -85,7 +83,7 @@ async def test_overdue_from_the_command_line(
 async def test_calendar_import_names_the_cases_to_recalculate(
     child_env: dict[str, str], store: PostgresEventStore
 ) -> None:
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=NOW))
+    executor = ReplayExecutor(store)
     await register(executor, datetime(2027, 1, 27, 10, tzinfo=TZ), 1)  # provisional 2027
     await register(executor, datetime(2026, 9, 14, 10, tzinfo=TZ), 2)  # firm 2026
     await project_everything(store)

@@ -16,16 +16,20 @@ import pytest
 from services.gateway.app import create_app
 from services.gateway.auth import StaffRole
 from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
 from shared.events.types import Channel, Complainant
 from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
 from shared.keys import access_code_key
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, SUPERVISOR
+from tests.domain_kit import (
+    HANDLER,
+    OPERATOR,
+    SUPERVISOR,
+    ReplayExecutor,
+    as_it_happens,
+)
 from tests.lifecycle import Headers, staff_tokens
 
 
@@ -44,9 +48,7 @@ def at(day: int, hour: int = 9) -> datetime:
 async def filed(store: PostgresEventStore, settings: Settings) -> Filed:
     """Accepted, extended, resolved and fed back, with the deployment's notice texts."""
     render = ContextSource.for_settings(settings).render
-    executor = CommandExecutor(
-        store, lambda: DecisionContext(calendar=CALENDAR, now=NOW, render=render)
-    )
+    executor = ReplayExecutor(store, as_it_happens(render=render))
     cid = uuid.uuid4()
     tracking_no = new_tracking_no(at(14))
     code = new_access_code()

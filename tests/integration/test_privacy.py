@@ -17,10 +17,8 @@ from services.gateway.auth import StaffRole
 from services.metrics.projections import PROJECTIONS
 from services.metrics.projections.rebuild import rebuild_all
 from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
 from shared.domain.state import replay
 from shared.events import complaint_stream
 from shared.events.types import Channel, Complainant
@@ -30,7 +28,7 @@ from shared.privacy.crypto import MASTER_KEY_ENV, SealError, master_key
 from shared.privacy.reveal import reveal_history
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR
+from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor, as_it_happens
 from tests.helpers import project_everything, tousu
 from tests.integration.test_notice_pdf_api import text_of
 from tests.lifecycle import Headers, staff_tokens
@@ -59,9 +57,7 @@ def at(day: int, hour: int = 9) -> datetime:
 async def file(store: PostgresEventStore, settings: Settings, who: Complainant) -> Filed:
     """Received, accepted (a notice), routed to water and claimed by h-zhao."""
     render = ContextSource.for_settings(settings).render
-    executor = CommandExecutor(
-        store, lambda: DecisionContext(calendar=CALENDAR, now=NOW, render=render)
-    )
+    executor = ReplayExecutor(store, as_it_happens(render=render))
     cid, tracking_no = uuid.uuid4(), new_tracking_no(at(14))
     await executor.execute(
         cid,

@@ -23,20 +23,27 @@ from services.metrics.projections.rebuild import rebuild, rebuild_all
 from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
 from shared.events.types import Channel, Complainant
 from shared.kpi import KpiRow, complaint_facts, kpis
 from shared.kpi.compute import GROUPINGS
 from shared.store.postgres import PostgresEventStore, read_streams
-from tests.domain_kit import CALENDAR, HANDLER, NOW, OPERATOR, OTHER_HANDLER, SUPERVISOR
+from tests.domain_kit import (
+    CALENDAR,
+    HANDLER,
+    NOW,
+    OPERATOR,
+    OTHER_HANDLER,
+    SUPERVISOR,
+    ReplayExecutor,
+    as_it_happens,
+)
 from tests.helpers import eventually, projections_caught_up
 
 START = datetime(2026, 9, 14, 9, 0, tzinfo=TZ)
 HANDLERS = {"water": HANDLER, "transport": OTHER_HANDLER}
 
 
-def context() -> DecisionContext:
-    return DecisionContext(calendar=CALENDAR, now=NOW)
+context = as_it_happens()
 
 
 async def drive(executor: CommandExecutor, rng: random.Random, n: int) -> list[uuid.UUID]:
@@ -147,7 +154,7 @@ async def runner(store: PostgresEventStore) -> AsyncIterator[ProjectionRunner]:
 async def test_live_projection_follows_the_store(
     store: PostgresEventStore, runner: ProjectionRunner
 ) -> None:
-    executor = CommandExecutor(store, context)
+    executor = ReplayExecutor(store, context)
     await drive(executor, random.Random(1), 40)
     await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     for projection in PROJECTIONS:
@@ -162,7 +169,7 @@ async def test_live_projection_follows_the_store(
 async def test_rebuild_while_live_equals_the_live_table_row_for_row(
     store: PostgresEventStore, runner: ProjectionRunner
 ) -> None:
-    executor = CommandExecutor(store, context)
+    executor = ReplayExecutor(store, context)
     await drive(executor, random.Random(2), 60)
     await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     live = {p.name: normalised(await table_rows(store, p)) for p in PROJECTIONS}
@@ -195,7 +202,7 @@ async def test_rebuild_while_live_equals_the_live_table_row_for_row(
 async def test_rebuild_of_both_in_two_processes_equals_the_live_tables(
     store: PostgresEventStore, runner: ProjectionRunner
 ) -> None:
-    executor = CommandExecutor(store, context)
+    executor = ReplayExecutor(store, context)
     await drive(executor, random.Random(5), 50)
     writer = asyncio.create_task(drive(executor, random.Random(6), 20))
     seen: list[tuple[int, int]] = []
@@ -235,7 +242,7 @@ def rounded(rows: list[KpiRow]) -> list[KpiRow]:
 async def test_kpis_from_the_projection_equal_folding_the_events(
     store: PostgresEventStore, runner: ProjectionRunner
 ) -> None:
-    executor = CommandExecutor(store, context)
+    executor = ReplayExecutor(store, context)
     await drive(executor, random.Random(4), 80)
     await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     async with store.pool.acquire() as conn:

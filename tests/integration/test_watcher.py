@@ -21,10 +21,9 @@ from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.workdays import YearData
 from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
 from shared.events.types import DeadlineKind
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import HANDLER, NOW, OPERATOR
+from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor, as_it_happens
 from tests.helpers import eventually, projections_caught_up
 from tests.lifecycle import register
 
@@ -60,7 +59,7 @@ def calendars() -> Calendars:
 
 @pytest.fixture
 def executor(store: PostgresEventStore, calendars: Calendars) -> CommandExecutor:
-    return CommandExecutor(store, lambda: DecisionContext(calendar=calendars(), now=NOW))
+    return ReplayExecutor(store, as_it_happens(calendars))
 
 
 @pytest.fixture

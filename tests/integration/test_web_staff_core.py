@@ -17,7 +17,6 @@ import pytest
 from services.gateway.auth import StaffRole
 from services.gateway.auth import repository as repo
 from services.gateway.web.staff.cases import deadline_colour
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
@@ -25,7 +24,7 @@ from shared.events import utcnow
 from shared.events.types import Channel, Complainant
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER
+from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
 from tests.helpers import project_everything
 from tests.web_kit import PASSWORD, add_user, gateway_client, hidden, sign_in
 
@@ -186,7 +185,8 @@ async def file_cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
     (yellow: its claim is due today or on the next working day), one in
     handling since just now (green); transport: one routed."""
     now = utcnow()
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=utcnow()))
+    # A history set in the past, each step recorded as it happened.
+    executor = ReplayExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=utcnow()))
 
     async def case(
         n: int, received: datetime, department: str, *, claim: bool = False, text: str = "路灯不亮"

@@ -17,14 +17,13 @@ import pytest
 
 from services.gateway.auth import StaffRole
 from services.gateway.web.staff.intake import deadline_colour
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
 from shared.events import utcnow
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import OPERATOR
+from tests.domain_kit import OPERATOR, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import register
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
@@ -57,7 +56,8 @@ async def signed_in(client: httpx.AsyncClient, username: str) -> None:
 async def cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
     """This month: one accepted, one rejected, one waiting (all in time); and one
     received 40 days ago and never decided (overdue, another month's cohort)."""
-    executor = CommandExecutor(
+    # A history set in the past, each step recorded as it happened.
+    executor = ReplayExecutor(
         store, lambda: DecisionContext(calendar=WorkdayCalendar(), now=utcnow())
     )
     now = utcnow()

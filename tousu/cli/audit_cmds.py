@@ -1,16 +1,20 @@
-"""`tousu audit`: the event store's hash chain — verify it, seal it now."""
+"""`tousu audit`: the event store's hash chain — verify it, seal it now — and
+the late entries (补录) it holds."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from shared.calendar import TZ
+from shared.events import types as ev
 from shared.store.chain import seal_all
 from shared.store.chain_verify import ChainReport, Problem, count_seals, verify_chain
 from tousu.cli import app
@@ -45,6 +49,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "sealed": "已封存 {count} 个事件。",
         "no_table": "没有 event_seals 表：请先运行 `tousu migrate`。",
         "no_db": "无法连接数据库：{error}",
+        "late": "补录：{count} 处，其中 {beyond} 处超出时限、经督办人员批准"
+        "（`tousu audit late-entries` 列出）。",
+        "late_title": "补录（晚于发生时间录入的事实）",
+        "late_columns": "录入时间|发生时间|投诉件|环节|录入人|批准人|理由",
+        "late_none": "没有补录。",
     },
     "en": {
         "walking": "Verifying the hash chain",
@@ -64,6 +73,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "sealed": "Sealed {count} events.",
         "no_table": "The event_seals table is missing: run `tousu migrate` first.",
         "no_db": "Database not reachable: {error}",
+        "late": "Late entries (补录): {count}, {beyond} of them beyond the window, "
+        "approved by a supervisor (listed by `tousu audit late-entries`).",
+        "late_title": "Late entries (facts recorded later than they happened)",
+        "late_columns": "Recorded|Happened|Complaint|Steps|Recorded by|Approved by|Reason",
+        "late_none": "No late entries.",
     },
 }
 
@@ -96,8 +110,9 @@ def verify_cmd(
     """
     text = _TEXT[_language(lang)]
 
-    async def work(conn: asyncpg.Connection) -> ChainReport:
+    async def work(conn: asyncpg.Connection) -> tuple[ChainReport, tuple[int, int]]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            late = await _count_late(conn)
             total = await count_seals(conn)
             with Progress(
                 TextColumn(text["walking"]),
@@ -109,14 +124,101 @@ def verify_cmd(
                 disable=as_json,
             ) as progress:
                 task = progress.add_task("verify", total=total)
-                return await verify_chain(conn, lambda n: progress.update(task, completed=n))
+                report = await verify_chain(conn, lambda n: progress.update(task, completed=n))
+                return report, late
 
-    report = _with_db(lang, work)
+    report, (late, beyond) = _with_db(lang, work)
     if as_json:
-        out.print_json(json.dumps(_as_json(report)))
+        doc = _as_json(report) | {"late_entries": late, "late_entries_beyond_window": beyond}
+        out.print_json(json.dumps(doc))
     else:
         _show(report, text)
+        out.print(text["late"].format(count=late, beyond=beyond))
     raise typer.Exit(0 if report.intact else 1)
+
+
+_LATE = ev.LateEntryRecorded.event_type()
+
+
+async def _count_late(conn: asyncpg.Connection) -> tuple[int, int]:
+    """How many late entries (补录) are stored, and how many of them beyond the window."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS late,"
+        " count(*) FILTER (WHERE NOT (data->>'within_window')::boolean) AS beyond"
+        " FROM events WHERE type = $1",
+        _LATE,
+    )
+    assert row is not None
+    return int(row["late"]), int(row["beyond"])
+
+
+@audit_app.command("late-entries")
+def late_entries_cmd(
+    lang: LangOption = "zh-CN",
+    beyond_window: Annotated[
+        bool, typer.Option("--beyond-window", help="Only those a supervisor approved.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """List the late entries (补录), newest first: facts recorded later than
+    they happened, who recorded them, and who approved them with what reason."""
+    text = _TEXT[_language(lang)]
+
+    async def work(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        return await conn.fetch(
+            "SELECT m.stream_id, m.version, m.occurred_at, m.recorded_at, m.actor, m.data,"
+            " t.tracking_no"
+            " FROM events m LEFT JOIN tracking_numbers t"
+            "   ON t.complaint_id = substr(m.stream_id, 11)::uuid"
+            " WHERE m.type = $1 AND ($2 = false OR NOT (m.data->>'within_window')::boolean)"
+            " ORDER BY m.global_position DESC LIMIT $3",
+            _LATE,
+            beyond_window,
+            limit,
+        )
+
+    entries = [_late_entry(r) for r in _with_db(lang, work)]
+    if as_json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return
+    if not entries:
+        out.print(text["late_none"])
+        return
+    table = Table(title=text["late_title"], title_justify="left")
+    for column in text["late_columns"].split("|"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            e["recorded_at"][:16].replace("T", " "),
+            e["occurred_at"][:16].replace("T", " "),
+            e["tracking_no"] or e["complaint_id"],
+            ", ".join(e["events"]),
+            e["recorded_by"],
+            e["approved_by"] or "—",
+            e["reason"] or "—",
+        )
+    out.print(table)
+
+
+def _late_entry(row: asyncpg.Record) -> dict[str, Any]:
+    data = json.loads(row["data"]) if isinstance(row["data"], str) else dict(row["data"])
+    mark = ev.LateEntryRecorded.model_validate(data)
+    actor = json.loads(row["actor"]) if isinstance(row["actor"], str) else dict(row["actor"])
+    return {
+        "complaint_id": str(row["stream_id"]).removeprefix("complaint-"),
+        "tracking_no": row["tracking_no"],
+        "version": row["version"],
+        "occurred_at": row["occurred_at"].astimezone(TZ).isoformat(),
+        "recorded_at": row["recorded_at"].astimezone(TZ).isoformat(),
+        "events": mark.events,
+        "late_by_seconds": mark.late_by_seconds,
+        "window": mark.window,
+        "within_window": mark.within_window,
+        "recorded_by": actor.get("id"),
+        "approved_by": mark.approved_by,
+        "reason": mark.reason,
+    }
 
 
 @audit_app.command("seal")

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from shared.calendar import TZ
 from shared.domain.labels import deadline_label, event_label
+from shared.domain.late_entries import late_marks
 from shared.domain.state import ComplaintState, replay
 from shared.events import Envelope, decode
 from shared.events import types as ev
@@ -158,12 +159,40 @@ def _deadline(d: ev.Deadline | None) -> dict[str, Any] | None:
     }
 
 
+def _late_entry(marked: tuple[Envelope, ev.LateEntryRecorded] | None) -> dict[str, Any] | None:
+    """A step's late-entry (补录) mark: when it was recorded, how late, and
+    who approved it beyond the window, with what reason."""
+    if marked is None:
+        return None
+    envelope, mark = marked
+    return {
+        "recorded_at": envelope.recorded_at.astimezone(TZ).isoformat(),
+        "late_by_seconds": mark.late_by_seconds,
+        "window": mark.window,
+        "within_window": mark.within_window,
+        "approved_by": mark.approved_by,
+        "reason": mark.reason,
+    }
+
+
+def _late_note(late: dict[str, Any] | None) -> str:
+    if late is None:
+        return ""
+    note = f"【补录 {late['recorded_at'][:16].replace('T', ' ')} 录入"
+    if late["approved_by"]:
+        note += f"，经 {late['approved_by']} 批准"
+    if late["reason"]:
+        note += f"：{late['reason']}"
+    return note + "】"
+
+
 def view(
     complaint_id: uuid.UUID, state: ComplaintState, history: list[Envelope], names: Names
 ) -> dict[str, Any]:
     """The complaint as a JSON-able document (what `--json` prints)."""
     assert state.status is not None
     who = state.complainant
+    marks = late_marks(history)
     return {
         "complaint_id": str(complaint_id),
         "tracking_no": state.tracking_no,
@@ -195,9 +224,13 @@ def view(
                 "actor": e.actor.id,
                 "actor_role": e.actor.role,
                 "summary": summary(e, names),
+                "late_entry": _late_entry(marks.get(e.version)),
             }
             for e in history
+            # A mark is not a step: it is shown on the steps it marks.
+            if e.type != ev.LateEntryRecorded.event_type()
         ],
+        "late_entries": len({m.version for m, _ in marks.values()}),
     }
 
 
@@ -277,7 +310,9 @@ def _print(doc: dict[str, Any]) -> None:
         timeline.add_column(column)
     for e in doc["timeline"]:
         when = e["occurred_at"][:16].replace("T", " ")
-        timeline.add_row(when, e["label"], e["actor"], _short(e["summary"]))
+        late = _late_note(e["late_entry"])
+        label = e["label"] + ("（补录）" if late else "")
+        timeline.add_row(when, label, e["actor"], _short(e["summary"]) + late)
     out.print(timeline)
 
 

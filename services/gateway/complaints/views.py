@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from services.gateway.complaints.reader import Case
 from services.gateway.problems import Lang
 from shared.domain.labels import event_label
+from shared.domain.late_entries import late_marks
 from shared.domain.status import Status
 from shared.events import Envelope, UnknownEventType, decode
-from shared.events.types import Complainant, Deadline
+from shared.events.types import Complainant, Deadline, LateEntryRecorded
 
 # Never shown, not even to staff: a hash of the complainant's access code can
 # be brute-forced offline when the code is short.
@@ -55,6 +56,17 @@ class ActorOut(BaseModel):
     department: str | None = None
 
 
+class LateEntryOut(BaseModel):
+    """A step recorded later than it happened (补录), marked by the
+    LateEntryRecorded event after it."""
+
+    recorded_at: datetime
+    late_by_seconds: int
+    within_window: bool
+    approved_by: str | None
+    reason: str | None
+
+
 class TimelineEntry(BaseModel):
     event_id: uuid.UUID
     version: int
@@ -66,6 +78,7 @@ class TimelineEntry(BaseModel):
     department: str | None
     correlation_id: uuid.UUID
     data: dict[str, Any]
+    late_entry: LateEntryOut | None = None
 
 
 class CaseOut(BaseModel):
@@ -128,7 +141,9 @@ def _data(envelope: Envelope) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in HIDDEN_DATA}
 
 
-def timeline_entry(envelope: Envelope, lang: Lang) -> TimelineEntry:
+def timeline_entry(
+    envelope: Envelope, lang: Lang, late: tuple[Envelope, LateEntryRecorded] | None = None
+) -> TimelineEntry:
     actor = envelope.actor
     return TimelineEntry(
         event_id=envelope.event_id,
@@ -141,12 +156,22 @@ def timeline_entry(envelope: Envelope, lang: Lang) -> TimelineEntry:
         department=envelope.department,
         correlation_id=envelope.correlation_id,
         data=_data(envelope),
+        late_entry=None
+        if late is None
+        else LateEntryOut(
+            recorded_at=late[0].recorded_at,
+            late_by_seconds=late[1].late_by_seconds,
+            within_window=late[1].within_window,
+            approved_by=late[1].approved_by,
+            reason=late[1].reason,
+        ),
     )
 
 
 def case_out(complaint_id: uuid.UUID, case: Case, lang: Lang) -> CaseOut:
     s = case.state
     assert s.status is not None  # only existing cases are shown
+    marks = late_marks(case.history)
     deadlines = {
         kind.value: out
         for kind, deadline in s.deadlines.items()
@@ -180,5 +205,5 @@ def case_out(complaint_id: uuid.UUID, case: Case, lang: Lang) -> CaseOut:
         merged_into=s.merged_into,
         duplicates=list(s.duplicates),
         supervision_count=s.supervision_count,
-        timeline=[timeline_entry(e, lang) for e in case.history],
+        timeline=[timeline_entry(e, lang, marks.get(e.version)) for e in case.history],
     )

@@ -52,6 +52,10 @@ class KpiRowOut(BaseModel):
     closure_rate: RateOut = Field(description="办结率")
     satisfaction_rate: RateOut = Field(description="满意率")
     avg_handling_working_days: float | None
+    late_entries: int = Field(
+        description="Late entries (补录) in these complaints' histories: facts recorded "
+        "later than they happened, the figures resting on them"
+    )
 
     @classmethod
     def of(cls, row: KpiRow) -> KpiRowOut:

@@ -174,9 +174,15 @@ def _detail(value: Any, lang: Lang) -> str:
 def timeline(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
     """Each event with who did it, its details, and the deadline it met (the one
     that applied at that step)."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     state = ComplaintState()
     for envelope in case.history:
+        if envelope.type == "LateEntryRecorded":
+            # Not a step: it marks the steps just before it as a late entry (补录).
+            mark = late_entry(envelope)
+            for entry in entries[len(entries) - len(mark["events"]) :]:
+                entry["late"] = mark
+            continue
         before = _pending(state)
         try:
             state = evolve(state, envelope)
@@ -202,9 +208,23 @@ def timeline(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
                 else envelope.actor.role,
                 "details": _details(envelope, lang),
                 "met": met,
+                "late": None,
             }
         )
     return entries
+
+
+def late_entry(envelope: Envelope) -> dict[str, Any]:
+    """What the timeline shows of a late-entry mark: when it was recorded, and
+    who approved it beyond the window, with what reason."""
+    data = ev.LateEntryRecorded.model_validate(envelope.data)
+    return {
+        "events": data.events,
+        "recorded_at": envelope.recorded_at,
+        "approved_by": data.approved_by,
+        "reason": data.reason,
+        "within_window": data.within_window,
+    }
 
 
 def _details(envelope: Envelope, lang: Literal["zh", "en"]) -> list[tuple[str, str]]:
