@@ -43,6 +43,22 @@ async def register(
     return cid
 
 
+async def staff_accounts(
+    database_url: str, people: list[tuple[str, StaffRole, str | None]]
+) -> None:
+    """Staff accounts (username, role, department) without a way to sign in: the
+    services check that whoever claims a case is an active account of its
+    department, also for commands sent straight over NATS."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        for username, role, department in people:
+            await repo.create_user(
+                conn, username, role=role, department=department, password_hash="!"
+            )
+    finally:
+        await conn.close()
+
+
 async def staff_tokens(
     database_url: str, people: list[tuple[str, StaffRole, str | None]], **headers: str
 ) -> dict[str, Headers]:

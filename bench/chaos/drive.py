@@ -28,9 +28,11 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 
+from services.gateway.auth.repository import create_user
 from services.intake.intake import SUBMISSION_NAMESPACE
 from shared.calendar import TZ
 from shared.events import complaint_stream
+from shared.intake.commitments import CommitmentRegister
 from shared.naming import Naming
 from shared.relay.message import MSG_ID
 
@@ -120,6 +122,28 @@ class RoutedWatch:
                 conn.terminate()
 
 
+def handler_of(department: str) -> str:
+    """The username of the bench's handler of ``department`` (``handler_accounts``)."""
+    return f"h-chaos-{department}"
+
+
+async def handler_accounts(database_url: str) -> None:
+    """A handler account for every department of the register: the services
+    let only an active account of the holding department claim a case."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        for department in CommitmentRegister.load().departments:
+            await create_user(
+                conn,
+                handler_of(department.code),
+                role="handler",
+                department=department.code,
+                password_hash="!",  # no sign-in: the bench sends commands over NATS
+            )
+    finally:
+        await conn.close()
+
+
 class Driver:
     def __init__(
         self,
@@ -181,7 +205,7 @@ class Driver:
         routed = self._watch.wait(stream_id)
         await self._submit(key, n)
         department = await asyncio.wait_for(routed, self._give_up_after)
-        handler = {"id": "h-chaos", "role": "handler", "department": department}
+        handler = {"id": handler_of(department), "role": "handler", "department": department}
         await self._command(complaint_id, "routing", "claim", handler)
         rounds = ("dissatisfied", "satisfied") if dissatisfied_first else ("satisfied",)
         for satisfaction in rounds:

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from bench.chaos.audit import audit, unsettled
-from bench.chaos.drive import Driver, RoutedWatch
+from bench.chaos.drive import Driver, RoutedWatch, handler_accounts
 from bench.chaos.kills import Killer, schedule
 from bench.chaos.processes import Processes
 from bench.chaos.servers import Servers
@@ -88,6 +88,7 @@ async def _run(config: ChaosConfig, data_dir: Path, progress: Progress | None) -
     )
     try:
         await prepare_database(servers.database_url)
+        await handler_accounts(servers.database_url)
         nc = await connect(servers.nats_url, name="tousu-chaos")
         try:
             await ensure_streams(nc.jetstream(), naming)

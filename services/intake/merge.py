@@ -22,7 +22,7 @@ from shared.application.nats_commands import (
 )
 from shared.application.replies import error, from_exception, ok
 from shared.domain.commands import LinkDuplicate
-from shared.domain.errors import DomainError, InvalidCommand
+from shared.domain.errors import DomainError, InvalidCommand, NotFound
 from shared.logs import bound_contextvars, get_logger
 from shared.settings import Settings
 from shared.store import ConcurrencyConflict
@@ -60,7 +60,15 @@ async def link(
             async with store.unit_of_work() as uow:
                 outcome = await executor.execute_in(uow, duplicate, command)
                 caused_by = outcome.events[0].event_id if outcome.events else None
-                await executor.execute_in(uow, primary, _on_primary(command, caused_by))
+                try:
+                    await executor.execute_in(uow, primary, _on_primary(command, caused_by))
+                except NotFound:
+                    # The complaint asked about exists; what it names does not.
+                    # Raised inside the transaction: the duplicate's side is
+                    # rolled back with it.
+                    raise InvalidCommand(
+                        "primary_complaint_id", f"no complaint {primary} to merge into"
+                    ) from None
                 return outcome
         except ConcurrencyConflict:
             if attempt == ATTEMPTS - 1:

@@ -39,6 +39,25 @@ def any_category(_category: str, _subcategory: str | None) -> str | None:
     return None
 
 
+# The lookups below answer "why can this reference not be accepted", or None.
+# These defaults accept everything, for pure tests and tools; the services use
+# the commitment register, the taxonomy and the staff directory
+# (shared/application/context_source.py).
+def any_department(_department: str) -> str | None:
+    """Accepts every department code; services check the commitment register."""
+    return None
+
+
+def any_service_item(_item: str) -> str | None:
+    """Accepts every service item; services check the commitment register."""
+    return None
+
+
+def any_handler(_handler: str, _department: str) -> str | None:
+    """Accepts every handler; services check the staff accounts (users table)."""
+    return None
+
+
 @dataclass(frozen=True)
 class LateEntryRules:
     """How far before its recording a fact may be dated (补录) without a
@@ -63,6 +82,16 @@ class DecisionContext:
     # Why a classification cannot be accepted (unknown, or out of scope), or None.
     category_problem: Callable[[str, str | None], str | None] = any_category
     late_entries: LateEntryRules = LateEntryRules()
+    # Why a classification given on registration names no known code, or None
+    # (out-of-scope kinds are known codes: such a complaint is then rejected).
+    classification_problem: Callable[[str, str | None], str | None] = any_category
+    # Why a department cannot receive cases (not in the register), or None.
+    department_problem: Callable[[str], str | None] = any_department
+    # Why a service item cannot be named (not in the register), or None.
+    service_item_problem: Callable[[str], str | None] = any_service_item
+    # Why (handler, department) is not an active staff account of that
+    # department (a handler or department head), or None.
+    staff_problem: Callable[[str, str], str | None] = any_handler
 
     def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
         due = self.calendar.add_working_days(start, days)

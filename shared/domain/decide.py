@@ -24,6 +24,7 @@ from shared.domain.status import FINAL, HANDLING, Status
 from shared.events import EventData, NewEvent, new_event
 from shared.events import types as ev
 from shared.events.types import DeadlineKind, Satisfaction
+from shared.staff.directory import USERNAME
 
 Decider = Callable[[ComplaintState, Any, DecisionContext], list[tuple[EventData, str | None]]]
 
@@ -123,10 +124,56 @@ def _limits(state: ComplaintState, ctx: DecisionContext) -> Limits:
     return ctx.limits_for(state.service_item)
 
 
+# -- references -----------------------------------------------------------------
+# A command names departments, people, codes: each must exist (the context's
+# lookups say why not), or the record would hold a case nobody can see, a
+# person who is not there, a code no report knows.
+def _check_classification(
+    problem_of: Callable[[str, str | None], str | None], category: str, subcategory: str | None
+) -> None:
+    problem = problem_of(category, None)
+    if problem is not None:
+        raise InvalidCommand("category", problem)
+    if subcategory is not None:
+        problem = problem_of(category, subcategory)
+        if problem is not None:
+            raise InvalidCommand("subcategory", problem)
+
+
+def _check_service_item(item: str | None, ctx: DecisionContext) -> None:
+    if item is not None:
+        problem = ctx.service_item_problem(item)
+        if problem is not None:
+            raise InvalidCommand("service_item", problem)
+
+
+def _check_handler(handler: str, department: str, cmd: c.ClaimCase, ctx: DecisionContext) -> None:
+    # Whom a case is claimed for is whose figures it counts in: a handler
+    # claims for himself, only the department head assigns it to another.
+    if handler != cmd.actor.id and cmd.actor.role != "dept_head":
+        raise InvalidCommand(
+            "handler", "only a department head may assign a case to someone else; claim it yourself"
+        )
+    if not USERNAME.fullmatch(handler):
+        shown = handler if len(handler) <= 64 else handler[:64] + "…"
+        raise InvalidCommand(
+            "handler",
+            f"{shown!r} is not a staff username (1-64 lower-case letters, digits, '.', '_', '-')",
+        )
+    problem = ctx.staff_problem(handler, department)
+    if problem is not None:
+        raise InvalidCommand("handler", problem)
+
+
 # -- intake -------------------------------------------------------------------
 def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> Emitted:
     if s.exists:
         raise IllegalTransition(cmd.name(), s.status, "the complaint exists already")
+    if cmd.category is not None:
+        _check_classification(ctx.classification_problem, cmd.category, cmd.subcategory)
+    elif cmd.subcategory is not None:
+        raise InvalidCommand("subcategory", "a subcategory needs its category")
+    _check_service_item(cmd.service_item, ctx)
     limits = ctx.limits_for(cmd.service_item)
     data = ev.ComplaintReceived(
         tracking_no=cmd.tracking_no,
@@ -154,9 +201,8 @@ def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> 
 
 def _accept(s: ComplaintState, cmd: c.AcceptComplaint, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, {Status.RECEIVED})
-    problem = ctx.category_problem(cmd.category, cmd.subcategory)
-    if problem is not None:
-        raise InvalidCommand("category", problem)
+    _check_classification(ctx.category_problem, cmd.category, cmd.subcategory)
+    _check_service_item(cmd.service_item, ctx)
     limits = ctx.limits_for(cmd.service_item or s.service_item)
     feedback = ctx.deadline(DeadlineKind.FEEDBACK, cmd.occurred_at, limits.feedback_days)
     notice = ctx.render(
@@ -209,6 +255,9 @@ def _route(s: ComplaintState, cmd: c.RouteComplaint, ctx: DecisionContext) -> Em
             role=cmd.actor.role,
             command=cmd.name(),
         )
+    problem = ctx.department_problem(cmd.department)
+    if problem is not None:
+        raise InvalidCommand("department", problem)
     if cmd.department == s.department:
         raise InvalidCommand("department", f"the case is with {cmd.department} already")
     if cmd.department in s.returned_by and cmd.actor.role not in SUPERVISION:
@@ -230,9 +279,9 @@ def _route(s: ComplaintState, cmd: c.RouteComplaint, ctx: DecisionContext) -> Em
 def _claim(s: ComplaintState, cmd: c.ClaimCase, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, {Status.ROUTED})
     assert s.department is not None  # routed
-    return [
-        (ev.CaseClaimed(department=s.department, handler=cmd.handler or cmd.actor.id), s.department)
-    ]
+    handler = cmd.handler if cmd.handler is not None else cmd.actor.id
+    _check_handler(handler, s.department, cmd, ctx)
+    return [(ev.CaseClaimed(department=s.department, handler=handler), s.department)]
 
 
 def _return(s: ComplaintState, cmd: c.ReturnCase, ctx: DecisionContext) -> Emitted:

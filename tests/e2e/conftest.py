@@ -12,8 +12,8 @@ import pytest
 from services.gateway.app import create_app
 from services.gateway.auth import StaffRole
 from shared.settings import Settings
-from tests.e2e.kit import Headers
-from tests.lifecycle import staff_tokens
+from tests.e2e.kit import HANDLER, Headers
+from tests.lifecycle import staff_accounts, staff_tokens
 
 
 @pytest.fixture
@@ -26,6 +26,13 @@ async def staff(database_url: str) -> dict[str, Headers]:
         ("sup-wang", "supervisor", None),
     ]
     return await staff_tokens(database_url, people)
+
+
+@pytest.fixture
+async def water_handler(database_url: str) -> dict[str, str]:
+    """The account of kit.HANDLER, for tests that send commands straight over NATS."""
+    await staff_accounts(database_url, [("h-zhao", "handler", "water")])
+    return HANDLER
 
 
 @pytest.fixture

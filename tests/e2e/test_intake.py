@@ -76,6 +76,7 @@ async def command(
 @pytest.mark.parametrize("channel", sorted(SUBMISSIONS))
 async def test_each_channel_from_submission_to_closed(
     channel: str,
+    water_handler: object,
     running_services: Path,
     nats_client: NatsClient,
     settings: Settings,

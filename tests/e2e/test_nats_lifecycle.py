@@ -20,7 +20,11 @@ def child_env(child_env: dict[str, str]) -> dict[str, str]:
 
 
 async def test_lifecycle_over_nats_only(
-    running_services: Path, nats_client: NatsClient, settings: Settings, store: PostgresEventStore
+    water_handler: dict[str, str],
+    running_services: Path,
+    nats_client: NatsClient,
+    settings: Settings,
+    store: PostgresEventStore,
 ) -> None:
     cmd = Commands(nats_client, settings, await received(store))
     assert await cmd.ok("intake", "accept", OPERATOR, category="service_quality") == "accepted"

@@ -56,6 +56,7 @@ async def settled(store: PostgresEventStore, complaint_id: str) -> bool:
 
 
 async def test_acceptance_rejection_and_result_notices_are_emailed_once(
+    water_handler: object,
     running_services: Path,
     nats_client: NatsClient,
     settings: Settings,

@@ -18,6 +18,7 @@ from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import HANDLER, OPERATOR, Commands, received, routed_by_rules
 from tests.helpers import eventually, tousu
+from tests.lifecycle import staff_accounts
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import free_port
@@ -145,7 +146,9 @@ async def test_every_process_does_its_job_as_its_own_user(
     child_env: dict[str, str],
     store: PostgresEventStore,
     tmp_path: Path,
+    database_url: str,
 ) -> None:
+    await staff_accounts(database_url, [("h-zhao", "handler", "water")])  # HANDLER's
     procs = []
     try:
         for name in ("relay", *NATS_SERVICES):

@@ -46,6 +46,7 @@ async def _seed(n: int, seed: int, timeout: float) -> list[Result]:
     pool = await asyncpg.create_pool(database_url(settings), min_size=1, max_size=CONCURRENCY)
     try:
         driver = Driver(client, settings.naming, pool, timeout=timeout)
+        await driver.add_staff()
         gate = asyncio.Semaphore(CONCURRENCY)
         columns = (
             TextColumn("[bold]生成演示投诉"),

@@ -4,6 +4,7 @@ send over NATS, each later than the one before and none in the future."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -15,7 +16,9 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NatsClient
 
+from services.gateway.auth.repository import UserExists, create_user
 from shared.calendar import TZ
+from shared.intake.commitments import CommitmentRegister
 from shared.intake.taxonomy import Taxonomy
 from shared.naming import Naming
 from tousu.demo.data import HANDLING
@@ -28,6 +31,11 @@ PUBLIC = {"id": "public", "role": "complainant"}
 # before "until".
 MAX_STEPS = 16
 OFFICE_OPENS, OFFICE_CLOSES = 8, 18  # hours, Asia/Shanghai
+
+
+def staff_of(department: str) -> str:
+    """The demo's handler of ``department``."""
+    return f"{department}-staff"
 
 
 class DemoError(RuntimeError):
@@ -78,6 +86,19 @@ class Driver:
         self.pool = pool
         self.timeout = timeout
         self.taxonomy = Taxonomy.load()
+
+    async def add_staff(self) -> None:
+        """A handler account for each department of the register (``Run.handler``):
+        the services let only an active account of the holding department claim."""
+        for department in CommitmentRegister.load().departments:
+            with contextlib.suppress(UserExists):  # seeded before
+                await create_user(
+                    self.pool,
+                    staff_of(department.code),
+                    role="handler",
+                    department=department.code,
+                    password_hash="!",  # no password: nobody signs in as it
+                )
 
     async def _request(self, subject: str, body: dict[str, Any]) -> dict[str, Any]:
         reply = await self.client.request(subject, json.dumps(body).encode(), timeout=self.timeout)
@@ -150,7 +171,7 @@ class Lifecycle:
 
     @property
     def handler(self) -> dict[str, Any]:
-        return {"id": f"{self.department}-staff", "role": "handler", "department": self.department}
+        return {"id": staff_of(self.department), "role": "handler", "department": self.department}
 
     async def cmd(self, service: str, command: str, actor: dict[str, Any], **f: Any) -> None:
         await self.d.send(service, command, self.cid, actor, self.clock.next(), **f)

@@ -68,6 +68,9 @@ def _submission_field(field: str) -> str:
 
 def _problem(error: Mapping[str, Any]) -> DomainProblem:
     details = error.get("details")
+    if isinstance(details, Mapping) and "field" in details:  # the domain's InvalidCommand
+        named = {**details, "field": _submission_field(str(details["field"]))}
+        return problem_for({**error, "details": named}, "submit")
     if isinstance(details, Mapping):  # InvalidSubmission: {"fields": [...]}
         details = details.get("fields")
     fields = [
