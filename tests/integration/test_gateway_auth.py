@@ -85,18 +85,19 @@ async def test_cli_adds_lists_issues_revokes_and_disables(
 ) -> None:
     code, out, err = await tousu(
         child_env,
-        *("users", "add", "Li.Wei", "--role", "handler", "--department", "D01"),
+        *("users", "add", "Li.Wei", "--role", "handler", "--department", "water"),
         *("--name", "李伟", "--password-stdin"),
         stdin=PASSWORD + "\n",
     )
     assert code == 0, err
-    assert "added li.wei (handler in D01)" in out
+    assert "added li.wei (handler in water)" in out
 
     refused = [  # (arguments of `users add`, password, what the error says)
         ("li.wei --role supervisor", PASSWORD, "exists already"),
         ("x --role janitor", PASSWORD, "unknown role 'janitor'"),
         ("x --role handler", PASSWORD, "needs a department"),
-        ("x --role operator -d D01", PASSWORD, "has no department"),
+        ("x --role handler --department nosuchdept", PASSWORD, "unknown department 'nosuchdept'"),
+        ("x --role operator -d water", PASSWORD, "has no department"),
         ("x --role operator", "short\n", "at least 8 characters"),
     ]
     results = await asyncio.gather(
@@ -119,7 +120,7 @@ async def test_cli_adds_lists_issues_revokes_and_disables(
     assert (principal.username, principal.role, principal.department) == (
         "li.wei",
         "handler",
-        "D01",
+        "water",
     )
     [info] = await repo.list_tokens(pool, principal.user_id)
     assert info.id == principal.token_id and info.name == "cli"
@@ -131,7 +132,7 @@ async def test_cli_adds_lists_issues_revokes_and_disables(
     assert code == 0, err
     [listed] = [json.loads(line) for line in out.splitlines()]
     assert listed["username"] == "li.wei" and listed["display_name"] == "李伟"
-    assert (listed["role"], listed["department"], listed["active"]) == ("handler", "D01", True)
+    assert (listed["role"], listed["department"], listed["active"]) == ("handler", "water", True)
     assert listed["active_tokens"] == 1
     code, out, _ = await tousu(child_env, "users", "list")
     assert code == 0 and "li.wei" in out and "承办人" in out
@@ -171,7 +172,7 @@ async def test_the_database_refuses_inconsistent_users(pool: asyncpg.Pool) -> No
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute(insert, "a", "handler", None)
     with pytest.raises(asyncpg.CheckViolationError):
-        await pool.execute(insert, "b", "supervisor", "D01")
+        await pool.execute(insert, "b", "supervisor", "water")
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute(insert, "c", "wizard", None)
     with pytest.raises(asyncpg.CheckViolationError):
@@ -182,7 +183,7 @@ async def test_the_database_refuses_inconsistent_users(pool: asyncpg.Pool) -> No
 
 
 async def test_login_me_and_logout(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    user = await add_user(pool, "zhang", "dept_head", "D02")
+    user = await add_user(pool, "zhang", "dept_head", "transport")
     response = await client.post(
         "/api/v1/auth/token", json={"username": "Zhang", "password": PASSWORD}
     )
@@ -196,7 +197,7 @@ async def test_login_me_and_logout(client: httpx.AsyncClient, pool: asyncpg.Pool
         "username": "zhang",
         "display_name": "Zhang",
         "role": "dept_head",
-        "department": "D02",
+        "department": "transport",
     }
     assert body["user"] == me
     token = body["access_token"]
@@ -271,7 +272,7 @@ async def test_login_input_errors_are_422_naming_each_field(client: httpx.AsyncC
 async def test_missing_malformed_expired_revoked_and_disabled_tokens_are_401(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    user = await add_user(pool, "chen", "handler", "D01")
+    user = await add_user(pool, "chen", "handler", "water")
     body = assert_unauthorized(await client.get("/api/v1/me"))
     assert body["code"] == "unauthorized"
     assert body["detail"] == "请先登录：缺少 Bearer 令牌"
@@ -325,7 +326,7 @@ async def test_token_lifetime_comes_from_tousu_token_days(
 async def test_a_role_without_the_right_gets_403(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    await add_user(pool, "handler1", "handler", "D01")
+    await add_user(pool, "handler1", "handler", "water")
     await add_user(pool, "super1", "supervisor")
     handler = await login(client, "handler1")
     response = await client.get("/test/supervision", headers=bearer(handler))
@@ -346,15 +347,15 @@ async def test_a_role_without_the_right_gets_403(
 async def test_department_roles_see_only_their_departments_cases(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    await add_user(pool, "handler1", "handler", "D01")
+    await add_user(pool, "handler1", "handler", "water")
     await add_user(pool, "op1", "operator")
     handler = await login(client, "handler1")
-    assert (await client.get("/test/cases/D01", headers=bearer(handler))).status_code == 200
-    response = await client.get("/test/cases/D02", headers=bearer(handler))
+    assert (await client.get("/test/cases/water", headers=bearer(handler))).status_code == 200
+    response = await client.get("/test/cases/transport", headers=bearer(handler))
     assert response.status_code == 404  # not 403: the case's existence is not revealed
     assert response.json()["detail"] == "投诉不存在"
     operator = await login(client, "op1")
-    assert (await client.get("/test/cases/D02", headers=bearer(operator))).status_code == 200
+    assert (await client.get("/test/cases/transport", headers=bearer(operator))).status_code == 200
 
 
 def test_can_see_case_and_actor() -> None:
@@ -363,13 +364,13 @@ def test_can_see_case_and_actor() -> None:
 
     department_roles: tuple[StaffRole, ...] = ("handler", "dept_head")
     for role in department_roles:
-        own = principal(role, "D01")
-        assert can_see_case(own, "D01")
-        assert not can_see_case(own, "D02")
+        own = principal(role, "water")
+        assert can_see_case(own, "water")
+        assert not can_see_case(own, "transport")
         assert not can_see_case(own, None)  # not routed yet: nobody's department
     other_roles: tuple[StaffRole, ...] = ("operator", "supervisor", "admin")
     for role in other_roles:
-        assert can_see_case(principal(role), "D02")
+        assert can_see_case(principal(role), "transport")
         assert can_see_case(principal(role), None)
     assert principal("dept_head", "D07").actor() == Actor(
         id="u-dept_head", role="dept_head", department="D07"

@@ -12,6 +12,7 @@ import asyncpg
 
 from services.gateway.auth.roles import DEPARTMENT_ROLES, ROLES, Principal, StaffRole
 from services.gateway.auth.tokens import new_token, token_digest
+from shared.intake.commitments import CommitmentRegister
 
 # A pool or one connection: both run single statements, which is all this
 # module needs (each change is one statement, so it needs no transaction).
@@ -102,6 +103,14 @@ def check_new_user(username: str, role: str, department: str | None) -> None:
         if not DEPARTMENT.match(department) or department == "_":
             raise InvalidUser(
                 f"department {department!r} is not a valid code: letters, digits, '_' or '-'"
+            )
+        # Cases go only to the register's departments: an account elsewhere
+        # could never see a case, and its department would pass for a real one.
+        known = [d.code for d in CommitmentRegister.load().departments]
+        if department not in known:
+            raise InvalidUser(
+                f"unknown department {department!r}: one of the commitment register's "
+                f"({', '.join(known)})"
             )
     elif department:
         raise InvalidUser(f"a {role} has no department; only handler and dept_head have one")
