@@ -22,7 +22,7 @@ from services.gateway.auth.repository import (
 from services.gateway.auth.roles import Principal, StaffRole
 from services.gateway.auth.tokens import AuthSettings
 from services.gateway.problems import Text, Unauthorized
-from services.gateway.throttle import check_login, client_ip, login_failed, login_succeeded
+from services.gateway.throttle import check_login, client_ip, login_succeeded
 
 BAD_CREDENTIALS = Text("用户名或密码错误", "Incorrect username or password")
 LOGIN_TOKEN_NAME = "login"
@@ -74,21 +74,20 @@ def auth_router(settings: AuthSettings | None = None) -> APIRouter:
         many from one IP lock the IP): 429 with ``Retry-After``, even for the
         right password."""
         throttle, ip = request.app.state.throttle, client_ip(request.scope)
-        await check_login(throttle, body.username, ip)
+        # Counted as a failure until it succeeds.
+        attempt = await check_login(throttle, body.username, ip)
         found = await get_credentials(pool, body.username)
         if found is None:
             # Verify against a dummy hash anyway: an unknown username must
             # take as long as a wrong password, or timing lists the usernames.
             await asyncio.to_thread(passwords.burn_verification, body.password)
-            await login_failed(throttle, body.username, ip)
             raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
         user, password_hash = found
         # Argon2 takes tens of milliseconds of CPU: off the event loop.
         ok = await asyncio.to_thread(passwords.verify_password, password_hash, body.password)
         if not ok or not user.active:
-            await login_failed(throttle, body.username, ip)
             raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
-        await login_succeeded(throttle, body.username, ip)
+        await login_succeeded(throttle, attempt, body.username, ip)
         if passwords.needs_rehash(password_hash):
             new_hash = await asyncio.to_thread(passwords.hash_password, body.password)
             await set_password_hash(pool, user.id, new_hash)

@@ -80,12 +80,16 @@ async def case_for_code(
         wait = throttle.failure_blocked(rule, count_key)
         if wait is not None:
             raise TooManyRequests(LOOKUP_LOCKED, wait, code="lookup_locked")
+    # A miss until the code proves right (see Attempt: no await since the check).
+    attempt = throttle.attempt(counts)
     try:
         found = await _case_for_code(pool, store, key, tracking_no, code)
     except NotFound:
-        for rule, count_key in counts:
-            throttle.failed(rule, count_key)
         raise
+    except BaseException:
+        attempt.succeeded()  # not a miss: the look-up itself failed
+        raise
+    attempt.succeeded()
     throttle.forgive(*counts[0])
     return found
 

@@ -2,7 +2,7 @@
 
 from services.gateway.throttle.config import ThrottleSettings
 from services.gateway.throttle.limiter import Throttle
-from services.gateway.throttle.logins import check_login, login_failed, login_succeeded
+from services.gateway.throttle.logins import check_login, login_succeeded
 from services.gateway.throttle.middleware import RateLimitMiddleware, client_ip
 from services.gateway.throttle.problems import LOGIN_LOCKED, LOOKUP_LOCKED, TooManyRequests
 
@@ -15,6 +15,5 @@ __all__ = [
     "TooManyRequests",
     "check_login",
     "client_ip",
-    "login_failed",
     "login_succeeded",
 ]

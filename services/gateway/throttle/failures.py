@@ -12,6 +12,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from limits import RateLimitItem
 
@@ -57,7 +58,8 @@ class FailureWindow:
         oldest = times[len(times) - self.amount]
         return max(1, math.ceil(oldest + self.window - now))
 
-    def fail(self, key: Key) -> None:
+    def fail(self, key: Key) -> float:
+        """Count a failure of ``key`` now; its time, to :meth:`retract` it by."""
         now = self._clock()
         if len(self._failures) >= self._sweep_at:
             for stale in list(self._failures):
@@ -68,6 +70,30 @@ class FailureWindow:
         # Failures beyond the limit add nothing: the key is blocked either way.
         while len(times) > self.amount:
             times.popleft()
+        return now
+
+    def retract(self, key: Key, stamp: float) -> None:
+        """Take back one failure counted at ``stamp`` (an attempt that succeeded)."""
+        times = self._failures.get(key)
+        if times is not None and stamp in times:
+            times.remove(stamp)
 
     def clear(self, key: Key) -> None:
         self._failures.pop(key, None)
+
+
+@dataclass
+class Attempt:
+    """An attempt counted as a failure before its outcome is known.
+
+    Counted at once, in the same step as the check that let it through (no
+    await between them), so concurrent guesses cannot all pass the check
+    before any of them is counted; :meth:`succeeded` takes it back.
+    """
+
+    counted: list[tuple[FailureWindow, Key, float]] = field(default_factory=list)
+
+    def succeeded(self) -> None:
+        for window, key, stamp in self.counted:
+            window.retract(key, stamp)
+        self.counted.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
@@ -21,7 +22,7 @@ from services.gateway.throttle.config import (
     Rule,
     ThrottleSettings,
 )
-from services.gateway.throttle.failures import Clock, FailureWindow, Key
+from services.gateway.throttle.failures import Attempt, Clock, FailureWindow, Key
 
 
 class Throttle:
@@ -50,9 +51,12 @@ class Throttle:
         """Seconds to wait (Retry-After) while ``key`` has used up its failures, else None."""
         return self._failures[rule].blocked(key) if self.enabled else None
 
-    def failed(self, rule: FailureRule, key: Key) -> None:
-        if self.enabled:
-            self._failures[rule].fail(key)
+    def attempt(self, counts: Sequence[tuple[FailureRule, Key]]) -> Attempt:
+        """Count a failure under each of ``counts`` now, until the attempt succeeds."""
+        if not self.enabled:
+            return Attempt()
+        windows = [(self._failures[rule], key) for rule, key in counts]
+        return Attempt([(window, key, window.fail(key)) for window, key in windows])
 
     def forgive(self, rule: FailureRule, key: Key) -> None:
         """Forget ``key``'s failures (after a success)."""

@@ -2,9 +2,10 @@
 a short slowdown for a username from any IP, and a limit per client IP.
 
 Checked before the password is (a locked account is refused even the right
-password, and the argon2 work is not done for a guesser); a success clears the
-(username, IP) count. Unknown usernames are counted like known ones, so the
-lockout does not tell which exist.
+password, and the argon2 work is not done for a guesser); every sign-in counts
+as a failure until it succeeds, and a success clears the (username, IP) count.
+Unknown usernames are counted like known ones, so the lockout does not tell
+which exist.
 
 Why per (username, IP): counted per username alone, anyone who knows a
 colleague's username could keep them locked out with five wrong passwords
@@ -16,7 +17,7 @@ config.SLOWDOWN_WINDOW_MAX), so it never holds the owner up for long.
 from __future__ import annotations
 
 from services.gateway.throttle.config import FailureRule
-from services.gateway.throttle.failures import Key
+from services.gateway.throttle.failures import Attempt, Key
 from services.gateway.throttle.limiter import Throttle
 from services.gateway.throttle.problems import LOGIN_LOCKED, TooManyRequests
 
@@ -34,18 +35,19 @@ def _keys(username: str, ip: str) -> tuple[tuple[FailureRule, Key], ...]:
     )
 
 
-async def check_login(throttle: Throttle, username: str, ip: str) -> None:
-    """Raise a 429 :class:`TooManyRequests` while the user or the IP is locked out."""
-    for rule, key in _keys(username, ip):
+async def check_login(throttle: Throttle, username: str, ip: str) -> Attempt:
+    """Raise a 429 :class:`TooManyRequests` while the user or the IP is locked
+    out; else the sign-in, counted as a failure until :func:`login_succeeded`."""
+    keys = _keys(username, ip)
+    for rule, key in keys:
         wait = throttle.failure_blocked(rule, key)
         if wait is not None:
             raise TooManyRequests(LOGIN_LOCKED, wait, code="login_locked")
+    # Counted now, not after the password check (tens of ms in a thread):
+    # concurrent guesses cannot all pass the check above before one counts.
+    return throttle.attempt(keys)
 
 
-async def login_failed(throttle: Throttle, username: str, ip: str) -> None:
-    for rule, key in _keys(username, ip):
-        throttle.failed(rule, key)
-
-
-async def login_succeeded(throttle: Throttle, username: str, ip: str) -> None:
+async def login_succeeded(throttle: Throttle, attempt: Attempt, username: str, ip: str) -> None:
+    attempt.succeeded()
     throttle.forgive("login_failures", (_user(username), ip))

@@ -40,7 +40,6 @@ from services.gateway.throttle import (
     TooManyRequests,
     check_login,
     client_ip,
-    login_failed,
     login_succeeded,
 )
 from services.gateway.web.complaint_form import REQUIRED
@@ -279,7 +278,8 @@ def router(settings: Settings) -> APIRouter:
             return login_form(request, values, errors, status=422)
         throttle, ip = request.app.state.throttle, client_ip(request.scope)
         try:
-            await check_login(throttle, username, ip)
+            # Counted as a failure until it succeeds.
+            attempt = await check_login(throttle, username, ip)
         except TooManyRequests as locked:
             alert = localize(locked.detail, lang)
             page = login_form(request, values, {}, status=429, alert=alert)
@@ -292,14 +292,12 @@ def router(settings: Settings) -> APIRouter:
         if found is None:
             # As long as a wrong password takes: timing must not list usernames.
             await asyncio.to_thread(passwords.burn_verification, password[: passwords.MAX_LENGTH])
-            await login_failed(throttle, username, ip)
             return login_form(request, values, {}, status=422, alert=BAD_LOGIN)
         user, password_hash = found
         ok = await asyncio.to_thread(passwords.verify_password, password_hash, password)
         if not ok or not user.active:
-            await login_failed(throttle, username, ip)
             return login_form(request, values, {}, status=422, alert=BAD_LOGIN)
-        await login_succeeded(throttle, username, ip)
+        await login_succeeded(throttle, attempt, username, ip)
         if passwords.needs_rehash(password_hash):
             new_hash = await asyncio.to_thread(passwords.hash_password, password)
             await set_password_hash(pool, user.id, new_hash)
