@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from services.intake.submission import Submission
 from shared.application.executor import CommandExecutor, Outcome
 from shared.domain import commands as c
-from shared.domain.errors import DomainError
+from shared.domain.errors import DomainError, InvalidCommand
 from shared.domain.state import replay
 from shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
 from shared.events.types import Complainant, DeadlineKind
@@ -163,6 +163,12 @@ class Intake:
                 # The same submission arrived twice at once; the other one won.
                 state = await self._executor.load(complaint_id)
                 return _submitted(complaint_id, state, None, repeated=True)
+            except InvalidCommand as refusal:
+                # The command's occurred_at is the submission's received_at
+                # (e.g. a letter registered too late for staff to do alone).
+                if refusal.field == "occurred_at":
+                    raise InvalidCommand("received_at", str(refusal)) from None
+                raise
             if not details:
                 return _submitted(complaint_id, outcome.state, code)
             return replace(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from shared.domain.commands import ComplaintFacts
 from shared.events.types import Channel
@@ -13,6 +13,9 @@ class Submission(ComplaintFacts):
     letter was received, the time of a call; default: now)."""
 
     received_at: AwareDatetime | None = None
+    # Why it is registered later than staff may on their own (补录 beyond the
+    # window): only a supervisor may, with a reason (docs/late-entries.md).
+    late_reason: str | None = Field(default=None, min_length=1, max_length=500)
 
     def missing(self) -> list[tuple[str, str]]:
         """(field, message) for each field this channel needs and did not get."""

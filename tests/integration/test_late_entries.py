@@ -295,3 +295,39 @@ async def test_a_late_entry_beyond_the_window(
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {r["group"]: r["late_entries"] for r in rows}.get("water") == "1", out
+
+
+async def test_a_letter_registered_beyond_thirty_days(
+    gateway: httpx.AsyncClient, staff: dict[str, Headers], store: PostgresEventStore
+) -> None:
+    """An operator may register a letter up to 30 days after it came; older,
+    only a supervisor, with a reason."""
+    letter = {
+        "channel": "letter",
+        "received_at": day_at(40, 9).isoformat(),
+        "complainant": {"name": "李四", "address": "人民路 1 号"},
+        "subject": "路灯不亮",
+        "description": "小区门口路灯坏了一个月。",
+    }
+    refused = await gateway.post("/api/v1/complaints", json=letter, headers=staff["op-li"])
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert [e["field"] for e in problem["errors"]] == ["body.received_at"], problem
+    assert "30 days" in json.dumps(problem, ensure_ascii=False)
+    assert await store.pool.fetchval("SELECT count(*) FROM events") == 0
+
+    reason = "信件夹在其他公文中，今日发现"
+    registered = await gateway.post(
+        "/api/v1/complaints", json=letter | {"late_reason": reason}, headers=staff["sup-wang"]
+    )
+    assert registered.status_code == 201, registered.text
+    cid = registered.json()["complaint_id"]
+    case = (await gateway.get(f"/api/v1/complaints/{cid}", headers=staff["sup-wang"])).json()
+    [received] = [e for e in case["timeline"] if e["type"] == "ComplaintReceived"]
+    assert datetime.fromisoformat(received["occurred_at"]) == day_at(40, 9)
+    mark = received["late_entry"]
+    assert (mark["approved_by"], mark["reason"], mark["within_window"]) == (
+        "sup-wang",
+        reason,
+        False,
+    )
