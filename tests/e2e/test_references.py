@@ -76,6 +76,14 @@ async def test_http_refuses_unknown_departments_handlers_and_references(
     # Registration: the service item and the classification must exist.
     invalid(await people.register({**CALL, "service_item": "nope"}), "body.service_item")
     invalid(await people.register({**CALL, "category": "weather"}), "body.category")
+    public = {k: v for k, v in CALL.items() if k != "channel"}
+    filed = await gateway.post("/api/v1/public/complaints", json={**public, "service_item": "x"})
+    invalid(filed, "body.service_item")
+    filed = await gateway.post(
+        "/api/v1/public/complaints",
+        json={**public, "category": "service_quality", "subcategory": "weather"},
+    )
+    invalid(filed, "body.subcategory")
     assert await pool.fetchval("SELECT count(*) FROM events") == 0
 
     registered = await people.register(CALL)
