@@ -26,6 +26,7 @@ from shared.application.context_source import ContextSource
 from shared.application.executor import CommandExecutor
 from shared.application.nats_commands import register_commands
 from shared.application.replies import ok
+from shared.broker_logs import broker_logger
 from shared.consumer import Consumer, build_app
 from shared.domain.commands import Command
 from shared.naming import Naming
@@ -82,6 +83,7 @@ def build_broker(
         name=f"tousu-{service}",
         max_reconnect_attempts=-1,
         log_level=logging.DEBUG,
+        logger=broker_logger(),
         middlewares=handler_middlewares(registry, service) if registry is not None else (),
     )
     subject = settings.naming.command(service, "ping")

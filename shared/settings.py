@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     consumer_backoff_base: float = Field(default=1.0, gt=0)
     consumer_backoff_max: float = Field(default=60.0, gt=0)
     consumer_batch_size: int = Field(default=100, ge=1)
+    # Seconds a pull fetch waits for messages before asking again (bounds
+    # only idle polling and shutdown latency; messages end a fetch at once).
+    consumer_fetch_timeout: float = Field(default=5.0, gt=0)
     # Most items one transaction handles together: the events a consumer
     # fetched, the submissions intake received at once (1: one each).
     group_commit: int = Field(default=25, ge=1)
@@ -100,7 +103,7 @@ class Settings(BaseSettings):
     # that only a supervisor may, with a reason.
     late_entry_grace_seconds: int = Field(default=300, ge=0, le=3600)
     late_registration_days: int = Field(default=30, ge=0, le=366)
-    late_step_working_days: int = Field(default=0, ge=0, le=30)
+    late_step_working_days: int = Field(default=0, ge=0, le=60)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

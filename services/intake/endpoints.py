@@ -59,7 +59,9 @@ def register(broker: NatsBroker, settings: Settings, intake: Intake) -> None:
         naming.all_intake,
         stream=JStream(naming.intake_stream, declare=False),
         durable=SUBMISSIONS_DURABLE,
-        pull_sub=PullSub(batch_size=settings.consumer_batch_size, timeout=5.0),
+        pull_sub=PullSub(
+            batch_size=settings.consumer_batch_size, timeout=settings.consumer_fetch_timeout
+        ),
         ack_policy=AckPolicy.MANUAL,
         decoder=raw_message,
         title="intake channel submissions",

@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import CollectorRegistry
 
+from shared.broker_logs import broker_logger
 from shared.consumer.consumer import Consumer, subject_matches
 from shared.consumer.dead_letter import DeadLetters
 from shared.consumer.policy import RetryPolicy
@@ -36,6 +37,7 @@ log = get_logger("tousu.consumer")
 
 # Seconds a fetch request waits on the server for messages; it returns as soon
 # as any arrive, so this bounds only idle polling (and shutdown latency).
+# The default of Settings.consumer_fetch_timeout (TOUSU_CONSUMER_FETCH_TIMEOUT).
 FETCH_TIMEOUT = 5.0
 
 OnMessage = Callable[[Msg], Coroutine[Any, Any, Outcome | None]]
@@ -104,6 +106,7 @@ class ConsumerHost:
             # FastStream's two lines per message ("Received", "Processed") only
             # at DEBUG; the consumer logs retries and dead letters itself.
             log_level=logging.DEBUG,
+            logger=broker_logger(),
         )
         self.policy = policy or RetryPolicy.from_settings(settings)
         self._store = store
@@ -163,12 +166,20 @@ class ConsumerHost:
         await self.stop()
 
     def app(self) -> FastStream:
-        return FastStream(self.broker, on_startup=[self.prepare], after_shutdown=[self.close_store])
+        return FastStream(
+            self.broker,
+            logger=broker_logger(),
+            on_startup=[self.prepare],
+            after_shutdown=[self.close_store],
+        )
 
     # -- wiring ------------------------------------------------------------
     def _subscribe(self, consumer: Consumer) -> None:
         naming = self.settings.naming
-        pull = PullSub(batch_size=self.settings.consumer_batch_size, timeout=FETCH_TIMEOUT)
+        pull = PullSub(
+            batch_size=self.settings.consumer_batch_size,
+            timeout=self.settings.consumer_fetch_timeout,
+        )
         routes = (
             (naming.events_stream, self._events_config(consumer), False),
             (naming.dlq_stream, self._replay_config(consumer), True),
