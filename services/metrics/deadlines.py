@@ -3,6 +3,7 @@ work both start here."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -84,13 +85,21 @@ async def overdue(
     kind: DeadlineKind | None = None,
 ) -> list[Overdue]:
     """What is late now and by how much, the longest late first."""
+    owed = await owed_before(pool, now, department=department, kind=kind)
+    # Counted in a worker thread: a calendar year not yet compiled in this
+    # process costs milliseconds each, and the event loop must stay free for
+    # every other request (/healthz included) meanwhile.
+    return await asyncio.to_thread(_lateness, owed, now, calendar)
+
+
+def _lateness(owed: list[OwedDeadline], now: datetime, calendar: WorkdayCalendar) -> list[Overdue]:
     return [
         Overdue(
             d,
             overdue_working_days(d.due_at, now, calendar),
             round((now - d.due_at).total_seconds() / 3600, 1),
         )
-        for d in await owed_before(pool, now, department=department, kind=kind)
+        for d in owed
     ]
 
 

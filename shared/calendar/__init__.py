@@ -1,10 +1,14 @@
 """The statutory working-day calendar used for every deadline (DESIGN, "Deadlines")."""
 
 from shared.calendar.workdays import (
+    FIRST_INSTANT,
+    FIRST_YEAR,
+    LAST_YEAR,
     SOURCE_BUILTIN,
     SOURCE_IMPORTED,
     SOURCE_PROVISIONAL,
     TZ,
+    UNTIL_INSTANT,
     DayInfo,
     DayKind,
     Deadline,
@@ -15,10 +19,14 @@ from shared.calendar.workdays import (
 from shared.calendar.yaml_format import CalendarFileError, FileProblem, parse_calendar_yaml
 
 __all__ = [
+    "FIRST_INSTANT",
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "SOURCE_BUILTIN",
     "SOURCE_IMPORTED",
     "SOURCE_PROVISIONAL",
     "TZ",
+    "UNTIL_INSTANT",
     "CalendarFileError",
     "DayInfo",
     "DayKind",

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from shared.calendar.official import (
@@ -43,6 +43,16 @@ END_OF_DAY = time(23, 59, 59, 999999)
 SOURCE_IMPORTED = "imported"
 SOURCE_BUILTIN = "builtin"
 SOURCE_PROVISIONAL = "provisional"
+
+# The years the calendar knows holidays for. The first is the first year of
+# the official schedules shipped with tousu; the last is far enough ahead for
+# any deadline a case can have. An instant outside them is refused wherever
+# one enters (shared.domain.inputs), so no case makes the calendar count
+# holidays across centuries.
+FIRST_YEAR = 2004
+LAST_YEAR = 2099
+FIRST_INSTANT = datetime(FIRST_YEAR, 1, 1, tzinfo=TZ)
+UNTIL_INSTANT = datetime(LAST_YEAR + 1, 1, 1, tzinfo=TZ)
 
 # Enough for every start day and allowance a running system sees; the bound
 # only keeps a long benchmark over random dates from growing without limit.
@@ -107,14 +117,60 @@ class _CompiledYear:
 def _compile(data: YearData, provisional: bool) -> _CompiledYear:
     first = date(data.year, 1, 1).toordinal()
     length = 366 if _gregorian.isleap(data.year) else 365
+    if not data.holidays and not data.makeup_workdays:
+        cumulative = _weekdays(date.fromordinal(first).weekday(), length)
+        return _CompiledYear(data, provisional, first, length, cumulative)
+    makeup = {d.toordinal() - first for d in data.makeup_workdays}
+    holidays = {d.toordinal() - first for d in data.holidays}
+    weekday = date.fromordinal(first).weekday()
     cumulative = [0] * (length + 1)
     running = 0
     for index in range(length):
-        day = date.fromordinal(first + index)
-        if day in data.makeup_workdays or (day.weekday() < 5 and day not in data.holidays):
+        if index in makeup or ((weekday + index) % 7 < 5 and index not in holidays):
             running += 1
         cumulative[index + 1] = running
     return _CompiledYear(data, provisional, first, length, cumulative)
+
+
+def _weekdays_upto(ordinal: int) -> int:
+    """Mondays to Fridays among the ordinals 1..``ordinal`` (day 1, 0001-01-01,
+    is a Monday)."""
+    return 5 * (ordinal // 7) + min(ordinal % 7, 5)
+
+
+@cache
+def _weekdays(first_weekday: int, length: int) -> list[int]:
+    """The cumulative working days of a year with weekends alone: one of
+    fourteen, shared by every such year (never mutated)."""
+    cumulative = [0] * (length + 1)
+    for index in range(length):
+        cumulative[index + 1] = cumulative[index] + ((first_weekday + index) % 7 < 5)
+    return cumulative
+
+
+@cache
+def _default_year(year: int) -> _CompiledYear:
+    """A year without an import, compiled once per process: every calendar
+    shares it (a calendar is built per request), and the lunar arithmetic of a
+    provisional year costs milliseconds."""
+    if year in builtin_years():
+        data = YearData(
+            year,
+            dict(builtin_holidays(year)),
+            dict(builtin_makeup_workdays(year)),
+            SOURCE_BUILTIN,
+            BUILTIN_DOCUMENT,
+        )
+        return _compile(data, False)
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return _compile(
+            YearData(year, dict(provisional_holidays(year)), {}, SOURCE_PROVISIONAL), True
+        )
+    # Outside the calendar's years (only data stored before instants were
+    # bounded can reach here): weekends alone, provisional. Cheap, so such a
+    # case cannot slow anything, and no holiday rule is stretched to a year
+    # it was never made for.
+    return _compile(YearData(year, {}, {}, SOURCE_PROVISIONAL), True)
 
 
 def _check_year(data: YearData) -> None:
@@ -216,23 +272,10 @@ class WorkdayCalendar:
     def _year(self, year: int) -> _CompiledYear:
         compiled = self._years.get(year)
         if compiled is None:
-            compiled = _compile(*self._resolve(year))
+            imported = self._imported.get(year)
+            compiled = _default_year(year) if imported is None else _compile(imported, False)
             self._years[year] = compiled
         return compiled
-
-    def _resolve(self, year: int) -> tuple[YearData, bool]:
-        if year in self._imported:
-            return self._imported[year], False
-        if year in builtin_years():
-            data = YearData(
-                year,
-                dict(builtin_holidays(year)),
-                dict(builtin_makeup_workdays(year)),
-                SOURCE_BUILTIN,
-                BUILTIN_DOCUMENT,
-            )
-            return data, False
-        return YearData(year, dict(provisional_holidays(year)), {}, SOURCE_PROVISIONAL), True
 
     def _compute_deadline(self, start_ordinal: int, n: int) -> Deadline:
         if n == 0:
@@ -259,6 +302,14 @@ class WorkdayCalendar:
         """Working days with ordinals in (a, b]."""
         if b <= a:
             return 0
+        # Before the calendar's first year (a due date stored before instants
+        # were bounded) a year is weekends alone, unless imported: counted in
+        # one step rather than year by year, so that such a case costs no more
+        # than any other.
+        plain_until = min((y for y in self._imported if y < FIRST_YEAR), default=FIRST_YEAR)
+        head_end = min(b, date(plain_until, 1, 1).toordinal() - 1)
+        if a < head_end:
+            return _weekdays_upto(head_end) - _weekdays_upto(a) + self._count_after(head_end, b)
         first, last = date.fromordinal(a + 1), date.fromordinal(b)
         count = 0
         for year in range(first.year, last.year + 1):
