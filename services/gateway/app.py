@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from services.gateway.asyncapi import asyncapi_router
 from services.gateway.auth.routes import auth_router
 from services.gateway.body_limit import BodyLimitMiddleware
+from services.gateway.clean_query import CleanQueryMiddleware
 from services.gateway.complaints.registration import registration_router
 from services.gateway.complaints.request_id import RequestIdMiddleware
 from services.gateway.complaints.routes import complaints_router
@@ -63,6 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # A control character in a query parameter or path: 422 naming it.
+    app.add_middleware(CleanQueryMiddleware)
     # Per-IP limits on the public endpoints; inside the request id, so that a
     # 429 carries one too.
     app.add_middleware(RateLimitMiddleware)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from shared.domain.commands import ComplaintFacts
+from shared.domain.inputs import Instant
 from shared.events.types import Channel
 
 
@@ -12,7 +13,7 @@ class Submission(ComplaintFacts):
     """A channel's submission: the facts, and when it reached us (the date a
     letter was received, the time of a call; default: now)."""
 
-    received_at: AwareDatetime | None = None
+    received_at: Instant | None = None
     # Why it is registered later than staff may on their own (补录 beyond the
     # window): only a supervisor may, with a reason (docs/late-entries.md).
     late_reason: str | None = Field(default=None, min_length=1, max_length=500)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.domain.inputs import Instant, Text, clean_text
 from shared.events import Actor
 from shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
 
@@ -17,11 +18,39 @@ TEXT = 20_000  # longest free text accepted, in characters
 SHORT = 500
 
 
+class ComplainantFacts(Complainant):
+    """The complainant as a command carries them: the event's fields, each
+    text checked on the way in. The event type itself stays lenient, so a
+    stream stored before the check still reads. A validator rather than
+    annotations, so that a subclass narrowing a field (the public API's
+    contact rules) keeps the check."""
+
+    # A plain Complainant given in its place is read field by field (and so
+    # checked), as a dict would be.
+    model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("name", "phone", "email", "address", "id_number", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class PlanMeasureFacts(PlanMeasure):
+    """A measure of a handling plan as a command carries it, text checked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("measure", "owner", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
+
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     # Set by whoever sends the command: a resent command with the same id
     # yields the same event ids, which the store then appends only once.
     command_id: uuid.UUID | None = None
@@ -33,7 +62,7 @@ class Command(BaseModel):
     # Why a fact is recorded later than staff may record it on their own (补录
     # beyond the window): required then, and only a supervisor may give it
     # (shared/domain/late_entries.py).
-    late_reason: str | None = Field(default=None, min_length=1, max_length=SHORT)
+    late_reason: Text | None = Field(default=None, min_length=1, max_length=SHORT)
 
     @classmethod
     def name(cls) -> str:
@@ -48,90 +77,90 @@ class ComplaintFacts(BaseModel):
     channel: Channel
     # The channel's own reference (call id, letter register number, form id):
     # a resend with the same one is the same complaint.
-    external_ref: str | None = Field(default=None, max_length=200)
-    complainant: Complainant
-    subject: str = Field(min_length=1, max_length=SHORT)
-    description: str = Field(min_length=1, max_length=TEXT)
-    happened_at: AwareDatetime | None = None
-    location: str | None = Field(default=None, max_length=SHORT)
-    people_involved: str | None = Field(default=None, max_length=SHORT)
-    demands: str | None = Field(default=None, max_length=TEXT)
-    category: str | None = Field(default=None, max_length=64)
-    subcategory: str | None = Field(default=None, max_length=64)
-    service_item: str | None = Field(default=None, max_length=64)
-    language: str = Field(default="zh-CN", pattern=r"^(zh|en)(-[A-Za-z]+)?$")
+    external_ref: Text | None = Field(default=None, max_length=200)
+    complainant: ComplainantFacts
+    subject: Text = Field(min_length=1, max_length=SHORT)
+    description: Text = Field(min_length=1, max_length=TEXT)
+    happened_at: Instant | None = None
+    location: Text | None = Field(default=None, max_length=SHORT)
+    people_involved: Text | None = Field(default=None, max_length=SHORT)
+    demands: Text | None = Field(default=None, max_length=TEXT)
+    category: Text | None = Field(default=None, max_length=64)
+    subcategory: Text | None = Field(default=None, max_length=64)
+    service_item: Text | None = Field(default=None, max_length=64)
+    language: Text = Field(default="zh-CN", pattern=r"^(zh|en)(-[A-Za-z]+)?$")
 
 
 class SubmitComplaint(Command, ComplaintFacts):
-    tracking_no: str = Field(max_length=40)
-    access_code_hash: str | None = None
+    tracking_no: Text = Field(max_length=40)
+    access_code_hash: Text | None = None
 
 
 class AcceptComplaint(Command):
-    category: str
-    subcategory: str | None = None
-    service_item: str | None = None
-    verification_note: str | None = Field(default=None, max_length=TEXT)
+    category: Text
+    subcategory: Text | None = None
+    service_item: Text | None = None
+    verification_note: Text | None = Field(default=None, max_length=TEXT)
 
 
 class RejectComplaint(Command):
-    reason: str = Field(min_length=1, max_length=TEXT)
-    suggestion: str = Field(min_length=1, max_length=TEXT)
-    reason_code: str | None = None
-    verification_note: str | None = Field(default=None, max_length=TEXT)
+    reason: Text = Field(min_length=1, max_length=TEXT)
+    suggestion: Text = Field(min_length=1, max_length=TEXT)
+    reason_code: Text | None = None
+    verification_note: Text | None = Field(default=None, max_length=TEXT)
 
 
 class RouteComplaint(Command):
-    department: str = Field(min_length=1, max_length=64)
-    rule_id: str | None = None
+    department: Text = Field(min_length=1, max_length=64)
+    rule_id: Text | None = None
     rule_version: int | None = None
-    requirements: str | None = Field(default=None, max_length=TEXT)
+    requirements: Text | None = Field(default=None, max_length=TEXT)
 
 
 class ClaimCase(Command):
-    handler: str | None = None  # default: the actor
+    handler: Text | None = None  # default: the actor
 
 
 class ReturnCase(Command):
-    reason: str = Field(min_length=1, max_length=TEXT)
-    basis: str = Field(min_length=1, max_length=TEXT)
+    reason: Text = Field(min_length=1, max_length=TEXT)
+    basis: Text = Field(min_length=1, max_length=TEXT)
 
 
 class RecordInvestigation(Command):
-    findings: str = Field(min_length=1, max_length=TEXT)
-    methods: list[str] = Field(default_factory=list, max_length=20)
+    findings: Text = Field(min_length=1, max_length=TEXT)
+    methods: list[Text] = Field(default_factory=list, max_length=20)
 
 
 class ProposePlan(Command):
-    measures: list[PlanMeasure] = Field(min_length=1, max_length=50)
-    summary: str | None = Field(default=None, max_length=TEXT)
+    measures: list[PlanMeasureFacts] = Field(min_length=1, max_length=50)
+    summary: Text | None = Field(default=None, max_length=TEXT)
 
 
 class RecordConsultation(Command):
     agrees: bool
-    opinion: str | None = Field(default=None, max_length=TEXT)
+    opinion: Text | None = Field(default=None, max_length=TEXT)
 
 
 class ReportProgress(Command):
-    progress: str = Field(min_length=1, max_length=TEXT)
+    progress: Text = Field(min_length=1, max_length=TEXT)
     notify_complainant: bool = True
 
 
 class RequestExtension(Command):
     working_days: int = Field(ge=1, le=10)
-    reason: str = Field(min_length=1, max_length=TEXT)
+    reason: Text = Field(min_length=1, max_length=TEXT)
 
 
 class DecideExtension(Command):
     approved: bool
     working_days: int | None = Field(default=None, ge=1, le=10)  # default: as requested
-    reason: str | None = Field(default=None, max_length=TEXT)
+    reason: Text | None = Field(default=None, max_length=TEXT)
 
 
 class ResolveComplaint(Command):
-    result: str = Field(min_length=1, max_length=TEXT)
-    basis: str = Field(min_length=1, max_length=TEXT)
-    improvements: str | None = Field(default=None, max_length=TEXT)
+    result: Text = Field(min_length=1, max_length=TEXT)
+    basis: Text = Field(min_length=1, max_length=TEXT)
+    improvements: Text | None = Field(default=None, max_length=TEXT)
 
 
 class SendFeedback(Command):
@@ -140,11 +169,11 @@ class SendFeedback(Command):
 
 class RecordFollowUp(Command):
     satisfaction: Satisfaction
-    comment: str | None = Field(default=None, max_length=TEXT)
+    comment: Text | None = Field(default=None, max_length=TEXT)
 
 
 class ReopenComplaint(Command):
-    reason: str = Field(min_length=1, max_length=TEXT)
+    reason: Text = Field(min_length=1, max_length=TEXT)
 
 
 class LinkDuplicate(Command):
@@ -153,24 +182,24 @@ class LinkDuplicate(Command):
     Decided once on each of the two streams.
     """
 
-    primary_complaint_id: str
-    duplicate_complaint_id: str
+    primary_complaint_id: Text
+    duplicate_complaint_id: Text
     linked: bool = True
 
 
 class RaiseSupervision(Command):
-    kind: str = Field(min_length=1, max_length=64)  # e.g. chase (催办), warning, overdue
+    kind: Text = Field(min_length=1, max_length=64)  # e.g. chase (催办), warning, overdue
     # The deadline a warning or overdue notice is about (the deadline watcher).
     deadline: DeadlineKind | None = None
     # The due instant the notice was about: a notice for a deadline that has
     # since moved or been met is stale and records nothing.
-    due_at: AwareDatetime | None = None
-    note: str | None = Field(default=None, max_length=TEXT)
-    related_complaint_id: str | None = None
+    due_at: Instant | None = None
+    note: Text | None = Field(default=None, max_length=TEXT)
+    related_complaint_id: Text | None = None
 
 
 class RecalculateDeadlines(Command):
     """Recompute the provisional deadlines on the current calendar, e.g. after
     the official holiday schedule of a year was imported."""
 
-    reason: str = Field(min_length=1, max_length=SHORT)
+    reason: Text = Field(min_length=1, max_length=SHORT)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shared.domain.commands import Command
+from shared.domain.inputs import Instant
 
 # expected_version comes from the If-Match header (complaints/versions.py).
 GATEWAY_FIELDS = frozenset(
@@ -33,7 +34,7 @@ def body_model(command: type[Command]) -> type[BaseModel]:
         for name, info in command.model_fields.items()
         if name not in GATEWAY_FIELDS and name != "occurred_at"
     }
-    fields["occurred_at"] = (AwareDatetime | None, OCCURRED_AT)
+    fields["occurred_at"] = (Instant | None, OCCURRED_AT)
     model: type[BaseModel] = create_model(
         f"{command.name()}Body",
         __config__=ConfigDict(extra="forbid"),

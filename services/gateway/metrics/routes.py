@@ -8,7 +8,7 @@ cases of theirs. Both read projections that follow the event store by a moment.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,6 +21,7 @@ from services.metrics.deadlines import overdue
 from services.metrics.kpis import PgKpiSource
 from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.repository import load_years
+from shared.domain.inputs import INSTANT_OUT_OF_RANGE, instant_problem
 from shared.domain.labels import deadline_label
 from shared.domain.status import Status
 from shared.events import utcnow
@@ -100,12 +101,34 @@ def _instant(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return parse_instant(text)
+        at = parse_instant(text)
     except PeriodError as exc:
         raise Unprocessable(
             Text(f"{name} 格式有误", f"{name} is not a month, day or timestamp"),
             errors=[{"field": f"query.{name}", "message": str(exc), "type": "value_error"}],
         ) from exc
+    problem = instant_problem(at)
+    if problem is not None:
+        raise Unprocessable(
+            Text(f"{name} 超出日历范围", f"{name} {problem}"),
+            errors=[{"field": f"query.{name}", "message": problem, "type": INSTANT_OUT_OF_RANGE}],
+        )
+    return at
+
+
+def _as_of(text: str | None, now: datetime) -> datetime:
+    """The instant the figures are for: now by default, never later. Figures
+    "as of" a future instant would be a projection presented as fact."""
+    when = _instant(text, "as_of")
+    if when is None:
+        return now
+    if when > now + AS_OF_SKEW:
+        message = "is in the future; figures are only given as they stood up to now"
+        raise Unprocessable(
+            Text("as_of 不能晚于当前时间", f"as_of {message}"),
+            errors=[{"field": "query.as_of", "message": message, "type": "as_of_in_future"}],
+        )
+    return min(when, now)
 
 
 def _scope(principal: Principal) -> str | None:
@@ -116,6 +139,9 @@ def _scope(principal: Principal) -> str | None:
 async def _calendar(request: Request) -> WorkdayCalendar:
     return WorkdayCalendar(await load_years(get_pool(request)))
 
+
+# A client's clock a little ahead of ours is still asking for "now".
+AS_OF_SKEW = timedelta(minutes=5)
 
 KpiReader = Annotated[Principal, Depends(require_roles("dept_head", "supervisor", "admin"))]
 OverdueReader = Annotated[
@@ -150,7 +176,7 @@ def metrics_router() -> APIRouter:
     ) -> KpiReport:
         """DESIGN's KPIs for complaints received in [from, to), as of an instant."""
         now = utcnow()
-        when = _instant(as_of, "as_of") or now
+        when = _as_of(as_of, now)
         _instant(from_, "from")
         _instant(to, "to")
         try:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.gateway.complaints.actions import ACTIONS
 from services.gateway.complaints.client import CommandClient
@@ -20,9 +20,11 @@ from services.gateway.public.idempotency import check_resend, keyed
 from services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
 from services.intake.submission import Submission
 from shared.domain import commands as c
+from shared.domain.commands import ComplainantFacts
+from shared.domain.inputs import Instant, Text
 from shared.domain.status import Status
 from shared.events import Actor, utcnow
-from shared.events.types import Channel, Complainant, Satisfaction
+from shared.events.types import Channel, Satisfaction
 from shared.intake.commitments import CommitmentRegister, PublicRegister
 from shared.intake.contacts import LIMITS as CONTACT_LIMITS
 from shared.intake.contacts import valid_email, valid_phone
@@ -48,7 +50,7 @@ def _same(name: str) -> Any:
     return Submission.model_fields[name]
 
 
-class PublicComplainant(Complainant):
+class PublicComplainant(ComplainantFacts):
     """Contact details as the public gives them, checked as the web form checks
     them (shared.intake.contacts): a phone number we can call, an e-mail
     address we can write to, bounded lengths."""
@@ -90,16 +92,16 @@ class WebComplaint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     complainant: PublicComplainant
-    subject: str = _same("subject")
-    description: str = _same("description")
-    happened_at: AwareDatetime | None = _same("happened_at")
-    location: str | None = _same("location")
-    people_involved: str | None = _same("people_involved")
-    demands: str | None = _same("demands")
-    category: str | None = _same("category")
-    subcategory: str | None = _same("subcategory")
-    service_item: str | None = _same("service_item")
-    language: str = _same("language")
+    subject: Text = _same("subject")
+    description: Text = _same("description")
+    happened_at: Instant | None = _same("happened_at")
+    location: Text | None = _same("location")
+    people_involved: Text | None = _same("people_involved")
+    demands: Text | None = _same("demands")
+    category: Text | None = _same("category")
+    subcategory: Text | None = _same("subcategory")
+    service_item: Text | None = _same("service_item")
+    language: Text = _same("language")
 
     def submission(self) -> Submission:
         return Submission.model_validate(
@@ -126,7 +128,7 @@ class FollowUpBody(BaseModel):
     satisfaction: Literal[
         Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.DISSATISFIED
     ]
-    comment: str | None = Field(default=None, max_length=c.TEXT)
+    comment: Text | None = Field(default=None, max_length=c.TEXT)
 
 
 class FollowUpResult(BaseModel):

@@ -245,7 +245,7 @@ def _channel_needs(form: RegistrationForm, data: Mapping[str, Any], lang: Lang) 
     fields are wrong too (the submission's own check, on what was typed)."""
     try:
         channel = Channel(data["channel"])
-        who = Complainant.model_validate(data["complainant"])
+        who = c.ComplainantFacts.model_validate(data["complainant"])
     except ValueError:
         return
     probe = Submission.model_construct(
