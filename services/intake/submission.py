@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.domain.commands import ComplaintFacts
-from shared.domain.inputs import Instant
+from shared.domain.inputs import Instant, Text
 from shared.events.types import Channel
 
 
@@ -16,7 +16,7 @@ class Submission(ComplaintFacts):
     received_at: Instant | None = None
     # Why it is registered later than staff may on their own (补录 beyond the
     # window): only a supervisor may, with a reason (docs/late-entries.md).
-    late_reason: str | None = Field(default=None, min_length=1, max_length=500)
+    late_reason: Text | None = Field(default=None, min_length=1, max_length=500)
 
     def missing(self) -> list[tuple[str, str]]:
         """(field, message) for each field this channel needs and did not get."""
