@@ -42,7 +42,7 @@ async def test_commands_and_submissions_over_nats_are_refused_naming_the_field(
     store: PostgresEventStore,
 ) -> None:
     submit = settings.naming.command("intake", "submit")
-    for change, field in [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"received_at": "1900-03-01T10:00:00+08:00"}, "submission.received_at"),
         ({"received_at": "0108-03-01T10:00:00+08:00"}, "submission.received_at"),
         ({"description": "水管\u0000漏水"}, "submission.description"),
@@ -51,7 +51,8 @@ async def test_commands_and_submissions_over_nats_are_refused_naming_the_field(
             {"complainant": {"name": "王\u0000五", "address": "幸福路1号"}},
             "submission.complainant.name",
         ),
-    ]:
+    ]
+    for change, field in refusals:
         # A supervisor, with a reason: the late-entry rules would let the
         # letter through; only the calendar's bounds stop it.
         body = LETTER | {"late_reason": "旧档案补录"} | change
