@@ -156,7 +156,7 @@ async def test_staff_commands_refuse_and_store_nothing(
         ("/api/v1/kpis", {"from": "2026-01", "to": "9999-12"}, "query.to"),
         ("/api/v1/kpis", {"as_of": "0001-01-01"}, "query.as_of"),
         ("/open311/v2/requests.json", {"service_request_id": "\u0000"}, "query.service_request_id"),
-        ("/staff/cases", {"q": "\u0000"}, "query.q"),
+        ("/staff/queue", {"department": "\u0000"}, "query.department"),
     ],
 )
 async def test_query_parameters_out_of_range_are_422(
@@ -168,6 +168,28 @@ async def test_query_parameters_out_of_range_are_422(
 ) -> None:
     response = await client.get(url, params=params, headers=staff["sup-wang"])
     assert fields(response) == [field]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"start_date": "0001-01-01"}, {"end_date": "0001-01-01"}, {"end_date": "9999-12-31"}],
+)
+async def test_open311_dates_out_of_range_are_refused(
+    client: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    refused = await client.get("/open311/v2/requests.json", params=params)
+    assert refused.status_code == 422, refused.text
+    (name,) = params
+    assert refused.json()[0]["description"].startswith(f"{name} is ")
+
+
+async def test_no_monthly_report_before_the_calendar(
+    client: httpx.AsyncClient, store: PostgresEventStore
+) -> None:
+    await add_user(store.pool, "sup-wang", "supervisor")
+    assert (await sign_in(client, "sup-wang")).status_code == 303
+    missing = await client.get("/staff/reports/monthly/0001-01.xlsx")
+    assert missing.status_code == 404  # the page for a month without a report, not a 500
 
 
 async def test_a_future_as_of_is_refused(

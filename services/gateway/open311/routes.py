@@ -42,6 +42,7 @@ from services.gateway.problems import DomainProblem, Lang, Text, localize, reque
 from services.gateway.public.idempotency import HEADER as IDEMPOTENCY_HEADER
 from services.gateway.public.idempotency import check_resend, keyed
 from shared.calendar import TZ
+from shared.domain.inputs import instant_problem
 from shared.events import Actor, utcnow
 from shared.intake.commitments import CommitmentRegister
 from shared.intake.taxonomy import Taxonomy, UnknownCode
@@ -81,7 +82,11 @@ def _instant(name: str, text: str | None) -> datetime | None:
             400, f"{name} must be a w3 date and time, e.g. 2026-03-01T00:00:00Z"
         ) from None
     # A bare date or a time without an offset is Beijing time, as elsewhere in tousu.
-    return at if at.tzinfo is not None else at.replace(tzinfo=TZ)
+    at = at if at.tzinfo is not None else at.replace(tzinfo=TZ)
+    problem = instant_problem(at)
+    if problem is not None:  # year 1 or 9999 would overflow the default range
+        raise Open311Error(422, f"{name} {problem}")
+    return at
 
 
 def _status_filter(values: list[str]) -> bool | None:

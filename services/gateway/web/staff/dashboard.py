@@ -36,7 +36,7 @@ from services.metrics.deadlines import overdue
 from services.metrics.kpis import PgKpiSource
 from services.metrics.report.figures import month_start, parse_month, shift_month
 from services.metrics.report.labels import Language
-from shared.calendar import TZ
+from shared.calendar import FIRST_YEAR, TZ
 from shared.domain.labels import deadline_label
 from shared.domain.status import Status
 from shared.events import utcnow
@@ -357,7 +357,9 @@ def router(settings: Settings) -> APIRouter:
         lang = web.lang(request)
         try:
             year, number = parse_month(month)
-            if month_start(year, number) > utcnow():
+            # Nothing before the calendar's first year was ever received
+            # (and year 1 has no month before it to compare with).
+            if year < FIRST_YEAR or month_start(year, number) > utcnow():
                 raise ValueError(month)
         except ValueError:
             context = {"message": gettext(lang, BAD_MONTH)}
