@@ -7,14 +7,14 @@ from typing import NoReturn, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 
 from shared.settings import load_settings
 from tousu.cli._async import run
+from tousu.cli._console import console
 from tousu.connect import NotConfiguredError, database_url
 
 # Whole lines: messages get copied and grepped.
-err = Console(stderr=True, soft_wrap=True)
+err = console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0

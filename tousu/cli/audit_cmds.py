@@ -9,7 +9,6 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +17,7 @@ from shared.events import types as ev
 from shared.store.chain import seal_all
 from shared.store.chain_verify import ChainReport, Problem, count_seals, verify_chain
 from tousu.cli import app
+from tousu.cli._console import add_columns, console
 from tousu.cli._db import with_database
 
 audit_app = typer.Typer(
@@ -25,8 +25,8 @@ audit_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = console(soft_wrap=True, highlight=False)
+err = console(stderr=True, soft_wrap=True, highlight=False)
 
 T = TypeVar("T")
 LANGUAGES = ("zh-CN", "en")
@@ -186,8 +186,8 @@ def late_entries_cmd(
         out.print(text["late_none"])
         return
     table = Table(title=text["late_title"], title_justify="left")
-    for column in text["late_columns"].split("|"):
-        table.add_column(column)
+    columns = text["late_columns"].split("|")
+    add_columns(table, columns, keys=columns[2:3])  # the complaint's tracking number
     for e in entries:
         table.add_row(
             e["recorded_at"][:16].replace("T", " "),

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from services.metrics.deadlines import provisional_in
@@ -28,6 +27,7 @@ from shared.calendar.repository import load_years, save_years
 from shared.settings import Settings, load_settings
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import console
 from tousu.connect import database_url
 
 calendar_app = typer.Typer(
@@ -36,8 +36,8 @@ calendar_app = typer.Typer(
 )
 app.add_typer(calendar_app, name="calendar")
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 _CONNECT_TIMEOUT = 5.0
 _KIND_LABELS = {

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,6 +18,7 @@ from bench.chaos.run import ChaosConfig, run_chaos
 from bench.chaos.table import chaos_table
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import console as make_console
 
 
 @app.command()
@@ -41,7 +41,7 @@ def chaos(
     Exits 1 if a complaint did not close, an event was lost or duplicated, a
     notice was sent twice, a consumer did not resume or a dead letter remains.
     """
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     # Our own clients lose their servers on purpose: their reconnect
     # tracebacks would bury the progress bar.
     for noisy in ("nats.aio.client", "asyncpg.pool"):

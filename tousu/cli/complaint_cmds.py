@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.calendar import TZ
@@ -30,12 +29,13 @@ from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import add_columns, console
 from tousu.connect import NotConfiguredError, database_url
 
 complaint_app = typer.Typer(help="投诉件：查看状态、期限和处理经过。", no_args_is_help=True)
 app.add_typer(complaint_app, name="complaint")
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 CHANNELS = {
     ev.Channel.PHONE: "电话",
@@ -294,8 +294,7 @@ def _print(doc: dict[str, Any]) -> None:
     out.print(head)
 
     deadlines = Table(title="期限（北京时间）", title_justify="left")
-    for column in ("期限", "截止", "工作日", "备注"):
-        deadlines.add_column(column)
+    add_columns(deadlines, ("期限", "截止", "工作日", "备注"), keys={"截止"})
     promised = doc["promised_feedback"]
     shown = [*doc["deadlines"], *([promised | {"label": "承诺反馈日期"}] if promised else [])]
     for d in shown:
@@ -306,8 +305,7 @@ def _print(doc: dict[str, Any]) -> None:
     out.print(deadlines)
 
     timeline = Table(title="处理经过", title_justify="left")
-    for column in ("时间（北京时间）", "环节", "操作人", "摘要"):
-        timeline.add_column(column)
+    add_columns(timeline, ("时间（北京时间）", "环节", "操作人", "摘要"), keys={"时间（北京时间）"})
     for e in doc["timeline"]:
         when = e["occurred_at"][:16].replace("T", " ")
         late = _late_note(e["late_entry"])

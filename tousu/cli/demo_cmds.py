@@ -9,7 +9,6 @@ from collections import Counter
 import asyncpg
 import nats
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,20 +16,23 @@ from shared.events import utcnow
 from shared.settings import Settings
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import console
 from tousu.connect import NotConfiguredError, database_url, nats_url
 from tousu.demo.driver import Driver, Result
 from tousu.demo.plan import Outcome, plan
+from tousu.demo.try_it import Account, sign_in_accounts
+from tousu.demo.try_it import show as show_try_it
 
 demo_app = typer.Typer(help="演示数据：生成投诉并走完各种办理流程。", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 # Cases driven at once: enough to be quick, few enough not to swamp a laptop.
 CONCURRENCY = 4
 
 
-async def _seed(n: int, seed: int, timeout: float) -> list[Result]:
+async def _seed(n: int, seed: int, timeout: float) -> tuple[list[Result], list[Account]]:
     settings = Settings()
     cases = plan(n, seed, utcnow())
     # Few tries: with NATS down the command should fail soon, not retry for
@@ -63,7 +65,8 @@ async def _seed(n: int, seed: int, timeout: float) -> list[Result]:
                 progress.advance(task)
                 return result
 
-            return list(await asyncio.gather(*(one(i) for i in range(len(cases)))))
+            results = list(await asyncio.gather(*(one(i) for i in range(len(cases)))))
+        return results, await sign_in_accounts(pool)
     finally:
         await pool.close()
         await client.close()
@@ -94,7 +97,7 @@ def seed_cmd(
 ) -> None:
     """Submit N demo complaints through intake and drive them through varied lifecycles."""
     try:
-        results = run(_seed(n, seed, timeout))
+        results, accounts = run(_seed(n, seed, timeout))
     except NotConfiguredError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
@@ -102,6 +105,8 @@ def seed_cmd(
         err.print(f"[red]cannot reach NATS or PostgreSQL: {exc}[/red]")
         raise typer.Exit(1) from None
     out.print(_summary(results))
+    # What to try next: complaints to look up, and how to sign in.
+    show_try_it(out, results, accounts, Settings())
     failures = [r for r in results if r.error is not None]
     for r in failures[:10]:
         err.print(f"[red]#{r.case.index} {r.case.outcome.label} {r.tracking_no or ''}: {r.error}")

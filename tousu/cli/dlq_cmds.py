@@ -10,13 +10,13 @@ from typing import TypeVar
 import nats
 import typer
 from nats.js import JetStreamContext
-from rich.console import Console
 from rich.table import Table
 
 from shared import dlq
 from shared.settings import Settings, load_settings
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import console, key_column, text_column
 from tousu.connect import NotConfiguredError, nats_url
 
 dlq_app = typer.Typer(
@@ -25,8 +25,8 @@ dlq_app = typer.Typer(
 )
 app.add_typer(dlq_app, name="dlq")
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 T = TypeVar("T")
 _ERROR_WIDTH = 80
@@ -90,7 +90,10 @@ def list_cmd(
         return
     table = Table(title=f"dead letters ({len(entries)})")
     for column in ("id", "consumer", "event type", "event id", "failed at", "tries", "error"):
-        table.add_column(column, overflow="fold" if column == "error" else "ellipsis")
+        if column in ("id", "event id", "failed at"):
+            key_column(table, column)
+        else:
+            text_column(table, column)
     for e in entries:
         table.add_row(
             str(e.id),

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -50,10 +49,11 @@ from shared.settings import load_settings
 from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import add_columns, console
 from tousu.connect import database_url
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 
 class Format(StrEnum):
@@ -270,8 +270,8 @@ def supervision_overdue(
             writer.writerow([inert(str(v)) if v is not None else "" for v in record.values()])
         return
     table = Table(title=f"超期清单（{len(records)} 项）")
-    for column in ("投诉编号", "部门", "承办人", "期限", "届满", "超期工作日", "已督办", "事由"):
-        table.add_column(column)
+    columns = ("投诉编号", "部门", "承办人", "期限", "届满", "超期工作日", "已督办", "事由")
+    add_columns(table, columns, keys={"投诉编号", "届满"})
     for o in items:
         d = o.deadline
         table.add_row(

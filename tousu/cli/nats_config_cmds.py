@@ -10,15 +10,15 @@ from typing import Annotated
 
 import bcrypt
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.nats_permissions import authorization_block, users
 from shared.routing.known import register_departments
 from shared.settings import Settings
 from tousu.cli import app
+from tousu.cli._console import add_columns, console
 
-out = Console()
+out = console()
 AUTH_FILE = "nats-auth.conf"
 SERVER_FILE = "nats-server.conf"
 CREDENTIALS_DIR = "credentials"
@@ -91,8 +91,7 @@ def nats_config(
             f"TOUSU_NATS_URL=nats://{user.name}:{passwords[user.name]}@{server}\n",
         )
     table = Table(title=f"NATS users for subject root {settings.naming.root!r}")
-    for column in ("user", "may"):
-        table.add_column(column)
+    add_columns(table, ("user", "may"), keys={"user"})
     for user in everyone:
         table.add_row(user.name, user.notes)
     out.print(table)

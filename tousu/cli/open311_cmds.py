@@ -8,11 +8,11 @@ from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from services.gateway.open311 import keys as repo
 from tousu.cli import app
+from tousu.cli._console import console, key_column, text_column
 from tousu.cli._db import fail, with_database
 
 open311_app = typer.Typer(help="Open311 GeoReport v2 (/open311/v2/).", no_args_is_help=True)
@@ -22,8 +22,8 @@ keys_app = typer.Typer(
 open311_app.add_typer(keys_app, name="keys")
 app.add_typer(open311_app, name="open311")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+out = console()
+err = console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 
@@ -86,7 +86,10 @@ def list_cmd(
         return
     table = Table(title=f"Open311 keys ({len(found)})")
     for column in ("name", "id", "created", "last used", "revoked"):
-        table.add_column(column, no_wrap=column == "id")
+        if column == "id":
+            key_column(table, column)
+        else:
+            text_column(table, column)
     for k in found:
         table.add_row(
             k.name,

@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.calendar import TZ
@@ -20,6 +19,7 @@ from shared.privacy.views_log import list_views
 from shared.private_files import tighten
 from shared.settings import load_settings
 from tousu.cli import app
+from tousu.cli._console import add_columns, console
 from tousu.cli._db import fail, with_database
 
 privacy_app = typer.Typer(
@@ -27,8 +27,8 @@ privacy_app = typer.Typer(
 )
 app.add_typer(privacy_app, name="privacy")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+out = console()
+err = console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 CONFIRM = "删除后无法恢复。确定删除？ / This cannot be undone. Erase?"
@@ -42,8 +42,8 @@ def _with_db(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 
 def _show(found: list[erasure.Found]) -> None:
     table = Table(title="将删除的投诉人个人信息 / personal data to erase", title_justify="left")
-    for column in ("投诉人 complainant", "投诉编号 tracking no.", "受理时间 received", "状态"):
-        table.add_column(column)
+    columns = ("投诉人 complainant", "投诉编号 tracking no.", "受理时间 received", "状态")
+    add_columns(table, columns, keys={"投诉编号 tracking no."})
     for f in found:
         state = "已删除 erased" if f.erased_at else "可读 readable"
         if not f.complaints:
@@ -123,8 +123,8 @@ def views(
             )
         return
     table = Table(title="个人信息查看记录 / personal data views", title_justify="left")
-    for column in ("时间 when", "查看人 who", "角色 role", "投诉件 case", "页面 view"):
-        table.add_column(column)
+    columns = ("时间 when", "查看人 who", "角色 role", "投诉件 case", "页面 view")
+    add_columns(table, columns, keys={"投诉件 case"})
     for v in found:
         table.add_row(
             v.viewed_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"),

@@ -10,12 +10,12 @@ from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.naming import is_token
 from shared.relay import quarantine
 from tousu.cli import app
+from tousu.cli._console import console, key_column, text_column
 from tousu.cli._db import fail, with_database
 
 relay_app = typer.Typer(help="The relay (store → JetStream).", no_args_is_help=True)
@@ -25,7 +25,7 @@ quarantine_app = typer.Typer(
 )
 relay_app.add_typer(quarantine_app, name="quarantine")
 
-out = Console()
+out = console()
 T = TypeVar("T")
 _DETAIL_WIDTH = 60
 
@@ -61,7 +61,10 @@ def list_cmd(
         return
     table = Table(title=f"relay quarantine ({len(found)})")
     for column in ("event id", "position", "type", "status", "reason", "since", "detail"):
-        table.add_column(column, overflow="fold" if column == "detail" else "ellipsis")
+        if column in ("event id", "position"):
+            key_column(table, column)
+        else:
+            text_column(table, column)
     for e in found:
         table.add_row(
             str(e.event_id),

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import typer
-from rich.console import Console
 
 from shared.kpi.compute import GROUPINGS
 from shared.kpi.period import PeriodError, parse_instant
 from shared.settings import load_settings
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import console
 from tousu.connect import database_url
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ report_app = typer.Typer(
 )
 app.add_typer(report_app, name="report")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+out = console()
+err = console(stderr=True, soft_wrap=True)
 
 LANGUAGES = ("zh-CN", "en")
 _CONNECT_TIMEOUT = 5.0

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
 from tousu.cli._async import run
+from tousu.cli._console import console as make_console
 from tousu.connect import database_url
 from tousu.database import prepare_database as apply_migrations
 
 events_app = typer.Typer(help="The event store (事件存储).", no_args_is_help=True)
 app.add_typer(events_app, name="events")
-console = Console()
+console = make_console()
+# Characters of an event's data a line shows (`--json` shows it all).
+DATA_SHOWN = 120
 
 
 @app.command()
@@ -51,12 +54,20 @@ async def _tail(after: int, follow: bool, as_json: bool) -> None:
                     if as_json:
                         print(event.model_dump_json())
                     else:
-                        data = json.dumps(event.data, ensure_ascii=False)[:120]
+                        data = json.dumps(event.data, ensure_ascii=False)
+                        if len(data) > DATA_SHOWN:
+                            data = data[:DATA_SHOWN] + "…"
+                        # The tracking number whole, ahead of the data that is cut.
+                        tracking_no = event.data.get("tracking_no")
+                        shown = f"{tracking_no} " if tracking_no else ""
                         console.print(
                             f"{event.global_position:>8} {event.recorded_at:%Y-%m-%d %H:%M:%S} "
                             f"[bold]{event.type}[/bold] {event.stream_id} v{event.version} "
-                            f"{event.department or '_'} {data}",
+                            f"{event.department or '_'} {shown}{escape(data)}",
                             highlight=False,
+                            # One line an event, whole: the terminal wraps it
+                            # if it must, rich never cuts an id in two.
+                            soft_wrap=True,
                         )
                 if page:
                     after = page[-1].global_position

@@ -11,7 +11,6 @@ from typing import Annotated, TypeVar, cast
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from services.gateway.auth import ROLES, StaffRole
@@ -20,6 +19,7 @@ from services.gateway.auth.passwords import hash_password, password_problem
 from services.gateway.auth.roles import ROLE_LABELS
 from services.gateway.auth.tokens import AuthSettings
 from tousu.cli import app
+from tousu.cli._console import add_columns, console, key_column, text_column
 from tousu.cli._db import fail, with_database
 
 users_app = typer.Typer(
@@ -27,8 +27,8 @@ users_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # whole lines: messages get copied and grepped
+out = console()
+err = console(stderr=True, soft_wrap=True)  # whole lines: messages get copied and grepped
 
 T = TypeVar("T")
 
@@ -107,8 +107,8 @@ def list_cmd(
         out.print("no users yet: add one with `tousu users add`")
         return
     table = Table(title=f"users ({len(users)})")
-    for column in ("username", "name", "role", "department", "active", "tokens", "created"):
-        table.add_column(column)
+    columns = ("username", "name", "role", "department", "active", "tokens", "created")
+    add_columns(table, columns, keys={"username"})
     for u in users:
         table.add_row(
             u.username,
@@ -117,7 +117,7 @@ def list_cmd(
             u.department or "-",
             "yes" if u.active else "[red]disabled[/red]",
             str(u.active_tokens),
-            u.created_at.isoformat(timespec="seconds"),
+            u.created_at.isoformat(sep=" ", timespec="minutes"),  # wraps at the space
         )
     out.print(table)
 
@@ -186,7 +186,10 @@ def tokens(username: Annotated[str, typer.Argument()]) -> None:
     found = _with_db(find)
     table = Table(title=f"tokens of {repo.normalize_username(username)} ({len(found)})")
     for column in ("id", "name", "created", "expires", "last used", "revoked"):
-        table.add_column(column, no_wrap=column == "id")
+        if column == "id":
+            key_column(table, column)
+        else:
+            text_column(table, column)
     for t in found:
         table.add_row(
             str(t.id),

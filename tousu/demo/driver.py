@@ -74,6 +74,8 @@ class Result:
     case: DemoCase
     complaint_id: str | None = None
     tracking_no: str | None = None
+    # Shown once by intake, kept for the closing "try it" table.
+    access_code: str | None = None
     error: str | None = None
 
 
@@ -107,11 +109,12 @@ class Driver:
             raise DemoError(f"{subject}: {answer.get('error')}")
         return dict(answer["result"])
 
-    async def submit(self, case: DemoCase) -> tuple[str, str]:
+    async def submit(self, case: DemoCase) -> tuple[str, str, str | None]:
         actor = PUBLIC if case.channel.value in ("web", "wechat") else OPERATOR
         subject = self.naming.command("intake", "submit")
         result = await self._request(subject, {"submission": case.submission, "actor": actor})
-        return str(result["complaint_id"]), str(result["tracking_no"])
+        code = result.get("access_code")
+        return str(result["complaint_id"]), str(result["tracking_no"]), code and str(code)
 
     async def send(
         self,
@@ -146,7 +149,7 @@ class Driver:
     async def drive(self, case: DemoCase, seed: int) -> Result:
         result = Result(case)
         try:
-            result.complaint_id, result.tracking_no = await self.submit(case)
+            result.complaint_id, result.tracking_no, result.access_code = await self.submit(case)
             await Lifecycle(self, case, result.complaint_id, random.Random(seed)).run()
         except (DemoError, TimeoutError, OSError) as exc:
             result.error = str(exc)
