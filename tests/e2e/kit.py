@@ -14,7 +14,7 @@ from shared.application.context_source import ContextSource
 from shared.application.executor import CommandExecutor
 from shared.calendar import TZ
 from shared.domain import commands as c
-from shared.events import Actor
+from shared.events import Actor, utcnow
 from shared.events.types import Channel, Complainant
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
@@ -22,13 +22,23 @@ from tests.helpers import eventually
 from tests.processes import request
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
+
+
+def days_ago(days: int, hour: int = 10) -> datetime:
+    """``hour`` o'clock (Asia/Shanghai) ``days`` days ago: a letter or call staff
+    register late, within the 30 days they may on their own (docs/late-entries.md)."""
+    day = (utcnow() - timedelta(days=days)).astimezone(TZ).date()
+    return datetime(day.year, day.month, day.day, hour, tzinfo=TZ)
+
+
 OPERATOR = {"id": "op-li", "role": "operator"}
 HANDLER = {"id": "h-zhao", "role": "handler", "department": "water"}
 SUPERVISOR = {"id": "sup-wang", "role": "supervisor"}
 
 
 class Commands:
-    """Commands to one complaint, each an hour after the one before."""
+    """Commands to one complaint, each recorded as it is sent (occurred_at now:
+    staff may not date their steps back, see docs/late-entries.md)."""
 
     def __init__(self, client: NatsClient, settings: Settings, complaint_id: uuid.UUID) -> None:
         self.client = client
@@ -42,11 +52,7 @@ class Commands:
         self.clock += 1
         body = {
             "complaint_id": str(self.complaint_id),
-            "command": {
-                "actor": actor,
-                "occurred_at": (RECEIVED + timedelta(hours=self.clock)).isoformat(),
-                **fields,
-            },
+            "command": {"actor": actor, "occurred_at": utcnow().isoformat(), **fields},
         }
         return await request(self.client, self.naming.command(service, command), body)
 
@@ -63,11 +69,14 @@ async def received(
     description: str = "小区连续两天停水，供水公司未提前公告。",
     location: str | None = None,
 ) -> uuid.UUID:
-    """A complaint as intake records it (submission is intake's own endpoint)."""
+    """A complaint as intake records it (submission is intake's own endpoint):
+    a call received on RECEIVED, registered only now, so by a supervisor with
+    a reason (a late entry, 补录, beyond the 30 days an operator may)."""
     complaint_id = uuid.uuid4()
     submit = c.SubmitComplaint(
-        actor=Actor(id="op-li", role="operator"),
+        actor=Actor(id="sup-wang", role="supervisor"),
         occurred_at=RECEIVED,
+        late_reason="三月的来电，补登",
         tracking_no="TS2603-0001-00",
         channel=Channel.PHONE,
         complainant=Complainant(name="张三", phone="13800000000"),

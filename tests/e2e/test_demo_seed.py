@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shared.store.postgres import PostgresEventStore
 from tests.helpers import tousu
+
+
+@pytest.fixture
+def child_env(child_env: dict[str, str]) -> dict[str, str]:
+    """The demo makes up 40 days of history through the running services:
+    they run with windows wide enough for it (docs/late-entries.md), and
+    every demo step shows as a late entry (补录) within them."""
+    return child_env | {"TOUSU_LATE_STEP_WORKING_DAYS": "40", "TOUSU_LATE_REGISTRATION_DAYS": "45"}
 
 
 async def count(store: PostgresEventStore, event_type: str) -> int:
@@ -35,3 +45,4 @@ async def test_seed_makes_varied_complaints(
     )
     assert span is not None
     assert span["last"] <= span["now"] and (span["now"] - span["first"]).days >= 5
+    assert await count(store, "LateEntryRecorded") >= 12

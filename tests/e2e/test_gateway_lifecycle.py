@@ -90,10 +90,12 @@ async def test_lifecycle_over_http(
 ) -> None:
     case = Case(gateway, staff, await received(store, subject="停水未通知（网关）"))
     # Accepted the morning it came in, typed in only now: the feedback date is
-    # reckoned from then, and is long past.
+    # reckoned from then, and is long past. Only a supervisor may record a
+    # step that late, with a reason (补录).
     accepted_at = (RECEIVED + timedelta(hours=1)).isoformat()
     accept = {"category": "service_quality", "occurred_at": accepted_at}
-    assert await case.ok("accept", "op-li", accept) == "accepted"
+    late = {"late_reason": "三月受理时系统未录入"}
+    assert await case.ok("accept", "sup-wang", accept | late) == "accepted"
     request_id = str(uuid.uuid4())
     routed = await case.post(
         "route", "op-li", {"department": "water"}, **{"X-Request-Id": request_id}
@@ -136,9 +138,11 @@ async def test_lifecycle_over_http(
     assert timeline[0]["type"] == "ComplaintReceived"
     assert "access_code_hash" not in timeline[0]["data"]
     # As the body said, not when it was typed in.
-    assert datetime.fromisoformat(timeline[1]["occurred_at"]) == RECEIVED + timedelta(hours=1)
+    [accepted] = [e for e in timeline if e["type"] == "ComplaintAccepted"]
+    assert datetime.fromisoformat(accepted["occurred_at"]) == RECEIVED + timedelta(hours=1)
     assert timeline[-1]["label"] == "Closed"
-    assert {e["actor"]["id"] for e in timeline} == {"op-li", "h-zhao"}
+    # The supervisor recorded what came in March late (补录), staff the rest.
+    assert {e["actor"]["id"] for e in timeline} == {"sup-wang", "op-li", "h-zhao"}
     by_actor = {e["type"]: e["actor"] for e in timeline}
     assert by_actor["CaseClaimed"] == {"id": "h-zhao", "role": "handler", "department": "water"}
     [route] = [e for e in timeline if e["type"] == "ComplaintRouted"]

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.e2e.kit import Headers, Staff
+from tests.e2e.kit import Headers, Staff, days_ago
 from tests.processes import request
 
 FACTS = {
@@ -23,7 +23,7 @@ FACTS = {
 STAFF_CHANNELS: dict[str, dict[str, Any]] = {
     "phone": {"complainant": {"name": "张三", "phone": "13800000001"}},
     "letter": {
-        "received_at": "2026-03-02T10:00:00+08:00",
+        "received_at": days_ago(2).isoformat(),
         "complainant": {"name": "王五", "address": "某市人民路1号"},
     },
     "walk_in": {"complainant": {"name": "赵六", "phone": "13900000002"}},

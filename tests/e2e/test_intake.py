@@ -16,7 +16,7 @@ from shared.intake.identifiers import is_valid_tracking_no, verify_access_code
 from shared.keys import access_code_key
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.e2e.kit import handle_and_feed_back, routed_by_rules
+from tests.e2e.kit import days_ago, handle_and_feed_back, routed_by_rules
 from tests.helpers import eventually
 from tests.processes import request
 
@@ -29,7 +29,7 @@ SUBMISSIONS: dict[str, dict[str, Any]] = {
     "web": {"complainant": {"email": "Li.Si@Example.com"}},
     "wechat": {"complainant": {"anonymous": True}},
     "letter": {
-        "received_at": "2026-03-02T10:00:00+08:00",
+        "received_at": days_ago(2).isoformat(),
         "complainant": {"name": "王五", "address": "某市人民路1号"},
     },
     "walk_in": {"complainant": {"name": "赵六", "phone": "13900000002"}},

@@ -11,13 +11,13 @@ from pathlib import Path
 
 from nats.aio.client import Client as NatsClient
 
-from shared.application.executor import CommandExecutor
 from shared.calendar import TZ, WorkdayCalendar
 from shared.calendar.workdays import end_of_day
 from shared.domain.complaint import DecisionContext
 from shared.events import utcnow
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
+from tests.domain_kit import ReplayExecutor
 from tests.helpers import eventually
 from tests.lifecycle import register
 from tests.processes import spawn, stop, wait_until_answering
@@ -43,7 +43,8 @@ def received_for_overdue(now: datetime) -> datetime:
 
 
 async def submit(store: PostgresEventStore, received_at: datetime, n: int) -> str:
-    executor = CommandExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=utcnow()))
+    # A history set in the past, each step recorded as it happened.
+    executor = ReplayExecutor(store, lambda: DecisionContext(calendar=CALENDAR, now=utcnow()))
     return f"complaint-{await register(executor, received_at, n)}"
 
 

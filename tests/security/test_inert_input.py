@@ -21,7 +21,6 @@ import asyncpg
 import pytest
 from markupsafe import escape
 
-from shared.application.executor import CommandExecutor
 from shared.calendar import WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
@@ -30,7 +29,7 @@ from shared.events.types import Channel, Complainant
 from shared.kpi.export import inert
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
-from tests.domain_kit import OPERATOR
+from tests.domain_kit import OPERATOR, ReplayExecutor
 from tests.web_kit import add_user, gateway_client, sign_in
 
 # What a spreadsheet would run, by each prefix that starts a formula (OWASP).
@@ -75,7 +74,8 @@ def pdf_text(pdf: bytes) -> str:
 
 async def file_hostile_case(store: PostgresEventStore) -> uuid.UUID:
     received = utcnow() - timedelta(hours=1)
-    executor = CommandExecutor(
+    # Each step recorded as it happened.
+    executor = ReplayExecutor(
         store, lambda: DecisionContext(calendar=WorkdayCalendar(), now=utcnow())
     )
     cid = uuid.uuid4()
