@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 from nats.aio.client import Client as NatsClient
 
+from shared.events import utcnow
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import OPERATOR, Commands, Headers, Staff, received
@@ -166,7 +167,7 @@ async def test_nats_refuses_them_alike(
         "complaint_id": str(cmd.complaint_id),
         "command": {
             "actor": OPERATOR,
-            "occurred_at": "2026-03-02T12:00:00+08:00",
+            "occurred_at": utcnow().isoformat(),  # never before the previous step
             "primary_complaint_id": str(uuid.uuid4()),
             "duplicate_complaint_id": str(cmd.complaint_id),
         },
