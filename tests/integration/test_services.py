@@ -53,7 +53,11 @@ async def test_gateway_health_and_readiness(child_env: dict[str, str], tmp_path:
                         pytest.fail(f"gateway did not come up: {log}")
                     await asyncio.sleep(0.1)  # not listening yet: poll again
             assert ready.status_code == 200
-            assert ready.json() == {"ready": True, "checks": {"database": "ok", "nats": "ok"}}
+            assert ready.json() == {
+                "ready": True,
+                "status": "ok",
+                "checks": {"database": "ok", "nats": "ok", "quarantine": "ok"},
+            }
             assert (await client.get("/healthz")).json() == {"status": "ok"}
             assert (await client.get("/openapi.json")).status_code == 200
         assert stop(proc) == 0
