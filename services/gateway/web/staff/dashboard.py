@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +30,11 @@ from services.gateway.web.staff.intake import (
     problem_text,
     send_action,
 )
+from services.gateway.web.staff.people import departments as staff_departments
+from services.gateway.web.staff.people import display_names, person
 from services.gateway.web.staff.session import require_staff, staff_page
 from services.gateway.web.templating import department_namer
-from services.metrics.deadlines import overdue
+from services.metrics.deadlines import Overdue, overdue
 from services.metrics.kpis import PgKpiSource
 from services.metrics.report.figures import month_start, parse_month, shift_month
 from services.metrics.report.labels import Language
@@ -58,6 +60,10 @@ RECEIVED_BY_DEPARTMENT = N_("Complaints received this month, by department")
 TIMELY_BY_DEPARTMENT = N_("Feedback timeliness this month, by department")
 RECEIVED_BY_MONTH = N_("Complaints received, by month")
 NOT_ROUTED = N_("Not routed yet")
+NOT_CLAIMED = N_("No handler")
+PEOPLE_RATES: Final = ("feedback_timeliness", "closure_rate", "satisfaction_rate")
+OVERDUE_CARD = N_("overdue now (every open case)")
+OVERDUE_THIS_MONTH = N_("%(count)s of them received this month")
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,51 @@ def month_name(month: str, lang: str) -> str:
     return f"{year}年{number}月" if lang == "zh" else f"{year}-{number:02d}"
 
 
+def people_rows(
+    rows: Sequence[KpiRow],
+    names: dict[str, str],
+    lang: Lang,
+    department_of: Callable[[str], str] | None = None,
+) -> list[dict[str, Any]]:
+    """The per-person KPI table: one row per handler (by display name, with
+    their department's name when ``department_of`` is given), the cases
+    nobody holds last."""
+    out = []
+    for row in rows:
+        out.append(
+            {
+                "name": person(names, row.group) or gettext(lang, NOT_CLAIMED),
+                "claimed": row.group is not None,
+                "department": (
+                    department_of(row.group) if department_of and row.group is not None else ""
+                ),
+                "received": row.received,
+                "fed_back": row.fed_back,
+                "closed": row.closed,
+                "overdue_now": row.overdue_now,
+                "rates": [percent(getattr(row, name)) for name in PEOPLE_RATES],
+                "avg_days": (
+                    f"{row.avg_handling_working_days:.1f}"
+                    if row.avg_handling_working_days is not None
+                    else "—"
+                ),
+            }
+        )
+    return sorted(out, key=lambda r: (not r["claimed"], r["name"]))
+
+
+def overdue_card(card: dict[str, str], cases: int, lang: Lang) -> dict[str, str]:
+    """The 当前超期 card counts what the overdue list lists: every open case
+    late now, whenever received (the month's KPI counts only this month's
+    complaints, shown under it), so the card and the list agree."""
+    return {
+        **card,
+        "label": gettext(lang, OVERDUE_CARD),
+        "detail": gettext(lang, OVERDUE_THIS_MONTH, count=card["value"]),
+        "value": str(cases),
+    }
+
+
 def router(settings: Settings) -> APIRouter:
     r = APIRouter()
     web = Web.create(settings)
@@ -145,7 +196,11 @@ def router(settings: Settings) -> APIRouter:
     async def kpi_cards(
         source: PgKpiSource, start: datetime, end: datetime, now: datetime, lang: str
     ) -> tuple[KpiRow, list[dict[str, str]]]:
-        total = (await source.kpis(start=start, end=end, as_of=now, group_by=None))[0]
+        return cards_of(
+            (await source.kpis(start=start, end=end, as_of=now, group_by=None))[0], lang
+        )
+
+    def cards_of(total: KpiRow, lang: str) -> tuple[KpiRow, list[dict[str, str]]]:
         cards = [
             {
                 "name": name,
@@ -175,6 +230,59 @@ def router(settings: Settings) -> APIRouter:
         ]
         return total, cards
 
+    def late_rows(found: Sequence[Overdue], lang: Lang) -> list[dict[str, Any]]:
+        return [
+            {
+                "complaint_id": str(o.deadline.complaint_id),
+                "tracking_no": o.deadline.tracking_no,
+                "subject": o.deadline.subject,
+                "department": department_name(o.deadline.department, lang),
+                "deadline": deadline_label(o.deadline.kind.value, lang),
+                "due_at": o.deadline.due_at,
+                "working_days_late": o.working_days_late,
+                "supervised": o.deadline.overdue_raised,
+            }
+            for o in found
+        ]
+
+    async def render_department(request: Request, principal: Principal) -> Response:
+        """A department head's own dashboard: this month's figures of the
+        department's complaints, each person's, and what is late now."""
+        lang = web.lang(request)
+        department = principal.department or ""
+        now = utcnow()
+        local = now.astimezone(TZ)
+        this_month = f"{local.year:04d}-{local.month:02d}"
+        start = month_start(local.year, local.month)
+        end = month_start(*shift_month(local.year, local.month, 1))
+        source = PgKpiSource(pool(request))
+        cohort = await source.kpis(
+            start=start, end=end, as_of=now, group_by=None, department=department
+        )
+        _, cards = cards_of(cohort[0], lang)
+        calendar = await calendar_of(request)
+        late = late_rows(await overdue(pool(request), now, calendar, department=department), lang)
+        late_cases = len({o["complaint_id"] for o in late})
+        cards = [
+            overdue_card(c, late_cases, lang) if c["name"] == "overdue_now" else c for c in cards
+        ]
+        by_person = await source.kpis(
+            start=start, end=end, as_of=now, group_by="handler", department=department
+        )
+        names = await display_names(pool(request))
+        context = {
+            "department": department,
+            "department_label": department_name(department, lang),
+            "month_label": month_name(this_month, lang),
+            "cards": cards,
+            "people": people_rows(by_person, names, lang),
+            "rate_labels": [label(name, lang) for name in PEOPLE_RATES],
+            "people_departments": False,  # one department: said in the heading
+            "late": late,
+            "late_cases": late_cases,
+        }
+        return staff_page(web, request, principal, "staff/department_dashboard.html", context)
+
     async def render(
         request: Request, principal: Principal, *, alert: str | None = None, status: int = 200
     ) -> Response:
@@ -186,6 +294,13 @@ def router(settings: Settings) -> APIRouter:
         end = month_start(*shift_month(local.year, local.month, 1))
         source = PgKpiSource(pool(request))
         total, cards = await kpi_cards(source, start, end, now, lang)
+        by_person = await source.kpis(start=start, end=end, as_of=now, group_by="handler")
+        names = await display_names(pool(request))
+        held = await staff_departments(pool(request))
+
+        def department_of(username: str) -> str:
+            code = held.get(username)
+            return department_name(code, lang) if code else ""
 
         by_department = await source.kpis(start=start, end=end, as_of=now, group_by="department")
         received_chart = bar_chart(
@@ -229,18 +344,10 @@ def router(settings: Settings) -> APIRouter:
         )
 
         calendar = await calendar_of(request)
-        late = [
-            {
-                "complaint_id": str(o.deadline.complaint_id),
-                "tracking_no": o.deadline.tracking_no,
-                "subject": o.deadline.subject,
-                "department": department_name(o.deadline.department, lang),
-                "deadline": deadline_label(o.deadline.kind.value, lang),
-                "due_at": o.deadline.due_at,
-                "working_days_late": o.working_days_late,
-                "supervised": o.deadline.overdue_raised,
-            }
-            for o in await overdue(pool(request), now, calendar)
+        late = late_rows(await overdue(pool(request), now, calendar), lang)
+        late_cases = len({o["complaint_id"] for o in late})
+        cards = [
+            overdue_card(c, late_cases, lang) if c["name"] == "overdue_now" else c for c in cards
         ]
 
         _, returned = await list_cases(
@@ -283,6 +390,10 @@ def router(settings: Settings) -> APIRouter:
             "total": total,
             "charts": [received_chart, timely_chart, month_chart],
             "late": late,
+            "late_cases": late_cases,
+            "people": people_rows(by_person, names, lang, department_of),
+            "rate_labels": [label(name, lang) for name in PEOPLE_RATES],
+            "people_departments": True,
             "arbitration": arbitration,
             "extensions": extensions,
             "departments": departments,
@@ -293,7 +404,9 @@ def router(settings: Settings) -> APIRouter:
 
     @r.get("/dashboard")
     async def dashboard(request: Request) -> Response:
-        principal = await require_staff(request, *SUPERVISOR_ROLES)
+        principal = await require_staff(request, "dept_head", *SUPERVISOR_ROLES)
+        if principal.role == "dept_head":
+            return await render_department(request, principal)
         done = request.query_params.get("done") == "1"
         return await render(
             request, principal, alert=gettext(web.lang(request), DONE) if done else None

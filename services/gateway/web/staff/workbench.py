@@ -28,6 +28,7 @@ from services.gateway.web.staff.cases import (
     deadline_colour,
     flash_message,
 )
+from services.gateway.web.staff.people import display_names, person, routing_requirements
 from services.gateway.web.staff.session import require_staff, staff_page
 from shared.domain.labels import deadline_label
 from shared.domain.status import Status
@@ -60,6 +61,7 @@ class Row:
     next_kind: str | None
     next_due: datetime | None
     colour: Colour | None
+    requirements: str | None = None  # 处理要求 of the latest routing
 
 
 async def queue_rows(pool: asyncpg.Pool, department: str | None) -> list[asyncpg.Record]:
@@ -109,6 +111,8 @@ def router(settings: Settings) -> APIRouter:
         records = await queue_rows(pool, department)
         now = utcnow()
         calendar = await calendar_of(request)
+        names = await display_names(pool)
+        required = await routing_requirements(pool, (r["complaint_id"] for r in records))
         sections: dict[str, list[Row]] = {key: [] for key, _, _ in SECTIONS}
         section_of = {s: key for key, _, statuses in SECTIONS for s in statuses}
         for r in records:
@@ -121,11 +125,12 @@ def router(settings: Settings) -> APIRouter:
                     subject=r["subject"],
                     status=status,
                     department=r["department"],
-                    handler=r["handler"],
+                    handler=person(names, r["handler"]),
                     received_at=r["received_at"],
                     next_kind=deadline_label(kind, lang) if kind else None,
                     next_due=due,
                     colour=deadline_colour(due, now, calendar) if due else None,
+                    requirements=required.get(r["complaint_id"]),
                 )
             )
         for rows in sections.values():
