@@ -149,7 +149,11 @@ def _endpoint(
 async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     if not settings.database_url:
         raise ValueError("settings.database_url is not set (resolve it with tousu.connect first)")
-    store = await PostgresEventStore.connect(settings.database_url)
+    store = await PostgresEventStore.connect(
+        settings.database_url,
+        min_size=1,  # more only when the work needs them
+        max_size=settings.database_pool_size,
+    )
     context = ContextSource.for_settings(settings)
     try:
         await context.start(settings.database_url)

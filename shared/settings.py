@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # and other commands look for the ones `tousu up` started (see runtime state).
     nats_url: str | None = None
     database_url: str | None = None
+    # Most connections a service's store pool opens (each service process
+    # also holds one or two listening connections besides).
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     subject_root: str = Field(default="tousu", pattern=r"^[A-Za-z0-9_-]+$")
     data_dir: Path = Path("./var")
     http_port: int = 8080

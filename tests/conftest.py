@@ -26,6 +26,8 @@ from tousu.database import prepare_database as migrate
 os.environ.setdefault("TOUSU_RATE_LIMITS", "false")
 
 TEMPLATE_PREFIX = "tousu_tmpl_"
+# The largest pool a test's store or service opens (TOUSU_DATABASE_POOL_SIZE).
+TEST_POOL_SIZE = 2
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +102,7 @@ def settings(
         consumer_backoff_base=0.05,
         consumer_backoff_max=0.2,
         store_idle_recheck=0.5,
+        database_pool_size=TEST_POOL_SIZE,
     )
 
 
@@ -113,6 +116,9 @@ def child_env(settings: Settings) -> dict[str, str]:
         TOUSU_SUBJECT_ROOT=settings.subject_root,
         TOUSU_DATA_DIR=str(settings.data_dir),
         TOUSU_LOG_FORMAT="json",
+        # Few connections a service: a test runs seven processes, and two
+        # workers share the server with whatever else uses it (docs/testing.md).
+        TOUSU_DATABASE_POOL_SIZE=str(TEST_POOL_SIZE),
     )
     return env
 
@@ -129,7 +135,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[PostgresEventStore]:
-    pg = await PostgresEventStore.connect(database_url)
+    pg = await PostgresEventStore.connect(database_url, min_size=1, max_size=TEST_POOL_SIZE)
     try:
         yield pg
     finally:
