@@ -45,6 +45,14 @@ async def add_staff(settings: Settings) -> None:
         )
         await repo.create_user(
             conn,
+            "dh-qian",
+            role="dept_head",
+            department="water",
+            display_name="钱敏",
+            password_hash=hash_password(PASSWORD),
+        )
+        await repo.create_user(
+            conn,
             "sup-wang",
             role="supervisor",
             display_name="王芳",
@@ -170,7 +178,9 @@ async def test_a_handler_works_a_case_through_the_pages(
     await expect(status).to_have_text("已签收")
     await expect(page.locator("#complaint-text")).to_contain_text(SCRIPT)
     await expect(page.locator("#timeline")).to_contain_text("签收")
-    await expect(page.locator("#timeline")).to_contain_text("h-zhao")
+    # Whoever did each step, by display name, not login.
+    await expect(page.locator("#timeline")).to_contain_text("赵海")
+    await expect(page.locator("#timeline")).not_to_contain_text("h-zhao")
     await shot(page, JOURNEY, "case-claimed")
 
     # The stale tab's claim is refused with the state the case is in now.
@@ -245,6 +255,19 @@ async def test_a_handler_works_a_case_through_the_pages(
     await expect(supervisor.locator('[data-kpi="closure_rate"] .kpi-detail')).to_have_text("1/1")
     await shot(supervisor, JOURNEY, "dashboard-satisfied")
     assert dialogs == []
+
+    # The department head's own dashboard: the department's month and each
+    # person's rates, the handler by name (docs/dashboards.md).
+    head = await new_page(browser)
+    await sign_in(head, site, "dh-qian", PASSWORD)
+    await head.get_by_role("link", name="部门看板").first.click()
+    await expect(head).to_have_url(f"{site}/staff/dashboard")
+    person = head.locator('#people tr[data-person="赵海"]')
+    await expect(person).to_contain_text("100.0% (1/1)")  # closure and satisfaction
+    await expect(head.locator("#people")).not_to_contain_text("h-zhao")
+    await shot(head, JOURNEY, "department-dashboard")
+    await head.set_viewport_size({"width": 375, "height": 667})
+    await shot(head, JOURNEY, "department-dashboard-phone")
 
     # Signing out ends the session.
     await page.click(".staff-user button[type=submit]")

@@ -189,7 +189,10 @@ async def test_the_dashboard_shows_this_months_figures_and_the_overdue_list(
     assert card("received") == "3"
     assert card("acceptance_timeliness") == "100.0%"  # both decisions in time
     assert card("feedback_timeliness") == "—"  # nothing fed back or due yet
-    assert card("overdue_now") == "0"  # the overdue one is last month's
+    # The card counts what the list lists (the overdue one is last month's:
+    # none of this month's, as its detail says).
+    assert card("overdue_now") == "1"
+    assert "其中本月受理 0 件" in html
     assert "受理及时率" in html and "满意率" in html
     assert html.count("<svg") == 3
     overdue = re.search(r'<table class="desk-table" id="overdue">(.*?)</table>', html, re.S)

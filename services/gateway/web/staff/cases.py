@@ -30,8 +30,10 @@ from services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, U
 from services.gateway.web.context import Web, form_data, see_other
 from services.gateway.web.i18n import N_, gettext
 from services.gateway.web.staff import actions
+from services.gateway.web.staff.people import display_names, person
 from services.gateway.web.staff.session import (
     HOME_BY_ROLE,
+    QUEUE_ROLES,
     ROLE_NAMES,
     NeedsLogin,
     NotPermitted,
@@ -81,9 +83,13 @@ CHANNEL_NAMES: Final[dict[str, str]] = {
 # What a timeline entry shows of its event's data, in this order.
 DETAIL_LABELS: Final[dict[str, str]] = {
     "category": N_("Complaint category"),
+    "subcategory": N_("Subcategory"),
     "department": N_("Holding department"),
+    "requirements": N_("Handling requirements"),
     "handler": N_("Assigned handler"),
+    "verification_note": N_("Verification note"),
     "reason": N_("Reason given"),
+    "suggestion": N_("Suggested resolution"),
     "result": N_("Result"),
     "basis": N_("Basis"),
     "improvements": N_("Improvement measures"),
@@ -131,6 +137,27 @@ def category_name(code: str | None, lang: Lang) -> str | None:
         return code
 
 
+def subcategory_name(category: str | None, code: str | None, lang: Lang) -> str | None:
+    """A subcategory by its name (the code only if the taxonomy no longer has it)."""
+    if code is None:
+        return None
+    if category is not None:
+        try:
+            return taxonomy().subcategory(category, code).name.get(lang)
+        except UnknownCode:
+            pass
+    return code
+
+
+def routed_requirements(case: Case) -> str | None:
+    """The handling requirements (处理要求) of the case's latest routing."""
+    found = None
+    for envelope in case.history:
+        if envelope.type == "ComplaintRouted":
+            found = envelope.data.get("requirements") or None
+    return found
+
+
 def deadline_colour(due_at: datetime, now: datetime, calendar: WorkdayCalendar) -> Colour:
     """Red once passed, yellow from the start of the last working day before it
     (when the watcher warns), green before."""
@@ -171,7 +198,9 @@ def _detail(value: Any, lang: Lang) -> str:
     return str(value)
 
 
-def timeline(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
+def timeline(
+    case: Case, lang: Literal["zh", "en"], names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Each event with who did it, its details, and the deadline it met (the one
     that applied at that step)."""
     entries: list[dict[str, Any]] = []
@@ -180,6 +209,7 @@ def timeline(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
         if envelope.type == "LateEntryRecorded":
             # Not a step: it marks the steps just before it as a late entry (补录).
             mark = late_entry(envelope)
+            mark["approved_by"] = person(names or {}, mark["approved_by"])
             for entry in entries[len(entries) - len(mark["events"]) :]:
                 entry["late"] = mark
             continue
@@ -206,7 +236,8 @@ def timeline(case: Case, lang: Literal["zh", "en"]) -> list[dict[str, Any]]:
                 "role": gettext(lang, ACTOR_ROLES[envelope.actor.role])
                 if envelope.actor.role in ACTOR_ROLES
                 else envelope.actor.role,
-                "details": _details(envelope, lang),
+                "details": _details(envelope, lang, names or {}),
+                "actor": person(names or {}, envelope.actor.id),
                 "met": met,
                 "late": None,
             }
@@ -227,7 +258,9 @@ def late_entry(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-def _details(envelope: Envelope, lang: Literal["zh", "en"]) -> list[tuple[str, str]]:
+def _details(
+    envelope: Envelope, lang: Literal["zh", "en"], names: dict[str, str]
+) -> list[tuple[str, str]]:
     if envelope.type == "ComplaintReceived":
         return []  # shown in full above the timeline
     try:
@@ -243,6 +276,11 @@ def _details(envelope: Envelope, lang: Literal["zh", "en"]) -> list[tuple[str, s
             value = gettext(lang, CHANNEL_NAMES[value]) if value in CHANNEL_NAMES else value
         if key == "category" and isinstance(value, str):
             value = category_name(value, lang)
+        if key == "subcategory" and isinstance(value, str):
+            category = data.get("category")
+            value = subcategory_name(category if isinstance(category, str) else None, value, lang)
+        if key == "handler" and isinstance(value, str):
+            value = person(names, value)
         if key == "satisfaction" and isinstance(value, str):
             value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
         if key == "department" and isinstance(value, str):
@@ -315,6 +353,7 @@ def router(settings: Settings) -> APIRouter:
             for kind in DeadlineKind
             if (d := state.deadlines.get(kind)) is not None
         ]
+        names = await display_names(get_pool(request))
         flash = None
         flash_name = web.signer.unsign(FLASH_COOKIE, request.cookies.get(FLASH_COOKIE), FLASH_AGE)
         if flash_name in actions.BY_NAME:
@@ -327,9 +366,15 @@ def router(settings: Settings) -> APIRouter:
             if out.channel in CHANNEL_NAMES
             else out.channel,
             "category_name": category_name(out.category, lang),
+            "subcategory_name": subcategory_name(out.category, out.subcategory, lang),
+            "requirements": routed_requirements(case),
+            "handler_name": person(names, out.handler),
+            # Where "back" goes: the workbench for the roles that may open it.
+            "back": "/staff/queue" if principal.role in QUEUE_ROLES else None,
+            "home": HOME_BY_ROLE[principal.role],
             "deadlines": deadlines,
             "colour_names": COLOUR_NAMES,
-            "timeline": timeline(case, lang),
+            "timeline": timeline(case, lang, names),
             "supervision": supervision_notices(case, lang),
             "notices": documents(case),
             "actions": actions.available(principal, state.status),

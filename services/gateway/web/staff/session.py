@@ -70,14 +70,16 @@ ROLE_NAMES: Final[dict[StaffRole, str]] = {
     "admin": N_("Administrator"),
 }
 
+# Who may open the department workbench (its links are shown to them only).
+QUEUE_ROLES: Final[frozenset[StaffRole]] = frozenset(
+    {"handler", "dept_head", "supervisor", "admin"}
+)
+
 # The staff menu: (path, label, roles that see it).
 NAV: Final[tuple[tuple[str, str, frozenset[StaffRole]], ...]] = (
     ("/staff/intake", N_("Intake console"), frozenset({"operator", "supervisor", "admin"})),
-    (
-        "/staff/queue",
-        N_("Department workbench"),
-        frozenset({"handler", "dept_head", "supervisor", "admin"}),
-    ),
+    ("/staff/queue", N_("Department workbench"), QUEUE_ROLES),
+    ("/staff/dashboard", N_("Department dashboard"), frozenset({"dept_head"})),
     ("/staff/dashboard", N_("Supervision and statistics"), frozenset({"supervisor", "admin"})),
 )
 
