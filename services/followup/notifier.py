@@ -134,6 +134,9 @@ def notifications(envelope: Envelope, state: ComplaintState, notice: Notice) -> 
         NoticeChannel.LETTER: who.address,
         NoticeChannel.WEB: None,
     }
+    name = None if who.anonymous else who.name
+    # Stored as decided (您好：); the dispatcher addresses it by the sealed
+    # name when it sends it (Notification.sendable), as the preview shows it.
     title, body = notice.title_and_body
     assert state.tracking_no is not None  # every complaint has one from its first event
     return [
@@ -144,7 +147,7 @@ def notifications(envelope: Envelope, state: ComplaintState, notice: Notice) -> 
             kind=notice.kind,
             channel=channel,
             recipient=recipients[channel],
-            recipient_name=None if who.anonymous else who.name,
+            recipient_name=name,
             complainant=who.key,  # whose key seals the contact in the outbox
             language=state.language,
             title=title,

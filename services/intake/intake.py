@@ -7,14 +7,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry
 
+from services.intake.code_notice import code_notice
 from services.intake.submission import Submission
 from shared.application.executor import CommandExecutor, Outcome
 from shared.domain import commands as c
+from shared.domain.context import NoticeRenderer
 from shared.domain.errors import DomainError, InvalidCommand
 from shared.domain.state import replay
 from shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
@@ -28,6 +31,7 @@ from shared.intake.duplicates import (
 )
 from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
 from shared.intake.taxonomy import Taxonomy, UnknownCode
+from shared.notify import OUTBOX_CHANNEL, enqueue_all
 from shared.privacy.keys import keys_by_contact
 from shared.privacy.reveal import reveal_all
 from shared.store import ConcurrencyConflict, UnitOfWork
@@ -62,6 +66,8 @@ class Registration:
     received_at: datetime
     tracking_no: str
     code_hash: str
+    # In memory only: sealed into the access-code notice (code_notice.py).
+    access_code: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -113,12 +119,16 @@ class Intake:
         taxonomy: Taxonomy | None = None,
         group_commit: int = 1,
         registry: CollectorRegistry | None = None,
+        render: NoticeRenderer | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
         self._access_code_key = access_code_key
         self._auto_accept = auto_accept
         self._taxonomy = taxonomy or Taxonomy.load()
+        # Renders the access-code notice of a staff-registered complaint;
+        # None (tools, tests): no such notice.
+        self._render = render
         # Submissions arriving together (a channel's fetch, concurrent requests)
         # are written in shared transactions; a refused one (a tracking number
         # drawn twice, a resend racing its original) rolls its batch back and
@@ -153,7 +163,14 @@ class Intake:
         for _ in range(TRACKING_NO_TRIES):
             tracking_no = new_tracking_no(received_at)
             registration = Registration(
-                complaint_id, history, submission, actor, received_at, tracking_no, code_hash
+                complaint_id,
+                history,
+                submission,
+                actor,
+                received_at,
+                tracking_no,
+                code_hash,
+                access_code=code,
             )
             try:
                 outcome = await self._registrations.handle(registration)
@@ -207,6 +224,19 @@ class Intake:
         outcome = await self._executor.execute_in(uow, r.complaint_id, command, history=r.history)
         assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
         uow.defer(reserve)
+        if self._render is not None and outcome.events and not outcome.repeated:
+            due = outcome.state.deadlines.get(DeadlineKind.ACCEPTANCE)
+            notice = code_notice(
+                outcome.events[0],
+                _normalized(submission.complainant),
+                r.access_code,
+                due.due_at if due else None,
+                self._render,
+            )
+            if notice is not None:
+                # Stored with the complaint, or not at all; the code sealed.
+                uow.defer(partial(enqueue_all, notifications=[notice], notify=False))
+                uow.wake_after_commit(OUTBOX_CHANNEL)
         if self._accepts_automatically(submission):
             accept = c.AcceptComplaint(
                 actor=SYSTEM_ACTOR,

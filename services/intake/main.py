@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.intake import endpoints, merge
 from services.intake.intake import Intake
+from shared.application.context_source import ContextSource
 from shared.domain import commands as c
 from shared.keys import access_code_key
 from shared.service import Runtime, ServiceSpec, run_service
@@ -19,6 +20,7 @@ def _extra(runtime: Runtime) -> None:
         auto_accept=runtime.settings.auto_accept,
         group_commit=runtime.settings.group_commit,
         registry=runtime.registry,
+        render=ContextSource.for_settings(runtime.settings).render,
     )
     endpoints.register(runtime.broker, runtime.settings, intake)
     merge.register(runtime.broker, runtime.settings, runtime.store, runtime.executor)

@@ -235,6 +235,7 @@ def _reject(s: ComplaintState, cmd: c.RejectComplaint, ctx: DecisionContext) -> 
         subject=s.subject,
         reason=cmd.reason,
         suggestion=cmd.suggestion,
+        issued_at=cmd.occurred_at,  # dated, as the acceptance notice is
     )
     data = ev.ComplaintRejected(
         reason=cmd.reason,
@@ -376,12 +377,18 @@ def _decide_extension(s: ComplaintState, cmd: c.DecideExtension, ctx: DecisionCo
         working_days=current.working_days + days,
         provisional=extended.provisional or current.provisional,
     )
+    # The department's reason (its request), not the approver's comment; the
+    # date it replaces and the length fill the notice's other lines.
     notice = ctx.render(
         "extension",
         s.language,
         tracking_no=s.tracking_no,
+        subject=s.subject,
         feedback_due=new.due_at,
-        reason=cmd.reason or "",
+        reason=s.pending_extension_reason or cmd.reason or "",
+        previous_due=current.due_at,
+        working_days=days,
+        issued_at=cmd.occurred_at,
     )
     data = ev.ExtensionDecided(
         approved=True,

@@ -61,6 +61,9 @@ class ComplaintState:
     promised_feedback: Deadline | None = None
     extension_days: int = 0
     pending_extension_days: int = 0
+    # The department's reason for the extension it asked for: what the
+    # extension notice tells the complainant (the supervisor's comment is not).
+    pending_extension_reason: str | None = None
     status_before_extension: Status | None = None
     first_feedback_at: datetime | None = None
     satisfaction: Satisfaction | None = None
@@ -210,12 +213,14 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> Changes:
                 status=Status.EXTENSION_PENDING,
                 status_before_extension=s.status,
                 pending_extension_days=data.working_days,
+                pending_extension_reason=data.reason,
             )
         case ev.ExtensionDecided():
             decided: Changes = dict(
                 status=s.status_before_extension,
                 status_before_extension=None,
                 pending_extension_days=0,
+                pending_extension_reason=None,
             )
             if data.approved and data.feedback_deadline is not None:
                 decided["extension_days"] = s.extension_days + data.working_days

@@ -7,8 +7,10 @@ item, department), writes dates as the reader expects (2026年10月15日, 15
 October 2026, in Asia/Shanghai) and fills the templates. Output is plain
 text; values are inserted as given.
 
-The access code is never part of a notice: notices are stored in events,
-and only the code's hash may be stored.
+The access code is never part of a notice stored in an event: only the code's
+hash may be stored. The one notice that carries it (``access_code``, sent once
+when staff register a complaint) goes straight to the outbox with the code
+sealed (services/intake/code_notice.py).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class NoticeKind(StrEnum):
     PROGRESS = "progress"  # 处理进展
     RESULT = "result"  # 处理结果反馈
     FOLLOW_UP_SURVEY = "follow_up_survey"  # 回访/满意度调查
+    ACCESS_CODE = "access_code"  # 查询码告知 (staff-registered complaints)
+    RECEIPT = "receipt"  # 投诉登记回执 (printed at the desk, never stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +262,49 @@ class FollowUpSurveyFields(_Fields):
         }
 
 
+class AccessCodeFields(_Fields):
+    """The access code goes into the notice as ``access_code``: the outbox
+    stores the text with a placeholder and keeps the code sealed
+    (shared/notify/model.py ``ACCESS_CODE_SLOT``)."""
+
+    access_code: NonEmpty
+    acceptance_due: Day | None = None
+
+    def values(self, at: _Lookups) -> dict[str, str | None]:
+        return super().values(at) | {
+            "access_code": self.access_code,
+            "acceptance_due": at.day(self.acceptance_due),
+        }
+
+
+class ReceiptFields(_Fields):
+    """The slip handed or posted to a complainant staff registered: the code
+    and the deadlines of the register entry that applies (its limits)."""
+
+    access_code: NonEmpty
+    received_at: Day
+    acceptance_due: Day | None = None
+    acceptance_days: int = Field(ge=1)
+    feedback_days: int = Field(ge=1)
+    follow_up_days: int = Field(ge=1)
+    reply_channel: OptText = None  # 答复方式, in the notice's language
+    service_item: OptText = None
+
+    def values(self, at: _Lookups) -> dict[str, str | None]:
+        item = self.service_item
+        return super().values(at) | {
+            "access_code": self.access_code,
+            "received_on": at.day(self.received_at),
+            "acceptance_due": at.day(self.acceptance_due),
+            "acceptance_days": str(self.acceptance_days),
+            "feedback_days": str(self.feedback_days),
+            "follow_up_days": str(self.follow_up_days),
+            "reply_channel": self.reply_channel,
+            "service_item_name": at.register.item(item).name.get(at.lang) if item else None,
+            "issued_on": at.day(self.issued_at or self.received_at),
+        }
+
+
 FIELDS: dict[NoticeKind, type[_Fields]] = {
     NoticeKind.ACCEPTANCE: AcceptanceFields,
     NoticeKind.REJECTION: RejectionFields,
@@ -265,6 +312,8 @@ FIELDS: dict[NoticeKind, type[_Fields]] = {
     NoticeKind.PROGRESS: ProgressFields,
     NoticeKind.RESULT: ResultFields,
     NoticeKind.FOLLOW_UP_SURVEY: FollowUpSurveyFields,
+    NoticeKind.ACCESS_CODE: AccessCodeFields,
+    NoticeKind.RECEIPT: ReceiptFields,
 }
 
 
@@ -355,6 +404,31 @@ def render_notice(
     ]
     body = "\n\n".join("\n".join(lines) for lines in sections if lines)
     return RenderedNotice(title=text.title, body=body)
+
+
+def addressed(text: str, name: str | None, lang: str) -> str:
+    """``text`` (title, blank line, body, as events store it) addressed to
+    ``name``: the anonymous salutation (您好：) becomes the named one
+    (尊敬的王芳：). Decisions render without the name (deciding never opens
+    personal data), and the outbox stores bodies without it (the name is
+    sealed there); whatever shows or sends a notice addresses it with this,
+    so that a preview and the notice sent are one text."""
+    title, sep, body = text.partition("\n\n")
+    if not sep:
+        return text
+    return f"{title}\n\n{addressed_body(body, name, lang)}"
+
+
+def addressed_body(body: str, name: str | None, lang: str) -> str:
+    """:func:`addressed` for a body without its title."""
+    if not name:
+        return body
+    common = _templates().common[normalize_lang(lang)]
+    first, nl, rest = body.partition("\n")
+    if first != common.salutation:
+        return body
+    named = Template(common.salutation_named).substitute(complainant_name=name)
+    return f"{named}{nl}{rest}"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class DocumentKind(StrEnum):
     REJECTION = "rejection"  # 不予受理告知书
     EXTENSION = "extension"  # 延期告知
     FEEDBACK = "feedback"  # 处理结果反馈
+    RECEIPT = "receipt"  # 投诉登记回执: printed at the desk, not an event's
 
 
 # For a stored text without a title line (the plain renderer of tests and tools).
@@ -39,6 +40,7 @@ TITLES: dict[DocumentKind, Localized] = {
     DocumentKind.REJECTION: Localized(zh="不予受理告知书", en="Notice of Non-acceptance"),
     DocumentKind.EXTENSION: Localized(zh="延期告知书", en="Notice of Extension"),
     DocumentKind.FEEDBACK: Localized(zh="处理结果反馈", en="Result of Your Complaint"),
+    DocumentKind.RECEIPT: Localized(zh="投诉登记回执", en="Complaint Receipt"),
 }
 # The salutations of shared/intake/data/notices.yaml; the page sets its own.
 _SALUTATION = re.compile(r"^(您好：|尊敬的.{1,40}：|Dear .{1,80},)$")
@@ -175,6 +177,35 @@ def notice_documents(
         if found is not None and collector.received is not None:
             out.append(collector.document(envelope, *found))
     return out
+
+
+def receipt_document(
+    text: str,
+    *,
+    tracking_no: str,
+    recipient_name: str | None,
+    language: str,
+    organisation: Localized,
+    issued_at: datetime,
+    complaint_id: uuid.UUID,
+) -> NoticeDocument:
+    """The registration receipt (回执) rendered as ``text``, set as a notice
+    is; numbered by its complaint (it carries the access code, so it is
+    printed once, in the response that knows the code, and never stored)."""
+    lang = _language(language)
+    title, body = _split(text, DocumentKind.RECEIPT, lang)
+    return NoticeDocument(
+        kind=DocumentKind.RECEIPT,
+        language=lang,
+        title=title,
+        tracking_no=tracking_no,
+        recipient_name=recipient_name,
+        body=_without_frame(body, {organisation.zh, organisation.en}),
+        organisation=organisation.get(lang),
+        issued_on=issued_at.astimezone(TZ).date(),
+        notice_id=complaint_id,
+        issued_at=issued_at,
+    )
 
 
 def find_document(documents: list[NoticeDocument], notice_id: uuid.UUID) -> NoticeDocument | None:

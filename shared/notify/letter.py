@@ -22,11 +22,19 @@ from shared.private_files import private_dir, private_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WIDTH = 40  # in full-width characters: a line of an A4 page
+_SALUTED = re.compile(r"^(您好：|尊敬的.{1,40}：|Dear .{1,80},)$")
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
 
 
 def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _unsaluted(body: str) -> str:
+    """The body without its own salutation line (您好：, 尊敬的王芳：): the
+    letter sets one, from the recipient's name, so it never has two."""
+    first, _, rest = body.partition("\n")
+    return rest if _SALUTED.match(first.strip()) else body
 
 
 def render_letter(n: Notification, organisation: str, day: date) -> str:
@@ -44,7 +52,7 @@ def render_letter(n: Notification, organisation: str, day: date) -> str:
         f"投诉编号：{n.tracking_no}",
         "",
         salutation,
-        *(f"　　{p.strip()}" if p.strip() else "" for p in n.body.splitlines()),
+        *(f"　　{p.strip()}" if p.strip() else "" for p in _unsaluted(n.body).splitlines()),
         "",
         "",
         f"{indent}{organisation}",

@@ -6,7 +6,16 @@ import uuid
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, computed_field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
+
+from shared.intake.notices import addressed_body
 
 # Fixed forever: notification ids derived from it are stored.
 _ID_NAMESPACE = uuid.UUID("5f0e6a9c-3b1d-4d0a-9a53-6f1f2c7e8b41")
@@ -19,6 +28,15 @@ class NoticeKind(StrEnum):
     PROGRESS = "progress"
     RESULT = "result"
     FOLLOW_UP_SURVEY = "follow_up_survey"
+    # The access code of a complaint staff registered (查询码告知): its body
+    # holds ACCESS_CODE_SLOT; the code itself is sealed with the contact.
+    ACCESS_CODE = "access_code"
+
+
+# Where the access code goes in a stored access-code notice: the outbox's
+# body column is plain text, so the code is kept sealed with the recipient
+# and put in at send time (Notification.sendable).
+ACCESS_CODE_SLOT = "〔查询码〕"
 
 
 class NoticeChannel(StrEnum):
@@ -66,6 +84,19 @@ class Notification(BaseModel):
     language: str = "zh-CN"
     title: str
     body: str
+    # The access code an ACCESS_CODE notice carries: sealed in the outbox with
+    # the contact (never in the body column), never shown in a repr or a log.
+    access_code: str | None = Field(default=None, repr=False, exclude=True)
+
+    def sendable(self) -> Self:
+        """The notice as the recipient gets it: addressed by name (您好： →
+        尊敬的王芳：, as the preview and the PDF are), the access code in its
+        slot. Both are personal, so the stored body has neither: they come
+        from the sealed contact, opened to send."""
+        body = addressed_body(self.body, self.recipient_name, self.language)
+        if self.access_code is not None:
+            body = body.replace(ACCESS_CODE_SLOT, self.access_code)
+        return self if body == self.body else self.model_copy(update={"body": body})
 
     @computed_field  # type: ignore[prop-decorator]
     @property

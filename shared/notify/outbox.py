@@ -96,6 +96,8 @@ async def _sealed(
     contacts: list[tuple[uuid.UUID | None, str | None]] = []
     for n in notifications:
         contact = {"recipient": n.recipient, "recipient_name": n.recipient_name}
+        if n.access_code is not None:  # sealed with the contact, never in plain
+            contact["access_code"] = n.access_code
         if not any(contact.values()):
             kept.append(n)
             contacts.append((n.complainant, None))

@@ -50,6 +50,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FROM = "noreply@tousu.test"
 TITLE = "投诉受理告知书（编号 TS-2026-000123）"
 BODY = "您好：\n您于2026年11月20日提交的投诉已受理。\n我们将在15个工作日内反馈处理结果。"
+# As sent: addressed by the (sealed) name at send time, as the preview shows it.
+SENT_BODY = BODY.replace("您好：", "尊敬的张三：", 1)
 
 
 # -- a real SMTP server ----------------------------------------------------
@@ -301,7 +303,7 @@ async def test_email_arrives_once_with_encoded_subject_body_and_message_id(
     assert msg["From"].addresses[0].addr_spec == FROM
     assert msg.get_content_charset() == "utf-8"
     # Lines end in CRLF on the wire (and in 8-bit bodies as received).
-    assert msg.get_content().replace("\r\n", "\n").strip() == BODY
+    assert msg.get_content().replace("\r\n", "\n").strip() == SENT_BODY
     stored = await get_notification(store.pool, n.id)
     assert stored is not None
     assert stored.provider_message_id == msg["Message-ID"]
@@ -533,6 +535,7 @@ async def test_letters_are_written_as_printable_files(
     ):
         assert part in text
     assert "　　我们将在15个工作日内反馈处理结果。" in text
+    assert "您好：" not in text  # one salutation, the letter's, by name
     # Two progress letters on one day: two files. A retried letter: the same file.
     assert len(list(path.parent.glob("TS-2026-000123-progress*.txt"))) == 2
     assert await sender.send(first) == stored.provider_message_id
@@ -558,7 +561,7 @@ async def test_sms_is_logged_and_web_notices_are_delivered(
 
     [logged] = [e for e in logs if e["event"] == "sms (logged, not sent)"]
     assert logged["phone"] == "138****5678"
-    assert logged["text"] == f"【某市政务服务中心】{TITLE}：{BODY}"
+    assert logged["text"] == f"【某市政务服务中心】{TITLE}：{SENT_BODY}"
     stored_sms = await get_notification(store.pool, sms.id)
     stored_web = await get_notification(store.pool, web.id)
     assert stored_sms is not None and stored_sms.provider_message_id == f"sms-log:{sms.id}"

@@ -21,6 +21,7 @@ from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
 from shared.events import utcnow
+from shared.intake.notices import format_date
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR, ReplayExecutor
@@ -142,6 +143,8 @@ async def test_the_verify_page_previews_the_acceptance_and_rejection_notices(
     assert shown.status_code == 200, shown.text
     text = re.search(r'id="reject-preview">(.*?)</pre>', shown.text, re.S)
     assert text and "请向区法院反映" in text.group(1)
+    # Dated under the signature, as the notice sent is (it was not).
+    assert text.group(1).rstrip().endswith(format_date(utcnow(), "zh"))
 
     refused = await client.post(f"{url}/preview", data={**form, "csrf_token": "forged"})
     assert refused.status_code == 403

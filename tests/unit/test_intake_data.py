@@ -608,6 +608,17 @@ FULL: dict[NoticeKind, dict[str, Any]] = {
         "survey_url": "https://tousu.example.gov.cn/survey",
         "respond_by": date(2026, 10, 21),
     },
+    NoticeKind.ACCESS_CODE: {"access_code": "7KQ2-M9XD", "acceptance_due": DUE},
+    NoticeKind.RECEIPT: {
+        "access_code": "7KQ2-M9XD",
+        "received_at": at("2026-09-17T16:20"),
+        "acceptance_due": DUE,
+        "acceptance_days": 2,
+        "feedback_days": 5,
+        "follow_up_days": 3,
+        "reply_channel": "短信",
+        "service_item": "social_security_card",
+    },
 }
 MINIMAL: dict[NoticeKind, dict[str, Any]] = {
     NoticeKind.ACCEPTANCE: {
@@ -620,6 +631,14 @@ MINIMAL: dict[NoticeKind, dict[str, Any]] = {
     NoticeKind.PROGRESS: {"progress": "正在调查核实"},
     NoticeKind.RESULT: {"result": "已整改", "basis": "服务承诺"},
     NoticeKind.FOLLOW_UP_SURVEY: {},
+    NoticeKind.ACCESS_CODE: {"access_code": "7KQ2-M9XD"},
+    NoticeKind.RECEIPT: {
+        "access_code": "7KQ2-M9XD",
+        "received_at": at("2026-09-17T16:20"),
+        "acceptance_days": 2,
+        "feedback_days": 15,
+        "follow_up_days": 3,
+    },
 }
 TITLES = {
     NoticeKind.ACCEPTANCE: ("受理告知书", "Notice of Acceptance"),
@@ -628,6 +647,8 @@ TITLES = {
     NoticeKind.PROGRESS: ("处理进展告知", "Progress Update"),
     NoticeKind.RESULT: ("处理结果反馈", "Result of Your Complaint"),
     NoticeKind.FOLLOW_UP_SURVEY: ("回访及满意度调查", "Follow-up and Satisfaction Survey"),
+    NoticeKind.ACCESS_CODE: ("投诉登记告知", "Your Complaint Is Registered"),
+    NoticeKind.RECEIPT: ("投诉登记回执", "Complaint Receipt"),
 }
 LEFTOVER = re.compile(r"\$|\{|\}|None")
 
@@ -640,6 +661,8 @@ def test_notice_kinds() -> None:
         "progress",
         "result",
         "follow_up_survey",
+        "access_code",
+        "receipt",
     }
     assert set(FIELDS) == set(NoticeKind)
 

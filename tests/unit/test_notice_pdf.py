@@ -159,7 +159,8 @@ def test_an_untitled_text_gets_the_kind_s_title() -> None:
 def test_every_kind_reads_back_as_text(lang: str) -> None:
     docs = notice_documents(handled(lang).envelopes, ORG, RENDER)
     docs += notice_documents(rejected(lang).envelopes, ORG, RENDER)
-    assert {d.kind for d in docs} == set(DocumentKind)
+    # The receipt is printed at the desk, not read from events (test_notices_say_right.py).
+    assert {d.kind for d in docs} == set(DocumentKind) - {DocumentKind.RECEIPT}
     for doc in docs:
         pdf = render_notice_pdf(doc)
         assert pdf.startswith(b"%PDF-")

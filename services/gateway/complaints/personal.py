@@ -54,3 +54,17 @@ async def viewed_case(
     personal data as ``principal`` may see it, the view recorded."""
     case = await visible_case(store, complaint_id, principal)
     return await personal_case(store.pool, case, principal, complaint_id, view)
+
+
+async def document_case(
+    store: PostgresEventStore, complaint_id: uuid.UUID, principal: Principal, view: str
+) -> Case:
+    """:func:`visible_case` for reprinting a document of record (a notice as
+    it was sent): the complainant's data in full whatever the role, since a
+    reprint is the document sent, not a page; masking is the pages' job. The
+    full view is recorded in ``personal_data_views`` as every full view is."""
+    case = await visible_case(store, complaint_id, principal)
+    shown = await revealed_case(store.pool, case)
+    if _shows_personal_data(shown.state.complainant):
+        await record_view(store.pool, principal.username, principal.role, complaint_id, view)
+    return shown

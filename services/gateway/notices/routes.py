@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from services.gateway.auth.dependencies import CurrentUser, get_pool
-from services.gateway.complaints.personal import revealed_case, viewed_case
+from services.gateway.complaints.personal import document_case, revealed_case
 from services.gateway.complaints.reader import Case, visible_case
 from services.gateway.complaints.routes import ComplaintId, get_store
 from services.gateway.notices.download import no_such_notice, pdf_response
@@ -105,7 +105,7 @@ def notices_router(settings: Settings) -> APIRouter:
         complaint_id: ComplaintId, notice_id: NoticeId, request: Request, principal: CurrentUser
     ) -> Response:
         """One notice as a PDF, in the complainant's language."""
-        case = await viewed_case(get_store(request), complaint_id, principal, "api_notice_pdf")
+        case = await document_case(get_store(request), complaint_id, principal, "api_notice_pdf")
         return await pdf_response(documents.one(case, notice_id))
 
     @router.get(

@@ -116,6 +116,8 @@ def web_public_router(settings: Settings) -> APIRouter:
             "tracking_no": result["tracking_no"],
             "access_code": result.get("access_code"),
             "acceptance_due": result.get("acceptance_due"),
+            # Its promise is the register's for this item (limits on the page).
+            "service_item": form.submission.service_item,
         }
         payload = json.dumps(receipt, separators=(",", ":"))
         token = web.signer.sign(FILED_COOKIE, payload)
@@ -134,7 +136,8 @@ def web_public_router(settings: Settings) -> APIRouter:
         context = {
             "receipt": receipt,
             "next_steps": NEXT_STEPS[Status.RECEIVED].get(lang),
-            "limits": DEFAULT_LIMITS,
+            # The register's limits for the item named (its default for none).
+            "limits": register.limits_for(receipt.get("service_item") if receipt else None),
         }
         return web.pages.render(request, "filed.html", context, private=True)
 

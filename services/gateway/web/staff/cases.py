@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from services.gateway.auth import Principal
 from services.gateway.auth.dependencies import get_pool
-from services.gateway.complaints.personal import viewed_case
+from services.gateway.complaints.personal import document_case, viewed_case
 from services.gateway.complaints.reader import Case, visible_case
 from services.gateway.complaints.routes import get_store
 from services.gateway.complaints.views import case_out
@@ -404,7 +404,8 @@ def router(settings: Settings) -> APIRouter:
         """The notice's PDF for a signed-in staff member (the API's wants a bearer token)."""
         principal = await require_staff(request)
         try:
-            case = await viewed_case(get_store(request), complaint_id, principal, "web_notice_pdf")
+            store = get_store(request)
+            case = await document_case(store, complaint_id, principal, "web_notice_pdf")
             document = documents.one(case, notice_id)
         except NotFound:
             return message_page(request, principal, NO_SUCH_CASE, 404)
