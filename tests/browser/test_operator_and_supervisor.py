@@ -1,5 +1,6 @@
 """In real Chromium against every service: an operator signs in, registers a
-phone complaint, opens it from the intake console, previews the acceptance
+phone complaint and reads out its access code, with which the caller looks
+it up; the operator opens it from the intake console, previews the acceptance
 notice and accepts; a supervisor sees this month's KPI cards, and the count
 of complaints received goes up by one when another is registered and accepted."""
 
@@ -47,17 +48,49 @@ async def staff(database_url: str) -> None:
 
 async def register_phone_complaint(page: Page, site: str, subject: str, step: str) -> str:
     """Registers one, and returns its complaint id (from the case page's address)."""
+    return (await register_and_read_the_code(page, site, subject, step))[0]
+
+
+async def register_and_read_the_code(
+    page: Page, site: str, subject: str, step: str
+) -> tuple[str, str, str]:
+    """Registers one; (complaint id, tracking number, access code as shown once)."""
     await page.goto(f"{site}/staff/intake/new")
     await expect(page.locator("#channel-phone")).to_be_checked()
     await page.fill("#name", "张伟")
     await page.fill("#phone", "13800138000")
+    await page.select_option("#preferred_channel", "phone")  # 答复方式: 短信
     await page.fill("#subject", subject)
     await page.fill("#description", "窗口工作人员态度冷漠，拒绝解释办理流程。")
     await page.select_option("#kind", "service_quality/attitude")
     await shot(page, JOURNEY, f"{step}-register-filled")
     await page.click("main form.form button[type=submit]")
+    # The code, shown this once, to read out on the phone.
+    await expect(page.locator("#access-code")).to_be_visible()
+    tracking_no = (await page.locator("#tracking-no").text_content() or "").strip()
+    code = (await page.locator("#access-code").text_content() or "").strip()
+    await expect(page.locator("main")).to_contain_text("短信")
+    if step == "first":  # the page looked at on a desktop and on a phone
+        await shot(page, JOURNEY, "registered-code-shown-once-desktop")
+        await page.set_viewport_size({"width": 375, "height": 667})
+        await shot(page, JOURNEY, "registered-code-shown-once-phone")
+        await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.click("text=打开案件")
     await page.wait_for_url(re.compile(r"/staff/cases/[0-9a-f-]{36}$"))
-    return page.url.rsplit("/", 1)[1]
+    return page.url.rsplit("/", 1)[1], tracking_no, code
+
+
+async def the_caller_looks_it_up(browser: Browser, site: str, tracking_no: str, code: str) -> None:
+    """The complainant, told the code on the phone, finds the case with it."""
+    citizen = await new_page(browser)
+    await citizen.goto(f"{site}/track")
+    await citizen.fill("#tracking_no", tracking_no)
+    await citizen.fill("#code", code)
+    await citizen.click("main form button[type=submit]")
+    await citizen.wait_for_url(re.compile(r"/track/case$"))
+    await expect(citizen.locator("main")).to_contain_text(tracking_no)
+    await shot(citizen, JOURNEY, "caller-looked-up-with-the-code")
+    await citizen.context.close()
 
 
 async def accept_with_preview(page: Page, site: str, complaint_id: str, step: str) -> None:
@@ -79,8 +112,11 @@ async def test_an_operator_accepts_and_the_supervisor_sees_it_counted(
     operator = await new_page(browser)
     await sign_in(operator, site, "op-li", PASSWORD)
     await shot(operator, JOURNEY, "operator-intake-empty")
-    first = await register_phone_complaint(operator, site, "办事窗口服务态度差", "first")
+    first, tracking_no, code = await register_and_read_the_code(
+        operator, site, "办事窗口服务态度差", "first"
+    )
     await shot(operator, JOURNEY, "first-case-page")
+    await the_caller_looks_it_up(browser, site, tracking_no, code)
 
     # The console lists it once the case index has caught up.
     async def listed() -> bool:

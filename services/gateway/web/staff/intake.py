@@ -32,6 +32,7 @@ from services.gateway.complaints.reader import Case, load_case
 from services.gateway.complaints.registration import Registration, submit
 from services.gateway.complaints.request_id import correlation_id
 from services.gateway.complaints.routes import command_id
+from services.gateway.notices.download import pdf_response
 from services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
 from services.gateway.web import complaint_form
 from services.gateway.web.complaint_form import error_for, form_field
@@ -58,7 +59,12 @@ from shared.intake.duplicates import (
     normalize_email,
     normalize_phone,
 )
+from shared.intake.i18n import Localized
+from shared.intake.identifiers import verify_access_code
+from shared.intake.notices import addressed
 from shared.intake.taxonomy import Taxonomy
+from shared.notify import NoticeChannel, channel_for
+from shared.notify.documents import receipt_document
 from shared.privacy.keys import keys_by_contact
 from shared.privacy.reveal import reveal_all
 from shared.settings import Settings
@@ -141,7 +147,27 @@ FIELDS: Final = (
     "demands",
     "kind",
     "service_item",
+    "preferred_channel",
     "form_id",
+)
+# 答复方式: how the complainant wants to hear from us (SMS to the phone,
+# e-mail, or letter), as shared/notify's channel_for reads it.
+REPLY_CHANNELS: Final = (Channel.PHONE, Channel.WEB, Channel.LETTER)
+REPLY_CHOICES: Final = {
+    Channel.PHONE: N_("By text message (SMS)"),
+    Channel.WEB: N_("By e-mail"),
+    Channel.LETTER: N_("By letter"),
+}
+# The notice channel a complaint's notices go by, as the slip and page name it.
+SENT_BY: Final = {
+    NoticeChannel.SMS: N_("By text message (SMS)"),
+    NoticeChannel.EMAIL: N_("By e-mail"),
+    NoticeChannel.LETTER: N_("By letter"),
+    NoticeChannel.WEB: N_("On the public website (tracking number and access code)"),
+}
+CODE_NOT_SHOWN = N_(
+    "This form had already been sent: the complaint was registered once, and its "
+    "access code was shown then. It cannot be shown again."
 )
 
 
@@ -153,6 +179,17 @@ class RegistrationForm:
 
     def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
         self.errors.setdefault(name, gettext(lang, message, **values))
+
+
+def reply_channel(who: Complainant, channel: Channel) -> NoticeChannel:
+    """The channel the complainant's notices go by (答复方式), as the notifier
+    chooses it: their preference, else what the complaint came by allows."""
+    preferred = who.preferred_channel or channel
+    return channel_for(preferred, bool(who.email), bool(who.phone), bool(who.address))[0]
+
+
+def _instant(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def local_input(moment: datetime) -> str:
@@ -222,6 +259,11 @@ def read_registration(
             data["service_item"] = values["service_item"]
         else:
             form.error("service_item", complaint_form.BAD_CHOICE, lang)
+    if values["preferred_channel"]:
+        if values["preferred_channel"] in {ch.value for ch in REPLY_CHANNELS}:
+            data["complainant"]["preferred_channel"] = values["preferred_channel"]
+        else:
+            form.error("preferred_channel", complaint_form.BAD_CHOICE, lang)
     try:
         ref = str(uuid.UUID(values["form_id"]))
         data["external_ref"] = f"desk-{ref}"
@@ -461,6 +503,7 @@ def router(settings: Settings) -> APIRouter:
             "alert": alert,
             "limits": complaint_form.LIMITS,
             "channels": [ch.value for ch in CONSOLE_CHANNELS],
+            "reply_channels": {ch.value: gettext(lang, REPLY_CHOICES[ch]) for ch in REPLY_CHANNELS},
             "categories": taxonomy.categories,
             "items": register.public_view(lang).items,
         }
@@ -491,7 +534,91 @@ def router(settings: Settings) -> APIRouter:
             return show_new(request, principal, form, status=422)
         except DomainProblem as problem:
             return show_new(request, principal, form, status=503, alert=problem_text(problem, lang))
-        return see_other(f"/staff/cases/{result['complaint_id']}")
+        return show_registered(request, principal, form.registration, result)
+
+    def show_registered(
+        request: Request, principal: Principal, registration: Registration, result: Any
+    ) -> Response:
+        """The tracking number and, this once, the access code: to read out on
+        the phone, or to print on the receipt (回执). The code is in this
+        response only (never cached, never stored in plain); the receipt form
+        carries it back for the one PDF."""
+        lang = web.lang(request)
+        who = registration.complainant
+        code: str | None = result.get("access_code")
+        replies = reply_channel(who, registration.channel)
+        context = {
+            "complaint_id": str(result["complaint_id"]),
+            "tracking_no": result["tracking_no"],
+            "access_code": code,
+            "code_not_shown": gettext(lang, CODE_NOT_SHOWN),
+            "acceptance_due": _instant(result.get("acceptance_due")),
+            # Where the code notice went (code_notice.py: never the web page).
+            "sent_on": replies.value if code and replies != NoticeChannel.WEB else None,
+            "reply_channel": gettext(lang, SENT_BY[replies]),
+        }
+        return staff_page(web, request, principal, "staff/intake_registered.html", context)
+
+    @r.post("/intake/{complaint_id}/receipt")
+    async def receipt(request: Request, complaint_id: uuid.UUID) -> Response:
+        """The receipt (回执) as a PDF, with the access code the form carries:
+        checked against the stored hash, so it prints only the right code, and
+        only for whoever has it (the code is stored nowhere in plain)."""
+        principal = await require_staff(request, *INTAKE_ROLES)
+        raw = await form_data(request)
+        if not web.csrf.verify(request, raw):
+            lang = web.lang(request)
+            context = {"message": gettext(lang, CSRF_REFUSED)}
+            return staff_page(
+                web, request, principal, "staff/intake_missing.html", context, status=403
+            )
+        case = await load_case(request.app.state.connections.store, complaint_id)
+        code = str(raw.get("access_code", "")).strip()
+        facts = facts_of(case) if case.state.exists else None
+        stored = facts.received.access_code_hash if facts else None
+        key: bytes = request.app.state.access_code_key
+        if facts is None or not stored or not code or not verify_access_code(stored, code, key):
+            return not_found(request, principal)
+        # The slip is handed or posted to the complainant: their name in full.
+        shown = facts_of(await revealed_case(pool(request), case))
+        assert shown is not None
+        return await receipt_response(shown, case, complaint_id, code)
+
+    async def receipt_response(
+        facts: Facts, case: Case, complaint_id: uuid.UUID, code: str
+    ) -> Response:
+        received = facts.received
+        # The deadlines of the register entry that applies (its defaults for none).
+        limits = register.limits_for(received.service_item)
+        acceptance = case.state.deadlines.get(ev.DeadlineKind.ACCEPTANCE)
+        who = received.complainant
+        lang: Lang = "en" if received.language.lower().startswith("en") else "zh"
+        text = source.render(
+            "receipt",
+            received.language,
+            tracking_no=received.tracking_no,
+            subject=received.subject,
+            access_code=code,
+            received_at=facts.received_at,
+            acceptance_due=acceptance.due_at if acceptance else None,
+            acceptance_days=limits.acceptance_days,
+            feedback_days=limits.feedback_days,
+            follow_up_days=limits.follow_up_days,
+            reply_channel=gettext(lang, SENT_BY[reply_channel(who, received.channel)]),
+            service_item=received.service_item,
+            issued_at=utcnow(),
+        )
+        name = None if who.anonymous else who.name
+        document = receipt_document(
+            text,
+            tracking_no=received.tracking_no,
+            recipient_name=name,
+            language=received.language,
+            organisation=Localized(zh=settings.org_name_zh, en=settings.org_name_en),
+            issued_at=utcnow(),
+            complaint_id=complaint_id,
+        )
+        return await pdf_response(document)
 
     # --- the cases waiting for a decision -------------------------------------
 
@@ -648,6 +775,11 @@ def router(settings: Settings) -> APIRouter:
                 return await show_case(
                     request, principal, complaint_id, case, **forms, alert=alert, status=422
                 )
+            # Addressed as the notifier addresses what it sends (尊敬的王芳：).
+            who = (await revealed_case(pool(request), case)).state.complainant
+            name = None if who is None or who.anonymous else who.name
+            if text is not None:
+                text = addressed(text, name, case.state.language)
             preview = {"which": which, "text": text}
             return await show_case(request, principal, complaint_id, case, **forms, preview=preview)
         try:
