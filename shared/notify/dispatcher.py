@@ -124,7 +124,7 @@ class Dispatcher:
             # Cut off well inside the lease, so that no successor takes the
             # notice over while this send could still get through.
             async with asyncio.timeout(self.settings.lease / 2):
-                provider_id = await self.senders[n.channel].send(n.sendable())
+                provider_id = await self.senders[n.channel].send(n)
         except SendError as exc:
             await self._failed(token, n, str(exc), exc.retryable, bound)
             return

@@ -73,7 +73,7 @@ class LetterSender:
         if not n.recipient:
             raise SendError("a letter needs a postal address", retryable=False)
         day = utcnow().astimezone(SHANGHAI).date()
-        text = render_letter(n, self.organisation, day)
+        text = render_letter(n.sendable(), self.organisation, day)
         try:
             path = await asyncio.to_thread(self._write, n, day, text)
         except OSError as exc:  # a full or unmounted disk may come back

@@ -92,7 +92,8 @@ class Notification(BaseModel):
         """The notice as the recipient gets it: addressed by name (您好： →
         尊敬的王芳：, as the preview and the PDF are), the access code in its
         slot. Both are personal, so the stored body has neither: they come
-        from the sealed contact, opened to send."""
+        from the sealed contact, opened to send. Each sender calls it at the
+        last moment (a log or an error never holds the result)."""
         body = addressed_body(self.body, self.recipient_name, self.language)
         if self.access_code is not None:
             body = body.replace(ACCESS_CODE_SLOT, self.access_code)

@@ -47,7 +47,8 @@ def compose(n: Notification, settings: SmtpSettings, organisation: str) -> Email
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Tousu-Tracking-No"] = n.tracking_no
     msg["X-Tousu-Notice-Kind"] = n.kind
-    msg.set_content(n.body, charset="utf-8")
+    # Addressed by name, the access code in its slot (both kept sealed).
+    msg.set_content(n.sendable().body, charset="utf-8")
     return msg
 
 

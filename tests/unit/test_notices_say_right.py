@@ -8,13 +8,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from structlog.testing import capture_logs
+
 from services.intake.code_notice import code_notice
 from shared.domain import commands as c
 from shared.events import Envelope
 from shared.events import types as ev
 from shared.events.types import Channel, Complainant
 from shared.intake.notices import addressed, format_date, render_notice
-from shared.notify import NoticeChannel, NoticeKind
+from shared.notify import LoggingSmsSender, NoticeChannel, NoticeKind, SmsSender
 from shared.notify.documents import receipt_document
 from shared.notify.model import ACCESS_CODE_SLOT
 from shared.notify.pdf import render_notice_pdf
@@ -162,3 +164,29 @@ def test_the_receipt_prints_the_code_and_the_registers_deadlines() -> None:
         str(complaint_id),
     ):
         assert squeeze(part) in printed, part
+
+
+class _Gateway(SmsSender):
+    """An SMS gateway that keeps what it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__("某市政务服务中心")
+        self.texts: list[str] = []
+
+    async def deliver(self, phone: str, text: str, reference: str) -> str:
+        self.texts.append(text)
+        return reference
+
+
+async def test_the_sms_carries_the_code_and_the_name_and_the_log_neither() -> None:
+    who = Complainant(name="王芳", phone="13800000000")
+    notice = code_notice(_received(Channel.PHONE, who), who, "ABCD-EFGH", None, RENDER)
+    assert notice is not None and notice.channel == NoticeChannel.SMS
+    gateway = _Gateway()
+    await gateway.send(notice)
+    [sent] = gateway.texts
+    assert "查询码：ABCD-EFGH" in sent and "尊敬的王芳：" in sent
+    with capture_logs() as logs:
+        await LoggingSmsSender("某市政务服务中心").send(notice)
+    [line] = [e for e in logs if e["event"] == "sms (logged, not sent)"]
+    assert "ABCD-EFGH" not in str(line) and "王芳" not in str(line)
