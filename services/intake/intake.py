@@ -29,7 +29,12 @@ from shared.intake.duplicates import (
     normalize_email,
     normalize_phone,
 )
-from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from shared.intake.identifiers import (
+    hash_access_code,
+    new_access_code,
+    new_tracking_no,
+    normalize_tracking_no,
+)
 from shared.intake.taxonomy import Taxonomy, UnknownCode
 from shared.notify import OUTBOX_CHANNEL, enqueue_all
 from shared.privacy.keys import keys_by_contact
@@ -66,6 +71,8 @@ class Registration:
     received_at: datetime
     tracking_no: str
     code_hash: str
+    # The complaint a 监督举报 names (related_tracking_no), None if it names none.
+    related_complaint_id: str | None = None
     # In memory only: sealed into the access-code notice (code_notice.py).
     access_code: str = field(default="", repr=False)
 
@@ -160,6 +167,10 @@ class Intake:
         code = new_access_code()
         code_hash = hash_access_code(code, self._access_code_key)
         received_at = submission.received_at or utcnow()
+        number, related = await self._related(submission.related_tracking_no)
+        if number is not None:
+            # Recorded as printed, however it was typed.
+            submission = submission.model_copy(update={"related_tracking_no": number})
         for _ in range(TRACKING_NO_TRIES):
             tracking_no = new_tracking_no(received_at)
             registration = Registration(
@@ -170,6 +181,7 @@ class Intake:
                 received_at,
                 tracking_no,
                 code_hash,
+                related,
                 access_code=code,
             )
             try:
@@ -195,6 +207,17 @@ class Intake:
             )
         raise RuntimeError("could not draw an unused tracking number")
 
+    async def _related(self, tracking_no: str | None) -> tuple[str | None, str | None]:
+        """(the tracking number in its printed form, the complaint it belongs
+        to); the decider refuses a number that belongs to none."""
+        number = normalize_tracking_no(tracking_no) if tracking_no is not None else None
+        if number is None:
+            return None, None
+        found = await self._store.pool.fetchval(
+            "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", number
+        )
+        return number, str(found) if found is not None else None
+
     async def _register(self, registration: Registration) -> Outcome:
         async with self._store.unit_of_work() as uow:
             return await self._register_in(uow, registration)
@@ -212,6 +235,7 @@ class Intake:
             occurred_at=r.received_at,
             tracking_no=r.tracking_no,
             access_code_hash=r.code_hash,
+            related_complaint_id=r.related_complaint_id,
         )
 
         async def reserve(conn: Connection) -> None:

@@ -89,11 +89,17 @@ class ComplaintFacts(BaseModel):
     subcategory: Text | None = Field(default=None, max_length=64)
     service_item: Text | None = Field(default=None, max_length=64)
     language: Text = Field(default="zh-CN", pattern=r"^(zh|en)(-[A-Za-z]+)?$")
+    # A report about how an earlier complaint was handled (监督举报) names it by
+    # its tracking number; the intake service finds the complaint it belongs to.
+    related_tracking_no: Text | None = Field(default=None, max_length=40)
 
 
 class SubmitComplaint(Command, ComplaintFacts):
     tracking_no: Text = Field(max_length=40)
     access_code_hash: Text | None = None
+    # The complaint related_tracking_no names, found by the intake service
+    # (None when that number belongs to no complaint: refused).
+    related_complaint_id: Text | None = Field(default=None, max_length=64)
 
 
 class AcceptComplaint(Command):
@@ -196,6 +202,8 @@ class RaiseSupervision(Command):
     due_at: Instant | None = None
     note: Text | None = Field(default=None, max_length=TEXT)
     related_complaint_id: Text | None = None
+    # When the department is to have answered a manual 督办 (optional).
+    respond_by: Instant | None = None
 
 
 class RecalculateDeadlines(Command):

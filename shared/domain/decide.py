@@ -59,6 +59,8 @@ ROLES: dict[type[c.Command], frozenset[str]] = {
 # attempts after which the case is closed as such.
 SUPERVISE_AFTER_DISSATISFIED = 3
 CLOSE_AFTER_UNREACHABLE = 3
+# The kind of a 督办 a supervisor raises by hand (on the case page or the API).
+MANUAL_SUPERVISION = "manual"
 
 Emitted = list[tuple[EventData, str | None]]  # event data, department holding after it
 
@@ -191,12 +193,24 @@ def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> 
         service_item=cmd.service_item,
         register_version=ctx.register_version if cmd.service_item else None,
         access_code_hash=cmd.access_code_hash,
+        related_tracking_no=cmd.related_tracking_no,
+        related_complaint_id=_related(cmd),
         acceptance_deadline=ctx.deadline(
             DeadlineKind.ACCEPTANCE, cmd.occurred_at, limits.acceptance_days
         ),
         language=cmd.language,
     )
     return [(data, None)]
+
+
+def _related(cmd: c.SubmitComplaint) -> str | None:
+    """The earlier complaint a 监督举报 names: the intake service finds it by
+    its tracking number; a number that belongs to no complaint is refused."""
+    if cmd.related_tracking_no is None:
+        return None
+    if cmd.related_complaint_id is None:
+        raise InvalidCommand("related_tracking_no", "no complaint has this tracking number")
+    return cmd.related_complaint_id
 
 
 def _accept(s: ComplaintState, cmd: c.AcceptComplaint, ctx: DecisionContext) -> Emitted:
@@ -507,11 +521,21 @@ def _supervise(s: ComplaintState, cmd: c.RaiseSupervision, ctx: DecisionContext)
             return []
         if current.due_at != cmd.due_at:
             return []
+    if cmd.kind == MANUAL_SUPERVISION:
+        # A supervisor's own 督办 (docs/supervision-web.md): its reason is
+        # what the department is told, and its date cannot lie in the past.
+        if s.status in FINAL:
+            raise IllegalTransition(cmd.name(), s.status, "the case is finished")
+        if not (cmd.note or "").strip():
+            raise InvalidCommand("note", "a 督办 needs its reason")
+    if cmd.respond_by is not None and cmd.respond_by <= cmd.occurred_at:
+        raise InvalidCommand("respond_by", "must be after the 督办 is raised")
     data = ev.SupervisionRaised(
         kind=cmd.kind,
         deadline=cmd.deadline,
         note=cmd.note,
         related_complaint_id=cmd.related_complaint_id,
+        respond_by=cmd.respond_by,
     )
     return [(data, s.department)]
 

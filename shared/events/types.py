@@ -106,6 +106,9 @@ class ComplaintReceived(EventData):
     access_code_hash: str | None = None
     acceptance_deadline: Deadline | None = None
     language: str = "zh-CN"
+    # A 监督举报 about how an earlier complaint was handled names it.
+    related_tracking_no: str | None = None
+    related_complaint_id: str | None = None
 
 
 class ComplaintAccepted(EventData):
@@ -224,6 +227,8 @@ class SupervisionRaised(EventData):
     deadline: DeadlineKind | None = None
     note: str | None = None
     related_complaint_id: str | None = None
+    # When the department is to have answered a manual 督办 (None: no date set).
+    respond_by: AwareDatetime | None = None
 
 
 class DuplicateLinked(EventData):

@@ -2,11 +2,16 @@
 phone complaint and reads out its access code, with which the caller looks
 it up; the operator opens it from the intake console, previews the acceptance
 notice and accepts; a supervisor sees this month's KPI cards, and the count
-of complaints received goes up by one when another is registered and accepted."""
+of complaints received goes up by one when another is registered and accepted;
+a supervisor decides an extension and an arbitration, raises a 督办 from the
+case page and finds it on the supervision list; a citizen's 监督举报 names
+that complaint and both are linked; an operator follows the case up from the
+follow-up worklist."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -291,3 +296,126 @@ async def test_a_supervisor_approves_an_extension_and_arbitrates_a_twice_returne
         await supervisor.wait_for_url(re.compile(r"/staff/dashboard\?done=1$"))
         assert await _status_is(api, disputed, op, "routed") == first
         await shot(supervisor, JOURNEY, "supervisor-decided")
+
+        tracking_no = str((await _case(api, extended, op))["tracking_no"])
+        await _supervise_from_the_case_page(supervisor, site, extended, tracking_no)
+        report = await _a_citizen_reports_on_it(browser, supervisor, site, extended, tracking_no)
+        assert report != extended
+        await _handled_to_feedback(api, extended, handler)
+        await _followed_up_from_the_worklist(browser, site, extended, tracking_no)
+
+
+async def both_sizes(page: Page, step: str) -> None:
+    """A screenshot on a desktop (1280 wide) and on a phone (375×667)."""
+    await shot(page, JOURNEY, f"{step}-desktop")
+    await page.set_viewport_size({"width": 375, "height": 667})
+    await shot(page, JOURNEY, f"{step}-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def _supervise_from_the_case_page(
+    supervisor: Page, site: str, cid: str, tracking_no: str
+) -> None:
+    """A supervisor's 督办 from the case page, with its reason and date; it is
+    then on the supervision office's list of open items."""
+    await supervisor.goto(f"{site}/staff/cases/{cid}")
+    await supervisor.click("#action-supervise summary")
+    await supervisor.fill("#supervise-note", "群众多次来电催问，请加快办理")
+    await supervisor.fill("#supervise-respond_by", (date.today() + timedelta(days=5)).isoformat())
+    await both_sizes(supervisor, "supervise-form")
+    await supervisor.click("#action-supervise button[type=submit]")
+    await supervisor.wait_for_url(re.compile(rf"/staff/cases/{cid}$"))
+    await expect(supervisor.locator(".alert")).to_contain_text("已督办")
+    await expect(supervisor.locator("ul.supervision")).to_contain_text("群众多次来电催问")
+    await expect(supervisor.locator("ul.supervision")).to_contain_text("办理时限")
+
+    async def listed() -> bool:
+        await supervisor.goto(f"{site}/staff/supervision")
+        return await supervisor.locator(f'tr[data-tracking-no="{tracking_no}"]').count() >= 1
+
+    await eventually(listed, "the 督办 on the supervision list", timeout=20)
+    row = supervisor.locator(f'tr[data-tracking-no="{tracking_no}"]', has_text="群众多次来电催问")
+    await expect(row).to_contain_text("督查室督办")
+    await expect(row).to_contain_text("王芳")  # who raised it, by name
+    await both_sizes(supervisor, "supervision-list")
+
+
+async def _a_citizen_reports_on_it(
+    browser: Browser, supervisor: Page, site: str, cid: str, tracking_no: str
+) -> str:
+    """A citizen's 监督举报 names the earlier complaint on the public form (a
+    number that belongs to no complaint is refused at the field); both cases'
+    pages then link to each other. The report's complaint id."""
+    citizen = await new_page(browser)
+    await citizen.goto(f"{site}/complaints/new")
+    await citizen.fill("#phone", "13911112222")
+    await citizen.fill("#subject", "对投诉处理进度不满")
+    await citizen.fill("#description", "投诉一个多月仍未处理完毕，承办人员推脱。")
+    await citizen.fill("#related_tracking_no", "TS2612-77470-16352")  # well-formed, unknown
+    await citizen.click("main form button[type=submit]")
+    await expect(citizen.locator("#related_tracking_no-error")).to_contain_text("没有这个编号")
+    await both_sizes(citizen, "report-unknown-number")
+    await citizen.fill("#related_tracking_no", tracking_no.lower())  # typed loosely
+    await citizen.click("main form button[type=submit]")
+    await expect(citizen.locator("dd.code").first).to_have_text(re.compile(r"^TS"))
+    report_no = (await citizen.locator("dd.code").first.text_content() or "").strip()
+
+    async def linked() -> bool:
+        await supervisor.goto(f"{site}/staff/cases/{cid}")
+        return await supervisor.locator("#linked-cases a", has_text=report_no).count() == 1
+
+    await eventually(linked, "the report linked on the earlier case", timeout=20)
+    await both_sizes(supervisor, "earlier-case-linked")
+    await supervisor.click(f"#linked-cases a:has-text('{report_no}')")
+    await supervisor.wait_for_url(re.compile(r"/staff/cases/[0-9a-f-]{36}$"))
+    report = supervisor.url.rsplit("/", 1)[1]
+    back = supervisor.locator(f'#linked-cases a[href="/staff/cases/{cid}"]')
+    await expect(back).to_have_text(tracking_no)
+    await both_sizes(supervisor, "report-case-linked")
+    return report
+
+
+async def _handled_to_feedback(api: httpx.AsyncClient, cid: str, handler: Headers) -> None:
+    """The holding department handles the case and sends the result (API)."""
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("investigation", {"findings": "现场核实，确有拖延"}),
+        ("plan", {"summary": "限期办结", "measures": [{"measure": "三日内办结", "owner": "科长"}]}),
+        ("consultation", {"agrees": True, "opinion": "同意"}),
+        ("resolve", {"result": "已办结并致歉", "basis": "首问负责制"}),
+        ("feedback", {}),
+    ]
+    for action, body in steps:
+        done = await api.post(f"/api/v1/complaints/{cid}/{action}", json=body, headers=handler)
+        assert done.status_code == 200, (action, done.text)
+
+
+async def _followed_up_from_the_worklist(
+    browser: Browser, site: str, cid: str, tracking_no: str
+) -> None:
+    """An operator finds the case on the follow-up worklist, cannot reach the
+    complainant, and the worklist then counts that attempt."""
+    operator = await new_page(browser)
+    await sign_in(operator, site, "op-li", PASSWORD)
+    row = operator.locator(f'tr[data-tracking-no="{tracking_no}"]')
+
+    async def listed() -> bool:
+        await operator.goto(f"{site}/staff/follow-ups")
+        return await row.count() == 1
+
+    await eventually(listed, "the case on the follow-up worklist", timeout=20)
+    await expect(row).to_contain_text("尚未回访")
+    await row.locator("a.button").click()
+    await operator.wait_for_url(re.compile(rf"/staff/cases/{cid}#follow-up-satisfaction$"))
+    await operator.check("#follow-up-satisfaction-unreachable")
+    await operator.click("#action-follow-up button[type=submit]")
+    await operator.wait_for_url(re.compile(rf"/staff/cases/{cid}$"))
+
+    async def counted() -> bool:
+        await operator.goto(f"{site}/staff/follow-ups")
+        return "1 次未接通" in (await row.text_content() or "")
+
+    await eventually(counted, "the attempt counted on the worklist", timeout=20)
+    await both_sizes(operator, "follow-up-list")
+    await operator.goto(f"{site}/staff/follow-ups?lang=en")
+    await expect(row).to_contain_text("1 attempt not reached")
+    await shot(operator, JOURNEY, "follow-up-list-en")

@@ -39,7 +39,7 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
     assert projections["kpi_facts"]["rows"] > projections["case_view"]["rows"]
     # All at once: the same rows as each alone.
     assert projections["all"]["rows"] == {
-        n: projections[n]["rows"] for n in ("case_view", "kpi_facts")
+        n: projections[n]["rows"] for n in ("case_view", "kpi_facts", "supervision_items")
     }
     kpis = result["kpis"]
     assert kpis["generated"]["kpi_facts_rows"] > kpis["generated"]["complaints"] > 0

@@ -84,6 +84,8 @@ async def one_complaint(executor: CommandExecutor, rng: random.Random, i: int) -
     if steps == 2:
         return cid
     await do(c.RouteComplaint, OPERATOR, department=dept)
+    if rng.random() < 0.3:  # a 督办 now and then, for supervision_items
+        await do(c.RaiseSupervision, SUPERVISOR, hours=0, kind="manual", note="请加快办理")
     if steps == 3:
         return cid
     await do(c.ClaimCase, handler)

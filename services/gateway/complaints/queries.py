@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,3 +89,61 @@ async def list_cases(
         offset,
     )
     return int(total or 0), rows
+
+
+# -- worklists (docs/supervision-web.md) ----------------------------------------------
+# How many rows a worklist shows at most; more is a backlog for the dashboard.
+WORKLIST_LIMIT = 500
+
+
+async def follow_up_worklist(db: asyncpg.Pool, *, limit: int) -> list[asyncpg.Record]:
+    """The cases awaiting follow-up (回访): the result was fed back and the
+    follow-up is still owed, the earliest due first, with the attempts so far
+    that did not reach the complainant."""
+    return await db.fetch(
+        """SELECT complaint_id, tracking_no, subject, department, handler, channel, round,
+                  follow_up_due_at, follow_up_attempts, last_follow_up_at
+             FROM case_view
+            WHERE status = $1 AND 'follow_up' = any(pending)
+            ORDER BY follow_up_due_at NULLS LAST, complaint_id
+            LIMIT $2""",
+        Status.FED_BACK.value,
+        limit,
+    )
+
+
+async def open_supervision(db: asyncpg.Pool, *, limit: int) -> list[asyncpg.Record]:
+    """The open 督办 items (projection ``supervision_items``): the ones with an
+    answer date first, earliest first, then the rest, oldest raised first."""
+    return await db.fetch(
+        """SELECT s.event_id, s.complaint_id, s.tracking_no, s.subject, s.status, s.department,
+                  s.handler, s.kind, s.deadline, s.deadline_due_at, s.note, s.respond_by,
+                  s.raised_at, s.raised_by, s.related_complaint_id,
+                  r.tracking_no AS related_tracking_no
+             FROM supervision_items s
+             LEFT JOIN case_view r ON r.complaint_id::text = s.related_complaint_id
+            WHERE s.open
+            ORDER BY coalesce(s.respond_by, s.deadline_due_at) NULLS LAST, s.raised_at, s.event_id
+            LIMIT $1""",
+        limit,
+    )
+
+
+async def reports_about(db: asyncpg.Pool, complaint_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The complaints (监督举报) that name ``complaint_id`` as the one whose
+    handling they report on, oldest first."""
+    return await db.fetch(
+        """SELECT complaint_id, tracking_no, status, department, received_at FROM case_view
+            WHERE related_complaint_id = $1
+            ORDER BY received_at, complaint_id""",
+        complaint_id,
+    )
+
+
+async def case_brief(db: asyncpg.Pool, complaint_id: uuid.UUID) -> asyncpg.Record | None:
+    """A complaint's tracking number, status and department, for a link to it."""
+    return await db.fetchrow(
+        """SELECT complaint_id, tracking_no, status, department, received_at FROM case_view
+            WHERE complaint_id = $1""",
+        complaint_id,
+    )

@@ -102,6 +102,8 @@ class WebComplaint(BaseModel):
     subcategory: Text | None = _same("subcategory")
     service_item: Text | None = _same("service_item")
     language: Text = _same("language")
+    # A 监督举报 about how an earlier complaint was handled names it.
+    related_tracking_no: Text | None = _same("related_tracking_no")
 
     def submission(self) -> Submission:
         return Submission.model_validate(

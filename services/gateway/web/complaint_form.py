@@ -26,6 +26,7 @@ from shared.events.types import Channel
 from shared.intake.commitments import CommitmentRegister
 from shared.intake.contacts import LIMITS as CONTACT_LIMITS
 from shared.intake.contacts import valid_email, valid_phone
+from shared.intake.identifiers import normalize_tracking_no
 from shared.intake.taxonomy import Taxonomy
 
 # Form field → longest accepted input (also the inputs' maxlength).
@@ -52,6 +53,10 @@ NO_CONTACT = N_(
 BAD_TIME = N_("Enter a date and time, e.g. 2026-02-13 17:00.")
 FUTURE_TIME = N_("This time has not come yet.")
 BAD_CHOICE = N_("Choose one of the options.")
+BAD_TRACKING_NO = N_("Enter a tracking number as it was given to you, e.g. TS2603-12345-67890.")
+NO_SUCH_COMPLAINT = N_("No complaint has this tracking number: please check it.")
+# The category of a report on how a complaint was handled (监督举报).
+SUPERVISION_CATEGORY: Final = "supervision"
 INVALID = N_("This is not valid.")
 
 _TIME_FORMATS: Final = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
@@ -152,7 +157,15 @@ def read(
     register: CommitmentRegister,
 ) -> ComplaintForm:
     """The posted form, checked; ``submission`` is set only when nothing is wrong."""
-    names = (*LIMITS, "happened_at", "kind", "service_item", "preferred_channel", "form_id")
+    names = (
+        *LIMITS,
+        "happened_at",
+        "kind",
+        "service_item",
+        "preferred_channel",
+        "form_id",
+        "related_tracking_no",
+    )
     values = {name: _text(raw, name) for name in names}
     values["anonymous"] = "1" if _text(raw, "anonymous") else ""
     form = ComplaintForm(values=values)
@@ -195,6 +208,7 @@ def read(
         else:
             form.error("service_item", BAD_CHOICE, lang)
 
+    _related(form, data, lang)
     try:
         complaint = WebComplaint.model_validate(data)
     except ValidationError as exc:
@@ -210,6 +224,21 @@ def read(
     if not form.errors:
         form.submission = submission
     return form
+
+
+def _related(form: ComplaintForm, data: dict[str, Any], lang: Lang) -> None:
+    """The earlier complaint a report on its handling names (监督举报): a
+    well-formed tracking number (intake then checks that it exists); such a
+    report goes to the supervision office unless another type was chosen."""
+    typed = form.values["related_tracking_no"]
+    if not typed:
+        return
+    number = normalize_tracking_no(typed)
+    if number is None or len(typed) > 40:
+        form.error("related_tracking_no", BAD_TRACKING_NO, lang)
+        return
+    data["related_tracking_no"] = number
+    data.setdefault("category", SUPERVISION_CATEGORY)
 
 
 def _with_form_id(submission: Submission, form_id: str) -> Submission:

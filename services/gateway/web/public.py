@@ -150,6 +150,8 @@ def _service_errors(form: ComplaintForm, problem: Unprocessable, lang: Lang) -> 
     for error in problem.extra.get("errors", []):
         name = complaint_form.form_field(str(error.get("field", "")).split("."))
         message = complaint_form.NO_CONTACT if name == "contact" else complaint_form.INVALID
+        if name == "related_tracking_no":
+            message = complaint_form.NO_SUCH_COMPLAINT
         form.error(name, message, lang)
     if not form.errors:
         form.error("form", complaint_form.INVALID, lang)

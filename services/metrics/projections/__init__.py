@@ -1,10 +1,12 @@
-"""The metrics service's projections: ``case_view`` and ``kpi_facts``."""
+"""The metrics service's projections: ``case_view``, ``kpi_facts`` and
+``supervision_items``."""
 
 from services.metrics.projections.base import Projection
 from services.metrics.projections.case_view import CaseView
 from services.metrics.projections.kpi_facts import KpiFacts
+from services.metrics.projections.supervision_items import SupervisionItems
 
-PROJECTIONS: tuple[Projection, ...] = (CaseView(), KpiFacts())
+PROJECTIONS: tuple[Projection, ...] = (CaseView(), KpiFacts(), SupervisionItems())
 
 
 def by_name(name: str) -> Projection:
@@ -15,4 +17,4 @@ def by_name(name: str) -> Projection:
     raise KeyError(f"no projection {name!r} (there are: {known})")
 
 
-__all__ = ["PROJECTIONS", "CaseView", "KpiFacts", "Projection", "by_name"]
+__all__ = ["PROJECTIONS", "CaseView", "KpiFacts", "Projection", "SupervisionItems", "by_name"]

@@ -1,7 +1,8 @@
 """``case_view``: one row per complaint — where it stands, who holds it, and
 every deadline, with which of them are still owed and which have been
-supervised (督办). The staff case list, the overdue list and the deadline
-watcher read it."""
+supervised (督办), the follow-up attempts made so far (回访), and the earlier
+complaint a 监督举报 names. The staff case list, the overdue list, the
+follow-up worklist and the deadline watcher read it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from shared.events import types as ev
 from shared.events.envelope import STREAM_PREFIX
 from shared.events.types import DeadlineKind
 
+# The events whose data the rows read beyond the state.
+_READ = frozenset({"SupervisionRaised", "ComplaintReceived", "ComplaintFollowedUp"})
+
 
 def _due(state: ComplaintState, kind: DeadlineKind) -> datetime | None:
     deadline = state.deadlines.get(kind)
@@ -25,7 +29,7 @@ def _due(state: ComplaintState, kind: DeadlineKind) -> datetime | None:
 
 class CaseView(Projection):
     name = "case_view"
-    schema_version = 1
+    schema_version = 2
     columns = (
         "complaint_id",
         "tracking_no",
@@ -51,6 +55,10 @@ class CaseView(Projection):
         "warned",
         "overdue_raised",
         "supervision_count",
+        "follow_up_attempts",
+        "last_follow_up_at",
+        "related_complaint_id",
+        "related_tracking_no",
         "updated_at",
         "version",
     )
@@ -82,6 +90,13 @@ CREATE TABLE {table} (
     warned               text[]      NOT NULL,
     overdue_raised       text[]      NOT NULL,
     supervision_count    integer     NOT NULL,
+    -- Follow-up attempts that did not reach the complainant (回访未接通), and
+    -- when the last follow-up attempt of any outcome was made.
+    follow_up_attempts   integer     NOT NULL,
+    last_follow_up_at    timestamptz,
+    -- The earlier complaint a 监督举报 is about.
+    related_complaint_id uuid,
+    related_tracking_no  text,
     updated_at           timestamptz NOT NULL,
     version              integer     NOT NULL
 );
@@ -89,6 +104,7 @@ CREATE INDEX ON {table} (received_at DESC, complaint_id);
 CREATE INDEX ON {table} (department, received_at DESC);
 CREATE INDEX ON {table} (status, received_at DESC);
 CREATE INDEX ON {table} (tracking_no);
+CREATE INDEX ON {table} (related_complaint_id) WHERE related_complaint_id IS NOT NULL;
 -- The watcher's and the overdue list's question: what is owed, and by when.
 CREATE INDEX ON {table} USING gin (pending) WHERE pending <> '{{}}';
 """
@@ -98,11 +114,17 @@ CREATE INDEX ON {table} USING gin (pending) WHERE pending <> '{{}}';
             return []
         state = ComplaintState()
         raised: list[tuple[str, DeadlineKind, datetime | None]] = []
+        related: tuple[str | None, str | None] = (None, None)
+        last_follow_up: datetime | None = None
         for envelope in history:
-            data = decode(envelope) if envelope.type == "SupervisionRaised" else None
+            data = decode(envelope) if envelope.type in _READ else None
             match data:
                 case ev.SupervisionRaised() if data.deadline is not None:
                     raised.append((data.kind, data.deadline, _due(state, data.deadline)))
+                case ev.ComplaintReceived():
+                    related = (data.related_complaint_id, data.related_tracking_no)
+                case ev.ComplaintFollowedUp():
+                    last_follow_up = envelope.occurred_at
             state = evolve(state, envelope)
         if state.status is None:
             return []
@@ -141,6 +163,10 @@ CREATE INDEX ON {table} USING gin (pending) WHERE pending <> '{{}}';
                 supervised("warning"),
                 supervised("overdue"),
                 state.supervision_count,
+                state.unreachable_count,
+                last_follow_up,
+                uuid.UUID(related[0]) if related[0] else None,
+                related[1],
                 history[-1].recorded_at,
                 state.version,
             )

@@ -1,5 +1,5 @@
 """The staff pages (login, intake console, department workbench, case page,
-supervisor dashboard), under ``/staff``."""
+supervisor dashboard, follow-up and supervision worklists), under ``/staff``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from services.gateway.web.context import Web
-from services.gateway.web.staff import cases, dashboard, intake, session, workbench
+from services.gateway.web.staff import cases, dashboard, intake, session, workbench, worklists
 from shared.settings import Settings
 
 
@@ -17,7 +17,7 @@ def staff_router(settings: Settings) -> APIRouter:
     route_class = session.staff_route_class(Web.create(settings))
     router = APIRouter(prefix="/staff", include_in_schema=False, route_class=route_class)
     router.add_api_route("", session.staff_home, methods=["GET"])
-    for part in (session, cases, workbench, intake, dashboard):
+    for part in (session, cases, workbench, intake, dashboard, worklists):
         sub = part.router(settings)
         for route in sub.routes:
             if type(route) is APIRoute:

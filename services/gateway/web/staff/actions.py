@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any, Final, Literal
 
 from pydantic import ValidationError
@@ -21,14 +22,15 @@ from services.gateway.complaints.request_id import correlation_id
 from services.gateway.complaints.routes import command_id
 from services.gateway.problems import Lang, error_message
 from services.gateway.web.i18n import N_, gettext
-from shared.domain.decide import WORKING
+from shared.calendar import TZ
+from shared.domain.decide import MANUAL_SUPERVISION, WORKING
 from shared.domain.state import ComplaintState
-from shared.domain.status import HANDLING, Status
+from shared.domain.status import FINAL, HANDLING, Status
 from shared.events import utcnow
 from shared.events.types import Satisfaction
 from shared.naming import Naming
 
-Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines", "choice"]
+Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines", "choice", "date"]
 # Rows of the handling plan's form (measure, owner, date); more can be added later.
 PLAN_ROWS: Final = 3
 KEY_FIELD: Final = "idempotency_key"
@@ -82,6 +84,20 @@ SATISFACTION_NAMES: Final[dict[str, str]] = {
     Satisfaction.DISSATISFIED.value: N_("Dissatisfied"),
     Satisfaction.UNREACHABLE.value: N_("Could not be reached"),
 }
+
+
+def _manual_supervision(_state: ComplaintState, _complaint_id: uuid.UUID) -> dict[str, Any]:
+    return {"kind": MANUAL_SUPERVISION}
+
+
+def _end_of_day(value: str) -> str:
+    """A form's date (YYYY-MM-DD) as the end of that day in Beijing time; any
+    other text as it is, for the command's own check to refuse at the field."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return datetime.combine(day, time(23, 59, 59), TZ).isoformat()
 
 
 def _unmerge_fields(state: ComplaintState, complaint_id: uuid.UUID) -> dict[str, Any]:
@@ -223,6 +239,28 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
         (FormField("reason", N_("Reason for reopening"), required=True),),
         hint=N_("The department handles it again, with a new feedback deadline."),
     ),
+    # A supervisor's own 督办 (supervision channel): the reason and, if set,
+    # the date by which the department is to have answered it.
+    WebAction(
+        _BY_NAME["supervise"],
+        N_("Supervise this case (督办)"),
+        N_("The supervision notice has been raised: it is on the supervision office's list."),
+        frozenset(Status) - FINAL - {Status.MERGED},
+        (
+            FormField("note", N_("Reason for the supervision notice"), required=True),
+            FormField(
+                "respond_by",
+                N_("To be answered by"),
+                kind="date",
+                hint=N_("Optional: the day by which the department is to have answered."),
+            ),
+        ),
+        hint=N_(
+            "The notice is recorded on the case, where the holding department sees it; "
+            "it stays open until the case is closed."
+        ),
+        from_state=_manual_supervision,
+    ),
     WebAction(
         MERGE,
         N_("Undo the merge"),
@@ -262,6 +300,9 @@ def read_form(wa: WebAction, raw: Mapping[str, Any]) -> tuple[dict[str, str], di
                 fields[f.name] = value
         elif f.kind == "lines":
             fields[f.name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif f.kind == "date":
+            if value:
+                fields[f.name] = _end_of_day(value)
         elif value:
             fields[f.name] = value
     if wa.measures:

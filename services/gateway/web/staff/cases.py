@@ -30,6 +30,7 @@ from services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, U
 from services.gateway.web.context import Web, form_data, see_other
 from services.gateway.web.i18n import N_, gettext
 from services.gateway.web.staff import actions
+from services.gateway.web.staff.case_links import linked_cases
 from services.gateway.web.staff.people import display_names, person
 from services.gateway.web.staff.session import (
     HOME_BY_ROLE,
@@ -113,6 +114,7 @@ SUPERVISION_KINDS: Final[dict[str, str]] = {
     "overdue": N_("Overdue notice"),
     "arbitration": N_("Arbitration needed (returned repeatedly)"),
     "public_report": N_("Report from the public"),
+    "manual": N_("Supervision by the office (督办)"),
 }
 ACTOR_ROLES: Final[dict[str, str]] = {
     **{role: name for role, name in ROLE_NAMES.items()},
@@ -305,6 +307,7 @@ def supervision_notices(case: Case, lang: Literal["zh", "en"]) -> list[dict[str,
                 "label": gettext(lang, kind) if kind else data.kind,
                 "deadline": deadline_label(data.deadline.value, lang) if data.deadline else None,
                 "note": data.note,
+                "respond_by": data.respond_by,
             }
         )
     return out
@@ -376,6 +379,8 @@ def router(settings: Settings) -> APIRouter:
             "colour_names": COLOUR_NAMES,
             "timeline": timeline(case, lang, names),
             "supervision": supervision_notices(case, lang),
+            # A 监督举报's earlier complaint, and the reports on this one.
+            "linked": await linked_cases(get_pool(request), principal, case, complaint_id, lang),
             "notices": documents(case),
             "actions": actions.available(principal, state.status),
             "plan_rows": range(1, actions.PLAN_ROWS + 1),

@@ -81,6 +81,9 @@ NAV: Final[tuple[tuple[str, str, frozenset[StaffRole]], ...]] = (
     ("/staff/queue", N_("Department workbench"), QUEUE_ROLES),
     ("/staff/dashboard", N_("Department dashboard"), frozenset({"dept_head"})),
     ("/staff/dashboard", N_("Supervision and statistics"), frozenset({"supervisor", "admin"})),
+    # The worklists (docs/supervision-web.md).
+    ("/staff/follow-ups", N_("Follow-ups"), frozenset({"operator", "supervisor", "admin"})),
+    ("/staff/supervision", N_("Supervision items"), frozenset({"supervisor", "admin"})),
 )
 
 BAD_LOGIN = N_("Incorrect username or password.")
