@@ -188,6 +188,8 @@ def _submit(d: _Driver, topic: Topic | None, channel: Channel, out_of_scope: int
             "category": topic.category if rng.random() < 0.7 else None,
             "subcategory": topic.subcategory if rng.random() < 0.5 else None,
         }
+        if fields["category"] is None:
+            fields["subcategory"] = None  # a subcategory needs its category
     d.do(
         c.SubmitComplaint,
         COMPLAINANT if channel in (Channel.WEB, Channel.WECHAT) else d.rng.choice(OPERATORS),
