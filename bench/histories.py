@@ -227,8 +227,10 @@ def _claim(d: _Driver, p: _People) -> None:
     d.do(c.ClaimCase, p.handler, d.later(d.rng.choice((0, 0, 1, 2))))
 
 
-def _work(d: _Driver, p: _People) -> None:
-    """Investigation, sometimes a plan, a consultation and progress reports."""
+def _work(d: _Driver, p: _People, *, to_the_result: bool = True) -> None:
+    """Investigation, a plan, the complainant's opinion on it, then progress
+    reports, in the policy's order; a case still in handling
+    (``to_the_result=False``) may have stopped after any step."""
     rng = d.rng
     d.do(
         c.RecordInvestigation,
@@ -237,16 +239,18 @@ def _work(d: _Driver, p: _People) -> None:
         findings="经现场核查，投诉反映情况基本属实。",
         methods=["现场勘查", "调阅记录"][: rng.randrange(1, 3)],
     )
-    if rng.random() < 0.5:
-        d.do(
-            c.ProposePlan,
-            p.handler,
-            d.later(rng.choice((0, 1, 2))),
-            measures=[PlanMeasure(measure="约谈责任人并限期整改", owner=p.handler.id)],
-            summary="限期整改，整改后回访。",
-        )
-    if rng.random() < 0.3:
-        d.do(c.RecordConsultation, p.handler, d.later(1), agrees=rng.random() < 0.9)
+    if not to_the_result and rng.random() < 0.5:
+        return
+    d.do(
+        c.ProposePlan,
+        p.handler,
+        d.later(rng.choice((0, 1, 2))),
+        measures=[PlanMeasure(measure="约谈责任人并限期整改", owner=p.handler.id)],
+        summary="限期整改，整改后回访。",
+    )
+    if not to_the_result and rng.random() < 0.4:
+        return
+    d.do(c.RecordConsultation, p.handler, d.later(1), agrees=rng.random() < 0.9)
     for _ in range(rng.choice((0, 0, 1, 1, 2))):
         d.do(
             c.ReportProgress,
@@ -364,7 +368,7 @@ def _lc_in_handling(d: _Driver, p: _People, t: Topic) -> None:
     _accept(d, p, t)
     _route(d, p)
     _claim(d, p)
-    _work(d, p)
+    _work(d, p, to_the_result=False)
 
 
 def _lc_resolved(d: _Driver, p: _People, t: Topic) -> None:

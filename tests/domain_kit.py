@@ -14,7 +14,7 @@ from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
 from shared.events import Actor, Envelope, EventData, decode, stored, utcnow
-from shared.events.types import Channel, Complainant
+from shared.events.types import Channel, Complainant, PlanMeasure
 from shared.store import EventStore, UnitOfWork
 
 OPERATOR = Actor(id="op-li", role="operator")
@@ -100,6 +100,20 @@ class Case:
         self.do(c.RecordInvestigation, actor, findings="管网维修未提前公告", methods=["现场勘查"])
         return self
 
+    def plan(self, actor: Actor = HANDLER) -> Case:
+        measure = PlanMeasure(measure="补发停水公告并致歉", owner=actor.id)
+        self.do(c.ProposePlan, actor, measures=[measure], summary="公告并致歉")
+        return self
+
+    def consult(self, actor: Actor = HANDLER, agrees: bool = True) -> Case:
+        self.do(c.RecordConsultation, actor, agrees=agrees, opinion="同意方案")
+        return self
+
+    def handle(self, actor: Actor = HANDLER) -> Case:
+        """This round's steps before the result, in the policy's order:
+        investigate, plan, the complainant's opinion on it."""
+        return self.investigate(actor).plan(actor).consult(actor)
+
     def resolve(self, actor: Actor = HANDLER) -> Case:
         self.do(
             c.ResolveComplaint,
@@ -119,7 +133,8 @@ class Case:
         return self
 
     def in_handling(self) -> Case:
-        return self.submit().accept().route().claim().investigate()
+        """Claimed and handled up to the result (investigated, planned, consulted)."""
+        return self.submit().accept().route().claim().handle()
 
 
 # -- histories written in the past, onto a real store ---------------------------

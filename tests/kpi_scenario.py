@@ -48,7 +48,7 @@ from shared.calendar import TZ, WorkdayCalendar
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
 from shared.events import Actor
-from shared.events.types import Channel, Complainant
+from shared.events.types import Channel, Complainant, PlanMeasure
 from shared.intake.taxonomy import Taxonomy
 from shared.store import EventStore
 
@@ -98,6 +98,8 @@ class Script:
     channel: Channel
     steps: list[Step] = field(default_factory=list)
     handler: Actor | None = None
+    # The handling steps this round has had (a reopening starts afresh).
+    handled: set[type[c.Command]] = field(default_factory=set)
 
     @property
     def complaint_id(self) -> uuid.UUID:
@@ -119,6 +121,13 @@ class Script:
         if self.steps and step.order < self.steps[-1].order:
             raise ValueError(f"{self.name}: steps out of order at {when}")
         self.steps.append(step)
+        if command in (c.ReopenComplaint, c.RecordFollowUp) and fields.get("satisfaction") in (
+            None,
+            "dissatisfied",
+        ):
+            self.handled.clear()
+        else:
+            self.handled.add(command)
         return self
 
     def submit(self, when: datetime, entered_at: datetime | None = None) -> Script:
@@ -182,8 +191,21 @@ class Script:
         return self._add(c.DecideExtension, SUPERVISOR, decided, approved=approved)
 
     def answer(self, when: datetime) -> Script:
-        """Resolved an hour before ``when``, result fed back at ``when``."""
+        """Resolved an hour before ``when``, result fed back at ``when``.
+
+        The round's steps the policy puts before the result and the script
+        has not had (investigation, plan, the complainant's opinion) are
+        taken at the instant of the resolution: no KPI counts them, so the
+        figures stay those worked out by hand."""
         assert self.handler is not None
+        resolved = when - timedelta(hours=1)
+        if c.RecordInvestigation not in self.handled:
+            self._add(c.RecordInvestigation, self.handler, resolved, findings="已核实")
+        if c.ProposePlan not in self.handled:
+            measure = PlanMeasure(measure="整改", owner=self.handler.id)
+            self._add(c.ProposePlan, self.handler, resolved, measures=[measure])
+        if c.RecordConsultation not in self.handled:
+            self._add(c.RecordConsultation, self.handler, resolved, agrees=True)
         self._add(
             c.ResolveComplaint,
             self.handler,

@@ -49,6 +49,15 @@ _TOPICS = (
 )
 
 
+def _handling_steps(handler: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The steps before a round's result (policy: 调查核实, 处理方案, 征求意见)."""
+    return [
+        ("investigation", {"findings": "经核实，情况属实"}),
+        ("plan", {"measures": [{"measure": "限期整改", "owner": handler["id"]}]}),
+        ("consultation", {"agrees": True}),
+    ]
+
+
 class Refused(RuntimeError):
     """A command was refused for good: the run reports it as a failure."""
 
@@ -209,6 +218,10 @@ class Driver:
         await self._command(complaint_id, "routing", "claim", handler)
         rounds = ("dissatisfied", "satisfied") if dissatisfied_first else ("satisfied",)
         for satisfaction in rounds:
+            # Each round in the policy's order: investigate, plan, the
+            # complainant's opinion on it, then the result.
+            for step, fields in _handling_steps(handler):
+                await self._command(complaint_id, "handling", step, handler, **fields)
             resolution = {"result": "已处理并答复", "basis": "服务规范"}
             await self._command(complaint_id, "handling", "resolve", handler, **resolution)
             await self._command(complaint_id, "handling", "feedback", handler)

@@ -25,6 +25,7 @@ from shared.domain.context import (
     any_department,
     any_handler,
     any_service_item,
+    no_short_path,
     plain_notice,
 )
 from shared.events import utcnow
@@ -122,6 +123,7 @@ class ContextSource:
     department_problem: Callable[[str], str | None] = any_department
     service_item_problem: Callable[[str], str | None] = any_service_item
     late_entries: LateEntryRules = field(default_factory=LateEntryRules)
+    short_path_allowed: Callable[[str | None], bool] = no_short_path
     # None until start(): a source that is not started (a tool, a test) checks
     # no handler; a service always starts it (shared/service.py).
     staff: StaffDirectory | None = None
@@ -152,6 +154,7 @@ class ContextSource:
             department_problem=partial(department_problem, register),
             service_item_problem=partial(service_item_problem, register),
             late_entries=late_entry_rules(settings),
+            short_path_allowed=register.allows_short_path,
         )
 
     def __call__(self) -> DecisionContext:
@@ -167,6 +170,7 @@ class ContextSource:
             service_item_problem=self.service_item_problem,
             staff_problem=self.staff.problem if self.staff is not None else any_handler,
             late_entries=self.late_entries,
+            short_path_allowed=self.short_path_allowed,
         )
 
     async def start(self, database_url: str) -> None:

@@ -167,6 +167,9 @@ class ResolveComplaint(Command):
     result: Text = Field(min_length=1, max_length=TEXT)
     basis: Text = Field(min_length=1, max_length=TEXT)
     improvements: Text | None = Field(default=None, max_length=TEXT)
+    # The handler takes the short path the service item's register entry
+    # allows: resolved after the investigation, without a plan and consultation.
+    short_path: bool = False
 
 
 class SendFeedback(Command):

@@ -58,6 +58,11 @@ def any_handler(_handler: str, _department: str) -> str | None:
     return None
 
 
+def no_short_path(_item: str | None) -> bool:
+    """No item allows the short path; services ask the commitment register."""
+    return False
+
+
 @dataclass(frozen=True)
 class LateEntryRules:
     """How far before its recording a fact may be dated (补录) without a
@@ -92,6 +97,9 @@ class DecisionContext:
     # Why (handler, department) is not an active staff account of that
     # department (a handler or department head), or None.
     staff_problem: Callable[[str, str], str | None] = any_handler
+    # Whether a service item's register entry allows resolving a simple
+    # complaint after the investigation alone (shared/domain/handling_order.py).
+    short_path_allowed: Callable[[str | None], bool] = no_short_path
 
     def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
         due = self.calendar.add_working_days(start, days)

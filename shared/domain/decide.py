@@ -18,6 +18,7 @@ from shared.domain.errors import (
     NotFound,
     StaleVersion,
 )
+from shared.domain.handling_order import missing_before, refusal_reason
 from shared.domain.late_entries import assess, check_order
 from shared.domain.state import ComplaintState
 from shared.domain.status import FINAL, HANDLING, Status
@@ -338,18 +339,37 @@ def _investigate(s: ComplaintState, cmd: c.RecordInvestigation, ctx: DecisionCon
     return [(ev.InvestigationRecorded(findings=cmd.findings, methods=cmd.methods), s.department)]
 
 
+def _in_order(
+    s: ComplaintState, cmd: c.Command, ctx: DecisionContext, *, short_path: bool = False
+) -> None:
+    """Refuse a step whose earlier steps this round has not had (policy's
+    处理流程: investigate, plan, consult, carry out), naming the first missing."""
+    missing = missing_before(s, type(cmd), short_path=short_path)
+    if missing:
+        allowed = ctx.short_path_allowed(s.service_item) and not short_path
+        refusal = IllegalTransition(
+            cmd.name(), s.status, refusal_reason(missing, short_path_allowed=allowed)
+        )
+        refusal.details["missing_step"] = missing[0].value
+        raise refusal
+
+
 def _plan(s: ComplaintState, cmd: c.ProposePlan, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, WORKING)
+    _in_order(s, cmd, ctx)
     return [(ev.HandlingPlanProposed(measures=cmd.measures, summary=cmd.summary), s.department)]
 
 
 def _consult(s: ComplaintState, cmd: c.RecordConsultation, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, WORKING)
+    _in_order(s, cmd, ctx)
     return [(ev.ComplainantConsulted(agrees=cmd.agrees, opinion=cmd.opinion), s.department)]
 
 
 def _progress(s: ComplaintState, cmd: c.ReportProgress, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, WORKING)
+    # Carrying out follows the consulted plan; on a short-path item, the investigation.
+    _in_order(s, cmd, ctx, short_path=ctx.short_path_allowed(s.service_item))
     notice = (
         ctx.render("progress", s.language, tracking_no=s.tracking_no, progress=cmd.progress)
         if cmd.notify_complainant
@@ -418,8 +438,20 @@ def _resolve(s: ComplaintState, cmd: c.ResolveComplaint, ctx: DecisionContext) -
     if s.status == Status.EXTENSION_PENDING:
         raise IllegalTransition(cmd.name(), s.status, "decide the extension request first")
     _require(s, cmd, HANDLING)
+    if cmd.short_path and not ctx.short_path_allowed(s.service_item):
+        raise InvalidCommand(
+            "short_path",
+            f"the service item {s.service_item or '(none)'} does not allow the short path "
+            "in the commitment register: investigate, plan and consult first",
+        )
+    _in_order(s, cmd, ctx, short_path=cmd.short_path)
     data = ev.ComplaintResolved(
-        result=cmd.result, basis=cmd.basis, improvements=cmd.improvements, round=s.round
+        result=cmd.result,
+        basis=cmd.basis,
+        improvements=cmd.improvements,
+        round=s.round,
+        # Recorded only when a step of the full order was actually left out.
+        short_path=cmd.short_path and bool(missing_before(s, type(cmd))),
     )
     return [(data, s.department)]
 

@@ -74,6 +74,11 @@ class ComplaintState:
     duplicates: tuple[str, ...] = ()
     supervision_count: int = 0
     follow_up_open: bool = False  # scheduled and not yet made
+    # The handling steps of the current round (shared/domain/handling_order.py);
+    # a reopening starts them afresh.
+    investigated: bool = False
+    planned: bool = False
+    plan_consulted: bool = False  # the complainant's opinion on the latest plan
 
     @property
     def pending_deadlines(self) -> list[DeadlineKind]:
@@ -205,9 +210,10 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> Changes:
             | ev.ComplainantConsulted()
             | ev.ProgressReported()
         ):
+            step = _step(data)
             if s.status == Status.EXTENSION_PENDING:
-                return dict(status_before_extension=Status.IN_HANDLING)
-            return dict(status=Status.IN_HANDLING)
+                return dict(status_before_extension=Status.IN_HANDLING, **step)
+            return dict(status=Status.IN_HANDLING, **step)
         case ev.ExtensionRequested():
             return dict(
                 status=Status.EXTENSION_PENDING,
@@ -253,6 +259,9 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> Changes:
             return dict(
                 status=Status.REOPENED,
                 round=data.round,
+                investigated=False,
+                planned=False,
+                plan_consulted=False,
                 extension_days=0,
                 deadlines=_with_deadline(s, data.feedback_deadline),
                 deadline_anchors=_anchored(s, env.occurred_at, DeadlineKind.FEEDBACK),
@@ -265,6 +274,19 @@ def _apply(s: ComplaintState, data: EventData, env: Envelope) -> Changes:
             return _apply_link(s, data, env.stream_id)
         case ev.DeadlineRecalculated():
             return dict(deadlines=_with_deadline(s, data.current))
+    return {}
+
+
+def _step(data: EventData) -> Changes:
+    """What a handling step adds to the current round's steps."""
+    match data:
+        case ev.InvestigationRecorded():
+            return dict(investigated=True)
+        case ev.HandlingPlanProposed():
+            # A new plan has not been put to the complainant yet.
+            return dict(planned=True, plan_consulted=False)
+        case ev.ComplainantConsulted():
+            return dict(plan_consulted=True)
     return {}
 
 

@@ -192,6 +192,9 @@ class ComplaintResolved(EventData):
     basis: str
     improvements: str | None = None
     round: int = Field(default=1, ge=1)
+    # Resolved after the investigation alone, as the service item's register
+    # entry allows (no written plan, no consultation; docs/handling-order.md).
+    short_path: bool = False
 
 
 class ResultFeedbackSent(EventData):

@@ -71,6 +71,9 @@ class ServiceItem(_Model):
     content: Localized  # 服务内容
     process: tuple[Localized, ...] = Field(min_length=1)  # 服务流程, in order
     standards: Standards  # 服务标准
+    # A simple complaint may be resolved after the investigation alone
+    # (shared/domain/handling_order.py).
+    short_path: bool = False
 
 
 class _RegisterData(_Model):
@@ -188,6 +191,12 @@ class CommitmentRegister:
         the register (a complaint keeps the code it was filed with)."""
         item = self._items.get(item_code) if item_code is not None else None
         return item.standards.limits() if item is not None else DEFAULT_LIMITS
+
+    def allows_short_path(self, item_code: str | None) -> bool:
+        """Whether the item's entry allows the short path; never for no item
+        or an item no longer in the register."""
+        item = self._items.get(item_code) if item_code is not None else None
+        return item is not None and item.short_path
 
     def public_view(self, lang: str) -> PublicRegister:
         """The register as published, in one language; ``.model_dump(mode="json")`` for JSON."""

@@ -137,7 +137,25 @@ class Staff:
         await eventually(routed, "routing by the rules", ROUTING_TIMEOUT)
         return str(case["department"])
 
+    async def handle(self, complaint_id: str, who: str = "h-zhao") -> None:
+        """The steps this round still owes before the result, in the policy's
+        order, as the case says (``next_step``): investigation, a plan, the
+        complainant's opinion on it."""
+        steps = ("investigation", "plan", "consultation")
+        step = (await self.case(complaint_id))["next_step"]
+        bodies: dict[str, dict[str, Any]] = {
+            "investigation": {"findings": "现场核实，情况属实", "methods": ["现场勘查"]},
+            "plan": {
+                "measures": [{"measure": "张贴公告并致歉", "owner": who}],
+                "summary": "公告并致歉",
+            },
+            "consultation": {"agrees": True, "opinion": "同意"},
+        }
+        for name in steps[steps.index(step) :] if step in steps else ():
+            assert await self.ok(complaint_id, name, who, bodies[name]) == "in_handling"
+
     async def resolve_and_feed_back(self, complaint_id: str, result: str) -> None:
+        await self.handle(complaint_id)
         resolution = {"result": result, "basis": "供水服务条例", "improvements": "停水前张贴公告"}
         assert await self.ok(complaint_id, "resolve", "h-zhao", resolution) == "resolved"
         assert await self.ok(complaint_id, "feedback", "h-zhao") == "fed_back"
@@ -158,11 +176,15 @@ async def routed_by_rules(store: PostgresEventStore, complaint_id: str) -> dict[
 async def handle_and_feed_back(
     send: Any, complaint_id: str, handler: dict[str, Any], *, result: str, basis: str
 ) -> None:
-    """The department's part, over NATS: claim, investigate, resolve, feed back.
+    """The department's part, over NATS: claim, investigate, plan, consult,
+    resolve, feed back.
 
     ``send(service, command, complaint_id, actor, **fields)`` sends one command.
     """
     await send("routing", "claim", complaint_id, handler)
     await send("handling", "investigation", complaint_id, handler, findings="属实")
+    measures = [{"measure": "上门处理", "owner": handler["id"]}]
+    await send("handling", "plan", complaint_id, handler, measures=measures)
+    await send("handling", "consultation", complaint_id, handler, agrees=True)
     await send("handling", "resolve", complaint_id, handler, result=result, basis=basis)
     await send("handling", "feedback", complaint_id, handler)

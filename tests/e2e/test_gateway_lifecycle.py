@@ -111,12 +111,19 @@ async def test_lifecycle_over_http(
 
     assert await case.ok("claim", "h-zhao") == "claimed"
     assert await case.ok("investigation", "h-zhao", {"findings": "管网抢修未公告"}) == "in_handling"
+    plan = {"measures": [{"measure": "恢复供水并公告", "owner": "h-zhao"}]}
+    assert await case.ok("plan", "h-zhao", plan) == "in_handling"
+    assert await case.ok("consultation", "h-zhao", {"agrees": True}) == "in_handling"
     assert (
         await case.ok("resolve", "h-zhao", {"result": "已恢复供水", "basis": "条例"}) == "resolved"
     )
     assert await case.ok("feedback", "h-zhao") == "fed_back"
     dissatisfied = {"satisfaction": "dissatisfied", "comment": "没有道歉"}
     assert await case.ok("follow-up", "op-li", dissatisfied) == "reopened"
+    # The second round is handled afresh (调查核实, 方案, 征求意见).
+    assert await case.ok("investigation", "h-zhao", {"findings": "未致歉属实"}) == "in_handling"
+    assert await case.ok("plan", "h-zhao", plan) == "in_handling"
+    assert await case.ok("consultation", "h-zhao", {"agrees": True}) == "in_handling"
     assert await case.ok("resolve", "h-zhao", {"result": "已赔偿并致歉", "basis": "服务承诺"}) == (
         "resolved"
     )

@@ -33,6 +33,9 @@ async def test_lifecycle_over_nats_only(
     assert await cmd.ok("handling", "investigation", HANDLER, findings="管网抢修未公告") == (
         "in_handling"
     )
+    plan = [{"measure": "恢复供水并公告", "owner": HANDLER["id"]}]
+    assert await cmd.ok("handling", "plan", HANDLER, measures=plan) == "in_handling"
+    assert await cmd.ok("handling", "consultation", HANDLER, agrees=True) == "in_handling"
     assert await cmd.ok("handling", "extension", HANDLER, working_days=3, reason="待检测") == (
         "extension_pending"
     )
@@ -46,6 +49,10 @@ async def test_lifecycle_over_nats_only(
     assert await cmd.ok("followup", "follow-up", OPERATOR, satisfaction="dissatisfied") == (
         "reopened"
     )
+    # The second round is handled afresh (调查核实, 方案, 征求意见).
+    await cmd.ok("handling", "investigation", HANDLER, findings="未致歉属实")
+    await cmd.ok("handling", "plan", HANDLER, measures=plan)
+    await cmd.ok("handling", "consultation", HANDLER, agrees=True)
     await cmd.ok("handling", "resolve", HANDLER, result="已赔偿并致歉", basis="服务承诺")
     await cmd.ok("handling", "feedback", HANDLER)
     assert await cmd.ok("followup", "follow-up", OPERATOR, satisfaction="satisfied") == "closed"

@@ -9,6 +9,7 @@ import pytest
 
 from shared.calendar import TZ
 from shared.domain import commands as c
+from shared.events.types import PlanMeasure
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
 from tests.helpers import project_everything
@@ -37,6 +38,15 @@ async def cases(store: PostgresEventStore) -> dict[str, uuid.UUID]:
         (at(9, 15), *accept),
         (at(9, 15, 10), c.RouteComplaint, OPERATOR, {"department": "water"}),
         (at(9, 15, 11), c.ClaimCase, HANDLER, {}),
+        # The policy's steps before the result, at the instant of it.
+        (at(10, 9), c.RecordInvestigation, HANDLER, {"findings": "属实"}),
+        (
+            at(10, 9),
+            c.ProposePlan,
+            HANDLER,
+            {"measures": [PlanMeasure(measure="整改", owner=HANDLER.id)]},
+        ),
+        (at(10, 9), c.RecordConsultation, HANDLER, {"agrees": True}),
         (at(10, 9), c.ResolveComplaint, HANDLER, {"result": "已整改", "basis": "规定"}),
         (at(10, 9, 10), c.SendFeedback, HANDLER, {}),
     )

@@ -38,7 +38,7 @@ from shared.domain.complaint import (
     replay,
 )
 from shared.events import Actor, complaint_stream
-from shared.events.types import Channel, Complainant, Satisfaction
+from shared.events.types import Channel, Complainant, PlanMeasure, Satisfaction
 from shared.settings import Settings
 from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import (
@@ -55,6 +55,7 @@ from tests.web_kit import add_user, gateway_client, hidden, sign_in
 # A second handler of the same department: claim races are between colleagues.
 COLLEAGUE = Actor(id="h-qian", role="handler", department="water")
 STEP = timedelta(hours=1)
+PLAN_MEASURE = PlanMeasure(measure="恢复供水并公告", owner="h-zhao")
 
 Make = Callable[[Actor], c.Command]  # a command type with its fields, for an actor
 
@@ -66,6 +67,8 @@ def _setup(n: int) -> list[tuple[Actor, type[c.Command], dict[str, Any]]]:
         (OPERATOR, c.RouteComplaint, {"department": "water"}),
         (HANDLER, c.ClaimCase, {}),
         (HANDLER, c.RecordInvestigation, {"findings": "管网维修未公告", "methods": ["现场勘查"]}),
+        (HANDLER, c.ProposePlan, {"measures": [PLAN_MEASURE]}),
+        (HANDLER, c.RecordConsultation, {"agrees": True}),
         (HANDLER, c.ResolveComplaint, {"result": "已恢复供水", "basis": "供水条例"}),
         (HANDLER, c.SendFeedback, {}),
     ]
@@ -84,12 +87,17 @@ CANDIDATES: dict[int, list[tuple[Actor, type[c.Command], dict[str, Any]]]] = {
         (HANDLER, c.RecordInvestigation, {"findings": "现场核实", "methods": ["走访"]}),
         (HANDLER, c.ResolveComplaint, {"result": "已处理", "basis": "规定"}),
     ],
-    4: [  # under investigation
+    4: [  # investigated: the plan is next, the result not yet
+        (HANDLER, c.ProposePlan, {"measures": [PLAN_MEASURE]}),
+        (COLLEAGUE, c.ProposePlan, {"measures": [PLAN_MEASURE]}),
+        (HANDLER, c.ResolveComplaint, {"result": "已处理", "basis": "规定"}),
+    ],
+    6: [  # planned and put to the complainant: ready for the result
         (HANDLER, c.ResolveComplaint, {"result": "已处理", "basis": "规定"}),
         (COLLEAGUE, c.ResolveComplaint, {"result": "已整改", "basis": "条例"}),
         (HANDLER, c.ReturnCase, {"reason": "不属本部门", "basis": "职责清单"}),
     ],
-    6: [  # result fed back, awaiting the follow-up
+    8: [  # result fed back, awaiting the follow-up
         (OPERATOR, c.RecordFollowUp, {"satisfaction": Satisfaction.SATISFIED}),
         (OPERATOR, c.RecordFollowUp, {"satisfaction": Satisfaction.DISSATISFIED}),
         (SUPERVISOR, c.ReopenComplaint, {"reason": "处理不彻底"}),
@@ -278,7 +286,7 @@ async def test_over_http_the_second_of_two_claims_gets_409_with_the_current_stat
 async def test_a_web_form_for_an_older_version_is_refused_with_the_current_state(
     settings: Settings, command_services: CommandExecutor, database_url: str
 ) -> None:
-    cid, _ = await _new_case(command_services, 3)  # claimed by h-zhao
+    cid, _ = await _new_case(command_services, 6)  # h-zhao's, plan agreed: carried out now
     pool = await asyncpg.connect(database_url)
     try:
         await add_user(pool, HANDLER.id, "handler", "water")
@@ -295,7 +303,7 @@ async def test_a_web_form_for_an_older_version_is_refused_with_the_current_state
         }
         # Meanwhile the handler records progress from elsewhere.
         await command_services.execute(
-            cid, c.ReportProgress(actor=HANDLER, occurred_at=START + 5 * STEP, progress="现场查看")
+            cid, c.ReportProgress(actor=HANDLER, occurred_at=START + 7 * STEP, progress="现场查看")
         )
         stale = await client.post(f"/staff/cases/{cid}/progress", data=form)
         assert stale.status_code == 409

@@ -169,6 +169,10 @@ async def test_every_process_does_its_job_as_its_own_user(
         routed = await routed_by_rules(store, str(complaint_id))
         assert routed["department"] == "water"
         assert await cmd.ok("routing", "claim", HANDLER) == "claimed"
+        await cmd.ok("handling", "investigation", HANDLER, findings="管网抢修未公告")
+        plan = [{"measure": "恢复供水并公告", "owner": HANDLER["id"]}]
+        await cmd.ok("handling", "plan", HANDLER, measures=plan)
+        await cmd.ok("handling", "consultation", HANDLER, agrees=True)
         await cmd.ok("handling", "resolve", HANDLER, result="已恢复供水", basis="条例")
         assert await cmd.ok("handling", "feedback", HANDLER) == "fed_back"
         assert await cmd.ok("followup", "follow-up", OPERATOR, satisfaction="satisfied") == (

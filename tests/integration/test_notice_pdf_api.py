@@ -76,6 +76,9 @@ async def filed(store: PostgresEventStore, settings: Settings) -> Filed:
         (at(15, 11), c.ClaimCase, HANDLER, {}),
         (at(22), c.RequestExtension, HANDLER, {"working_days": 5, "reason": "需要现场勘查"}),
         (at(22, 10), c.DecideExtension, SUPERVISOR, {"approved": True, "reason": "需要现场勘查"}),
+        (at(29), c.RecordInvestigation, HANDLER, {"findings": "夜间施工属实"}),
+        (at(29), c.ProposePlan, HANDLER, {"measures": [{"measure": "停工", "owner": "h"}]}),
+        (at(29), c.RecordConsultation, HANDLER, {"agrees": True}),
         (at(29), c.ResolveComplaint, HANDLER, {"result": "已责令停止夜间施工", "basis": "规定"}),
         (at(29, 10), c.SendFeedback, HANDLER, {}),
     ]

@@ -90,6 +90,10 @@ async def one_complaint(executor: CommandExecutor, rng: random.Random, i: int) -
         return cid
     await do(c.ClaimCase, handler)
     await do(c.RecordInvestigation, handler, findings="现场核实")
+    # The plan and the complainant's opinion, in the same hour (the figures
+    # compared do not count them).
+    await do(c.ProposePlan, handler, hours=0, measures=[{"measure": "整改", "owner": handler.id}])
+    await do(c.RecordConsultation, handler, hours=0, agrees=True)
     if steps >= 5 and rng.random() < 0.3:
         await do(c.RequestExtension, handler, working_days=5, reason="需协调")
         await do(c.DecideExtension, SUPERVISOR, approved=rng.random() < 0.8)

@@ -201,6 +201,10 @@ async def test_importing_2027_makes_provisional_deadlines_firm_and_moves_kpis(
         (on(1, 28), c.AcceptComplaint, OPERATOR, {"category": "service_quality"}),
         (on(1, 28, 10), c.RouteComplaint, OPERATOR, {"department": "water"}),
         (on(1, 28, 11), c.ClaimCase, HANDLER, {}),
+        # The policy's steps before the result, at the instant of it.
+        (on(2, 23), c.RecordInvestigation, HANDLER, {"findings": "属实"}),
+        (on(2, 23), c.ProposePlan, HANDLER, {"measures": [{"measure": "修复", "owner": "h"}]}),
+        (on(2, 23), c.RecordConsultation, HANDLER, {"agrees": True}),
         (on(2, 23), c.ResolveComplaint, HANDLER, {"result": "已修复", "basis": "规定"}),
         (on(2, 23, 10), c.SendFeedback, HANDLER, {}),
     )

@@ -35,7 +35,7 @@ import pytest
 from shared.calendar import TZ
 from shared.domain import commands as c
 from shared.events import Envelope
-from shared.events.types import Channel
+from shared.events.types import Channel, PlanMeasure
 from shared.kpi import (
     ComplaintFacts,
     GroupBy,
@@ -83,7 +83,18 @@ def working(case: Case, department: str, when: datetime) -> Case:
 
 
 def answered(case: Case, department: str, when: datetime) -> Case:
+    """Resolved an hour before ``when`` and fed back at ``when``; the round's
+    steps before the result that it has not had are taken at the instant of
+    the resolution (no figure counts them)."""
     actor = HANDLERS[department]
+    resolved = when - timedelta(hours=1)
+    if not case.state.investigated:
+        case.do(c.RecordInvestigation, actor, findings="现场核实", occurred_at=resolved)
+    if not case.state.planned:
+        measures = [PlanMeasure(measure="整改", owner=actor.id)]
+        case.do(c.ProposePlan, actor, measures=measures, occurred_at=resolved)
+    if not case.state.plan_consulted:
+        case.do(c.RecordConsultation, actor, agrees=True, occurred_at=resolved)
     case.do(
         c.ResolveComplaint,
         actor,

@@ -14,7 +14,7 @@ from shared.domain.complaint import DecisionContext, InvalidCommand, Status
 from shared.domain.context import LateEntryRules
 from shared.events import Actor
 from shared.events import types as ev
-from shared.events.types import Channel, Complainant
+from shared.events.types import Channel, Complainant, PlanMeasure
 from tests.domain_kit import (
     CALENDAR,
     COMPLAINANT,
@@ -55,7 +55,7 @@ def refused(case: Case, command: type[c.Command], actor: Actor, **fields: object
 
 # -- within the windows: allowed, and marked ----------------------------------------
 def test_a_step_recorded_as_it_happens_is_not_marked() -> None:
-    case = claimed().investigate()
+    case = claimed().handle()
     assert marks(case) == []
     # Nor within the grace for clock skew and transit (5 minutes).
     case.now = case.at + timedelta(hours=1, minutes=4)
@@ -150,7 +150,7 @@ def test_a_handler_cannot_record_yesterdays_step() -> None:
 
 
 def test_a_supervisor_records_a_step_beyond_the_window_only_with_a_reason() -> None:
-    case = claimed().investigate().resolve()
+    case = claimed().handle().resolve()
     case.now = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)  # Friday; the feedback was on Monday
     assert refused(case, c.SendFeedback, HANDLER) == "occurred_at"
     assert refused(case, c.SendFeedback, SUPERVISOR) == "late_reason"
@@ -164,7 +164,7 @@ def test_a_supervisor_records_a_step_beyond_the_window_only_with_a_reason() -> N
 
 
 def test_an_administrator_may_approve_too() -> None:
-    case = claimed().investigate().resolve()
+    case = claimed().handle().resolve()
     case.now = case.at + timedelta(days=3)
     case.do(c.SendFeedback, ADMIN, late_reason="补录")
     assert marks(case)[0].approved_by == "admin-he"
@@ -205,7 +205,7 @@ def test_system_steps_follow_the_facts_they_come_from_and_are_marked() -> None:
 
 
 def test_a_complainant_cannot_back_date() -> None:
-    case = claimed().investigate().resolve().feedback()
+    case = claimed().handle().resolve().feedback()
     case.now = case.at + timedelta(days=2)
     assert refused(case, c.RecordFollowUp, COMPLAINANT, satisfaction="satisfied") == "occurred_at"
 
@@ -257,6 +257,10 @@ def test_the_forty_day_case_cannot_be_bent() -> None:
         refused(case, c.ResolveComplaint, HANDLER, occurred_at=two_hours_in, **resolve)
         == "occurred_at"
     )
+    case.do(c.RecordInvestigation, HANDLER, occurred_at=now, findings="属实")
+    measures = [PlanMeasure(measure="整改", owner=HANDLER.id)]
+    case.do(c.ProposePlan, HANDLER, occurred_at=now, measures=measures)
+    case.do(c.RecordConsultation, HANDLER, occurred_at=now, agrees=True)
     case.do(c.ResolveComplaint, HANDLER, occurred_at=now, **resolve)
     assert refused(case, c.SendFeedback, HANDLER, occurred_at=two_hours_in) == "occurred_at"
     case.do(c.SendFeedback, HANDLER, occurred_at=now)

@@ -15,7 +15,7 @@ from services.gateway.notices.download import content_disposition
 from shared.calendar import TZ
 from shared.domain import commands as c
 from shared.domain.complaint import DecisionContext
-from shared.events.types import Channel, Complainant
+from shared.events.types import Channel, Complainant, PlanMeasure
 from shared.intake.i18n import Localized
 from shared.intake.notices import NoticeContacts, NoticeTexts
 from shared.notify.documents import DocumentKind, NoticeDocument, notice_documents
@@ -69,6 +69,12 @@ def handled(lang: str) -> TemplatedCase:
         approved=True,
         reason="需要现场勘查，协调施工单位" if zh else "A site visit is needed",
     )
+    case.do(
+        c.RecordInvestigation, HANDLER, findings="夜间施工属实" if zh else "Night work confirmed"
+    )
+    measures = [PlanMeasure(measure="责令停工" if zh else "Stop the night work", owner=HANDLER.id)]
+    case.do(c.ProposePlan, HANDLER, measures=measures)
+    case.do(c.RecordConsultation, HANDLER, agrees=True)
     case.do(
         c.ResolveComplaint,
         HANDLER,

@@ -101,7 +101,7 @@ def test_each_deadline_remembers_what_it_counts_from() -> None:
     # The extended deadline still counts from the acceptance, with 20 days.
     assert case.state.deadline_anchors[DeadlineKind.FEEDBACK] == at + timedelta(hours=1)
     assert case.state.deadlines[DeadlineKind.FEEDBACK].working_days == 20
-    case.investigate().resolve().feedback()
+    case.handle().resolve().feedback()
     fed_back = case.at
     assert case.state.deadline_anchors[DeadlineKind.FOLLOW_UP] == fed_back
     case.follow_up("dissatisfied")
@@ -172,7 +172,7 @@ def test_an_extended_deadline_recalculates_as_if_extended_on_the_new_calendar() 
 
 def test_a_reopened_round_counts_from_the_reopening() -> None:
     case = late_january()
-    case.investigate().resolve().feedback()
+    case.handle().resolve().feedback()
     reopened_at = datetime(2027, 2, 3, 10, 0, tzinfo=TZ)
     case.do(c.RecordFollowUp, OPERATOR, satisfaction="dissatisfied", occurred_at=reopened_at)
     assert case.state.round == 2
@@ -229,7 +229,7 @@ def test_a_finished_complaint_gets_nothing(satisfaction: str | None) -> None:
     if satisfaction is None:
         case.do(c.RejectComplaint, OPERATOR, reason="不属于受理范围", suggestion="请向法院起诉")
     else:
-        case.accept().route().claim().investigate().resolve().feedback().follow_up(satisfaction)
+        case.accept().route().claim().handle().resolve().feedback().follow_up(satisfaction)
     assert case.state.status in {Status.CLOSED, Status.REJECTED}
     assert any(d.provisional for d in case.state.deadlines.values())
     case.calendar = OFFICIAL

@@ -199,6 +199,7 @@ class Lifecycle:
         await self.cmd("handling", "investigation", self.handler, findings=self.pick("findings"))
         if outcome == Outcome.LATE:
             return  # left in handling: its feedback deadline passes
+        await self.plan_and_consult()
         if outcome in (Outcome.EXTENDED, Outcome.EXTENSION_REFUSED):
             await self.extension(approved=outcome == Outcome.EXTENDED)
         await self.resolve_and_feed_back()
@@ -210,9 +211,11 @@ class Lifecycle:
                 satisfaction="dissatisfied",
                 comment="问题没有真正解决，要求重新处理",
             )
+            # The reopened round is handled afresh, in the policy's order.
             await self.cmd(
                 "handling", "investigation", self.handler, findings="重新核查，问题仍存在"
             )
+            await self.plan_and_consult()
             await self.resolve_and_feed_back()
         satisfaction = "satisfied" if self.rng.random() < 0.8 else "basically_satisfied"
         await self.cmd("followup", "follow-up", OPERATOR, satisfaction=satisfaction)
@@ -256,6 +259,26 @@ class Lifecycle:
         )
         await self.cmd("handling", "progress", self.handler, progress=self.pick("progress"))
 
+    @property
+    def short_path(self) -> bool:
+        """Whether the case's service item allows the register's short path
+        (resolved after the investigation alone)."""
+        item = self.case.topic.service_item if self.case.topic else None
+        return CommitmentRegister.load().allows_short_path(item)
+
+    async def plan_and_consult(self) -> None:
+        """A handling plan (measures, owner, date) and the complainant's opinion
+        on it; a short-path item goes without."""
+        if self.short_path:
+            return
+        measure = {"measure": "责成责任单位限期整改并回告", "owner": self.handler["id"]}
+        await self.cmd(
+            "handling", "plan", self.handler, measures=[measure], summary="限期整改，整改后回告"
+        )
+        await self.cmd(
+            "handling", "consultation", self.handler, agrees=True, opinion="同意处理方案"
+        )
+
     async def resolve_and_feed_back(self) -> None:
         await self.cmd(
             "handling",
@@ -264,5 +287,6 @@ class Lifecycle:
             result=self.pick("result"),
             basis=self.pick("basis"),
             improvements=self.pick("improvements"),
+            short_path=self.short_path,
         )
         await self.cmd("handling", "feedback", self.handler)

@@ -21,6 +21,7 @@ from services.gateway.problems import (
     Text,
     Unprocessable,
 )
+from shared.domain.handling_order import Step
 from shared.domain.status import Status
 
 NO_SUCH_COMPLAINT = Text("投诉不存在", "No such complaint")
@@ -70,17 +71,26 @@ def problem_for(error: Mapping[str, Any], action: str) -> DomainProblem:
                 else _state_text(action, state, message)
             )
             stale = code == "stale_version"
-            return Conflict(
-                text,
-                code="stale_version" if stale else None,
-                current_state=state,
-                current_version=version,
-            )
+            # A step out of the policy's order names the step owed first.
+            step = _missing_step(known.get("missing_step"))
+            if step is not None:
+                text = Text(f"{text.zh}：须先完成{step.label('zh')}", text.en)
+            extra: dict[str, Any] = {"current_state": state, "current_version": version}
+            if step is not None:
+                extra["missing_step"] = step.value
+            return Conflict(text, code="stale_version" if stale else None, **extra)
         case "not_found":
             return NotFound(NO_SUCH_COMPLAINT, code="complaint_not_found")
         case "forbidden":
             return Forbidden(Text(f"无权执行此操作：{message}", message), code="forbidden")
     return ServiceUnavailable(RETRY_LATER, code="command_failed", service_code=code)
+
+
+def _missing_step(value: object) -> Step | None:
+    try:
+        return Step(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _state_text(action: str, state: object, message: str) -> Text:

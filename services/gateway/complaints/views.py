@@ -10,8 +10,11 @@ from pydantic import BaseModel
 
 from services.gateway.complaints.reader import Case
 from services.gateway.problems import Lang
+from shared.domain.decide import WORKING
+from shared.domain.handling_order import next_step
 from shared.domain.labels import event_label
 from shared.domain.late_entries import late_marks
+from shared.domain.state import ComplaintState
 from shared.domain.status import Status
 from shared.events import Envelope, UnknownEventType, decode
 from shared.events.types import Complainant, Deadline, LateEntryRecorded
@@ -110,7 +113,17 @@ class CaseOut(BaseModel):
     merged_into: str | None
     duplicates: list[str]
     supervision_count: int
+    # The handling step this round owes next, in the policy's order
+    # (investigation, plan, consultation), while a department handles it.
+    next_step: str | None = None
     timeline: list[TimelineEntry]
+
+
+def _next_step(state: ComplaintState) -> str | None:
+    if state.status not in WORKING:
+        return None
+    step = next_step(state)
+    return step.value if step is not None else None
 
 
 def status_label(status: Status | str | None, lang: Lang) -> str | None:
@@ -205,5 +218,6 @@ def case_out(complaint_id: uuid.UUID, case: Case, lang: Lang) -> CaseOut:
         merged_into=s.merged_into,
         duplicates=list(s.duplicates),
         supervision_count=s.supervision_count,
+        next_step=_next_step(s),
         timeline=[timeline_entry(e, lang, marks.get(e.version)) for e in case.history],
     )
