@@ -127,6 +127,23 @@ async def kpi_detail(page: Page, site: str, name: str, expected: str) -> None:
     await eventually(shows, f"the {name} card to show {expected}", timeout=30)
 
 
+async def plan_and_consult(page: Page, measure: str) -> None:
+    """A handling plan (measure, owner, date), then the complainant's opinion on it."""
+    await page.click("#action-plan > summary")
+    await page.fill("#plan-summary", "张贴公告并致歉")
+    await page.fill("#plan-measure_1", measure)
+    await page.fill("#plan-owner_1", "赵海")
+    await page.click("#action-plan button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("处理方案已记录")
+    await expect(page.locator("#next-step")).to_contain_text("征求投诉人意见")
+    await page.click("#action-consultation > summary")
+    await page.check("#consultation-agrees-yes")
+    await page.fill("#consultation-opinion", "同意，希望尽快张贴公告。")
+    await page.click("#action-consultation button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("投诉人意见已记录")
+    await expect(page.locator("#next-step")).to_contain_text("下一步：按处理方案组织实施")
+
+
 async def resolve_and_feed_back(page: Page, result: str) -> None:
     await page.click("#action-resolve > summary")
     await page.fill("#resolve-result", result)
@@ -182,6 +199,15 @@ async def test_a_handler_works_a_case_through_the_pages(
     await expect(page.locator("#timeline")).to_contain_text("赵海")
     await expect(page.locator("#timeline")).not_to_contain_text("h-zhao")
     await shot(page, JOURNEY, "case-claimed")
+    # The order of the steps: the investigation comes first; the plan, the
+    # opinion on it, progress and the result wait, saying why.
+    await expect(page.locator("#next-step")).to_contain_text("下一步：调查核实")
+    blocked = page.locator('#action-resolve[aria-disabled="true"]')
+    await expect(blocked).to_contain_text("暂不能办理：须先完成调查核实")
+    await expect(page.locator('#action-consultation[aria-disabled="true"]')).to_have_count(1)
+    await page.set_viewport_size({"width": 375, "height": 667})
+    await shot(page, JOURNEY, "case-claimed-next-step-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
     # The stale tab's claim is refused with the state the case is in now.
     await stale.get_by_role("button", name="签收").click()
@@ -199,6 +225,13 @@ async def test_a_handler_works_a_case_through_the_pages(
     await expect(page.locator("#timeline")).to_contain_text("因主管道爆管抢修停水")
     await expect(status).to_have_text("处理中")
     await shot(page, JOURNEY, "case-investigated")
+    await expect(page.locator("#next-step")).to_contain_text("下一步：制定处理方案")
+    await expect(page.locator('#action-resolve[aria-disabled="true"]')).to_contain_text(
+        "须先完成制定处理方案"
+    )
+    await plan_and_consult(page, "在小区各单元张贴停水公告")
+    await expect(page.locator("#timeline")).to_contain_text("在小区各单元张贴停水公告")
+    await shot(page, JOURNEY, "case-planned-and-consulted")
 
     # The result: a missing field is shown next to it, then it is recorded.
     await page.click("#action-resolve > summary")
@@ -243,7 +276,14 @@ async def test_a_handler_works_a_case_through_the_pages(
     await expect(page.locator("#timeline")).to_contain_text("停水公告至今没有张贴")
     await shot(page, JOURNEY, "case-reopened")
 
-    # Handled again, fed back again; this time the complainant is satisfied.
+    # Handled again, afresh in the policy's order, fed back again; this time
+    # the complainant is satisfied.
+    await expect(page.locator("#next-step")).to_contain_text("下一步：调查核实")
+    await page.click("#action-investigation > summary")
+    await page.fill("#investigation-findings", "公告确未张贴。")
+    await page.click("#action-investigation button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text("调查核实情况已记录")
+    await plan_and_consult(page, "补贴公告并短信告知住户")
     await resolve_and_feed_back(page, "已在小区各单元张贴停水公告，并短信告知住户。")
     await shot(page, JOURNEY, "case-fed-back-again")
     await rate(citizen, site, case, "satisfied", "second")

@@ -202,6 +202,27 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
             FormField("improvements", N_("Improvement measures")),
         ),
     ),
+    # The register's short path (docs/handling-order.md): offered only where
+    # the service item allows it and a step of the full order is left out
+    # (services/gateway/web/staff/handling_steps.py).
+    WebAction(
+        _BY_NAME["resolve"],
+        N_("Record the result by the short path"),
+        N_("The result has been recorded by the short path: send it to the complainant next."),
+        HANDLING,
+        (
+            FormField("result", N_("Result"), required=True),
+            FormField("basis", N_("Basis"), required=True),
+            FormField("improvements", N_("Improvement measures")),
+        ),
+        hint=N_(
+            "The commitment register allows a simple case of this service item to be resolved "
+            "after the investigation, without a written plan and the complainant's opinion "
+            "on it. The record says the short path was taken."
+        ),
+        key="resolve-short",
+        from_state=lambda _state, _cid: {"short_path": True},
+    ),
     WebAction(
         _BY_NAME["feedback"],
         N_("Send the result to the complainant"),

@@ -29,7 +29,7 @@ from services.gateway.notices.routes import _Documents
 from services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, Unprocessable
 from services.gateway.web.context import Web, form_data, see_other
 from services.gateway.web.i18n import N_, gettext
-from services.gateway.web.staff import actions
+from services.gateway.web.staff import actions, handling_steps
 from services.gateway.web.staff.case_links import linked_cases
 from services.gateway.web.staff.people import display_names, person
 from services.gateway.web.staff.session import (
@@ -94,6 +94,7 @@ DETAIL_LABELS: Final[dict[str, str]] = {
     "result": N_("Result"),
     "basis": N_("Basis"),
     "improvements": N_("Improvement measures"),
+    "short_path": N_("Resolved by the short path the register allows"),
     "findings": N_("Findings"),
     "methods": N_("Methods"),
     "summary": N_("Summary of the plan"),
@@ -272,7 +273,7 @@ def _details(
     out = []
     for key, label in DETAIL_LABELS.items():
         value = data.get(key)
-        if value is None or value == "" or value == []:
+        if value is None or value == "" or value == [] or (key == "short_path" and not value):
             continue
         if key == "channel" and isinstance(value, str):
             value = gettext(lang, CHANNEL_NAMES[value]) if value in CHANNEL_NAMES else value
@@ -382,7 +383,15 @@ def router(settings: Settings) -> APIRouter:
             # A 监督举报's earlier complaint, and the reports on this one.
             "linked": await linked_cases(get_pool(request), principal, case, complaint_id, lang),
             "notices": documents(case),
-            "actions": actions.available(principal, state.status),
+            "actions": handling_steps.offered(actions.available(principal, state.status), state),
+            # The order of the handling steps: what comes next, what must wait.
+            "next_step": handling_steps.next_step_text(state, lang),
+            "order_hint": handling_steps.ORDER_HINT,
+            "blocked": {
+                wa.name: reason
+                for wa in actions.available(principal, state.status)
+                if (reason := handling_steps.blocked(wa, state, lang)) is not None
+            },
             "plan_rows": range(1, actions.PLAN_ROWS + 1),
             "form": form or {"action": None, "values": {}, "errors": {}},
             "new_key": str(uuid.uuid4()),
@@ -452,6 +461,8 @@ def router(settings: Settings) -> APIRouter:
                 status_label = case.state.status.label(lang) if case.state.status else "—"
                 return await again(409, {}, gettext(lang, STATE_CHANGED, state=status_label))
             fields.update(wa.from_state(case.state, complaint_id))
+        if (out_of_order := handling_steps.blocked(wa, case.state, lang)) is not None:
+            return await again(409, {}, out_of_order)
         errors = actions.check(wa, fields, lang)
         if errors:
             return await again(422, errors)
