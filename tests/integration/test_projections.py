@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from itertools import product
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.metrics.kpi_sql import FIGURES
@@ -148,6 +149,18 @@ def normalised(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
+async def own(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A rebuild's own connection, as `tousu projections rebuild` has in its own
+    process: the store's small test pool stays with the writer and the runner."""
+    rebuilder = await PostgresEventStore.connect(database_url, min_size=1, max_size=1)
+    try:
+        async with rebuilder.pool.acquire() as conn:
+            yield conn
+    finally:
+        await rebuilder.close()
+
+
+@pytest.fixture
 async def runner(store: PostgresEventStore) -> AsyncIterator[ProjectionRunner]:
     live = ProjectionRunner(store, PROJECTIONS, lambda: CALENDAR, idle_timeout=0.5)
     task = asyncio.create_task(live.run())
@@ -173,7 +186,7 @@ async def test_live_projection_follows_the_store(
 
 
 async def test_rebuild_while_live_equals_the_live_table_row_for_row(
-    store: PostgresEventStore, runner: ProjectionRunner
+    store: PostgresEventStore, runner: ProjectionRunner, own: asyncpg.Connection
 ) -> None:
     executor = ReplayExecutor(store, context)
     await drive(executor, random.Random(2), 60)
@@ -183,12 +196,11 @@ async def test_rebuild_while_live_equals_the_live_table_row_for_row(
     # Rebuild each while complaints keep arriving and the runner keeps going.
     writer = asyncio.create_task(drive(executor, random.Random(3), 30))
     seen: list[tuple[int, int]] = []
-    async with store.pool.acquire() as conn:
-        for projection in PROJECTIONS:
-            result = await rebuild(
-                conn, store, projection, lambda: CALENDAR, lambda d, t: seen.append((d, t))
-            )
-            assert result.events > 0 and result.rows > 0
+    for projection in PROJECTIONS:
+        result = await rebuild(
+            own, store, projection, lambda: CALENDAR, lambda d, t: seen.append((d, t))
+        )
+        assert result.events > 0 and result.rows > 0
     await writer
     await eventually(lambda: projections_caught_up(store), "the projections to catch up")
     assert seen and seen[-1][0] == seen[-1][1]
@@ -206,16 +218,15 @@ async def test_rebuild_while_live_equals_the_live_table_row_for_row(
 
 
 async def test_rebuild_of_both_in_two_processes_equals_the_live_tables(
-    store: PostgresEventStore, runner: ProjectionRunner
+    store: PostgresEventStore, runner: ProjectionRunner, own: asyncpg.Connection
 ) -> None:
     executor = ReplayExecutor(store, context)
     await drive(executor, random.Random(5), 50)
     writer = asyncio.create_task(drive(executor, random.Random(6), 20))
     seen: list[tuple[int, int]] = []
-    async with store.pool.acquire() as conn:
-        results = await rebuild_all(
-            conn, store, PROJECTIONS, lambda: CALENDAR, lambda d, t: seen.append((d, t)), workers=2
-        )
+    results = await rebuild_all(
+        own, store, PROJECTIONS, lambda: CALENDAR, lambda d, t: seen.append((d, t)), workers=2
+    )
     await writer
     assert [r.name for r in results] == [p.name for p in PROJECTIONS]
     assert all(r.events > 0 and r.rows > 0 and r.processes == 2 for r in results)
