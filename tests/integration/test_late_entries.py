@@ -164,6 +164,14 @@ async def test_a_late_entry_beyond_the_window(
             actor=OPERATOR, occurred_at=received + timedelta(hours=2), department="water"
         ),
         c.ClaimCase(actor=HANDLER, occurred_at=received + timedelta(hours=3)),
+        # The policy's handling steps before the result, on the day it was resolved.
+        c.RecordInvestigation(actor=HANDLER, occurred_at=resolved, findings="管道破裂"),
+        c.ProposePlan(
+            actor=HANDLER,
+            occurred_at=resolved,
+            measures=[c.PlanMeasureFacts(measure="抢修管道", owner="h-zhao")],
+        ),
+        c.RecordConsultation(actor=HANDLER, occurred_at=resolved, agrees=True),
         c.ResolveComplaint(actor=HANDLER, occurred_at=resolved, result="已恢复供水", basis="规定"),
     )
     url = f"/api/v1/complaints/{cid}"

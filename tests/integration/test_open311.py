@@ -37,7 +37,7 @@ async def test_discovery_names_the_endpoint_and_its_formats(client: httpx.AsyncC
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"] == "http://gw.test/open311/v2"
     assert endpoint["formats"] == ["text/xml", "application/json"]
-    assert body["changeset"] == "2026-01-01T00:00:00+08:00"
+    assert body["changeset"] == "2026-12-07T00:00:00+08:00"  # register v2
 
     xml = await client.get(f"{V2}/discovery.xml")
     root = ET.fromstring(xml.content)
