@@ -349,6 +349,11 @@ def problems(figures: dict[str, Any]) -> list[str]:
             out.append(f"projection {name}: {differing} rows not as the events say")
     if figures["dlq"]:
         out.append(f"{figures['dlq']} dead letters")
+    commands = figures["commands"]
+    if not figures["complaints"]["driver_failures"] and commands["sent"] != commands["planned"]:
+        # The kills are spread by the share of planned commands acknowledged:
+        # a wrong plan lets the load end before the last kills, or never.
+        out.append(f"commands sent {commands['sent']}, planned {commands['planned']}")
     if len(figures["kills"]) != figures["kills_planned"]:
         out.append(f"{len(figures['kills'])} of {figures['kills_planned']} kills done")
     idle = [k["process"] for k in figures["kills"] if k["at_progress"] >= 1]

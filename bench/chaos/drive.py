@@ -178,8 +178,11 @@ class Driver:
         self.tally = Tally()
 
     def commands_planned(self, count: int) -> int:
-        """How many commands ``count`` complaints take: claim, then 3 a round."""
-        return 4 * count + 3 * (count // self._reopen_every)
+        """How many commands ``count`` complaints take: claim, then a round's
+        handling steps and its resolve, feedback and follow-up. The killer
+        spreads its kills by this, so it must count every command sent."""
+        per_round = len(_handling_steps({"id": ""})) + 3
+        return (1 + per_round) * count + per_round * (count // self._reopen_every)
 
     async def drive(
         self, count: int, in_flight: int, hold: tuple[int, asyncio.Event] | None = None

@@ -180,6 +180,7 @@ async def _drive_and_audit(
     figures["unsettled_at_audit"] = reason  # None unless the wait timed out
     figures["kills"] = [asdict(k) for k in killer.done]
     figures["kills_planned"] = len(targets)
+    figures["commands"]["planned"] = planned
     figures["driver_failures_first"] = driver.tally.failures[:5]
     figures["duration_s"] = {
         "drive": round(driven, 1),
