@@ -24,7 +24,7 @@ def schedule(services: tuple[str, ...]) -> list[str]:
     """What is killed, in order, one after the other.
 
     nats-server early: consumers may wait out their ack wait for messages in
-    flight when it died (see the README), better while work goes on.
+    flight when it died (see docs/security.md, fault injection), better while work goes on.
     """
     half = len(services) // 2
     return [*services[:half], NATS, *services[half:], RELAY_LEADER, POSTGRES]
