@@ -1,8 +1,9 @@
 """Subject and stream names, all derived from one configurable root.
 
-With the default root ``tousu`` these are exactly DESIGN's names
-(``tousu.events.<dept|_>.<EventType>`` in stream ``TOUSU_EVENTS``); a test run
-picks its own root and so gets subjects and streams no other run sees.
+With the default root ``tousu`` these are exactly the names of docs/design.md,
+"Subjects and streams" (``tousu.events.<dept|_>.<EventType>`` in stream
+``TOUSU_EVENTS``); a test run picks its own root and so gets subjects and
+streams no other run sees.
 
 A department code comes from stored data, so it may be anything (a space, a
 dot, Chinese). :func:`department_token` maps it to a token that is always

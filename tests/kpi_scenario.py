@@ -257,7 +257,8 @@ def _scripts() -> list[Script]:
 
     # -- February: 春节 02-15..23, make-up Sat 02-14 and Sat 02-28 ------------
     # C03 phone, received Fri 02-13 (#31): acceptance due Tue 02-24 (#33, the
-    # DESIGN example); accepted on the make-up Sat 02-14 (#32) on time.
+    # example of docs/design.md, "Deadlines"); accepted on the make-up Sat
+    # 02-14 (#32) on time.
     # Feedback due #47 = Fri 03-13; fed back 03-13 16:00 on time, 15 wd;
     # satisfied.
     (
@@ -403,8 +404,8 @@ def _scripts() -> list[Script]:
     # -- National Day: make-up Sun 09-20, 中秋 09-25..27, 国庆 10-01..07,
     #    make-up Sat 10-10 -------------------------------------------------
     # C15 phone, received and accepted Fri 09-18 (#178): feedback due #193 =
-    # Thu 10-15 (the DESIGN example); fed back 10-15 17:00 on time, 15 wd;
-    # basically satisfied 10-16.
+    # Thu 10-15 (the example of docs/design.md, "Deadlines"); fed back 10-15
+    # 17:00 on time, 15 wd; basically satisfied 10-16.
     (
         new(15, Channel.PHONE)
         .submit(at(9, 18))

@@ -1,4 +1,4 @@
-"""The FastAPI application. Routes of DESIGN "HTTP" are added here as they are built."""
+"""The FastAPI application. Routes of docs/design.md, "HTTP" are added here as they are built."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""DESIGN's KPI figures as SQL over ``kpi_facts`` rows: the one place they are
-written for PostgreSQL (:mod:`shared.kpi.compute` is the in-memory twin they
-are tested against).
+"""The KPI figures of docs/design.md, "Metrics", as SQL over ``kpi_facts``
+rows: the one place they are written for PostgreSQL (:mod:`shared.kpi.compute`
+is the in-memory twin they are tested against).
 
 Every figure of a complaint as of T is either fixed for as long as a facts
 row is in force (how many were accepted, fed back, satisfied …), or becomes

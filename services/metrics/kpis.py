@@ -1,4 +1,4 @@
-"""DESIGN's KPIs from the ``kpi_facts`` projection.
+"""The KPIs of docs/design.md, "Metrics", from the ``kpi_facts`` projection.
 
 The same definitions as :mod:`shared.kpi.compute` (which folds events in
 memory, and against which this is tested), in SQL (:mod:`.kpi_sql`). The

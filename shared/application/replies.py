@@ -1,4 +1,4 @@
-"""The reply shapes of DESIGN's request-reply commands."""
+"""The reply shapes of the request-reply commands (docs/design.md, "Subjects and streams")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The statutory working-day calendar used for every deadline (DESIGN, "Deadlines")."""
+"""The statutory working-day calendar used for every deadline (docs/design.md, "Deadlines")."""
 
 from shared.calendar.workdays import (
     FIRST_INSTANT,

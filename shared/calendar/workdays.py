@@ -12,10 +12,10 @@ Years from the first two sources are *official*. A deadline is provisional when
 any day it counts over, from the day after the start through the deadline day,
 lies in a provisional year, because the official notice may still move it.
 
-"N working days from instant t" (DESIGN, "Deadlines"): the Shanghai calendar
-day of t is not counted; the deadline is the end of the N-th working day after
-it, represented as 23:59:59.999999 Asia/Shanghai. N = 0 means the end of t's
-own day, whether or not that day is a working day.
+"N working days from instant t" (docs/design.md, "Deadlines"): the Shanghai
+calendar day of t is not counted; the deadline is the end of the N-th working
+day after it, represented as 23:59:59.999999 Asia/Shanghai. N = 0 means the
+end of t's own day, whether or not that day is a working day.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from shared.events.types import Deadline, DeadlineKind
 
 @dataclass(frozen=True)
 class Limits:
-    """Working-day limits of DESIGN "Deadlines"; a service item may override them."""
+    """Working-day limits of docs/design.md, "Deadlines"; a service item may override them."""
 
     acceptance_days: int = 2
     claim_days: int = 1

@@ -1,4 +1,4 @@
-"""The stored and published form of every event (DESIGN "Events")."""
+"""The stored and published form of every event (docs/design.md, "Events")."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class NewEvent(BaseModel):
 
 
 class Envelope(BaseModel):
-    """A stored event, exactly DESIGN's envelope plus ``department``."""
+    """A stored event, the envelope of docs/design.md, "Events", with ``department``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,4 +1,4 @@
-"""Typed data for every event type of DESIGN "Events".
+"""Typed data for every event type of docs/design.md, "Events".
 
 Later work may refine the fields; a change of shape bumps ``schema_version``
 and registers an upcaster (see :mod:`shared.events.upcast`).

@@ -20,8 +20,9 @@ from shared.intake.taxonomy import UnknownCode
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 DATA_FILE = "commitments.yaml"
-# DESIGN names both: the fallback when no rule routes a case, and the office
-# that arbitrates returns and handles supervision reports.
+# docs/design.md ("What the system does") names both: the fallback when no
+# rule routes a case, and the office that arbitrates returns and handles
+# supervision reports.
 FALLBACK_DEPARTMENT = "service_center"
 SUPERVISION_DEPARTMENT = "supervision"
 
@@ -49,7 +50,8 @@ class Standards(_Model):
     return_days: int = Field(DEFAULT_LIMITS.return_days, ge=1, le=60)
     feedback_days: int = Field(DEFAULT_LIMITS.feedback_days, ge=1, le=60)
     follow_up_days: int = Field(DEFAULT_LIMITS.follow_up_days, ge=1, le=60)
-    # DESIGN caps extensions at 10 working days in total; an item may promise less.
+    # docs/design.md, "Deadlines": extensions are 10 working days at most in
+    # total; an item may promise less.
     max_extension_days: int = Field(DEFAULT_LIMITS.max_extension_days, ge=0, le=10)
 
     def limits(self) -> Limits:

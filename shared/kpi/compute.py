@@ -1,4 +1,4 @@
-"""The KPIs of DESIGN "Metrics", computed from :class:`ComplaintFacts`.
+"""The KPIs of docs/design.md, "Metrics", computed from :class:`ComplaintFacts`.
 
 Every rate is a numerator over a denominator as of T; a deadline has
 "passed by T" when it lies strictly before T, and an act is "by the deadline"

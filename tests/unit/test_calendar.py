@@ -1,4 +1,5 @@
-"""The working-day calendar: DESIGN's worked examples, sources, the operator file."""
+"""The working-day calendar: the worked examples of docs/design.md, "Deadlines";
+sources; the operator file."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def end_of(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T23:59:59.999999").replace(tzinfo=TZ)
 
 
-# --- DESIGN's worked examples -------------------------------------------------
+# --- docs/design.md, "Deadlines": worked examples -----------------------------
 
 
 def test_received_friday_before_spring_festival(cal: WorkdayCalendar) -> None:

@@ -31,7 +31,7 @@ def end_of(y: int, m: int, d: int) -> datetime:
     return datetime(y, m, d, *END_OF_DAY, tzinfo=TZ)
 
 
-# -- the happy path and the worked examples of DESIGN ------------------------------
+# -- the happy path and the worked examples of docs/design.md, "Deadlines" ---
 def test_happy_path_to_closed() -> None:
     case = Case().submit()
     assert case.state.status == Status.RECEIVED

@@ -11,6 +11,8 @@ from shared.events.base import UnknownEventType, model_for
 from shared.events.types import Channel, Complainant, ComplaintReceived, ComplaintRejected
 from tests.helpers import make_envelope
 
+# The event types of the original contract, as listed in docs/design.md,
+# "Events" (there LateEntryRecorded is marked as tousu's own extension).
 DESIGN_TYPES = """ComplaintReceived ComplaintAccepted ComplaintRejected ComplaintRouted
 CaseClaimed CaseReturned InvestigationRecorded HandlingPlanProposed ComplainantConsulted
 ProgressReported ExtensionRequested ExtensionDecided ComplaintResolved ResultFeedbackSent

@@ -59,7 +59,7 @@ def test_previous_workday(day: date, previous: date) -> None:
     [
         (end_of(2026, 3, 6), end_of(2026, 3, 5)),
         (end_of(2026, 3, 9), end_of(2026, 3, 6)),
-        # DESIGN's example (accepted Fri 09-18 → due Thu 10-15).
+        # The example of docs/design.md, "Deadlines" (accepted Fri 09-18 → due Thu 10-15).
         (end_of(2026, 10, 15), end_of(2026, 10, 14)),
         (end_of(2026, 10, 12), end_of(2026, 10, 10)),
         # The first working day after National Day: warned before the holiday.

@@ -1,4 +1,4 @@
-"""The staff actions of DESIGN "HTTP": which service answers each, with which command.
+"""The staff actions of docs/design.md, "HTTP": which service answers each, with which command.
 
 The action name is also the command's subject token
 (``<root>.cmd.<service>.<action>``), as the services register them.

@@ -39,7 +39,8 @@ async def call(
 ) -> tuple[bool, Any]:
     """Request-reply to a service: ``(True, result)`` or ``(False, error)``.
 
-    Not reaching the service, or a reply that is not DESIGN's shape, is a 503.
+    Not reaching the service, or a reply not of the shape in docs/design.md,
+    "Subjects and streams", is a 503.
     """
     try:
         reply = await nats.request(subject, json.dumps(payload).encode(), timeout=timeout)

@@ -174,7 +174,8 @@ def metrics_router() -> APIRouter:
         ] = None,
         group_by: GroupByParam | None = None,
     ) -> KpiReport:
-        """DESIGN's KPIs for complaints received in [from, to), as of an instant."""
+        """The KPIs of docs/design.md, "Metrics", for complaints received in
+        [from, to), as of an instant."""
         now = utcnow()
         when = _as_of(as_of, now)
         _instant(from_, "from")

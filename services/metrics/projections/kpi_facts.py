@@ -2,9 +2,10 @@
 
 A row is valid from ``valid_from`` until the next row's ``valid_from``
 (``valid_to`` NULL: still current), so the facts as of any instant T are the
-rows with ``valid_from <= T < valid_to``, and DESIGN's KPIs as of T are an
-aggregate over them (:mod:`services.metrics.kpis`). Whether a deadline has
-passed depends on T and is decided by the query, not stored.
+rows with ``valid_from <= T < valid_to``, and the KPIs of docs/design.md,
+"Metrics", as of T are an aggregate over them (:mod:`services.metrics.kpis`).
+Whether a deadline has passed depends on T and is decided by the query, not
+stored.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The report's words, in Simplified Chinese (the text of record) and English.
 
-The rate names follow the policy and DESIGN "Metrics": 受理及时率, 及时率
+The rate names follow the policy and docs/design.md, "Metrics": 受理及时率, 及时率
 (result feedback on time), 办结率, 满意率. 受理 means accepting a complaint
 in this system, so the received count is 投诉量, not 受理量.
 """
