@@ -269,16 +269,24 @@ class Relay:
         for envelope in events:
             if envelope.event_id in held:
                 continue
-            if isinstance(envelope, Unreadable):
-                await self._set_aside(envelope, quarantine.UNREADABLE, envelope.error)
-                continue
-            try:
-                message = encode(envelope, self._naming, self._nc.max_payload)
-            except Unpublishable as exc:
-                await self._set_aside(envelope, exc.reason, exc.detail)
-                continue
-            outgoing.append((envelope, message))
+            sendable = await self._message_or_set_aside(envelope)
+            if sendable is not None:
+                outgoing.append(sendable)
         return outgoing
+
+    async def _message_or_set_aside(
+        self, envelope: Item
+    ) -> tuple[Envelope, OutgoingMessage] | None:
+        """The event with its message, or None once it is set aside
+        (unreadable, or no message can carry it)."""
+        if isinstance(envelope, Unreadable):
+            await self._set_aside(envelope, quarantine.UNREADABLE, envelope.error)
+            return None
+        try:
+            return envelope, encode(envelope, self._naming, self._nc.max_payload)
+        except Unpublishable as exc:
+            await self._set_aside(envelope, exc.reason, exc.detail)
+            return None
 
     async def _set_aside(self, envelope: Item, reason: str, detail: str) -> None:
         await quarantine.set_aside(self._store.pool, envelope, reason, detail)
@@ -302,14 +310,10 @@ class Relay:
             envelope = await read_event(self._store.pool, entry.event_id)
             if envelope is None:
                 continue  # not in the store (any more): nothing to publish
-            if isinstance(envelope, Unreadable):
-                await self._set_aside(envelope, quarantine.UNREADABLE, envelope.error)
+            sendable = await self._message_or_set_aside(envelope)
+            if sendable is None:
                 continue
-            try:
-                message = encode(envelope, self._naming, self._nc.max_payload)
-            except Unpublishable as exc:
-                await self._set_aside(envelope, exc.reason, exc.detail)
-                continue
+            envelope, message = sendable
             message.headers[RELEASED] = "1"
             futures: list[asyncio.Future[PubAck]] = []
             try:
