@@ -121,7 +121,9 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
 # Contact details inside free text (an SMTP server's refusal quotes the
 # address; an exception may quote a phone number): e-mail addresses and
 # mainland mobile numbers standing alone (not inside an id or a longer number).
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# The last label starts with a letter: `user@127.0.0.1` in a server's URL is
+# no e-mail address.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w-]*")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
 
 

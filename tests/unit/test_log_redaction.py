@@ -28,6 +28,7 @@ from shared.logs import REDACTED, configure_logging, get_logger, redact_text
         ("550 5.1.1 <li.si@example.com>: no such user", f"550 5.1.1 <{REDACTED}>: no such user"),
         ("call +86 13912345678 back", f"call {REDACTED} back"),
         # Not personal: left as they are.
+        ("postgresql://tousu@127.0.0.1:15432/tousu", None),
         ("GET /x?barcode=1&zip=2&department=water", "GET /x?barcode=1&zip=2&department=water"),
         ("TS2611-00001-00001 5f0e6a9c-3b1d-4d0a-9a53-613912345678", None),
     ],
