@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check shared services tousu tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services
+	$(BIN)/mypy -p tousu
 
 bench: $(STAMP)
 	$(BIN)/tousu bench

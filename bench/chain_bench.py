@@ -19,12 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.events import NewEvent
-from shared.relay.tasks import cancel_and_wait
-from shared.store.chain import keep_sealed, seal_all
-from shared.store.chain_verify import verify_chain
-from shared.store.postgres import PostgresEventStore
 from tousu.database import prepare_database
+from tousu.shared.events import NewEvent
+from tousu.shared.relay.tasks import cancel_and_wait
+from tousu.shared.store.chain import keep_sealed, seal_all
+from tousu.shared.store.chain_verify import verify_chain
+from tousu.shared.store.postgres import PostgresEventStore
 
 WRITERS = 8
 

@@ -20,7 +20,7 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from shared.naming import Naming
+from tousu.shared.naming import Naming
 
 STARTUP_TIMEOUT = 90.0
 

@@ -21,8 +21,8 @@ from faststream.nats import JStream, NatsBroker, PullSub
 
 from bench.fleet import backend_cpu_delta, backend_cpu_seconds
 from bench.scratch import Scratch
-from shared.consumer.host import FETCH_TIMEOUT, raw_message
-from shared.nats_setup import connect, ensure_streams
+from tousu.shared.consumer.host import FETCH_TIMEOUT, raw_message
+from tousu.shared.nats_setup import connect, ensure_streams
 
 # A stored event's size on the wire, near enough (an accepted complaint).
 _PAYLOAD = b'{"event_id": "00000000-0000-0000-0000-000000000000", "data": "' + b"x" * 600 + b'"}'

@@ -33,15 +33,15 @@ from typing import Any
 
 import asyncpg
 
-from services.metrics.projections.kpi_facts import KpiFacts
-from services.metrics.projections.state import ensure_table
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
-from shared.events import Actor, Envelope
-from shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
-from shared.intake.identifiers import new_tracking_no
 from tousu.demo.data import GIVEN, OUT_OF_SCOPE, SURNAMES, TOPICS, Topic
+from tousu.services.metrics.projections.kpi_facts import KpiFacts
+from tousu.services.metrics.projections.state import ensure_table
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
+from tousu.shared.events import Actor, Envelope
+from tousu.shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
+from tousu.shared.intake.identifiers import new_tracking_no
 
 # Complaints are received in [START, END); nothing happens after NOW, the
 # instant the histories are taken at ("now" for the benchmarks' queries).

@@ -12,9 +12,9 @@ from typing import Any
 
 from bench.histories import CALENDAR, fill
 from bench.scratch import Scratch
-from services.metrics.projections import PROJECTIONS
-from services.metrics.projections.rebuild import Rebuilt, rebuild_all
-from shared.store.postgres import PostgresEventStore
+from tousu.services.metrics.projections import PROJECTIONS
+from tousu.services.metrics.projections.rebuild import Rebuilt, rebuild_all
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 def _figures(rebuilt: Rebuilt) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 from bench.scratch import Scratch
-from shared.events import NewEvent
-from shared.nats_setup import connect, ensure_streams
-from shared.relay import Relay
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.events import NewEvent
+from tousu.shared.nats_setup import connect, ensure_streams
+from tousu.shared.relay import Relay
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 async def _prestore(store: PostgresEventStore, total: int, per_stream: int) -> None:

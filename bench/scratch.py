@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.naming import Naming
-from shared.nats_setup import connect, delete_streams
 from tousu.database import prepare_database as migrate
+from tousu.shared.naming import Naming
+from tousu.shared.nats_setup import connect, delete_streams
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import time
 import uuid
 from typing import Any
 
-from shared.events import NewEvent
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.events import NewEvent
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 def _event(i: int) -> NewEvent:

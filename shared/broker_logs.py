@@ -2,7 +2,7 @@
 
 FastStream's default loggers have handlers of their own that write coloured
 text (ANSI escapes) and do not propagate, so their lines bypassed
-:func:`shared.logs.configure_logging` and landed as terminal colour codes in
+:func:`tousu.shared.logs.configure_logging` and landed as terminal colour codes in
 the JSON logs. Every broker and app is given :func:`broker_logger` instead: a
 plain stdlib logger that propagates to the root handler (JSON or console, as
 configured, redacted like every other line).

@@ -54,7 +54,7 @@ def validate(model: type[M], data: Any, source: str) -> M:
         raise DataFileError(source, problems) from exc
 
 
-def load_packaged(model: type[M], name: str, package: str = "shared.intake") -> M:
+def load_packaged(model: type[M], name: str, package: str = "tousu.shared.intake") -> M:
     """Read ``<package>/data/<name>`` from the installed package and validate it."""
     data_dir = resources.files(package).joinpath("data")
     text = data_dir.joinpath(name).read_text(encoding="utf-8")

@@ -17,8 +17,8 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
-from shared.consumer import headers as h
-from shared.naming import Naming
+from tousu.shared.consumer import headers as h
+from tousu.shared.naming import Naming
 
 
 class UnknownEntry(LookupError):

@@ -24,7 +24,7 @@ from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from shared.logs import get_logger
+from tousu.shared.logs import get_logger
 
 log = get_logger("tousu.group_commit")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.logs import get_logger
-from shared.private_files import private_dir
-from shared.settings import Settings
+from tousu.shared.logs import get_logger
+from tousu.shared.private_files import private_dir
+from tousu.shared.settings import Settings
 
 log = get_logger(__name__)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from shared.naming import Naming, department_token, is_token
+from tousu.shared.naming import Naming, department_token, is_token
 
 INBOX = "_INBOX.>"
 ADMIN = "admin"

@@ -8,7 +8,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from shared.naming import Naming
+from tousu.shared.naming import Naming
 
 # JetStream drops a re-published Nats-Msg-Id within this window; the relay
 # also resumes from the stream's last message, so a longer outage is safe too.

@@ -22,24 +22,24 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 
-from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
-from shared.application.nats_commands import register_commands
-from shared.application.replies import ok
-from shared.broker_logs import broker_logger
-from shared.consumer import Consumer, build_app
-from shared.domain.commands import Command
-from shared.naming import Naming
-from shared.observability import (
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.application.nats_commands import register_commands
+from tousu.shared.application.replies import ok
+from tousu.shared.broker_logs import broker_logger
+from tousu.shared.consumer import Consumer, build_app
+from tousu.shared.domain.commands import Command
+from tousu.shared.naming import Naming
+from tousu.shared.observability import (
     ScrapeSource,
     database_check,
     handler_middlewares,
     process_registry,
     serve_endpoint,
 )
-from shared.observability.consumer_lag import ConsumerLag, consumer_durables
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.observability.consumer_lag import ConsumerLag, consumer_durables
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @dataclass(frozen=True)

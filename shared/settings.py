@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.naming import Naming
+from tousu.shared.naming import Naming
 
 
 class Settings(BaseSettings):

@@ -14,12 +14,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from shared.nats_setup import connect, delete_streams, ensure_streams
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.infra import Servers, configured_servers, new_database, unique_suffix, with_database
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.database import prepare_database as migrate
+from tousu.shared.nats_setup import connect, delete_streams, ensure_streams
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 # Rate limits off for the suite (its gateways, in process or spawned, see this);
 # tests/integration/test_throttle.py turns them on with limits of its own.

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.application.executor import CommandExecutor, Outcome
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
-from shared.events import Actor, Envelope, EventData, decode, stored, utcnow
-from shared.events.types import Channel, Complainant, PlanMeasure
-from shared.store import EventStore, UnitOfWork
+from tousu.shared.application.executor import CommandExecutor, Outcome
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve
+from tousu.shared.events import Actor, Envelope, EventData, decode, stored, utcnow
+from tousu.shared.events.types import Channel, Complainant, PlanMeasure
+from tousu.shared.store import EventStore, UnitOfWork
 
 OPERATOR = Actor(id="op-li", role="operator")
 SUPERVISOR = Actor(id="sup-wang", role="supervisor")

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from shared.events import Actor, Envelope, utcnow
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.events import Actor, Envelope, utcnow
+from tousu.shared.store.postgres import PostgresEventStore
 
 Condition = Callable[[], Awaitable[bool] | bool]
 REPO = Path(__file__).resolve().parents[1]
@@ -93,9 +93,9 @@ async def project_everything(store: PostgresEventStore) -> None:
     open anywhere on the server (another test's, say), so step until caught
     up rather than until a step finds nothing.
     """
-    from services.metrics.projections import PROJECTIONS
-    from services.metrics.projections.live import ProjectionRunner
-    from shared.calendar import WorkdayCalendar
+    from tousu.services.metrics.projections import PROJECTIONS
+    from tousu.services.metrics.projections.live import ProjectionRunner
+    from tousu.shared.calendar import WorkdayCalendar
 
     calendar = WorkdayCalendar()
     runner = ProjectionRunner(store, PROJECTIONS, lambda: calendar)

@@ -42,15 +42,15 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from shared.application.context_source import scope_problem
-from shared.application.executor import CommandExecutor
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events import Actor
-from shared.events.types import Channel, Complainant, PlanMeasure
-from shared.intake.taxonomy import Taxonomy
-from shared.store import EventStore
+from tousu.shared.application.context_source import scope_problem
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import Actor
+from tousu.shared.events.types import Channel, Complainant, PlanMeasure
+from tousu.shared.intake.taxonomy import Taxonomy
+from tousu.shared.store import EventStore
 
 OPERATOR = Actor(id="op-li", role="operator")
 SUPERVISOR = Actor(id="sup-wang", role="supervisor")

@@ -9,12 +9,12 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
-from shared.application.executor import CommandExecutor
-from shared.domain import commands as c
-from shared.events.types import Channel, Complainant
 from tests.domain_kit import OPERATOR
+from tousu.services.gateway.auth import StaffRole
+from tousu.services.gateway.auth import repository as repo
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.domain import commands as c
+from tousu.shared.events.types import Channel, Complainant
 
 Step = tuple[datetime, type[c.Command], Any, dict[str, Any]]  # when, command, actor, fields
 Headers = dict[str, str]

@@ -16,8 +16,8 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from services import SERVICES
-from shared.naming import Naming
+from tousu.services import SERVICES
+from tousu.shared.naming import Naming
 
 # Every service but the HTTP gateway: what answers on NATS.
 NATS_SERVICES = tuple(name for name in SERVICES if name != "gateway")

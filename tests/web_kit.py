@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 import asyncpg
 import httpx
 
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
-from services.gateway.auth.passwords import hash_password
-from shared.settings import Settings
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import StaffRole
+from tousu.services.gateway.auth import repository as repo
+from tousu.services.gateway.auth.passwords import hash_password
+from tousu.shared.settings import Settings
 
 PASSWORD = "correct horse battery"
 

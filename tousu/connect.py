@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.settings import Settings
 from tousu.runtime_state import RuntimeState, read_state
+from tousu.shared.settings import Settings
 
 
 class NotConfiguredError(RuntimeError):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.metrics.projections import PROJECTIONS
-from services.metrics.projections.state import ensure_table
-from shared.privacy.upgrade import upgrade as upgrade_personal_data
-from shared.store.chain import seal_all
-from shared.store.migrate import migrate
+from tousu.services.metrics.projections import PROJECTIONS
+from tousu.services.metrics.projections.state import ensure_table
+from tousu.shared.privacy.upgrade import upgrade as upgrade_personal_data
+from tousu.shared.store.chain import seal_all
+from tousu.shared.store.migrate import migrate
 
 _CHAIN_MIGRATION = "0012_event_chain"
 

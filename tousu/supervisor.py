@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from shared.logs import get_logger
 from tousu.embedded import die_with_parent, log_tail
+from tousu.shared.logs import get_logger
 
 log = get_logger("tousu.supervisor")
 

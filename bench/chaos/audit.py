@@ -41,12 +41,12 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.chaos.drive import Tally
-from services.metrics.projections import PROJECTIONS
-from shared.calendar import WorkdayCalendar
-from shared.calendar.repository import load_years
-from shared.naming import Naming
-from shared.relay.message import MSG_ID, STREAM_ID, VERSION
-from shared.store.postgres import read_streams, snapshot_head
+from tousu.services.metrics.projections import PROJECTIONS
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.calendar.repository import load_years
+from tousu.shared.naming import Naming
+from tousu.shared.relay.message import MSG_ID, STREAM_ID, VERSION
+from tousu.shared.store.postgres import read_streams, snapshot_head
 
 SMS_SENT = "sms (logged, not sent)"
 NOTICE_CHANNELS = ("sms", "web")

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 
 from bench.chaos.processes import Processes
 from bench.chaos.servers import Servers
-from shared.naming import Naming
+from tousu.shared.naming import Naming
 
 NATS = "nats-server"
 POSTGRES = "postgresql"

@@ -14,7 +14,7 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 
-from shared.naming import Naming
+from tousu.shared.naming import Naming
 
 STARTUP_TIMEOUT = 90.0
 RELAYS = ("relay-a", "relay-b")

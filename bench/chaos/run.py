@@ -23,10 +23,10 @@ from bench.chaos.kills import Killer, schedule
 from bench.chaos.processes import Processes
 from bench.chaos.servers import Servers
 from bench.fleet import logged_errors
-from shared.naming import Naming
-from shared.nats_setup import connect, ensure_streams
-from shared.store.postgres import PostgresEventStore
 from tousu.database import prepare_database
+from tousu.shared.naming import Naming
+from tousu.shared.nats_setup import connect, ensure_streams
+from tousu.shared.store.postgres import PostgresEventStore
 
 REPO = Path(__file__).resolve().parents[2]
 # Every NATS-facing service; the gateway only fronts them over HTTP.

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.followup.notifier import dispatching, notifier
-from shared.consumer import Consumer
-from shared.domain import commands as c
-from shared.service import Runtime, ServiceSpec, run_service
-from shared.settings import Settings
+from tousu.services.followup.notifier import dispatching, notifier
+from tousu.shared.consumer import Consumer
+from tousu.shared.domain import commands as c
+from tousu.shared.service import Runtime, ServiceSpec, run_service
+from tousu.shared.settings import Settings
 
 
 def consumers(runtime: Runtime) -> Sequence[Consumer]:

@@ -20,14 +20,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from shared.consumer import Consumer
-from shared.domain.context import NoticeRenderer
-from shared.domain.state import ComplaintState, replay
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.events.envelope import STREAM_PREFIX
-from shared.logs import get_logger
-from shared.notify import (
+from tousu.shared.consumer import Consumer
+from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.domain.state import ComplaintState, replay
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.logs import get_logger
+from tousu.shared.notify import (
     OUTBOX_CHANNEL,
     Dispatcher,
     NoticeChannel,
@@ -38,10 +38,10 @@ from shared.notify import (
     channel_for,
     enqueue_all,
 )
-from shared.privacy.reveal import reveal_history
-from shared.service import Runtime
-from shared.store import UnitOfWork
-from shared.store.postgres import Connection, PgUnitOfWork
+from tousu.shared.privacy.reveal import reveal_history
+from tousu.shared.service import Runtime
+from tousu.shared.store import UnitOfWork
+from tousu.shared.store.postgres import Connection, PgUnitOfWork
 
 log = get_logger("tousu.notifier")
 

@@ -13,29 +13,29 @@ from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from services.gateway.asyncapi import asyncapi_router
-from services.gateway.auth.routes import auth_router
-from services.gateway.body_limit import BodyLimitMiddleware
-from services.gateway.clean_query import CleanQueryMiddleware
-from services.gateway.complaints.registration import registration_router
-from services.gateway.complaints.request_id import RequestIdMiddleware
-from services.gateway.complaints.routes import complaints_router
-from services.gateway.instrumentation import instrument
-from services.gateway.metrics.routes import metrics_router
-from services.gateway.notices.routes import notices_router
-from services.gateway.open311.routes import open311_router
-from services.gateway.openapi_problems import document_problems
-from services.gateway.problems import install_problem_handlers
-from services.gateway.public.routes import public_router
-from services.gateway.throttle import RateLimitMiddleware, Throttle
-from services.gateway.web.public import static_files, web_public_router
-from services.gateway.web.staff import staff_router
-from shared.keys import access_code_key
-from shared.nats_setup import connect
-from shared.observability import database_check, nats_check, process_registry, readiness
-from shared.relay import quarantine
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
+from tousu.services.gateway.asyncapi import asyncapi_router
+from tousu.services.gateway.auth.routes import auth_router
+from tousu.services.gateway.body_limit import BodyLimitMiddleware
+from tousu.services.gateway.clean_query import CleanQueryMiddleware
+from tousu.services.gateway.complaints.registration import registration_router
+from tousu.services.gateway.complaints.request_id import RequestIdMiddleware
+from tousu.services.gateway.complaints.routes import complaints_router
+from tousu.services.gateway.instrumentation import instrument
+from tousu.services.gateway.metrics.routes import metrics_router
+from tousu.services.gateway.notices.routes import notices_router
+from tousu.services.gateway.open311.routes import open311_router
+from tousu.services.gateway.openapi_problems import document_problems
+from tousu.services.gateway.problems import install_problem_handlers
+from tousu.services.gateway.public.routes import public_router
+from tousu.services.gateway.throttle import RateLimitMiddleware, Throttle
+from tousu.services.gateway.web.public import static_files, web_public_router
+from tousu.services.gateway.web.staff import staff_router
+from tousu.shared.keys import access_code_key
+from tousu.shared.nats_setup import connect
+from tousu.shared.observability import database_check, nats_check, process_registry, readiness
+from tousu.shared.relay import quarantine
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @dataclass

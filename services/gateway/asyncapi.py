@@ -1,6 +1,6 @@
 """``/asyncapi``: the AsyncAPI documents FastStream generates for the NATS services.
 
-Each service's broker is assembled by ``shared.service.assemble``, as the
+Each service's broker is assembled by ``tousu.shared.service.assemble``, as the
 service itself does (the ping, the commands, its own subscribers, the
 consumers), but never connected: only its subscribers' subjects and message schemas are read.
 The gateway's own store stands in for the service's, and nothing calls it.
@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
 
-from services.gateway.problems import NotFound, Text
-from shared.application.context_source import ContextSource
-from shared.service import ServiceSpec, assemble
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
+from tousu.services.gateway.problems import NotFound, Text
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.service import ServiceSpec, assemble
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 TITLE = "tousu"
 VERSION = "0.1.0"
@@ -32,11 +32,11 @@ NO_SUCH_SERVICE = Text("没有这个服务", "No such service")
 @cache
 def service_specs() -> dict[str, ServiceSpec]:
     # Imported late: the gateway needs none of the services' code to serve requests.
-    from services.followup.main import SPEC as FOLLOWUP
-    from services.handling.main import SPEC as HANDLING
-    from services.intake.main import SPEC as INTAKE
-    from services.metrics.main import SPEC as METRICS
-    from services.routing.main import SPEC as ROUTING
+    from tousu.services.followup.main import SPEC as FOLLOWUP
+    from tousu.services.handling.main import SPEC as HANDLING
+    from tousu.services.intake.main import SPEC as INTAKE
+    from tousu.services.metrics.main import SPEC as METRICS
+    from tousu.services.routing.main import SPEC as ROUTING
 
     return {s.name: s for s in (INTAKE, ROUTING, HANDLING, FOLLOWUP, METRICS)}
 

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.gateway.problems import Text, problem_response
+from tousu.services.gateway.problems import Text, problem_response
 
 TITLE = Text("请求内容过大", "Content too large")
 

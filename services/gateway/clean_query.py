@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway.problems import Text, Unprocessable, problem_response
-from shared.domain.inputs import CONTROL_CHARACTER, control_character
+from tousu.services.gateway.problems import Text, Unprocessable, problem_response
+from tousu.shared.domain.inputs import CONTROL_CHARACTER, control_character
 
 
 def refused_parameter(scope: Scope) -> tuple[str, str] | None:

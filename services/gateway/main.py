@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
-from services.gateway.app import create_app
-from shared.http_server import QuietServer, serve_until_cancelled
-from shared.settings import Settings
+from tousu.services.gateway.app import create_app
+from tousu.shared.http_server import QuietServer, serve_until_cancelled
+from tousu.shared.settings import Settings
 
 # Seconds the requests in flight get to finish once the gateway is told to
 # stop; `tousu up` kills a child that is still running after 10.

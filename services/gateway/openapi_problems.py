@@ -14,8 +14,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.gateway.problems import PROBLEM_JSON
-from services.gateway.throttle.middleware import rule_for
+from tousu.services.gateway.problems import PROBLEM_JSON
+from tousu.services.gateway.throttle.middleware import rule_for
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.domain import commands as c
-from shared.service import ServiceSpec, run_service
-from shared.settings import Settings
+from tousu.shared.domain import commands as c
+from tousu.shared.service import ServiceSpec, run_service
+from tousu.shared.settings import Settings
 
 SPEC = ServiceSpec(
     name="handling",

@@ -20,12 +20,12 @@ import uuid
 from datetime import datetime
 from typing import Final
 
-from shared.domain.context import NoticeRenderer
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.events.envelope import STREAM_PREFIX
-from shared.notify import NoticeChannel, NoticeKind, Notification, channel_for
-from shared.notify.model import ACCESS_CODE_SLOT
+from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.notify import NoticeChannel, NoticeKind, Notification, channel_for
+from tousu.shared.notify.model import ACCESS_CODE_SLOT
 
 # The channels by which a complainant reaches staff, not a page of ours.
 STAFF_REGISTERED: Final = frozenset({ev.Channel.PHONE, ev.Channel.LETTER, ev.Channel.WALK_IN})

@@ -9,18 +9,18 @@ from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from services.intake.bad_input import parse_submission
-from services.intake.intake import Intake
-from services.intake.submission import Submission
-from shared.application.nats_commands import CONCURRENT_REQUESTS
-from shared.application.replies import error, from_exception, ok
-from shared.consumer.dead_letter import DeadLetters, describe
-from shared.consumer.host import raw_message
-from shared.consumer.policy import RetryPolicy, is_outage
-from shared.domain.errors import DomainError
-from shared.events import Actor
-from shared.logs import bound_contextvars, get_logger
-from shared.settings import Settings
+from tousu.services.intake.bad_input import parse_submission
+from tousu.services.intake.intake import Intake
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.nats_commands import CONCURRENT_REQUESTS
+from tousu.shared.application.replies import error, from_exception, ok
+from tousu.shared.consumer.dead_letter import DeadLetters, describe
+from tousu.shared.consumer.host import raw_message
+from tousu.shared.consumer.policy import RetryPolicy, is_outage
+from tousu.shared.domain.errors import DomainError
+from tousu.shared.events import Actor
+from tousu.shared.logs import bound_contextvars, get_logger
+from tousu.shared.settings import Settings
 
 log = get_logger(__name__)
 SUBMISSIONS_DURABLE = "intake-submissions"

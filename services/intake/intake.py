@@ -13,34 +13,34 @@ from typing import Any
 import asyncpg
 from prometheus_client import CollectorRegistry
 
-from services.intake.code_notice import code_notice
-from services.intake.submission import Submission
-from shared.application.executor import CommandExecutor, Outcome
-from shared.domain import commands as c
-from shared.domain.context import NoticeRenderer
-from shared.domain.errors import DomainError, InvalidCommand
-from shared.domain.state import replay
-from shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
-from shared.events.types import Complainant, DeadlineKind
-from shared.group_commit import GroupCommit
-from shared.intake.duplicates import (
+from tousu.services.intake.code_notice import code_notice
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.executor import CommandExecutor, Outcome
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.domain.errors import DomainError, InvalidCommand
+from tousu.shared.domain.state import replay
+from tousu.shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
+from tousu.shared.events.types import Complainant, DeadlineKind
+from tousu.shared.group_commit import GroupCommit
+from tousu.shared.intake.duplicates import (
     DuplicateCandidate,
     find_duplicates,
     normalize_email,
     normalize_phone,
 )
-from shared.intake.identifiers import (
+from tousu.shared.intake.identifiers import (
     hash_access_code,
     new_access_code,
     new_tracking_no,
     normalize_tracking_no,
 )
-from shared.intake.taxonomy import Taxonomy, UnknownCode
-from shared.notify import OUTBOX_CHANNEL, enqueue_all
-from shared.privacy.keys import keys_by_contact
-from shared.privacy.reveal import reveal_all
-from shared.store import ConcurrencyConflict, UnitOfWork
-from shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
+from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.notify import OUTBOX_CHANNEL, enqueue_all
+from tousu.shared.privacy.keys import keys_by_contact
+from tousu.shared.privacy.reveal import reveal_all
+from tousu.shared.store import ConcurrencyConflict, UnitOfWork
+from tousu.shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
 
 # Complaint ids of resendable submissions derive from "<channel>:<external_ref>".
 SUBMISSION_NAMESPACE = uuid.UUID("9b0e7c1e-5a52-4a55-9a3f-3f1f1c7a2d10")

@@ -3,13 +3,13 @@ rejection, duplicates."""
 
 from __future__ import annotations
 
-from services.intake import endpoints, merge
-from services.intake.intake import Intake
-from shared.application.context_source import ContextSource
-from shared.domain import commands as c
-from shared.keys import access_code_key
-from shared.service import Runtime, ServiceSpec, run_service
-from shared.settings import Settings
+from tousu.services.intake import endpoints, merge
+from tousu.services.intake.intake import Intake
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.domain import commands as c
+from tousu.shared.keys import access_code_key
+from tousu.shared.service import Runtime, ServiceSpec, run_service
+from tousu.shared.settings import Settings
 
 
 def _extra(runtime: Runtime) -> None:

@@ -14,19 +14,19 @@ from typing import Any
 from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
-from shared.application.executor import CommandExecutor, Outcome
-from shared.application.nats_commands import (
+from tousu.shared.application.executor import CommandExecutor, Outcome
+from tousu.shared.application.nats_commands import (
     CONCURRENT_REQUESTS,
     CommandRequest,
     outcome_result,
 )
-from shared.application.replies import error, from_exception, ok
-from shared.domain.commands import LinkDuplicate
-from shared.domain.errors import DomainError, InvalidCommand, NotFound
-from shared.logs import bound_contextvars, get_logger
-from shared.settings import Settings
-from shared.store import ConcurrencyConflict
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.application.replies import error, from_exception, ok
+from tousu.shared.domain.commands import LinkDuplicate
+from tousu.shared.domain.errors import DomainError, InvalidCommand, NotFound
+from tousu.shared.logs import bound_contextvars, get_logger
+from tousu.shared.settings import Settings
+from tousu.shared.store import ConcurrencyConflict
+from tousu.shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)
 ATTEMPTS = 5

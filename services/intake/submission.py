@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.domain.commands import ComplaintFacts
-from shared.domain.inputs import Instant, Text
-from shared.events.types import Channel
+from tousu.shared.domain.commands import ComplaintFacts
+from tousu.shared.domain.inputs import Instant, Text
+from tousu.shared.events.types import Channel
 
 
 class Submission(ComplaintFacts):

@@ -7,14 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from services.metrics.overdue_gauge import OverdueCases
-from services.metrics.projections import PROJECTIONS
-from services.metrics.projections.live import ProjectionRunner
-from services.metrics.watcher import DeadlineWatcher
-from shared.domain import commands as c
-from shared.relay.tasks import cancel_and_wait
-from shared.service import Runtime, ServiceSpec, run_service
-from shared.settings import Settings
+from tousu.services.metrics.overdue_gauge import OverdueCases
+from tousu.services.metrics.projections import PROJECTIONS
+from tousu.services.metrics.projections.live import ProjectionRunner
+from tousu.services.metrics.watcher import DeadlineWatcher
+from tousu.shared.domain import commands as c
+from tousu.shared.relay.tasks import cancel_and_wait
+from tousu.shared.service import Runtime, ServiceSpec, run_service
+from tousu.shared.settings import Settings
 
 
 @asynccontextmanager

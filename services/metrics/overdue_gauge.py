@@ -8,8 +8,8 @@ from datetime import datetime
 import asyncpg
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.metrics.deadlines import overdue_cases_by_department
-from shared.events import utcnow
+from tousu.services.metrics.deadlines import overdue_cases_by_department
+from tousu.shared.events import utcnow
 
 # The label of cases no department holds yet (not yet routed, or returned).
 UNASSIGNED = "_"

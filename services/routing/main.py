@@ -10,18 +10,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from shared.consumer import Consumer
-from shared.domain import commands as c
-from shared.events import Envelope
-from shared.events.envelope import STREAM_PREFIX
-from shared.logs import get_logger
-from shared.routing import RuleSet, load_rules
-from shared.routing.auto import TRIGGERS, next_command
-from shared.routing.known import register_departments
-from shared.routing.settings import RoutingSettings
-from shared.service import Runtime, ServiceSpec, run_service
-from shared.settings import Settings
-from shared.store import UnitOfWork
+from tousu.shared.consumer import Consumer
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Envelope
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.logs import get_logger
+from tousu.shared.routing import RuleSet, load_rules
+from tousu.shared.routing.auto import TRIGGERS, next_command
+from tousu.shared.routing.known import register_departments
+from tousu.shared.routing.settings import RoutingSettings
+from tousu.shared.service import Runtime, ServiceSpec, run_service
+from tousu.shared.settings import Settings
+from tousu.shared.store import UnitOfWork
 
 log = get_logger("tousu.routing")
 

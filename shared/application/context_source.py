@@ -15,10 +15,10 @@ from typing import Any
 
 import asyncpg
 
-from shared.calendar import WorkdayCalendar
-from shared.calendar.repository import NOTIFY_CHANNEL, load_years
-from shared.domain.complaint import DecisionContext, Limits
-from shared.domain.context import (
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.calendar.repository import NOTIFY_CHANNEL, load_years
+from tousu.shared.domain.complaint import DecisionContext, Limits
+from tousu.shared.domain.context import (
     LateEntryRules,
     NoticeRenderer,
     any_category,
@@ -28,16 +28,16 @@ from shared.domain.context import (
     no_short_path,
     plain_notice,
 )
-from shared.events import utcnow
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.i18n import Localized
-from shared.intake.notices import NoticeContacts, NoticeTexts
-from shared.intake.taxonomy import Taxonomy, UnknownCode
-from shared.logs import get_logger
-from shared.settings import Settings
-from shared.staff.directory import StaffDirectory
-from shared.staff.repository import NOTIFY_CHANNEL as STAFF_CHANNEL
-from shared.staff.repository import load_directory
+from tousu.shared.events import utcnow
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.i18n import Localized
+from tousu.shared.intake.notices import NoticeContacts, NoticeTexts
+from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.logs import get_logger
+from tousu.shared.settings import Settings
+from tousu.shared.staff.directory import StaffDirectory
+from tousu.shared.staff.repository import NOTIFY_CHANNEL as STAFF_CHANNEL
+from tousu.shared.staff.repository import load_directory
 
 log = get_logger(__name__)
 

@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from shared.domain.commands import Command
-from shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve, replay
-from shared.events import Envelope, complaint_stream
-from shared.store import ConcurrencyConflict, EventStore, UnitOfWork
+from tousu.shared.domain.commands import Command
+from tousu.shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve, replay
+from tousu.shared.events import Envelope, complaint_stream
+from tousu.shared.store import ConcurrencyConflict, EventStore, UnitOfWork
 
 ContextFactory = Callable[[], DecisionContext]
 # Runs inside the transaction after the append (e.g. an outbox write).

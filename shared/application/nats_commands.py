@@ -15,12 +15,12 @@ from typing import Any
 from faststream.nats import NatsBroker
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.application.executor import CommandExecutor, Outcome
-from shared.application.replies import error, from_exception, ok
-from shared.domain.commands import Command
-from shared.domain.errors import DomainError
-from shared.logs import bound_contextvars, get_logger
-from shared.naming import Naming
+from tousu.shared.application.executor import CommandExecutor, Outcome
+from tousu.shared.application.replies import error, from_exception, ok
+from tousu.shared.domain.commands import Command
+from tousu.shared.domain.errors import DomainError
+from tousu.shared.logs import bound_contextvars, get_logger
+from tousu.shared.naming import Naming
 
 log = get_logger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.domain.errors import DomainError
+from tousu.shared.domain.errors import DomainError
 
 
 def ok(result: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The statutory working-day calendar used for every deadline (docs/design.md, "Deadlines")."""
 
-from shared.calendar.workdays import (
+from tousu.shared.calendar.workdays import (
     FIRST_INSTANT,
     FIRST_YEAR,
     LAST_YEAR,
@@ -16,7 +16,7 @@ from shared.calendar.workdays import (
     YearData,
     end_of_day,
 )
-from shared.calendar.yaml_format import CalendarFileError, FileProblem, parse_calendar_yaml
+from tousu.shared.calendar.yaml_format import CalendarFileError, FileProblem, parse_calendar_yaml
 
 __all__ = [
     "FIRST_INSTANT",

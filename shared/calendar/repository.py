@@ -7,7 +7,7 @@ from datetime import date
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.calendar.workdays import SOURCE_IMPORTED, YearData
+from tousu.shared.calendar.workdays import SOURCE_IMPORTED, YearData
 
 NOTIFY_CHANNEL = "tousu_calendar"
 

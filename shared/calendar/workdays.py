@@ -29,13 +29,13 @@ from enum import StrEnum
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
-from shared.calendar.official import (
+from tousu.shared.calendar.official import (
     BUILTIN_DOCUMENT,
     builtin_holidays,
     builtin_makeup_workdays,
     builtin_years,
 )
-from shared.calendar.provisional import provisional_holidays
+from tousu.shared.calendar.provisional import provisional_holidays
 
 TZ = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59, 999999)
@@ -47,7 +47,7 @@ SOURCE_PROVISIONAL = "provisional"
 # The years the calendar knows holidays for. The first is the first year of
 # the official schedules shipped with tousu; the last is far enough ahead for
 # any deadline a case can have. An instant outside them is refused wherever
-# one enters (shared.domain.inputs), so no case makes the calendar count
+# one enters (tousu.shared.domain.inputs), so no case makes the calendar count
 # holidays across centuries.
 FIRST_YEAR = 2004
 LAST_YEAR = 2099

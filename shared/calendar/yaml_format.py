@@ -32,7 +32,7 @@ from datetime import date, timedelta
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from shared.calendar.workdays import SOURCE_IMPORTED, YearData
+from tousu.shared.calendar.workdays import SOURCE_IMPORTED, YearData
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
 DEFAULT_MAKEUP_NAME = "调休上班"

@@ -1,15 +1,20 @@
 """Consumers of stored events: exactly-once effect, retries, dead letters.
 
 Services declare :class:`Consumer` objects and run them with
-:class:`ConsumerHost` (or :func:`build_app`); ``shared.dlq`` reads and replays
+:class:`ConsumerHost` (or :func:`build_app`); ``tousu.shared.dlq`` reads and replays
 what ended in the dead-letter stream.
 """
 
-from shared.consumer.consumer import Consumer, Handler
-from shared.consumer.dead_letter import DeadLetters
-from shared.consumer.host import ConsumerHost, build_app
-from shared.consumer.policy import RetryPolicy
-from shared.consumer.processor import MalformedMessage, MessageProcessor, Outcome, parse_envelope
+from tousu.shared.consumer.consumer import Consumer, Handler
+from tousu.shared.consumer.dead_letter import DeadLetters
+from tousu.shared.consumer.host import ConsumerHost, build_app
+from tousu.shared.consumer.policy import RetryPolicy
+from tousu.shared.consumer.processor import (
+    MalformedMessage,
+    MessageProcessor,
+    Outcome,
+    parse_envelope,
+)
 
 __all__ = [
     "Consumer",

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from nats.js.api import DeliverPolicy
 
-from shared.events import Envelope
-from shared.naming import Naming
-from shared.store import UnitOfWork
+from tousu.shared.events import Envelope
+from tousu.shared.naming import Naming
+from tousu.shared.store import UnitOfWork
 
 Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 

@@ -9,8 +9,8 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from shared.consumer import headers as h
-from shared.naming import Naming
+from tousu.shared.consumer import headers as h
+from tousu.shared.naming import Naming
 
 
 def describe(error: BaseException) -> str:

@@ -22,16 +22,16 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import CollectorRegistry
 
-from shared.broker_logs import broker_logger
-from shared.consumer.consumer import Consumer, subject_matches
-from shared.consumer.dead_letter import DeadLetters
-from shared.consumer.policy import RetryPolicy
-from shared.consumer.processor import MessageProcessor, Outcome
-from shared.logs import get_logger
-from shared.nats_setup import ensure_streams
-from shared.settings import Settings
-from shared.store import EventStore
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.broker_logs import broker_logger
+from tousu.shared.consumer.consumer import Consumer, subject_matches
+from tousu.shared.consumer.dead_letter import DeadLetters
+from tousu.shared.consumer.policy import RetryPolicy
+from tousu.shared.consumer.processor import MessageProcessor, Outcome
+from tousu.shared.logs import get_logger
+from tousu.shared.nats_setup import ensure_streams
+from tousu.shared.settings import Settings
+from tousu.shared.store import EventStore
+from tousu.shared.store.postgres import PostgresEventStore
 
 log = get_logger("tousu.consumer")
 
@@ -204,7 +204,7 @@ class ConsumerHost:
             if not replay and wanted and not any(subject_matches(p, msg.subject) for p in wanted):
                 await msg.ack()
                 return None
-            # Returned for the metrics (shared.observability.handlers).
+            # Returned for the metrics (tousu.shared.observability.handlers).
             return await self._processors[name].process(msg, replay=replay)
 
         return on_message

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from shared.settings import Settings
+from tousu.shared.settings import Settings
 
 
 @dataclass(frozen=True)

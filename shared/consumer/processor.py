@@ -15,14 +15,14 @@ from nats.aio.msg import Msg
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from shared.consumer.consumer import Consumer
-from shared.consumer.dead_letter import DeadLetters, describe
-from shared.consumer.headers import MSG_ID
-from shared.consumer.policy import RetryPolicy, is_outage
-from shared.events import Envelope
-from shared.group_commit import GroupCommit
-from shared.logs import bound_contextvars, get_logger
-from shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
+from tousu.shared.consumer.consumer import Consumer
+from tousu.shared.consumer.dead_letter import DeadLetters, describe
+from tousu.shared.consumer.headers import MSG_ID
+from tousu.shared.consumer.policy import RetryPolicy, is_outage
+from tousu.shared.events import Envelope
+from tousu.shared.group_commit import GroupCommit
+from tousu.shared.logs import bound_contextvars, get_logger
+from tousu.shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
 
 log = get_logger("tousu.consumer")
 

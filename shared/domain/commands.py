@@ -10,9 +10,9 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.domain.inputs import Instant, Text, clean_text
-from shared.events import Actor
-from shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
+from tousu.shared.domain.inputs import Instant, Text, clean_text
+from tousu.shared.events import Actor
+from tousu.shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
 
 TEXT = 20_000  # longest free text accepted, in characters
 SHORT = 500

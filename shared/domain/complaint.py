@@ -1,9 +1,9 @@
 """The complaint aggregate's public face: decide, evolve, replay, and their types."""
 
-from shared.domain.commands import Command
-from shared.domain.context import DecisionContext, Limits
-from shared.domain.decide import ROLES, decide
-from shared.domain.errors import (
+from tousu.shared.domain.commands import Command
+from tousu.shared.domain.context import DecisionContext, Limits
+from tousu.shared.domain.decide import ROLES, decide
+from tousu.shared.domain.errors import (
     DomainError,
     Forbidden,
     IllegalTransition,
@@ -11,8 +11,8 @@ from shared.domain.errors import (
     NotFound,
     StaleVersion,
 )
-from shared.domain.state import ComplaintState, evolve, replay
-from shared.domain.status import Status
+from tousu.shared.domain.state import ComplaintState, evolve, replay
+from tousu.shared.domain.status import Status
 
 __all__ = [
     "ROLES",

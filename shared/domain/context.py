@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from shared.calendar import WorkdayCalendar
-from shared.events.types import Deadline, DeadlineKind
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.events.types import Deadline, DeadlineKind
 
 
 @dataclass(frozen=True)

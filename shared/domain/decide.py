@@ -9,23 +9,23 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from shared.domain import commands as c
-from shared.domain.context import DecisionContext, Limits
-from shared.domain.errors import (
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.context import DecisionContext, Limits
+from tousu.shared.domain.errors import (
     Forbidden,
     IllegalTransition,
     InvalidCommand,
     NotFound,
     StaleVersion,
 )
-from shared.domain.handling_order import missing_before, refusal_reason
-from shared.domain.late_entries import assess, check_order
-from shared.domain.state import ComplaintState
-from shared.domain.status import FINAL, HANDLING, Status
-from shared.events import EventData, NewEvent, new_event
-from shared.events import types as ev
-from shared.events.types import DeadlineKind, Satisfaction
-from shared.staff.directory import USERNAME
+from tousu.shared.domain.handling_order import missing_before, refusal_reason
+from tousu.shared.domain.late_entries import assess, check_order
+from tousu.shared.domain.state import ComplaintState
+from tousu.shared.domain.status import FINAL, HANDLING, Status
+from tousu.shared.events import EventData, NewEvent, new_event
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import DeadlineKind, Satisfaction
+from tousu.shared.staff.directory import USERNAME
 
 Decider = Callable[[ComplaintState, Any, DecisionContext], list[tuple[EventData, str | None]]]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.domain.status import Status
+from tousu.shared.domain.status import Status
 
 
 class DomainError(Exception):

@@ -21,10 +21,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from shared.domain import commands as c
+from tousu.shared.domain import commands as c
 
 if TYPE_CHECKING:
-    from shared.domain.state import ComplaintState
+    from tousu.shared.domain.state import ComplaintState
 
 
 class Step(StrEnum):

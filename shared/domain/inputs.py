@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
-from shared.calendar import FIRST_INSTANT, FIRST_YEAR, LAST_YEAR, UNTIL_INSTANT
+from tousu.shared.calendar import FIRST_INSTANT, FIRST_YEAR, LAST_YEAR, UNTIL_INSTANT
 
 # C0 controls except tab, line feed and carriage return (a browser sends a
 # textarea's line breaks as CR LF), DEL, the C1 controls, and lone surrogates

@@ -10,7 +10,7 @@ within ``registration`` (30 days), any other step within the working day
 by the stored facts they follow or by the instant a channel received a
 submission, so no window applies to them: a backlog must not lose a citizen's
 complaint. Every late entry, within its window or not, is marked by a
-:class:`~shared.events.types.LateEntryRecorded` stored after its events.
+:class:`~tousu.shared.events.types.LateEntryRecorded` stored after its events.
 
 Pure: the time comes from the context.
 """
@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.domain.context import DecisionContext
-from shared.domain.errors import InvalidCommand
-from shared.domain.state import ComplaintState
-from shared.events import Envelope
-from shared.events import types as ev
-from shared.events.types import Channel
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.context import DecisionContext
+from tousu.shared.domain.errors import InvalidCommand
+from tousu.shared.domain.state import ComplaintState
+from tousu.shared.events import Envelope
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Channel
 
 # What staff register from paper or speech, often after the day it came in.
 REGISTERED_CHANNELS = frozenset({Channel.LETTER, Channel.WALK_IN, Channel.PHONE})

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.domain.status import Status
-from shared.events import Envelope, EventData, decode
-from shared.events import types as ev
-from shared.events.types import Channel, Complainant, Deadline, DeadlineKind, Satisfaction
+from tousu.shared.domain.status import Status
+from tousu.shared.events import Envelope, EventData, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Channel, Complainant, Deadline, DeadlineKind, Satisfaction
 
 FEEDBACK_OWED = frozenset(
     {

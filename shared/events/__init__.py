@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.events import types as _types  # noqa: F401  (registers every event type)
-from shared.events.base import EventData, UnknownEventType, model_for
-from shared.events.envelope import (
+from tousu.shared.events import types as _types  # noqa: F401  (registers every event type)
+from tousu.shared.events.base import EventData, UnknownEventType, model_for
+from tousu.shared.events.envelope import (
     SYSTEM_ACTOR,
     Actor,
     Envelope,
@@ -15,7 +15,7 @@ from shared.events.envelope import (
     stored,
     utcnow,
 )
-from shared.events.upcast import upcast, upcaster
+from tousu.shared.events.upcast import upcast, upcaster
 
 __all__ = [
     "SYSTEM_ACTOR",

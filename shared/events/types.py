@@ -1,7 +1,7 @@
 """Typed data for every event type of docs/design.md, "Events".
 
 Later work may refine the fields; a change of shape bumps ``schema_version``
-and registers an upcaster (see :mod:`shared.events.upcast`).
+and registers an upcaster (see :mod:`tousu.shared.events.upcast`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from shared.events.base import EventData
+from tousu.shared.events.base import EventData
 
 
 class Channel(StrEnum):
@@ -49,7 +49,7 @@ class Complainant(_Part):
     """Who complained. The personal fields (name, phone, email, address,
     id_number) are stored sealed: the event store keeps only ``key`` (the
     complainant whose data key encrypts them) and ``sealed`` (the ciphertext),
-    and :mod:`shared.privacy` reveals them where they are needed. ``erased``
+    and :mod:`tousu.shared.privacy` reveals them where they are needed. ``erased``
     marks a complainant whose key has been destroyed: the fields are gone."""
 
     name: str | None = None

@@ -13,10 +13,10 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.datafiles import load_packaged, parse_yaml, validate
-from shared.domain.context import Limits
-from shared.intake.i18n import Localized, normalize_lang
-from shared.intake.taxonomy import UnknownCode
+from tousu.shared.datafiles import load_packaged, parse_yaml, validate
+from tousu.shared.domain.context import Limits
+from tousu.shared.intake.i18n import Localized, normalize_lang
+from tousu.shared.intake.taxonomy import UnknownCode
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 DATA_FILE = "commitments.yaml"

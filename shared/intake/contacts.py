@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from shared.domain.commands import SHORT
-from shared.intake.duplicates import normalize_phone
+from tousu.shared.domain.commands import SHORT
+from tousu.shared.intake.duplicates import normalize_phone
 
 # Longest accepted input per contact field (the web form's inputs' maxlength too).
 LIMITS: Final[dict[str, int]] = {"name": 100, "phone": 40, "email": 254, "address": SHORT}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.events.types import Complainant
+from tousu.shared.events.types import Complainant
 
 DEFAULT_WINDOW_DAYS = 30
 DEFAULT_THRESHOLD = 0.42

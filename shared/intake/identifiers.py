@@ -34,7 +34,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from stdnum import damm
 
-from shared.calendar import TZ
+from tousu.shared.calendar import TZ
 
 PREFIX = "TS"
 RANDOM_DIGITS = 9

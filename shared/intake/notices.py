@@ -32,11 +32,11 @@ from pydantic import (
     model_validator,
 )
 
-from shared.calendar import TZ
-from shared.datafiles import load_packaged
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.i18n import Lang, Localized, NonEmpty, normalize_lang
-from shared.intake.taxonomy import Taxonomy
+from tousu.shared.calendar import TZ
+from tousu.shared.datafiles import load_packaged
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.i18n import Lang, Localized, NonEmpty, normalize_lang
+from tousu.shared.intake.taxonomy import Taxonomy
 
 DATA_FILE = "notices.yaml"
 _MONTHS_EN = (

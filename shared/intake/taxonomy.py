@@ -16,8 +16,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.datafiles import load_packaged, parse_yaml, validate
-from shared.intake.i18n import Localized, NonEmpty
+from tousu.shared.datafiles import load_packaged, parse_yaml, validate
+from tousu.shared.intake.i18n import Localized, NonEmpty
 
 # Codes are stored in events and used in URLs and subjects.
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]

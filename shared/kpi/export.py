@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 # The one CSV guard, re-exported for the CSV writers that import it from here.
-from shared.cells import inert as inert
-from shared.kpi.compute import KpiRow, Rate
+from tousu.shared.cells import inert as inert
+from tousu.shared.kpi.compute import KpiRow, Rate
 
 RATES = ("acceptance_timeliness", "feedback_timeliness", "closure_rate", "satisfaction_rate")
 COUNTS = ("received", "accepted", "rejected", "fed_back", "closed", "reopened", "overdue_now")

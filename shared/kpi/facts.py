@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 
-from shared.calendar import TZ
-from shared.events import Envelope, EventData, decode
-from shared.events import types as ev
-from shared.events.types import Channel, DeadlineKind, Satisfaction
+from tousu.shared.calendar import TZ
+from tousu.shared.events import Envelope, EventData, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Channel, DeadlineKind, Satisfaction
 
 
 @dataclass(frozen=True)

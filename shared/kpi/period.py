@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from shared.calendar import TZ
+from tousu.shared.calendar import TZ
 
 
 class PeriodError(ValueError):

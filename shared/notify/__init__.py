@@ -5,10 +5,10 @@ notice is about; run a :class:`Dispatcher` to send; see what went wrong with
 ``list_notifications(pool, status="dead")``.
 """
 
-from shared.notify.channels import channel_for
-from shared.notify.dispatcher import Dispatcher, RetryPolicy
-from shared.notify.letter import LetterSender, render_letter
-from shared.notify.model import (
+from tousu.shared.notify.channels import channel_for
+from tousu.shared.notify.dispatcher import Dispatcher, RetryPolicy
+from tousu.shared.notify.letter import LetterSender, render_letter
+from tousu.shared.notify.model import (
     NoticeChannel,
     NoticeKind,
     NoticeStatus,
@@ -16,7 +16,7 @@ from shared.notify.model import (
     NotificationRecord,
     notification_id,
 )
-from shared.notify.outbox import (
+from tousu.shared.notify.outbox import (
     OUTBOX_CHANNEL,
     enqueue,
     enqueue_all,
@@ -24,12 +24,12 @@ from shared.notify.outbox import (
     list_notifications,
     wake,
 )
-from shared.notify.sender import Sender, SendError
-from shared.notify.senders import build_senders
-from shared.notify.settings import NotifySettings, SmtpSettings
-from shared.notify.sms import LoggingSmsSender, SmsSender
-from shared.notify.smtp import SmtpSender
-from shared.notify.web import WebSender
+from tousu.shared.notify.sender import Sender, SendError
+from tousu.shared.notify.senders import build_senders
+from tousu.shared.notify.settings import NotifySettings, SmtpSettings
+from tousu.shared.notify.sms import LoggingSmsSender, SmsSender
+from tousu.shared.notify.smtp import SmtpSender
+from tousu.shared.notify.web import WebSender
 
 __all__ = [
     "OUTBOX_CHANNEL",

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from shared.notify.model import NotificationRecord
-from shared.notify.outbox import records
-from shared.store.postgres import Connection
+from tousu.shared.notify.model import NotificationRecord
+from tousu.shared.notify.outbox import records
+from tousu.shared.store.postgres import Connection
 
 _MAX_ERROR = 2000
 

@@ -29,14 +29,14 @@ from typing import Any
 import asyncpg
 from prometheus_client import CollectorRegistry
 
-from shared.group_commit import GroupCommit
-from shared.logs import get_logger, scrub_contacts
-from shared.notify.claims import Delivery, claim_due, mark_failed, mark_sent, next_due_in
-from shared.notify.model import NoticeChannel, NotificationRecord
-from shared.notify.outbox import OUTBOX_CHANNEL
-from shared.notify.sender import Sender, SendError
-from shared.notify.settings import NotifySettings
-from shared.store import Wakeup
+from tousu.shared.group_commit import GroupCommit
+from tousu.shared.logs import get_logger, scrub_contacts
+from tousu.shared.notify.claims import Delivery, claim_due, mark_failed, mark_sent, next_due_in
+from tousu.shared.notify.model import NoticeChannel, NotificationRecord
+from tousu.shared.notify.outbox import OUTBOX_CHANNEL
+from tousu.shared.notify.sender import Sender, SendError
+from tousu.shared.notify.settings import NotifySettings
+from tousu.shared.store import Wakeup
 
 log = get_logger("tousu.notify")
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from shared.calendar import TZ
-from shared.domain.context import NoticeRenderer
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.intake.i18n import Lang, Localized, UnsupportedLanguage, normalize_lang
+from tousu.shared.calendar import TZ
+from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.intake.i18n import Lang, Localized, UnsupportedLanguage, normalize_lang
 
 
 class DocumentKind(StrEnum):

@@ -15,10 +15,10 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from shared.events import utcnow
-from shared.notify.model import Notification
-from shared.notify.sender import SendError
-from shared.private_files import private_dir, private_file
+from tousu.shared.events import utcnow
+from tousu.shared.notify.model import Notification
+from tousu.shared.notify.sender import SendError
+from tousu.shared.private_files import private_dir, private_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WIDTH = 40  # in full-width characters: a line of an A4 page

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.intake.notices import addressed_body
+from tousu.shared.intake.notices import addressed_body
 
 # Fixed forever: notification ids derived from it are stored.
 _ID_NAMESPACE = uuid.UUID("5f0e6a9c-3b1d-4d0a-9a53-6f1f2c7e8b41")

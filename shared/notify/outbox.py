@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 
-from shared.notify.model import NoticeChannel, NoticeStatus, Notification, NotificationRecord
-from shared.privacy.crypto import open_box, seal
-from shared.privacy.erase import ERASED_RECIPIENT
-from shared.privacy.keys import data_keys, key_for
-from shared.store.postgres import Connection
+from tousu.shared.notify.model import NoticeChannel, NoticeStatus, Notification, NotificationRecord
+from tousu.shared.privacy.crypto import open_box, seal
+from tousu.shared.privacy.erase import ERASED_RECIPIENT
+from tousu.shared.privacy.keys import data_keys, key_for
+from tousu.shared.store.postgres import Connection
 
 # LISTEN/NOTIFY channel that wakes dispatchers.
 OUTBOX_CHANNEL = "tousu_outbox"

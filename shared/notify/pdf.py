@@ -26,11 +26,11 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
-from shared.calendar import TZ
-from shared.fonts import bundled_font
-from shared.intake.notices import format_date
-from shared.notify.documents import NoticeDocument
-from shared.notify.wrap import wrap
+from tousu.shared.calendar import TZ
+from tousu.shared.fonts import bundled_font
+from tousu.shared.intake.notices import format_date
+from tousu.shared.notify.documents import NoticeDocument
+from tousu.shared.notify.wrap import wrap
 
 __all__ = ["FontMissing", "render_notice_pdf"]
 

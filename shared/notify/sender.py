@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.notify.model import Notification
+from tousu.shared.notify.model import Notification
 
 
 class SendError(Exception):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from shared.notify.letter import LetterSender
-from shared.notify.model import NoticeChannel
-from shared.notify.sender import Sender
-from shared.notify.settings import NotifySettings, SmtpSettings
-from shared.notify.sms import LoggingSmsSender
-from shared.notify.smtp import SmtpSender
-from shared.notify.web import WebSender
-from shared.settings import Settings
+from tousu.shared.notify.letter import LetterSender
+from tousu.shared.notify.model import NoticeChannel
+from tousu.shared.notify.sender import Sender
+from tousu.shared.notify.settings import NotifySettings, SmtpSettings
+from tousu.shared.notify.sms import LoggingSmsSender
+from tousu.shared.notify.smtp import SmtpSender
+from tousu.shared.notify.web import WebSender
+from tousu.shared.settings import Settings
 
 
 def build_senders(

@@ -17,10 +17,10 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from shared.events import utcnow
-from shared.notify.model import Notification
-from shared.notify.sender import SendError
-from shared.notify.settings import SmtpSettings
+from tousu.shared.events import utcnow
+from tousu.shared.notify.model import Notification
+from tousu.shared.notify.sender import SendError
+from tousu.shared.notify.settings import SmtpSettings
 
 
 def message_id(n: Notification, domain: str) -> str:

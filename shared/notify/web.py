@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.notify.model import Notification
+from tousu.shared.notify.model import Notification
 
 
 class WebSender:

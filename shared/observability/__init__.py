@@ -8,11 +8,11 @@ the gateway serves ``/metrics`` on its own port. Figures that cost a query
 never on the message path.
 """
 
-from shared.observability.endpoint import serve_endpoint
-from shared.observability.handlers import handler_middlewares
-from shared.observability.readiness import Check, database_check, nats_check, readiness
-from shared.observability.registry import process_registry
-from shared.observability.scrape import ScrapeSource
+from tousu.shared.observability.endpoint import serve_endpoint
+from tousu.shared.observability.handlers import handler_middlewares
+from tousu.shared.observability.readiness import Check, database_check, nats_check, readiness
+from tousu.shared.observability.registry import process_registry
+from tousu.shared.observability.scrape import ScrapeSource
 
 __all__ = [
     "Check",

@@ -8,8 +8,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from prometheus_client import CollectorRegistry, Gauge
 
-from shared.consumer import Consumer
-from shared.naming import Naming
+from tousu.shared.consumer import Consumer
+from tousu.shared.naming import Naming
 
 # The JetStream context of a connected client; None while not connected.
 JetStreamSource = Callable[[], Awaitable[JetStreamContext | None]]

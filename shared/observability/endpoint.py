@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.http_server import QuietServer
-from shared.logs import get_logger
-from shared.observability.readiness import Check, readiness
-from shared.observability.scrape import Refresher, ScrapeSource
-from shared.settings import Settings
+from tousu.shared.http_server import QuietServer
+from tousu.shared.logs import get_logger
+from tousu.shared.observability.readiness import Check, readiness
+from tousu.shared.observability.scrape import Refresher, ScrapeSource
+from tousu.shared.settings import Settings
 
 log = get_logger(__name__)
 

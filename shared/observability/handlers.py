@@ -2,7 +2,7 @@
 
 FastStream labels each message with the service (``app_name``), the subject it
 came on (``handler``) and how it was settled (``status``). A consumer of stored
-events settles its messages itself (``shared.consumer``), so FastStream would
+events settles its messages itself (``tousu.shared.consumer``), so FastStream would
 count every one as acked; :class:`ConsumerSettlement` reports what the
 consumer really did, so a retried message counts as ``nacked`` and a
 dead-lettered one as ``rejected``.
@@ -18,7 +18,7 @@ from faststream.message import StreamMessage
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
-from shared.consumer import Outcome
+from tousu.shared.consumer import Outcome
 
 
 class ConsumerSettlement(BaseMiddleware):

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from shared.logs import get_logger
+from tousu.shared.logs import get_logger
 
 log = get_logger(__name__)
 

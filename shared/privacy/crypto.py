@@ -71,7 +71,9 @@ def _data_dir() -> Path:
 
 @cache
 def _stored(path: Path) -> bytes:
-    from shared.keys import stored_key  # shared.keys imports settings; keep this module light
+    from tousu.shared.keys import (
+        stored_key,  # tousu.shared.keys imports settings; keep this module light
+    )
 
     return stored_key(path)
 

@@ -17,9 +17,9 @@ from datetime import datetime
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.intake.duplicates import normalize_email, normalize_phone
-from shared.intake.identifiers import normalize_tracking_no
-from shared.privacy.keys import Queryable, contact_digests
+from tousu.shared.intake.duplicates import normalize_email, normalize_phone
+from tousu.shared.intake.identifiers import normalize_tracking_no
+from tousu.shared.privacy.keys import Queryable, contact_digests
 
 ERASED_RECIPIENT = "[已删除 erased]"
 

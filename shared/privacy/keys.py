@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.privacy.crypto import digest, digest_key, master_key, new_data_key, unwrap, wrap
+from tousu.shared.privacy.crypto import digest, digest_key, master_key, new_data_key, unwrap, wrap
 
 Queryable = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
 

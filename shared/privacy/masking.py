@@ -8,7 +8,7 @@ people: they see ``张**``, ``138****5678``. Lists never carry personal data.
 
 from __future__ import annotations
 
-from shared.events.types import Complainant
+from tousu.shared.events.types import Complainant
 
 
 def sees_full_data(role: str, username: str, case_handler: str | None) -> bool:

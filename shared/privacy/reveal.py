@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from shared.events import Envelope
-from shared.events.types import Complainant
-from shared.privacy.crypto import open_box
-from shared.privacy.keys import Queryable, data_keys
+from tousu.shared.events import Envelope
+from tousu.shared.events.types import Complainant
+from tousu.shared.privacy.crypto import open_box
+from tousu.shared.privacy.keys import Queryable, data_keys
 
 
 async def reveal(conn: Queryable, who: Complainant) -> Complainant:

@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.events import NewEvent
-from shared.privacy.crypto import seal
-from shared.privacy.keys import key_for
+from tousu.shared.events import NewEvent
+from tousu.shared.privacy.crypto import seal
+from tousu.shared.privacy.keys import key_for
 
 PERSONAL_FIELDS = ("name", "phone", "email", "address", "id_number")
 # Set by sealing only: a client's copy of them is dropped, never trusted.

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.privacy.crypto import master_key, open_box, seal, wrap
-from shared.privacy.erase import ERASED_RECIPIENT
-from shared.privacy.keys import contact_digests, data_keys, key_for
+from tousu.shared.privacy.crypto import master_key, open_box, seal, wrap
+from tousu.shared.privacy.erase import ERASED_RECIPIENT
+from tousu.shared.privacy.keys import contact_digests, data_keys, key_for
 
 Conn = asyncpg.Connection | PoolConnectionProxy
 

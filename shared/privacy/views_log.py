@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.privacy.keys import Queryable
+from tousu.shared.privacy.keys import Queryable
 
 
 @dataclass(frozen=True)

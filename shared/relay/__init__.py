@@ -4,10 +4,10 @@ One relay is active at a time (a PostgreSQL advisory lock elects it); the
 others stand by and take over when the leader's database session ends.
 """
 
-from shared.relay.acks import PublishRejected
-from shared.relay.leader import AdvisoryLeader, Lease
-from shared.relay.publisher import PublishFailed, Relay, RelayStats
-from shared.relay.service import run
+from tousu.shared.relay.acks import PublishRejected
+from tousu.shared.relay.leader import AdvisoryLeader, Lease
+from tousu.shared.relay.publisher import PublishFailed, Relay, RelayStats
+from tousu.shared.relay.service import run
 
 __all__ = [
     "AdvisoryLeader",

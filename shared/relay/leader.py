@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.logs import get_logger
-from shared.relay.tasks import cancel_and_wait, run_until
+from tousu.shared.logs import get_logger
+from tousu.shared.relay.tasks import cancel_and_wait, run_until
 
 log = get_logger(__name__)
 

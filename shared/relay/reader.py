@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import asyncpg
 from pydantic import ValidationError
 
-from shared.events import Envelope
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.events import Envelope
+from tousu.shared.store.postgres import PostgresEventStore
 
 _COLUMNS = """global_position, event_id, stream_id, version, type, schema_version,
     occurred_at, recorded_at, correlation_id, causation_id, actor, department, data"""

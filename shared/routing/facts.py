@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.domain.state import ComplaintState
-from shared.events import Envelope, decode
-from shared.events import types as ev
+from tousu.shared.domain.state import ComplaintState
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 def register_departments() -> frozenset[str] | None:
     """The register's department codes; None when there is no register to check against."""
     try:
-        from shared.intake.commitments import CommitmentRegister
+        from tousu.shared.intake.commitments import CommitmentRegister
     except ImportError:
         return None
     return frozenset(d.code for d in CommitmentRegister.load().departments)

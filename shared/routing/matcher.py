@@ -6,8 +6,8 @@ import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from shared.routing.facts import RoutingFacts
-from shared.routing.model import FALLBACK_RULE_ID, Rule, RuleSet, When
+from tousu.shared.routing.facts import RoutingFacts
+from tousu.shared.routing.model import FALLBACK_RULE_ID, Rule, RuleSet, When
 
 
 @dataclass(frozen=True)

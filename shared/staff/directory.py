@@ -2,7 +2,7 @@
 
 The decider is pure, so it cannot read the users table (migration 0003); a
 service loads the accounts into a :class:`StaffDirectory` when it starts and
-again whenever they change (``shared.staff.repository``). The decision context
+again whenever they change (``tousu.shared.staff.repository``). The decision context
 asks it through ``staff_problem(handler, department)``. Pure: no I/O here.
 """
 

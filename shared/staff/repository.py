@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from shared.staff.directory import StaffAccount, StaffDirectory
+from tousu.shared.staff.directory import StaffAccount, StaffDirectory
 
 NOTIFY_CHANNEL = "tousu_users"
 

@@ -1,13 +1,13 @@
 """The event store: port, PostgreSQL and in-memory adapters, migrations."""
 
-from shared.store.errors import (
+from tousu.shared.store.errors import (
     AlreadyProcessed,
     ConcurrencyConflict,
     EventStoreError,
     IdempotencyViolation,
     UnknownPosition,
 )
-from shared.store.port import NO_STREAM, EventStore, UnitOfWork, Wakeup
+from tousu.shared.store.port import NO_STREAM, EventStore, UnitOfWork, Wakeup
 
 __all__ = [
     "NO_STREAM",

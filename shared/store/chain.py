@@ -27,8 +27,8 @@ import hashlib
 
 import asyncpg
 
-from shared.logs import get_logger
-from shared.store.postgres import Connection
+from tousu.shared.logs import get_logger
+from tousu.shared.store.postgres import Connection
 
 log = get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""Walking the hash chain (:mod:`shared.store.chain`) to find the first tampered event."""
+"""Walking the hash chain (:mod:`tousu.shared.store.chain`) to find the first tampered event."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Literal
 
 import asyncpg
 
-from shared.store.chain import DIGEST, GENESIS, link
-from shared.store.postgres import Connection
+from tousu.shared.store.chain import DIGEST, GENESIS, link
+from tousu.shared.store.postgres import Connection
 
 Kind = Literal["edited", "deleted", "reordered", "inserted"]
 

@@ -7,14 +7,14 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from shared.events import Envelope, NewEvent, stored, utcnow
-from shared.store.errors import (
+from tousu.shared.events import Envelope, NewEvent, stored, utcnow
+from tousu.shared.store.errors import (
     AlreadyProcessed,
     ConcurrencyConflict,
     IdempotencyViolation,
     UnknownPosition,
 )
-from shared.store.port import EventStore, UnitOfWork, Wakeup
+from tousu.shared.store.port import EventStore, UnitOfWork, Wakeup
 
 
 class _MemoryUnitOfWork(UnitOfWork):

@@ -35,7 +35,7 @@ class MigrationError(RuntimeError):
 
 def available() -> list[Migration]:
     found = []
-    for entry in resources.files("shared.store.migrations").iterdir():
+    for entry in resources.files("tousu.shared.store.migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))

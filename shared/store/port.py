@@ -1,7 +1,7 @@
 """The event store port: what services, the relay and projections depend on.
 
-Two adapters implement it: :mod:`shared.store.postgres` (the real one) and
-:mod:`shared.store.memory` (for domain unit tests). Both pass one contract
+Two adapters implement it: :mod:`tousu.shared.store.postgres` (the real one) and
+:mod:`tousu.shared.store.memory` (for domain unit tests). Both pass one contract
 suite (``tests/contract/store_contract.py``).
 """
 
@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
-from shared.events import Envelope, NewEvent
+from tousu.shared.events import Envelope, NewEvent
 
 NO_STREAM = 0  # expected_version for a stream that must not exist yet
 
@@ -27,7 +27,7 @@ class UnitOfWork(ABC):
     ) -> list[Envelope]:
         """Append ``events`` after ``expected_version``.
 
-        Raises :class:`~shared.store.errors.ConcurrencyConflict` when the stream
+        Raises :class:`~tousu.shared.store.errors.ConcurrencyConflict` when the stream
         is not at ``expected_version``. Appending events whose ids are all stored
         already, as this same append, changes nothing and returns the stored
         envelopes (a retried command is harmless).
@@ -49,7 +49,7 @@ class UnitOfWork(ABC):
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
         """Record that ``consumer`` handled ``event_id``; commits with the appends.
 
-        Raises :class:`~shared.store.errors.AlreadyProcessed` (and nothing is
+        Raises :class:`~tousu.shared.store.errors.AlreadyProcessed` (and nothing is
         committed) when another delivery of the same event won the race, or
         when this unit of work marks one event twice.
         """

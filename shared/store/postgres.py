@@ -13,16 +13,16 @@ import asyncpg
 import pydantic_core
 from asyncpg.pool import PoolConnectionProxy
 
-from shared.events import Envelope, NewEvent
-from shared.logs import get_logger
-from shared.privacy.sealing import sealed_data
-from shared.store.errors import (
+from tousu.shared.events import Envelope, NewEvent
+from tousu.shared.logs import get_logger
+from tousu.shared.privacy.sealing import sealed_data
+from tousu.shared.store.errors import (
     AlreadyProcessed,
     ConcurrencyConflict,
     IdempotencyViolation,
     UnknownPosition,
 )
-from shared.store.port import EventStore, UnitOfWork, Wakeup
+from tousu.shared.store.port import EventStore, UnitOfWork, Wakeup
 
 NOTIFY_CHANNEL = "tousu_events"
 _NOTIFY = "SELECT pg_notify(c, '') FROM unnest($1::text[]) AS c"

@@ -1,6 +1,6 @@
 """Supervision (督办) of deadlines: when warnings and overdue notices are due."""
 
-from shared.supervision.policy import (
+from tousu.shared.supervision.policy import (
     SUPERVISED,
     Level,
     Notice,

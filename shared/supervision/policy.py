@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from shared.calendar import TZ, WorkdayCalendar, end_of_day
-from shared.events.types import DeadlineKind
+from tousu.shared.calendar import TZ, WorkdayCalendar, end_of_day
+from tousu.shared.events.types import DeadlineKind
 
 # The return window is the department's right, not a duty: nobody is chased
 # for not returning a case.

@@ -15,12 +15,12 @@ import asyncpg
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from services.gateway.auth import repository as repo
-from services.gateway.auth.passwords import hash_password
-from shared.settings import Settings
 from tests.browser.conftest import new_page, shot, sign_in
 from tests.helpers import eventually
 from tests.lifecycle import staff_tokens
+from tousu.services.gateway.auth import repository as repo
+from tousu.services.gateway.auth.passwords import hash_password
+from tousu.shared.settings import Settings
 
 JOURNEY = "handler"
 PASSWORD = "water works 2026"

@@ -19,13 +19,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
-from services.gateway.auth.passwords import hash_password
-from shared.intake.commitments import CommitmentRegister
 from tests.browser.conftest import new_page, shot, sign_in
 from tests.helpers import eventually
 from tests.lifecycle import Headers, staff_tokens
+from tousu.services.gateway.auth import StaffRole
+from tousu.services.gateway.auth import repository as repo
+from tousu.services.gateway.auth.passwords import hash_password
+from tousu.shared.intake.commitments import CommitmentRegister
 
 PASSWORD = "correct horse battery"
 JOURNEY = "desk"

@@ -11,8 +11,9 @@ import uuid
 
 import pytest
 
-from shared.events import Envelope, NewEvent
-from shared.store import (
+from tests.helpers import eventually
+from tousu.shared.events import Envelope, NewEvent
+from tousu.shared.store import (
     NO_STREAM,
     AlreadyProcessed,
     ConcurrencyConflict,
@@ -20,7 +21,6 @@ from shared.store import (
     IdempotencyViolation,
     UnknownPosition,
 )
-from tests.helpers import eventually
 
 
 def stream() -> str:

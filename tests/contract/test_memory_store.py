@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.store.memory import InMemoryEventStore
 from tests.contract.store_contract import EventStoreContract
+from tousu.shared.store.memory import InMemoryEventStore
 
 
 class TestInMemoryEventStore(EventStoreContract):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.store import NO_STREAM, ConcurrencyConflict
-from shared.store.postgres import PostgresEventStore
 from tests.contract.store_contract import EventStoreContract, events, stream
+from tousu.shared.store import NO_STREAM, ConcurrencyConflict
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 class TestPostgresEventStore(EventStoreContract):

@@ -15,12 +15,12 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from services.gateway.auth.tokens import AuthSettings
-from shared.naming import Naming
-from shared.notify.settings import NotifySettings, SmtpSettings
-from shared.routing.settings import RoutingSettings
-from shared.settings import Settings
 from tousu.embedded import EmbeddedSettings
+from tousu.services.gateway.auth.tokens import AuthSettings
+from tousu.shared.naming import Naming
+from tousu.shared.notify.settings import NotifySettings, SmtpSettings
+from tousu.shared.routing.settings import RoutingSettings
+from tousu.shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -18,7 +18,6 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from services import SERVICES
 from tests.deploy.manifests import (
     DEPLOY,
     K8S,
@@ -29,6 +28,7 @@ from tests.deploy.manifests import (
     variables_in,
 )
 from tousu.embedded.nats_server import find_nats_server
+from tousu.services import SERVICES
 
 PROCESSES = ("relay", *SERVICES)  # every `tousu service <name>`
 WORKERS = tuple(name for name in PROCESSES if name != "gateway")

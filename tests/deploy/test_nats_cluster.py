@@ -27,11 +27,6 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from shared.naming import Naming
-from shared.nats_setup import ensure_streams
-from shared.relay.message import MSG_ID
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.deploy.cluster import NatsCluster
 from tests.helpers import eventually
 from tests.integration.test_relay import (
@@ -43,6 +38,11 @@ from tests.integration.test_relay import (
     stream_messages,
 )
 from tests.processes import spawn, stop
+from tousu.shared.naming import Naming
+from tousu.shared.nats_setup import ensure_streams
+from tousu.shared.relay.message import MSG_ID
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from shared.settings import Settings
 from tests.e2e.kit import HANDLER, Headers
 from tests.lifecycle import staff_accounts, staff_tokens
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import StaffRole
+from tousu.shared.settings import Settings
 
 
 @pytest.fixture

@@ -10,16 +10,16 @@ from typing import Any
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events import Actor, utcnow
-from shared.events.types import Channel, Complainant
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
 from tests.processes import request
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Actor, utcnow
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 

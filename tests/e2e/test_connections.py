@@ -11,9 +11,9 @@ from pathlib import Path
 import asyncpg
 from nats.aio.client import Client as NatsClient
 
-from shared.settings import Settings
 from tests.helpers import tousu
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
+from tousu.shared.settings import Settings
 
 POOL = 1
 # Connections a service holds besides its pool: the store's LISTEN for new

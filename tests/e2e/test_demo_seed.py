@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import tousu
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @pytest.fixture

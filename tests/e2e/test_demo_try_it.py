@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import REPO, tousu
+from tousu.shared.store.postgres import PostgresEventStore
 
 # A row of the "try it" table: a tracking number, its access code.
 TRY_ROW = re.compile(r"│ (TS\d{4}-\d{5}-\d{5}) +│ ([2-9A-Z]{8}) +│")

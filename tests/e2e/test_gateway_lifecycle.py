@@ -13,20 +13,20 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from services.followup.main import SPEC as FOLLOWUP
-from services.gateway.complaints.actions import ACTIONS, Action
-from services.gateway.complaints.client import CommandClient
-from services.gateway.problems import PROBLEM_JSON, ServiceUnavailable
-from services.handling.main import SPEC as HANDLING
-from services.intake.main import SPEC as INTAKE
-from services.metrics.main import SPEC as METRICS
-from services.routing.main import SPEC as ROUTING
-from shared.domain import commands as c
-from shared.events import Actor, complaint_stream
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import RECEIVED, received
 from tests.helpers import eventually
+from tousu.services.followup.main import SPEC as FOLLOWUP
+from tousu.services.gateway.complaints.actions import ACTIONS, Action
+from tousu.services.gateway.complaints.client import CommandClient
+from tousu.services.gateway.problems import PROBLEM_JSON, ServiceUnavailable
+from tousu.services.handling.main import SPEC as HANDLING
+from tousu.services.intake.main import SPEC as INTAKE
+from tousu.services.metrics.main import SPEC as METRICS
+from tousu.services.routing.main import SPEC as ROUTING
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Actor, complaint_stream
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 Headers = dict[str, str]
 INDEX_TIMEOUT = 20.0  # event → relay → JetStream → the metrics service's case index

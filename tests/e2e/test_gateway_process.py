@@ -15,13 +15,13 @@ import httpx
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
-from services.intake.intake import Submitted
-from shared.application.replies import ok
-from shared.events import utcnow
-from shared.settings import Settings
 from tests.helpers import eventually
 from tests.processes import spawn, stop
 from tousu.embedded.ports import free_port
+from tousu.services.intake.intake import Submitted
+from tousu.shared.application.replies import ok
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
 
 
 async def test_sigterm_answers_the_request_in_flight_and_logs_no_error(

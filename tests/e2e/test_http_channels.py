@@ -11,10 +11,10 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import Headers, Staff, days_ago
 from tests.processes import request
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 FACTS = {
     "subject": "供水维修拖延",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from nats.aio.client import Client as NatsClient
 
-from shared.settings import Settings
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
+from tousu.shared.settings import Settings
 
 FETCH_TIMEOUT = 0.25
 # Idle fetch cycles each subscriber goes through while the test looks.

@@ -12,12 +12,12 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from shared import dlq
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import SUPERVISOR, Commands, received
 from tests.helpers import eventually
 from tests.processes import request
+from tousu.shared import dlq
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 LETTER: dict[str, Any] = {
     "channel": "letter",

@@ -12,13 +12,13 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from shared.intake.identifiers import is_valid_tracking_no, verify_access_code
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import days_ago, handle_and_feed_back, routed_by_rules
 from tests.helpers import eventually
 from tests.processes import request
+from tousu.shared.intake.identifiers import is_valid_tracking_no, verify_access_code
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 OPERATOR = {"id": "op-li", "role": "operator"}
 HANDLER = {"id": "h-zhao", "role": "handler", "department": "water"}
@@ -62,7 +62,7 @@ async def command(
     actor: dict[str, Any],
     **fields: Any,
 ) -> dict[str, Any]:
-    from shared.events import utcnow
+    from tousu.shared.events import utcnow
 
     body = {
         "complaint_id": complaint_id,

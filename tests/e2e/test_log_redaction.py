@@ -11,11 +11,11 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.settings import Settings
 from tests.e2e.kit import Headers
 from tests.helpers import eventually
 from tests.processes import spawn, stop
 from tousu.embedded.ports import free_port
+from tousu.shared.settings import Settings
 
 PHONE = "13977770123"
 NAME = "钱多多"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import HANDLER, OPERATOR, SUPERVISOR, Commands, received
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from shared.notify import NoticeStatus, list_notifications
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import handle_and_feed_back, routed_by_rules
 from tests.e2e.test_intake import HANDLER, OPERATOR, PUBLIC, command, submission, submit
 from tests.helpers import eventually
 from tests.integration.test_notify import SmtpServer
+from tousu.shared.notify import NoticeStatus, list_notifications
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @pytest.fixture

@@ -15,15 +15,15 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from shared.calendar import TZ
-from shared.events import NewEvent, complaint_stream
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import ReplayExecutor
 from tests.helpers import eventually
 from tests.lifecycle import register
 from tests.processes import request, spawn, stop, wait_until_answering
 from tests.scrape import endpoint_url, sample, value
+from tousu.shared.calendar import TZ
+from tousu.shared.events import NewEvent, complaint_stream
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -19,12 +19,12 @@ import httpx
 import pytest
 import uvicorn
 
-from services.gateway.app import create_app
-from services.gateway.open311 import keys
-from services.gateway.open311.reads import DETAIL_FIELDS
-from shared.settings import Settings
 from tests.e2e.kit import Headers, Staff
 from tests.helpers import eventually
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.open311 import keys
+from tousu.services.gateway.open311.reads import DETAIL_FIELDS
+from tousu.shared.settings import Settings
 
 V2 = "/open311/v2"
 WATER = "市水务集团"

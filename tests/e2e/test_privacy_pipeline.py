@@ -12,12 +12,12 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from shared.notify import NoticeChannel, list_notifications
-from shared.privacy.erase import ERASED_RECIPIENT
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.test_intake import OPERATOR, command, submission, submit
 from tests.helpers import eventually, tousu
+from tousu.shared.notify import NoticeChannel, list_notifications
+from tousu.shared.privacy.erase import ERASED_RECIPIENT
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 PHONE = "13912345678"
 NAME = "孙七"

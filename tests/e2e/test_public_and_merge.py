@@ -8,8 +8,8 @@ from datetime import datetime
 
 import httpx
 
-from shared.settings import Settings
 from tests.e2e.kit import Headers, Staff, days_ago
+from tousu.shared.settings import Settings
 
 PUBLIC = "/api/v1/public/complaints"
 STAFF_IDS = ("op-li", "h-zhao", "sup-wang")

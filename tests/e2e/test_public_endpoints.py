@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.open311 import keys
+from tousu.services.gateway.open311 import keys
 
 PUBLIC = "/api/v1/public/complaints"
 V2 = "/open311/v2"

@@ -15,13 +15,13 @@ import asyncpg
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from shared.events import utcnow
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import OPERATOR, Commands, Headers, Staff, received
 from tests.helpers import eventually
 from tests.lifecycle import staff_tokens
 from tests.processes import request
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 CALL = {
     "channel": "phone",

@@ -23,8 +23,6 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
 from tests.integration.test_relay import (
     assert_published_exactly_once_in_order,
@@ -36,6 +34,8 @@ from tests.integration.test_relay import (
     stream_messages,
 )
 from tests.processes import request, spawn, stop_all
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 COMPLAINTS = 20
 # What each replica logs once per unit of work it did.

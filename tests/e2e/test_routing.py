@@ -15,14 +15,14 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from shared.events import Envelope
-from shared.events import types as ev
-from shared.events.types import DeadlineKind
-from shared.routing import FALLBACK_RULE_ID, load_rules
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import HANDLER, OPERATOR, SUPERVISOR, Commands, received
 from tests.helpers import eventually
+from tousu.shared.events import Envelope
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import DeadlineKind
+from tousu.shared.routing import FALLBACK_RULE_ID, load_rules
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 SERVICE_CENTER = {"id": "h-qian", "role": "handler", "department": "service_center"}
 TIMEOUT = 30.0  # routing is asynchronous: event → relay → JetStream → routing service

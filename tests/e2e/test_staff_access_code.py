@@ -18,15 +18,15 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.web.staff.intake import local_input
-from shared.events import utcnow
-from shared.intake.commitments import CommitmentRegister
-from shared.notify import NoticeChannel, NoticeKind, list_notifications
-from shared.notify.model import ACCESS_CODE_SLOT
-from shared.settings import Settings
 from tests.e2e.kit import Headers, Staff
 from tests.helpers import eventually
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.web.staff.intake import local_input
+from tousu.shared.events import utcnow
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.notify import NoticeChannel, NoticeKind, list_notifications
+from tousu.shared.notify.model import ACCESS_CODE_SLOT
+from tousu.shared.settings import Settings
 
 EMAIL = "wangfang@example.cn"
 

@@ -11,16 +11,16 @@ from pathlib import Path
 
 from nats.aio.client import Client as NatsClient
 
-from shared.calendar import TZ, WorkdayCalendar
-from shared.calendar.workdays import end_of_day
-from shared.domain.complaint import DecisionContext
-from shared.events import utcnow
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import ReplayExecutor
 from tests.helpers import eventually
 from tests.lifecycle import register
 from tests.processes import spawn, stop, wait_until_answering
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar.workdays import end_of_day
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 CALENDAR = WorkdayCalendar()
 

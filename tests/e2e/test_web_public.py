@@ -8,9 +8,9 @@ import re
 
 import httpx
 
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import Headers, Staff
 from tests.web_kit import hidden
+from tousu.shared.store.postgres import PostgresEventStore
 
 SCRIPT = "<script>alert(1)</script>"
 

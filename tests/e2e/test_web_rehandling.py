@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from shared.settings import Settings
 from tests.e2e.kit import Headers, Staff
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.shared.settings import Settings
 
 COMPLAINT = {
     "channel": "phone",

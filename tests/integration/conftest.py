@@ -7,13 +7,13 @@ from datetime import datetime
 
 import pytest
 
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events.types import PlanMeasure
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import register
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events.types import PlanMeasure
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 def at(month: int, day: int, hour: int = 9) -> datetime:

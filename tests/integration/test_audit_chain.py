@@ -9,13 +9,13 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from shared.events import NewEvent
-from shared.store.chain import seal_all
-from shared.store.chain_verify import ChainReport, verify_chain
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually, tousu
 from tests.processes import spawn, stop
 from tousu.database import prepare_database
+from tousu.shared.events import NewEvent
+from tousu.shared.store.chain import seal_all
+from tousu.shared.store.chain_verify import ChainReport, verify_chain
+from tousu.shared.store.postgres import PostgresEventStore
 
 STREAMS = 4
 EVENTS_PER_APPEND = 3

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from services import SERVICES
+from tousu.services import SERVICES
 
 
 def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.calendar import TZ, WorkdayCalendar, YearData, parse_calendar_yaml
-from shared.calendar.repository import NOTIFY_CHANNEL, load_years, save_years
+from tousu.shared.calendar import TZ, WorkdayCalendar, YearData, parse_calendar_yaml
+from tousu.shared.calendar.repository import NOTIFY_CHANNEL, load_years, save_years
 
 EXAMPLE_2027 = Path(__file__).resolve().parents[2] / "shared/calendar/data/example-2027.yaml"
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bench.chaos.audit import projections_differing
-from shared.domain import commands as c
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR, START, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import register
+from tousu.shared.domain import commands as c
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 async def accepted_complaints(store: PostgresEventStore, n: int) -> None:

@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from services.intake.intake import Intake
-from services.intake.submission import Submission
-from shared.application.context_source import ContextSource
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events import Actor
-from shared.events.types import Channel, Complainant
-from shared.intake.identifiers import new_tracking_no
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import ReplayExecutor
 from tests.helpers import tousu
+from tousu.services.intake.intake import Intake
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Actor
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.intake.identifiers import new_tracking_no
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 OPERATOR = Actor(id="op-li", role="operator")

@@ -24,23 +24,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from services.gateway.complaints.actions import ACTIONS
-from services.gateway.problems import PROBLEM_JSON
-from shared.application.executor import CommandExecutor, Outcome
-from shared.application.nats_commands import register_commands
-from shared.domain import commands as c
-from shared.domain.complaint import (
-    DomainError,
-    IllegalTransition,
-    StaleVersion,
-    decide,
-    evolve,
-    replay,
-)
-from shared.events import Actor, complaint_stream
-from shared.events.types import Channel, Complainant, PlanMeasure, Satisfaction
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import (
     HANDLER,
     OPERATOR,
@@ -51,6 +34,23 @@ from tests.domain_kit import (
 )
 from tests.lifecycle import staff_tokens
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.complaints.actions import ACTIONS
+from tousu.services.gateway.problems import PROBLEM_JSON
+from tousu.shared.application.executor import CommandExecutor, Outcome
+from tousu.shared.application.nats_commands import register_commands
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import (
+    DomainError,
+    IllegalTransition,
+    StaleVersion,
+    decide,
+    evolve,
+    replay,
+)
+from tousu.shared.events import Actor, complaint_stream
+from tousu.shared.events.types import Channel, Complainant, PlanMeasure, Satisfaction
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 # A second handler of the same department: claim races are between colleagues.
 COLLEAGUE = Actor(id="h-qian", role="handler", department="water")

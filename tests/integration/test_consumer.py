@@ -14,14 +14,14 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 
-from shared import dlq
-from shared.consumer import Consumer, ConsumerHost, RetryPolicy, build_app
-from shared.consumer.consumer import subject_matches
-from shared.events import Envelope, NewEvent
-from shared.settings import Settings
-from shared.store import ConcurrencyConflict, UnitOfWork
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually, make_envelope
+from tousu.shared import dlq
+from tousu.shared.consumer import Consumer, ConsumerHost, RetryPolicy, build_app
+from tousu.shared.consumer.consumer import subject_matches
+from tousu.shared.events import Envelope, NewEvent
+from tousu.shared.settings import Settings
+from tousu.shared.store import ConcurrencyConflict, UnitOfWork
+from tousu.shared.store.postgres import PostgresEventStore
 
 EFFECT = "TestEffect"
 

@@ -8,12 +8,6 @@ import json
 import pytest
 from nats.js import JetStreamContext
 
-from shared import dlq
-from shared.consumer import Consumer, ConsumerHost
-from shared.events import Envelope
-from shared.settings import Settings
-from shared.store import UnitOfWork
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import tousu
 from tests.integration.test_consumer import (
     Flaky,
@@ -25,6 +19,12 @@ from tests.integration.test_consumer import (
     record_effect,
     settled,
 )
+from tousu.shared import dlq
+from tousu.shared.consumer import Consumer, ConsumerHost
+from tousu.shared.events import Envelope
+from tousu.shared.settings import Settings
+from tousu.shared.store import UnitOfWork
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 class Fixable:

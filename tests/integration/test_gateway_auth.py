@@ -15,16 +15,16 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from services.gateway.app import create_app
-from services.gateway.auth import Principal, StaffRole, can_see_case
-from services.gateway.auth import passwords as passwords_module
-from services.gateway.auth import repository as repo
-from services.gateway.auth.dependencies import CurrentUser, require_roles
-from services.gateway.problems import PROBLEM_JSON, NotFound, Text
-from shared.events import Actor
-from shared.settings import Settings
 from tests.helpers import tousu
 from tests.web_kit import PASSWORD, add_user
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import Principal, StaffRole, can_see_case
+from tousu.services.gateway.auth import passwords as passwords_module
+from tousu.services.gateway.auth import repository as repo
+from tousu.services.gateway.auth.dependencies import CurrentUser, require_roles
+from tousu.services.gateway.problems import PROBLEM_JSON, NotFound, Text
+from tousu.shared.events import Actor
+from tousu.shared.settings import Settings
 
 EN = {"Accept-Language": "en"}
 

@@ -20,13 +20,13 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.open311 import keys
-from shared.calendar import TZ
-from shared.events import utcnow
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.lifecycle import Headers, staff_tokens
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.open311 import keys
+from tousu.shared.calendar import TZ
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 LETTER: dict[str, Any] = {
     "channel": "letter",

@@ -14,17 +14,17 @@ from typing import Any
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
-from services.intake import endpoints
-from services.intake.intake import Intake, Submitted
-from services.intake.submission import Submission
-from shared import dlq
-from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
-from shared.events import Actor
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
+from tousu.services.intake import endpoints
+from tousu.services.intake.intake import Intake, Submitted
+from tousu.services.intake.submission import Submission
+from tousu.shared import dlq
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.events import Actor
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 class FailingIntake(Intake):

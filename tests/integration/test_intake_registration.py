@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from services.intake import intake as intake_module
-from services.intake.intake import Intake, Submitted
-from services.intake.submission import Submission
-from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
-from shared.calendar import TZ
-from shared.events import Actor
-from shared.events.types import Channel, Complainant
-from shared.intake.identifiers import new_tracking_no
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
+from tousu.services.intake import intake as intake_module
+from tousu.services.intake.intake import Intake, Submitted
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import TZ
+from tousu.shared.events import Actor
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.intake.identifiers import new_tracking_no
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 CHANNEL = Actor(id="channel:phone", role="system")

@@ -26,15 +26,15 @@ from typing import Any
 
 import pytest
 
-from services.metrics.kpis import PgKpiSource
-from shared.calendar import TZ, WorkdayCalendar
-from shared.events import Envelope
-from shared.kpi import GroupBy, KpiRow, complaint_facts, kpis
-from shared.store import EventStore
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually, project_everything
 from tests.infra import Servers, new_database
 from tests.kpi_scenario import SCRIPTS, T1, T2, complaint_id, drive
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.events import Envelope
+from tousu.shared.kpi import GroupBy, KpiRow, complaint_facts, kpis
+from tousu.shared.store import EventStore
+from tousu.shared.store.postgres import PostgresEventStore
 
 YEAR = (datetime(2026, 1, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ))
 OCTOBER = (datetime(2026, 10, 1, tzinfo=TZ), datetime(2026, 11, 1, tzinfo=TZ))

@@ -20,20 +20,20 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from shared.application.context_source import ContextSource
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events import Actor, utcnow
-from shared.events.types import Channel, Complainant
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import ReplayExecutor
 from tests.helpers import eventually, tousu
 from tests.lifecycle import Headers, staff_tokens
 from tests.processes import request
 from tests.web_kit import add_user, sign_in
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import StaffRole
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Actor, utcnow
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 OPERATOR = Actor(id="op-li", role="operator")
 HANDLER = Actor(id="h-zhao", role="handler", department="water")

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from shared.settings import Settings
 from tests.lifecycle import Headers, staff_tokens
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import StaffRole
+from tousu.shared.settings import Settings
 
 
 @pytest.fixture

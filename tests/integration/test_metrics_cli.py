@@ -9,11 +9,11 @@ import json
 import uuid
 from datetime import datetime
 
-from shared.calendar import TZ
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import ReplayExecutor
 from tests.helpers import REPO, project_everything, tousu
 from tests.lifecycle import register
+from tousu.shared.calendar import TZ
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 async def test_metrics_as_json_csv_and_a_table(

@@ -12,9 +12,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.store import migrate as migrate_module
-from shared.store.migrate import Migration, MigrationError, available, migrate
 from tests.infra import Servers, new_database
+from tousu.shared.store import migrate as migrate_module
+from tousu.shared.store.migrate import Migration, MigrationError, available, migrate
 
 
 @pytest.fixture

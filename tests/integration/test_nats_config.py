@@ -14,14 +14,14 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.e2e.kit import HANDLER, OPERATOR, Commands, received, routed_by_rules
 from tests.helpers import eventually, tousu
 from tests.lifecycle import staff_accounts
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import free_port
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @dataclass

@@ -13,16 +13,6 @@ from datetime import datetime
 import httpx
 import pytest
 
-from services.gateway.app import create_app
-from services.gateway.auth import StaffRole
-from shared.application.context_source import ContextSource
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events.types import Channel, Complainant
-from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import (
     HANDLER,
     OPERATOR,
@@ -31,6 +21,16 @@ from tests.domain_kit import (
     as_it_happens,
 )
 from tests.lifecycle import Headers, staff_tokens
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import StaffRole
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from structlog.testing import capture_logs
 
-from shared.events.types import Channel
-from shared.notify import (
+from tests.helpers import eventually
+from tousu.shared.events.types import Channel
+from tousu.shared.notify import (
     Dispatcher,
     LetterSender,
     LoggingSmsSender,
@@ -42,9 +43,8 @@ from shared.notify import (
     get_notification,
     list_notifications,
 )
-from shared.notify.claims import Delivery, claim_due, mark_sent
-from shared.store.postgres import PostgresEventStore
-from tests.helpers import eventually
+from tousu.shared.notify.claims import Delivery, claim_due, mark_sent
+from tousu.shared.store.postgres import PostgresEventStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FROM = "noreply@tousu.test"

@@ -16,25 +16,25 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.types import ASGIApp
 
-from services.gateway.app import create_app
-from services.metrics.overdue_gauge import OverdueCases
-from shared.consumer import Consumer, ConsumerHost
-from shared.events import Envelope, NewEvent, complaint_stream
-from shared.group_commit import GroupCommit
-from shared.observability import database_check, process_registry, serve_endpoint
-from shared.observability.consumer_lag import ConsumerLag
-from shared.observability.endpoint import endpoint_app
-from shared.relay import Relay
-from shared.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
-from shared.relay.publisher import RelayStats
-from shared.service import build_broker
-from shared.settings import Settings
-from shared.store import UnitOfWork
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
 from tests.integration.conftest import at
 from tests.integration.test_consumer import Flaky, envelope, publish
 from tests.scrape import sample, series_names, value
+from tousu.services.gateway.app import create_app
+from tousu.services.metrics.overdue_gauge import OverdueCases
+from tousu.shared.consumer import Consumer, ConsumerHost
+from tousu.shared.events import Envelope, NewEvent, complaint_stream
+from tousu.shared.group_commit import GroupCommit
+from tousu.shared.observability import database_check, process_registry, serve_endpoint
+from tousu.shared.observability.consumer_lag import ConsumerLag
+from tousu.shared.observability.endpoint import endpoint_app
+from tousu.shared.relay import Relay
+from tousu.shared.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
+from tousu.shared.relay.publisher import RelayStats
+from tousu.shared.service import build_broker
+from tousu.shared.settings import Settings
+from tousu.shared.store import UnitOfWork
+from tousu.shared.store.postgres import PostgresEventStore
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "tousu.json"
 

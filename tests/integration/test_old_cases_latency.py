@@ -21,19 +21,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.application.executor import CommandExecutor
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events import utcnow
-from shared.events.types import Channel
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR
 from tests.helpers import eventually, project_everything
 from tests.lifecycle import Headers, staff_tokens
 from tests.processes import spawn, stop
 from tests.web_kit import add_user, sign_in
 from tousu.embedded.ports import free_port
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import Channel
+from tousu.shared.store.postgres import PostgresEventStore
 
 OVERDUE = "/api/v1/supervision/overdue"
 DASHBOARD = "/staff/dashboard"

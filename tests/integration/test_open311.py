@@ -11,13 +11,13 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.app import create_app
-from services.gateway.auth.tokens import token_digest
-from services.gateway.open311 import keys
-from services.gateway.open311.formats import to_xml
-from shared.intake.commitments import CommitmentRegister
-from shared.settings import Settings
 from tests.helpers import tousu
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth.tokens import token_digest
+from tousu.services.gateway.open311 import keys
+from tousu.services.gateway.open311.formats import to_xml
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.settings import Settings
 
 V2 = "/open311/v2"
 

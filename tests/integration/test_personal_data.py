@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.events import NewEvent
-from shared.notify import (
+from tests.helpers import tousu
+from tousu.shared.events import NewEvent
+from tousu.shared.notify import (
     NoticeChannel,
     NoticeKind,
     Notification,
@@ -22,16 +23,20 @@ from shared.notify import (
     get_notification,
     list_notifications,
 )
-from shared.notify.claims import claim_due
-from shared.notify.dispatcher import Dispatcher
-from shared.notify.sender import SendError
-from shared.privacy import erase as erasure
-from shared.privacy.crypto import LEGACY_DIGEST_KEY, MASTER_KEY_ENV, MASTER_KEY_FILE, SealError
-from shared.privacy.keys import data_keys, key_for
-from shared.privacy.upgrade import Upgraded, upgrade
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
-from tests.helpers import tousu
+from tousu.shared.notify.claims import claim_due
+from tousu.shared.notify.dispatcher import Dispatcher
+from tousu.shared.notify.sender import SendError
+from tousu.shared.privacy import erase as erasure
+from tousu.shared.privacy.crypto import (
+    LEGACY_DIGEST_KEY,
+    MASTER_KEY_ENV,
+    MASTER_KEY_FILE,
+    SealError,
+)
+from tousu.shared.privacy.keys import data_keys, key_for
+from tousu.shared.privacy.upgrade import Upgraded, upgrade
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 PHONE = "13655550199"
 NAME = "周八"

@@ -13,26 +13,26 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.auth import StaffRole
-from services.metrics.projections import PROJECTIONS
-from services.metrics.projections.rebuild import rebuild_all
-from shared.application.context_source import ContextSource
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.state import replay
-from shared.events import complaint_stream
-from shared.events.types import Channel, Complainant
-from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
-from shared.keys import access_code_key
-from shared.privacy.crypto import MASTER_KEY_ENV, SealError, master_key
-from shared.privacy.reveal import reveal_history
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor, as_it_happens
 from tests.helpers import project_everything, tousu
 from tests.integration.test_notice_pdf_api import text_of
 from tests.lifecycle import Headers, staff_tokens
 from tests.web_kit import add_user, gateway_client, sign_in
+from tousu.services.gateway.auth import StaffRole
+from tousu.services.metrics.projections import PROJECTIONS
+from tousu.services.metrics.projections.rebuild import rebuild_all
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.state import replay
+from tousu.shared.events import complaint_stream
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from tousu.shared.keys import access_code_key
+from tousu.shared.privacy.crypto import MASTER_KEY_ENV, SealError, master_key
+from tousu.shared.privacy.reveal import reveal_history
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 PERSON = Complainant(
     name="王五",

@@ -15,19 +15,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.metrics.kpi_sql import FIGURES
-from services.metrics.kpis import PgKpiSource
-from services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name, kpi_rollup
-from services.metrics.projections.base import Projection
-from services.metrics.projections.live import ProjectionRunner
-from services.metrics.projections.rebuild import rebuild, rebuild_all
-from shared.application.executor import CommandExecutor
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events.types import Channel, Complainant
-from shared.kpi import KpiRow, complaint_facts, kpis
-from shared.kpi.compute import GROUPINGS
-from shared.store.postgres import PostgresEventStore, read_streams
 from tests.domain_kit import (
     CALENDAR,
     HANDLER,
@@ -39,6 +26,19 @@ from tests.domain_kit import (
     as_it_happens,
 )
 from tests.helpers import eventually, projections_caught_up
+from tousu.services.metrics.kpi_sql import FIGURES
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name, kpi_rollup
+from tousu.services.metrics.projections.base import Projection
+from tousu.services.metrics.projections.live import ProjectionRunner
+from tousu.services.metrics.projections.rebuild import rebuild, rebuild_all
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.kpi import KpiRow, complaint_facts, kpis
+from tousu.shared.kpi.compute import GROUPINGS
+from tousu.shared.store.postgres import PostgresEventStore, read_streams
 
 START = datetime(2026, 9, 14, 9, 0, tzinfo=TZ)
 HANDLERS = {"water": HANDLER, "transport": OTHER_HANDLER}

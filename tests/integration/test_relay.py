@@ -22,14 +22,14 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from shared.events import Envelope, NewEvent, complaint_stream
-from shared.naming import Naming
-from shared.nats_setup import ensure_streams
-from shared.relay import AdvisoryLeader, Relay, quarantine
-from shared.relay.message import MSG_ID
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually
+from tousu.shared.events import Envelope, NewEvent, complaint_stream
+from tousu.shared.naming import Naming
+from tousu.shared.nats_setup import ensure_streams
+from tousu.shared.relay import AdvisoryLeader, Relay, quarantine
+from tousu.shared.relay.message import MSG_ID
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 REPO = Path(__file__).resolve().parents[2]
 RELAY_SESSIONS = "tousu-relay pid=%"
@@ -141,7 +141,7 @@ SpawnRelay = Callable[[], subprocess.Popen[bytes]]
 def spawn_relay(
     child_env: dict[str, str], tmp_path: Path, js: JetStreamContext
 ) -> Iterator[SpawnRelay]:
-    """Starts `python -m shared.relay` children; every one is killed at teardown.
+    """Starts `python -m tousu.shared.relay` children; every one is killed at teardown.
 
     Depends on ``js`` so the children die before the streams are deleted.
     """
@@ -151,7 +151,7 @@ def spawn_relay(
     def spawn() -> subprocess.Popen[bytes]:
         log = (tmp_path / f"relay-{len(children)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.relay"],
+            [sys.executable, "-m", "tousu.shared.relay"],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -19,16 +19,6 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
-from services.gateway.app import create_app
-from shared.events import Envelope, NewEvent, complaint_stream
-from shared.naming import department_token
-from shared.nats_permissions import DEPARTMENT_PREFIX, users
-from shared.relay import Relay, quarantine
-from shared.relay.message import MSG_ID, RELEASED
-from shared.relay.reader import read_items
-from shared.relay.tasks import cancel_and_wait
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually, tousu
 from tests.integration.test_relay import (
     assert_published_exactly_once_in_order,
@@ -40,6 +30,16 @@ from tests.integration.test_relay import (
 )
 from tests.processes import spawn, stop
 from tests.scrape import endpoint_url, value
+from tousu.services.gateway.app import create_app
+from tousu.shared.events import Envelope, NewEvent, complaint_stream
+from tousu.shared.naming import department_token
+from tousu.shared.nats_permissions import DEPARTMENT_PREFIX, users
+from tousu.shared.relay import Relay, quarantine
+from tousu.shared.relay.message import MSG_ID, RELEASED
+from tousu.shared.relay.reader import read_items
+from tousu.shared.relay.tasks import cancel_and_wait
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from shared.settings import Settings
 from tests.processes import NATS_SERVICES, spawn, stop, wait_until_answering
 from tousu.embedded.ports import free_port
+from tousu.shared.settings import Settings
 
 
 async def test_each_service_answers_ping_and_stops_cleanly(

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from services.gateway.auth import repository as repo
-from shared.application.context_source import ContextSource
-from shared.settings import Settings
 from tests.helpers import eventually
+from tousu.services.gateway.auth import repository as repo
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.settings import Settings
 
 
 @pytest.fixture

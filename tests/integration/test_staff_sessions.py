@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.auth import repository as repo
-from shared.settings import Settings
 from tests.web_kit import add_user, gateway_client, sign_in
+from tousu.services.gateway.auth import repository as repo
+from tousu.shared.settings import Settings
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from shared.events import NewEvent
-from shared.store import EventStore
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.events import NewEvent
+from tousu.shared.store import EventStore
+from tousu.shared.store.postgres import PostgresEventStore
 
 WRITERS = 8
 APPENDS = 10_000

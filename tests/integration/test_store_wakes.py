@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from shared.store.postgres import NOTIFY_CHANNEL, PgUnitOfWork, PostgresEventStore
 from tests.helpers import eventually
+from tousu.shared.store.postgres import NOTIFY_CHANNEL, PgUnitOfWork, PostgresEventStore
 
 OTHER = "tousu_test_wakes"
 

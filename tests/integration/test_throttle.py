@@ -20,21 +20,21 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from services.gateway.app import create_app
-from services.gateway.main import server_config
-from services.gateway.problems import PROBLEM_JSON
-from services.gateway.throttle import Throttle, ThrottleSettings
-from shared.application.executor import CommandExecutor
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events.types import Channel
-from shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import CALENDAR, NOW, OPERATOR
 from tests.helpers import eventually
 from tests.web_kit import PASSWORD, add_user, hidden, sign_in
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.main import server_config
+from tousu.services.gateway.problems import PROBLEM_JSON
+from tousu.services.gateway.throttle import Throttle, ThrottleSettings
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events.types import Channel
+from tousu.shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 EN = {"Accept-Language": "en"}
 Client = Callable[[str], httpx.AsyncClient]  # an HTTP client from a given IP

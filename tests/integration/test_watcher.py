@@ -12,20 +12,20 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from services.metrics.deadlines import overdue
-from services.metrics.kpis import PgKpiSource
-from services.metrics.projections import PROJECTIONS
-from services.metrics.projections.live import ProjectionRunner
-from services.metrics.watcher import DeadlineWatcher
-from shared.application.executor import CommandExecutor
-from shared.calendar import TZ, WorkdayCalendar
-from shared.calendar.workdays import YearData
-from shared.domain import commands as c
-from shared.events.types import DeadlineKind
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor, as_it_happens
 from tests.helpers import eventually, projections_caught_up
 from tests.lifecycle import register
+from tousu.services.metrics.deadlines import overdue
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.services.metrics.projections import PROJECTIONS
+from tousu.services.metrics.projections.live import ProjectionRunner
+from tousu.services.metrics.watcher import DeadlineWatcher
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar.workdays import YearData
+from tousu.shared.domain import commands as c
+from tousu.shared.events.types import DeadlineKind
+from tousu.shared.store.postgres import PostgresEventStore
 
 CALENDAR = WorkdayCalendar()
 

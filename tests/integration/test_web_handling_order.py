@@ -14,18 +14,18 @@ import asyncpg
 import pytest
 from faststream.nats import NatsBroker
 
-from services.gateway.complaints.actions import ACTIONS
-from shared.application.executor import CommandExecutor
-from shared.application.nats_commands import register_commands
-from shared.domain import commands as c
-from shared.events import Actor
-from shared.events.types import Channel, Complainant
-from shared.intake.commitments import CommitmentRegister
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR, START, ReplayExecutor, as_it_happens
 from tests.lifecycle import staff_tokens
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.complaints.actions import ACTIONS
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.application.nats_commands import register_commands
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Actor
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 HANDLER = Actor(id="h-chen", role="handler", department="urban_management")
 STEP = timedelta(hours=1)

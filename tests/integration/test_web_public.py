@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.gateway.web.csrf import COOKIE as CSRF_COOKIE
-from services.gateway.web.i18n import COOKIE as LANG_COOKIE
-from shared.settings import Settings
 from tests.web_kit import gateway_client, hidden
+from tousu.services.gateway.web.csrf import COOKIE as CSRF_COOKIE
+from tousu.services.gateway.web.i18n import COOKIE as LANG_COOKIE
+from tousu.shared.settings import Settings
 
 
 @pytest.fixture

@@ -14,19 +14,19 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.auth import StaffRole
-from services.gateway.auth import repository as repo
-from services.gateway.web.staff.cases import deadline_colour
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events import utcnow
-from shared.events.types import Channel, Complainant
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
 from tests.helpers import project_everything
 from tests.web_kit import PASSWORD, add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.auth import StaffRole
+from tousu.services.gateway.auth import repository as repo
+from tousu.services.gateway.web.staff.cases import deadline_colour
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 CALENDAR = WorkdayCalendar()
 EVIL = "<script>alert('x')</script>"

@@ -15,19 +15,19 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.auth import StaffRole
-from services.gateway.web.staff.intake import deadline_colour
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events import utcnow
-from shared.intake.notices import format_date
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import register
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.auth import StaffRole
+from tousu.services.gateway.web.staff.intake import deadline_colour
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import utcnow
+from tousu.shared.intake.notices import format_date
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 @pytest.fixture

@@ -19,18 +19,18 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.auth import StaffRole
-from shared.calendar import TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events import utcnow
-from shared.events.types import PlanMeasure
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import Step, register
 from tests.web_kit import add_user, gateway_client, sign_in
+from tousu.services.gateway.auth import StaffRole
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import PlanMeasure
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 REQUIREMENTS = "三个工作日内联系投诉人并上门核实"
 NOTE = "已电话核实投诉人身份与事发经过"

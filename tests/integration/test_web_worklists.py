@@ -17,23 +17,23 @@ import asyncpg
 import httpx
 import pytest
 
-from services.gateway.web.formatting import day
-from services.intake.intake import Intake
-from services.intake.submission import Submission
-from shared.application.context_source import ContextSource
-from shared.application.executor import CommandExecutor
-from shared.calendar import WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.domain.errors import InvalidCommand
-from shared.events import Actor, utcnow
-from shared.events.types import Channel, Complainant, PlanMeasure
-from shared.keys import access_code_key
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import HANDLER, OPERATOR, SUPERVISOR, ReplayExecutor
 from tests.helpers import project_everything
 from tests.web_kit import add_user, gateway_client, sign_in
+from tousu.services.gateway.web.formatting import day
+from tousu.services.intake.intake import Intake
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.domain.errors import InvalidCommand
+from tousu.shared.events import Actor, utcnow
+from tousu.shared.events.types import Channel, Complainant, PlanMeasure
+from tousu.shared.keys import access_code_key
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 CALENDAR = WorkdayCalendar()
 

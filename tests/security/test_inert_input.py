@@ -21,16 +21,16 @@ import asyncpg
 import pytest
 from markupsafe import escape
 
-from shared.calendar import WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext
-from shared.events import utcnow
-from shared.events.types import Channel, Complainant
-from shared.kpi.export import inert
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.domain_kit import OPERATOR, ReplayExecutor
 from tests.web_kit import add_user, gateway_client, sign_in
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.kpi.export import inert
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 # What a spreadsheet would run, by each prefix that starts a formula (OWASP).
 FORMULAS = (

@@ -10,12 +10,12 @@ from pathlib import Path
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from services.intake.endpoints import SUBMISSIONS_DURABLE
-from shared import dlq
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tests.helpers import eventually, tousu
 from tests.processes import spawn, stop, wait_until_answering
+from tousu.services.intake.endpoints import SUBMISSIONS_DURABLE
+from tousu.shared import dlq
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 GOOD = {
     "channel": "web",

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from services.gateway.app import create_app
-from shared.settings import Settings
 from tests.helpers import eventually
 from tests.lifecycle import staff_tokens
 from tousu.embedded.ports import free_port
+from tousu.services.gateway.app import create_app
+from tousu.shared.settings import Settings
 
 CHECKS = (
     "not_a_server_error",

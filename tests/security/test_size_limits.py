@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from shared.domain.commands import SHORT, TEXT
-from shared.settings import Settings
 from tests.web_kit import gateway_client, hidden
+from tousu.shared.domain.commands import SHORT, TEXT
+from tousu.shared.settings import Settings
 
 PUBLIC = "/api/v1/public/complaints"
 LIMIT = 64 * 1024

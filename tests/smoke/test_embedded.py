@@ -21,13 +21,13 @@ import asyncpg
 import nats
 import pytest
 
-from shared.settings import Settings
 from tousu.connect import database_url, nats_url
 from tousu.embedded import pid_alive
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import accepts_connections, free_port
 from tousu.embedded.postgres import EmbeddedPostgres
 from tousu.runtime_state import read_state, state_path
+from tousu.shared.settings import Settings
 from tousu.supervisor import ChildSpec, Supervisor
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from bench.histories import (
     _template_facts,
     make_templates,
 )
-from services.metrics.projections import KpiFacts
+from tousu.services.metrics.projections import KpiFacts
 
 
 def test_cloned_facts_are_the_projection_of_the_cloned_events() -> None:

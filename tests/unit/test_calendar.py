@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from shared.calendar import (
+from tousu.cli import app
+from tousu.cli.calendar_cmds import calendar_app
+from tousu.shared.calendar import (
     TZ,
     CalendarFileError,
     DayKind,
@@ -18,10 +20,8 @@ from shared.calendar import (
     YearData,
     parse_calendar_yaml,
 )
-from shared.calendar.official import builtin_years
-from shared.calendar.provisional import provisional_holidays
-from tousu.cli import app
-from tousu.cli.calendar_cmds import calendar_app
+from tousu.shared.calendar.official import builtin_years
+from tousu.shared.calendar.provisional import provisional_holidays
 
 EXAMPLE_2027 = (
     Path(__file__).resolve().parents[2] / "shared" / "calendar" / "data" / "example-2027.yaml"

@@ -8,11 +8,6 @@ from typing import Any
 
 import pytest
 
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.domain.complaint import Forbidden, IllegalTransition, InvalidCommand, NotFound, Status
-from shared.events import types as ev
-from shared.events.types import DeadlineKind, PlanMeasure
 from tests.domain_kit import (
     COMPLAINANT,
     DEPT_HEAD,
@@ -23,6 +18,17 @@ from tests.domain_kit import (
     SYSTEM,
     Case,
 )
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import (
+    Forbidden,
+    IllegalTransition,
+    InvalidCommand,
+    NotFound,
+    Status,
+)
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import DeadlineKind, PlanMeasure
 
 END_OF_DAY = (23, 59, 59, 999999)
 
@@ -129,7 +135,7 @@ def test_times_in_the_future_or_before_receipt_are_refused() -> None:
 def test_resent_command_with_the_same_id_gives_the_same_event_ids() -> None:
     import uuid
 
-    from shared.domain.complaint import ComplaintState, decide
+    from tousu.shared.domain.complaint import ComplaintState, decide
 
     case = Case()
     command = c.SubmitComplaint(
@@ -399,9 +405,9 @@ def test_submit_twice_is_illegal() -> None:
 def test_a_service_items_limits_and_register_version_apply() -> None:
     from dataclasses import replace
 
-    from shared.application.context_source import ContextSource
-    from shared.intake.commitments import CommitmentRegister
-    from shared.settings import Settings
+    from tousu.shared.application.context_source import ContextSource
+    from tousu.shared.intake.commitments import CommitmentRegister
+    from tousu.shared.settings import Settings
 
     register = CommitmentRegister.load()
     item = next(i for i in register.items if register.limits_for(i.code).feedback_days == 5)
@@ -424,8 +430,8 @@ def test_a_service_items_limits_and_register_version_apply() -> None:
 def test_acceptance_checks_the_scope_taxonomy() -> None:
     from dataclasses import replace
 
-    from shared.application.context_source import ContextSource
-    from shared.settings import Settings
+    from tousu.shared.application.context_source import ContextSource
+    from tousu.shared.settings import Settings
 
     source = ContextSource.for_settings(Settings())
     assert source().category_problem("service_quality", "efficiency") is None

@@ -6,10 +6,10 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import ValidationError
 
-from shared.events import Actor, Envelope, EventData, decode, new_event, upcaster
-from shared.events.base import UnknownEventType, model_for
-from shared.events.types import Channel, Complainant, ComplaintReceived, ComplaintRejected
 from tests.helpers import make_envelope
+from tousu.shared.events import Actor, Envelope, EventData, decode, new_event, upcaster
+from tousu.shared.events.base import UnknownEventType, model_for
+from tousu.shared.events.types import Channel, Complainant, ComplaintReceived, ComplaintRejected
 
 # The event types of the original contract, as listed in docs/design.md,
 # "Events" (there LateEntryRecorded is marked as tousu's own extension).

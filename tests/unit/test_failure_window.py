@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from limits import parse
 
-from services.gateway.throttle.failures import FailureWindow
+from tousu.services.gateway.throttle.failures import FailureWindow
 
 
 class Clock:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 from prometheus_client import CollectorRegistry
 
-from shared.group_commit import GroupCommit
+from tousu.shared.group_commit import GroupCommit
 
 
 class Recorder:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext, IllegalTransition, InvalidCommand, Status
-from shared.domain.handling_order import Step, next_step
-from shared.events import types as ev
-from shared.events.types import PlanMeasure
-from shared.intake.commitments import CommitmentRegister
 from tests.domain_kit import HANDLER, Case
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext, IllegalTransition, InvalidCommand, Status
+from tousu.shared.domain.handling_order import Step, next_step
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import PlanMeasure
+from tousu.shared.intake.commitments import CommitmentRegister
 
 RESOLVE: dict[str, Any] = {"result": "已修复", "basis": "路灯维护规范"}
 PLAN: dict[str, Any] = {"measures": [PlanMeasure(measure="更换灯杆", owner="h-zhao")]}

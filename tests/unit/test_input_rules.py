@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from services.gateway.clean_query import refused_parameter
-from services.gateway.complaints.bodies import body_model
-from services.intake.bad_input import RefusedSubmission, parse_submission
-from shared.calendar import FIRST_YEAR, LAST_YEAR, TZ, WorkdayCalendar
-from shared.domain import commands as c
-from shared.domain.inputs import Instant, Text
-from shared.events.types import Complainant
-from shared.supervision.policy import overdue_working_days
 from tests.domain_kit import HANDLER, OPERATOR
+from tousu.services.gateway.clean_query import refused_parameter
+from tousu.services.gateway.complaints.bodies import body_model
+from tousu.services.intake.bad_input import RefusedSubmission, parse_submission
+from tousu.shared.calendar import FIRST_YEAR, LAST_YEAR, TZ, WorkdayCalendar
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.inputs import Instant, Text
+from tousu.shared.events.types import Complainant
+from tousu.shared.supervision.policy import overdue_working_days
 
 TEXT = TypeAdapter(Text)
 INSTANT = TypeAdapter(Instant)

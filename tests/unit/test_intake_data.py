@@ -13,11 +13,11 @@ import pytest
 from argon2 import PasswordHasher
 from pydantic import ValidationError
 
-from shared.calendar import TZ
-from shared.datafiles import DataFileError
-from shared.events.types import Complainant
-from shared.intake.commitments import DEFAULT_LIMITS, CommitmentRegister, Limits
-from shared.intake.duplicates import (
+from tousu.shared.calendar import TZ
+from tousu.shared.datafiles import DataFileError
+from tousu.shared.events.types import Complainant
+from tousu.shared.intake.commitments import DEFAULT_LIMITS, CommitmentRegister, Limits
+from tousu.shared.intake.duplicates import (
     DEFAULT_THRESHOLD,
     ContactKey,
     DuplicateCandidate,
@@ -25,8 +25,8 @@ from shared.intake.duplicates import (
     normalize_phone,
     similarity,
 )
-from shared.intake.i18n import Localized, UnsupportedLanguage, normalize_lang
-from shared.intake.identifiers import (
+from tousu.shared.intake.i18n import Localized, UnsupportedLanguage, normalize_lang
+from tousu.shared.intake.identifiers import (
     ACCESS_CODE_ALPHABET,
     ACCESS_CODE_LENGTH,
     hash_access_code,
@@ -36,7 +36,7 @@ from shared.intake.identifiers import (
     normalize_tracking_no,
     verify_access_code,
 )
-from shared.intake.notices import (
+from tousu.shared.intake.notices import (
     FIELDS,
     NoticeContacts,
     NoticeKind,
@@ -44,7 +44,7 @@ from shared.intake.notices import (
     format_date,
     render_notice,
 )
-from shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.keys import KeyUnavailable, stored_key
+from tousu.shared.keys import KeyUnavailable, stored_key
 
 
 def test_a_stored_key_is_made_once_and_kept(tmp_path: Path) -> None:

@@ -32,11 +32,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.events import Envelope
-from shared.events.types import Channel, PlanMeasure
-from shared.kpi import (
+from tests.domain_kit import CALENDAR, HANDLER, OPERATOR, OTHER_HANDLER, SUPERVISOR, Case
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Envelope
+from tousu.shared.events.types import Channel, PlanMeasure
+from tousu.shared.kpi import (
     ComplaintFacts,
     GroupBy,
     KpiRow,
@@ -46,7 +47,6 @@ from shared.kpi import (
     kpis,
     rank,
 )
-from tests.domain_kit import CALENDAR, HANDLER, OPERATOR, OTHER_HANDLER, SUPERVISOR, Case
 
 START = datetime(2026, 9, 14, tzinfo=TZ)
 END = datetime(2026, 10, 1, tzinfo=TZ)

@@ -8,13 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shared.calendar import TZ
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext, InvalidCommand, Status
-from shared.domain.context import LateEntryRules
-from shared.events import Actor
-from shared.events import types as ev
-from shared.events.types import Channel, Complainant, PlanMeasure
 from tests.domain_kit import (
     CALENDAR,
     COMPLAINANT,
@@ -25,6 +18,13 @@ from tests.domain_kit import (
     SYSTEM,
     Case,
 )
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext, InvalidCommand, Status
+from tousu.shared.domain.context import LateEntryRules
+from tousu.shared.events import Actor
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Channel, Complainant, PlanMeasure
 
 ADMIN = Actor(id="admin-he", role="admin")
 
@@ -288,8 +288,8 @@ def test_the_future_is_refused_beyond_the_clock_skew() -> None:
 
 
 def test_the_settings_reach_the_context() -> None:
-    from shared.application.context_source import ContextSource
-    from shared.settings import Settings
+    from tousu.shared.application.context_source import ContextSource
+    from tousu.shared.settings import Settings
 
     settings = Settings(
         late_entry_grace_seconds=60, late_registration_days=10, late_step_working_days=2

@@ -10,7 +10,7 @@ import logging
 import pytest
 import structlog
 
-from shared.logs import REDACTED, configure_logging, get_logger, redact_text
+from tousu.shared.logs import REDACTED, configure_logging, get_logger, redact_text
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from shared.events.types import Complainant
-from shared.privacy.crypto import SealError, new_data_key, open_box, seal, unwrap, wrap
-from shared.privacy.masking import mask_phone, masked, sees_full_data
+from tousu.shared.events.types import Complainant
+from tousu.shared.privacy.crypto import SealError, new_data_key, open_box, seal, unwrap, wrap
+from tousu.shared.privacy.masking import mask_phone, masked, sees_full_data
 
 
 def test_a_box_opens_only_with_its_key_and_for_its_owner() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.keys import stored_key
-from shared.notify import NoticeChannel, NoticeKind, Notification
-from shared.notify.letter import LetterSender
-from shared.private_files import tighten
+from tousu.shared.keys import stored_key
+from tousu.shared.notify import NoticeChannel, NoticeKind, Notification
+from tousu.shared.notify.letter import LetterSender
+from tousu.shared.private_files import tighten
 
 
 def mode(path: Path) -> int:

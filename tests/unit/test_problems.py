@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI, HTTPException
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.gateway.problems import (
+from tousu.services.gateway.problems import (
     PROBLEM_JSON,
     Conflict,
     NotFound,

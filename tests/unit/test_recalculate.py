@@ -14,13 +14,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from shared.calendar import TZ, WorkdayCalendar, YearData
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext, Forbidden, NotFound, Status
-from shared.events import Actor
-from shared.events import types as ev
-from shared.events.types import Channel, Complainant, DeadlineKind
-from shared.store.memory import InMemoryEventStore
 from tests.domain_kit import (
     CALENDAR,
     HANDLER,
@@ -31,6 +24,13 @@ from tests.domain_kit import (
     Case,
     ReplayExecutor,
 )
+from tousu.shared.calendar import TZ, WorkdayCalendar, YearData
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext, Forbidden, NotFound, Status
+from tousu.shared.events import Actor
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Channel, Complainant, DeadlineKind
+from tousu.shared.store.memory import InMemoryEventStore
 
 ADMIN = Actor(id="admin-zhou", role="admin")
 REASON = "2027年节假日安排已导入"

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from shared.application.context_source import ContextSource
-from shared.domain import commands as c
-from shared.domain.complaint import DecisionContext, InvalidCommand, Status
-from shared.events import Actor
-from shared.intake.commitments import CommitmentRegister
-from shared.settings import Settings
-from shared.staff.directory import StaffAccount, StaffDirectory
 from tests.domain_kit import DEPT_HEAD, HANDLER, OPERATOR, OTHER_HANDLER, Case
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import DecisionContext, InvalidCommand, Status
+from tousu.shared.events import Actor
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.settings import Settings
+from tousu.shared.staff.directory import StaffAccount, StaffDirectory
 
 SOURCE = ContextSource.for_settings(Settings())
 STAFF = StaffDirectory(
@@ -182,7 +182,7 @@ def test_acceptance_names_the_subcategory_that_does_not_exist() -> None:
 
 
 def submission(**fields: Any) -> dict[str, Any]:
-    from shared.events.types import Channel, Complainant
+    from tousu.shared.events.types import Channel, Complainant
 
     return {
         "channel": Channel.PHONE,

@@ -10,11 +10,12 @@ from typing import Any, cast
 
 import pytest
 
-from services.routing.main import auto_routing
-from shared.domain import commands as c
-from shared.domain.complaint import Status
-from shared.events import Envelope, NewEvent
-from shared.routing import (
+from tests.domain_kit import HANDLER, OPERATOR, Case, ReplayExecutor
+from tousu.services.routing.main import auto_routing
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import Status
+from tousu.shared.events import Envelope, NewEvent
+from tousu.shared.routing import (
     FALLBACK_RULE_ID,
     RouteDecision,
     RoutingFacts,
@@ -24,12 +25,11 @@ from shared.routing import (
     match,
     parse_rules,
 )
-from shared.routing.auto import ACTOR, MANUAL_ROUTING, next_command
-from shared.routing.known import register_departments
-from shared.service import Runtime
-from shared.store import ConcurrencyConflict, UnitOfWork
-from shared.store.memory import InMemoryEventStore
-from tests.domain_kit import HANDLER, OPERATOR, Case, ReplayExecutor
+from tousu.shared.routing.auto import ACTOR, MANUAL_ROUTING, next_command
+from tousu.shared.routing.known import register_departments
+from tousu.shared.service import Runtime
+from tousu.shared.store import ConcurrencyConflict, UnitOfWork
+from tousu.shared.store.memory import InMemoryEventStore
 
 SMALL = """
 version: 7

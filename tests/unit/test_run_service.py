@@ -9,8 +9,8 @@ import asyncio
 import os
 import signal
 
-from shared.settings import Settings
 from tousu.cli.runtime_cmds import _run_service
+from tousu.shared.settings import Settings
 
 
 async def test_sigterm_stops_a_service_that_swallows_the_first_cancellation() -> None:

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.calendar import TZ, WorkdayCalendar
-from shared.events.types import DeadlineKind
-from shared.supervision import (
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.events.types import DeadlineKind
+from tousu.shared.supervision import (
     SUPERVISED,
     Level,
     Notice,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.gateway.complaints.versions import etag, expected_version
-from services.gateway.problems import BadRequest
-from services.gateway.throttle.middleware import rule_for
+from tousu.services.gateway.complaints.versions import etag, expected_version
+from tousu.services.gateway.problems import BadRequest
+from tousu.services.gateway.throttle.middleware import rule_for
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 
-from services.gateway.web import i18n
-from services.gateway.web.templating import TEMPLATE_DIR
+from tousu.services.gateway.web import i18n
+from tousu.services.gateway.web.templating import TEMPLATE_DIR
 
 WEB_DIR = Path(i18n.__file__).parent
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.metrics.projections import CaseView, SupervisionItems
-from shared.domain import commands as c
-from shared.domain.decide import MANUAL_SUPERVISION
-from shared.domain.errors import IllegalTransition, InvalidCommand
-from shared.events import EventData
-from shared.events import types as ev
 from tests.domain_kit import CALENDAR, HANDLER, OTHER_HANDLER, SUPERVISOR, SYSTEM, Case
+from tousu.services.metrics.projections import CaseView, SupervisionItems
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.decide import MANUAL_SUPERVISION
+from tousu.shared.domain.errors import IllegalTransition, InvalidCommand
+from tousu.shared.events import EventData
+from tousu.shared.events import types as ev
 
 
 def _supervise(case: Case, **fields: object) -> list[EventData]:

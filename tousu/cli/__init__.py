@@ -6,10 +6,10 @@ import importlib
 
 import typer
 
-from shared.logs import configure_logging
-from shared.private_files import owner_only_umask
-from shared.settings import Settings
 from tousu.connect import NotConfiguredError
+from tousu.shared.logs import configure_logging
+from tousu.shared.private_files import owner_only_umask
+from tousu.shared.settings import Settings
 
 app = typer.Typer(
     name="tousu",

@@ -8,10 +8,10 @@ from typing import NoReturn, TypeVar
 import asyncpg
 import typer
 
-from shared.settings import load_settings
 from tousu.cli._async import run
 from tousu.cli._console import console
 from tousu.connect import NotConfiguredError, database_url
+from tousu.shared.settings import load_settings
 
 # Whole lines: messages get copied and grepped.
 err = console(stderr=True, soft_wrap=True)

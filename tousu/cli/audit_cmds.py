@@ -12,13 +12,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared.calendar import TZ
-from shared.events import types as ev
-from shared.store.chain import seal_all
-from shared.store.chain_verify import ChainReport, Problem, count_seals, verify_chain
 from tousu.cli import app
 from tousu.cli._console import add_columns, console
 from tousu.cli._db import with_database
+from tousu.shared.calendar import TZ
+from tousu.shared.events import types as ev
+from tousu.shared.store.chain import seal_all
+from tousu.shared.store.chain_verify import ChainReport, Problem, count_seals, verify_chain
 
 audit_app = typer.Typer(
     help="Tamper evidence (防篡改): the hash chain over stored events.", no_args_is_help=True

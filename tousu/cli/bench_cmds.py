@@ -24,11 +24,11 @@ from bench.projection_bench import run_projection_bench
 from bench.relay_bench import run_relay_bench
 from bench.scratch import Scratch, scratch
 from bench.store_bench import run_store_bench
-from shared.settings import Settings
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import NotConfiguredError, database_url, nats_url
 from tousu.embedded.harness import embedded_servers
+from tousu.shared.settings import Settings
 
 
 class Part(StrEnum):

@@ -13,8 +13,12 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from services.metrics.deadlines import provisional_in
-from shared.calendar import (
+from tousu.cli import app
+from tousu.cli._async import run
+from tousu.cli._console import console
+from tousu.connect import database_url
+from tousu.services.metrics.deadlines import provisional_in
+from tousu.shared.calendar import (
     TZ,
     CalendarFileError,
     DayInfo,
@@ -23,12 +27,8 @@ from shared.calendar import (
     YearData,
     parse_calendar_yaml,
 )
-from shared.calendar.repository import load_years, save_years
-from shared.settings import Settings, load_settings
-from tousu.cli import app
-from tousu.cli._async import run
-from tousu.cli._console import console
-from tousu.connect import database_url
+from tousu.shared.calendar.repository import load_years, save_years
+from tousu.shared.settings import Settings, load_settings
 
 calendar_app = typer.Typer(
     help="The statutory working-day calendar (法定工作日) used for every deadline.",

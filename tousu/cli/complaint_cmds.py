@@ -13,24 +13,24 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from shared.calendar import TZ
-from shared.domain.labels import deadline_label, event_label
-from shared.domain.late_entries import late_marks
-from shared.domain.state import ComplaintState, replay
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.events.envelope import STREAM_PREFIX
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.identifiers import normalize_tracking_no
-from shared.intake.taxonomy import Taxonomy
-from shared.privacy.reveal import reveal_history
-from shared.privacy.views_log import record_view
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import add_columns, console
 from tousu.connect import NotConfiguredError, database_url
+from tousu.shared.calendar import TZ
+from tousu.shared.domain.labels import deadline_label, event_label
+from tousu.shared.domain.late_entries import late_marks
+from tousu.shared.domain.state import ComplaintState, replay
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.identifiers import normalize_tracking_no
+from tousu.shared.intake.taxonomy import Taxonomy
+from tousu.shared.privacy.reveal import reveal_history
+from tousu.shared.privacy.views_log import record_view
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 complaint_app = typer.Typer(help="投诉件：查看状态、期限和处理经过。", no_args_is_help=True)
 app.add_typer(complaint_app, name="complaint")

@@ -12,8 +12,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared.events import utcnow
-from shared.settings import Settings
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console
@@ -22,6 +20,8 @@ from tousu.demo.driver import Driver, Result
 from tousu.demo.plan import Outcome, plan
 from tousu.demo.try_it import Account, sign_in_accounts
 from tousu.demo.try_it import show as show_try_it
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
 
 demo_app = typer.Typer(help="演示数据：生成投诉并走完各种办理流程。", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")

@@ -12,12 +12,12 @@ import typer
 from nats.js import JetStreamContext
 from rich.table import Table
 
-from shared import dlq
-from shared.settings import Settings, load_settings
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console, key_column, text_column
 from tousu.connect import NotConfiguredError, nats_url
+from tousu.shared import dlq
+from tousu.shared.settings import Settings, load_settings
 
 dlq_app = typer.Typer(
     help="Dead letters: events a consumer could not handle after its last try.",

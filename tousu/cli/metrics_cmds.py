@@ -23,18 +23,22 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from services.metrics.deadlines import overdue
-from services.metrics.kpis import PgKpiSource
-from services.metrics.projections import PROJECTIONS, by_name
-from services.metrics.projections.rebuild import Rebuilt, rebuild_all
-from services.metrics.report.names import GroupNames
-from shared.calendar import TZ, WorkdayCalendar
-from shared.calendar.repository import load_years
-from shared.domain.labels import deadline_label
-from shared.events import utcnow
-from shared.events.types import DeadlineKind
-from shared.kpi import GroupBy, KpiRow
-from shared.kpi.export import (
+from tousu.cli import app
+from tousu.cli._async import run
+from tousu.cli._console import add_columns, console
+from tousu.connect import database_url
+from tousu.services.metrics.deadlines import overdue
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.services.metrics.projections import PROJECTIONS, by_name
+from tousu.services.metrics.projections.rebuild import Rebuilt, rebuild_all
+from tousu.services.metrics.report.names import GroupNames
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar.repository import load_years
+from tousu.shared.domain.labels import deadline_label
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import DeadlineKind
+from tousu.shared.kpi import GroupBy, KpiRow
+from tousu.shared.kpi.export import (
     COUNTS,
     RATES,
     csv_header,
@@ -44,13 +48,9 @@ from shared.kpi.export import (
     percent,
     row_dict,
 )
-from shared.kpi.period import PeriodError, cohort, parse_instant
-from shared.settings import load_settings
-from shared.store.postgres import PostgresEventStore
-from tousu.cli import app
-from tousu.cli._async import run
-from tousu.cli._console import add_columns, console
-from tousu.connect import database_url
+from tousu.shared.kpi.period import PeriodError, cohort, parse_instant
+from tousu.shared.settings import load_settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 out = console()
 err = console(stderr=True)
@@ -110,7 +110,7 @@ def metrics(
         start, end = cohort(from_, to, now)
     except PeriodError as exc:
         raise typer.BadParameter(str(exc)) from None
-    grouping: GroupBy | None = group_by.value if group_by else None  # type: ignore[assignment]
+    grouping: GroupBy | None = group_by.value if group_by else None
     total, rows = run(_figures(start, end, when, grouping))
     header = {
         "from": start.isoformat(),

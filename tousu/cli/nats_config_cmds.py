@@ -12,11 +12,11 @@ import bcrypt
 import typer
 from rich.table import Table
 
-from shared.nats_permissions import authorization_block, users
-from shared.routing.known import register_departments
-from shared.settings import Settings
 from tousu.cli import app
 from tousu.cli._console import add_columns, console
+from tousu.shared.nats_permissions import authorization_block, users
+from tousu.shared.routing.known import register_departments
+from tousu.shared.settings import Settings
 
 out = console()
 AUTH_FILE = "nats-auth.conf"

@@ -10,10 +10,10 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from services.gateway.open311 import keys as repo
 from tousu.cli import app
 from tousu.cli._console import console, key_column, text_column
 from tousu.cli._db import fail, with_database
+from tousu.services.gateway.open311 import keys as repo
 
 open311_app = typer.Typer(help="Open311 GeoReport v2 (/open311/v2/).", no_args_is_help=True)
 keys_app = typer.Typer(

@@ -12,15 +12,15 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from shared.calendar import TZ
-from shared.privacy import erase as erasure
-from shared.privacy.upgrade import upgrade as upgrade_personal_data
-from shared.privacy.views_log import list_views
-from shared.private_files import tighten
-from shared.settings import load_settings
 from tousu.cli import app
 from tousu.cli._console import add_columns, console
 from tousu.cli._db import fail, with_database
+from tousu.shared.calendar import TZ
+from tousu.shared.privacy import erase as erasure
+from tousu.shared.privacy.upgrade import upgrade as upgrade_personal_data
+from tousu.shared.privacy.views_log import list_views
+from tousu.shared.private_files import tighten
+from tousu.shared.settings import load_settings
 
 privacy_app = typer.Typer(
     help="Complainants' personal data: erase it, list who viewed it.", no_args_is_help=True

@@ -12,11 +12,11 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from shared.naming import is_token
-from shared.relay import quarantine
 from tousu.cli import app
 from tousu.cli._console import console, key_column, text_column
 from tousu.cli._db import fail, with_database
+from tousu.shared.naming import is_token
+from tousu.shared.relay import quarantine
 
 relay_app = typer.Typer(help="The relay (store → JetStream).", no_args_is_help=True)
 app.add_typer(relay_app, name="relay")

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import asyncpg
 import typer
 
-from shared.kpi.compute import GROUPINGS
-from shared.kpi.period import PeriodError, parse_instant
-from shared.settings import load_settings
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console
 from tousu.connect import database_url
+from tousu.shared.kpi.compute import GROUPINGS
+from tousu.shared.kpi.period import PeriodError, parse_instant
+from tousu.shared.settings import load_settings
 
 if TYPE_CHECKING:
-    from services.metrics.report.monthly import ReportFiles
+    from tousu.services.metrics.report.monthly import ReportFiles
 
 report_app = typer.Typer(
     help="Reports (报表): the monthly KPI workbook and charts.", no_args_is_help=True
@@ -46,8 +46,8 @@ async def _report(
 ) -> ReportFiles:
     # Imported here: matplotlib and openpyxl are slow to import, and every
     # other command (and `tousu --help`) should not pay for them.
-    from services.metrics.kpis import PgKpiSource
-    from services.metrics.report.monthly import monthly_report
+    from tousu.services.metrics.kpis import PgKpiSource
+    from tousu.services.metrics.report.monthly import monthly_report
 
     # One connection per concurrent query: the total and each grouping.
     pool = await asyncpg.create_pool(
@@ -92,7 +92,7 @@ def monthly(
 
     The cohort is the complaints received in MONTH; the trend has one cohort per month.
     """
-    from services.metrics.report.figures import report_period
+    from tousu.services.metrics.report.figures import report_period
 
     if lang not in LANGUAGES:
         raise typer.BadParameter(f"use one of {', '.join(LANGUAGES)}", param_hint="--lang")

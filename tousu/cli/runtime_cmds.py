@@ -15,11 +15,6 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 from rich.console import Console
 
-from services import SERVICES
-from shared.logs import configure_logging, get_logger
-from shared.private_files import tighten
-from shared.relay.tasks import run_until
-from shared.settings import Settings, load_settings
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import NotConfiguredError, database_url, nats_url
@@ -37,6 +32,11 @@ from tousu.runtime_state import (
     state_path,
     write_state,
 )
+from tousu.services import SERVICES
+from tousu.shared.logs import configure_logging, get_logger
+from tousu.shared.private_files import tighten
+from tousu.shared.relay.tasks import run_until
+from tousu.shared.settings import Settings, load_settings
 from tousu.supervisor import ChildSpec, Row, Supervisor, print_table
 
 log = get_logger("tousu.up")
@@ -44,8 +44,8 @@ log = get_logger("tousu.up")
 PROCESSES: tuple[str, ...] = ("relay", *SERVICES)
 # name -> (module, attribute) of `async def run(settings: Settings) -> None`.
 _ENTRY_POINTS: dict[str, tuple[str, str]] = {
-    "relay": ("shared.relay", "run"),
-    **{name: (f"services.{name}.main", "run") for name in SERVICES},
+    "relay": ("tousu.shared.relay", "run"),
+    **{name: (f"tousu.services.{name}.main", "run") for name in SERVICES},
 }
 
 

@@ -7,13 +7,13 @@ import json
 import typer
 from rich.markup import escape
 
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console as make_console
 from tousu.connect import database_url
 from tousu.database import prepare_database as apply_migrations
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 events_app = typer.Typer(help="The event store (事件存储).", no_args_is_help=True)
 app.add_typer(events_app, name="events")

@@ -13,14 +13,14 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from services.gateway.auth import ROLES, StaffRole
-from services.gateway.auth import repository as repo
-from services.gateway.auth.passwords import hash_password, password_problem
-from services.gateway.auth.roles import ROLE_LABELS
-from services.gateway.auth.tokens import AuthSettings
 from tousu.cli import app
 from tousu.cli._console import add_columns, console, key_column, text_column
 from tousu.cli._db import fail, with_database
+from tousu.services.gateway.auth import ROLES, StaffRole
+from tousu.services.gateway.auth import repository as repo
+from tousu.services.gateway.auth.passwords import hash_password, password_problem
+from tousu.services.gateway.auth.roles import ROLE_LABELS
+from tousu.services.gateway.auth.tokens import AuthSettings
 
 users_app = typer.Typer(
     help="Staff accounts (工作人员账号) and their API tokens.", no_args_is_help=True

@@ -16,13 +16,13 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NatsClient
 
-from services.gateway.auth.repository import UserExists, create_user
-from shared.calendar import TZ
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.taxonomy import Taxonomy
-from shared.naming import Naming
 from tousu.demo.data import HANDLING
 from tousu.demo.plan import DemoCase, Outcome
+from tousu.services.gateway.auth.repository import UserExists, create_user
+from tousu.shared.calendar import TZ
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.taxonomy import Taxonomy
+from tousu.shared.naming import Naming
 
 OPERATOR = {"id": "op-demo", "role": "operator"}
 SUPERVISOR = {"id": "sup-demo", "role": "supervisor"}

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.events.types import Channel
 from tousu.demo.data import (
     COMMUNITIES,
     DISTRICTS,
@@ -22,6 +21,7 @@ from tousu.demo.data import (
     TOPICS,
     Topic,
 )
+from tousu.shared.events.types import Channel
 
 WINDOW_DAYS = 40
 

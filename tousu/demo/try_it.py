@@ -17,9 +17,9 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from shared.settings import Settings
 from tousu.cli._console import add_columns
 from tousu.demo.driver import Result
+from tousu.shared.settings import Settings
 
 # Rows of the tracking table: one complaint of each outcome, then no more.
 SHOWN = 8

@@ -9,9 +9,9 @@ import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.gateway.auth.repository import principal_for_token
-from services.gateway.auth.roles import ROLE_LABELS, ROLES, Principal, StaffRole
-from services.gateway.problems import Forbidden, Text, Unauthorized
+from tousu.services.gateway.auth.repository import principal_for_token
+from tousu.services.gateway.auth.roles import ROLE_LABELS, ROLES, Principal, StaffRole
+from tousu.services.gateway.problems import Forbidden, Text, Unauthorized
 
 # auto_error=False: a missing header becomes our own 401 problem, not FastAPI's.
 _bearer = HTTPBearer(auto_error=False, description="`tousu users token` or POST /api/v1/auth/token")

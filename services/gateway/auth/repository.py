@@ -10,9 +10,9 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.auth.roles import DEPARTMENT_ROLES, ROLES, Principal, StaffRole
-from services.gateway.auth.tokens import new_token, token_digest
-from shared.intake.commitments import CommitmentRegister
+from tousu.services.gateway.auth.roles import DEPARTMENT_ROLES, ROLES, Principal, StaffRole
+from tousu.services.gateway.auth.tokens import new_token, token_digest
+from tousu.shared.intake.commitments import CommitmentRegister
 
 # A pool or one connection: both run single statements, which is all this
 # module needs (each change is one statement, so it needs no transaction).

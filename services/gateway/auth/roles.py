@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from shared.events import Actor
+from tousu.shared.events import Actor
 
 StaffRole = Literal["operator", "handler", "dept_head", "supervisor", "admin"]
 ROLES: tuple[StaffRole, ...] = get_args(StaffRole)

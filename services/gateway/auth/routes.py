@@ -11,18 +11,18 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from services.gateway.auth import passwords
-from services.gateway.auth.dependencies import CurrentUser, get_pool
-from services.gateway.auth.repository import (
+from tousu.services.gateway.auth import passwords
+from tousu.services.gateway.auth.dependencies import CurrentUser, get_pool
+from tousu.services.gateway.auth.repository import (
     get_credentials,
     issue_token,
     revoke_token,
     set_password_hash,
 )
-from services.gateway.auth.roles import Principal, StaffRole
-from services.gateway.auth.tokens import AuthSettings
-from services.gateway.problems import Text, Unauthorized
-from services.gateway.throttle import check_login, client_ip, login_succeeded
+from tousu.services.gateway.auth.roles import Principal, StaffRole
+from tousu.services.gateway.auth.tokens import AuthSettings
+from tousu.services.gateway.problems import Text, Unauthorized
+from tousu.services.gateway.throttle import check_login, client_ip, login_succeeded
 
 BAD_CREDENTIALS = Text("用户名或密码错误", "Incorrect username or password")
 LOGIN_TOKEN_NAME = "login"

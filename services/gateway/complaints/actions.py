@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.gateway.auth import ROLES as STAFF_ROLES
-from services.gateway.auth import StaffRole
-from shared.domain import commands as c
-from shared.domain.decide import ROLES as COMMAND_ROLES
+from tousu.services.gateway.auth import ROLES as STAFF_ROLES
+from tousu.services.gateway.auth import StaffRole
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.decide import ROLES as COMMAND_ROLES
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.domain.commands import Command
-from shared.domain.inputs import Instant
+from tousu.shared.domain.commands import Command
+from tousu.shared.domain.inputs import Instant
 
 # expected_version comes from the If-Match header (complaints/versions.py).
 GATEWAY_FIELDS = frozenset(

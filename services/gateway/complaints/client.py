@@ -12,12 +12,12 @@ from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from services.gateway.complaints.actions import Action
-from services.gateway.complaints.replies import RETRY_LATER, problem_for
-from services.gateway.problems import ServiceUnavailable, Text
-from shared.domain.commands import Command
-from shared.logs import get_logger
-from shared.naming import Naming
+from tousu.services.gateway.complaints.actions import Action
+from tousu.services.gateway.complaints.replies import RETRY_LATER, problem_for
+from tousu.services.gateway.problems import ServiceUnavailable, Text
+from tousu.shared.domain.commands import Command
+from tousu.shared.logs import get_logger
+from tousu.shared.naming import Naming
 
 log = get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 Every staff view of a case goes through :func:`viewed_case`: the
 complainant's sealed fields are opened, masked for a role that does not
-contact the complainant (``shared.privacy.masking``), and a full view is
+contact the complainant (``tousu.shared.privacy.masking``), and a full view is
 recorded in ``personal_data_views``. Commands load cases without opening
 anything: deciding never needs a name or a phone number.
 """
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import uuid
 
-from services.gateway.auth import Principal
-from services.gateway.complaints.reader import Case, visible_case
-from shared.domain.state import replay
-from shared.events.types import Complainant
-from shared.privacy.keys import Queryable
-from shared.privacy.masking import masked, sees_full_data
-from shared.privacy.reveal import replace_complainants, reveal_history
-from shared.privacy.sealing import PERSONAL_FIELDS
-from shared.privacy.views_log import record_view
-from shared.store.postgres import PostgresEventStore
+from tousu.services.gateway.auth import Principal
+from tousu.services.gateway.complaints.reader import Case, visible_case
+from tousu.shared.domain.state import replay
+from tousu.shared.events.types import Complainant
+from tousu.shared.privacy.keys import Queryable
+from tousu.shared.privacy.masking import masked, sees_full_data
+from tousu.shared.privacy.reveal import replace_complainants, reveal_history
+from tousu.shared.privacy.sealing import PERSONAL_FIELDS
+from tousu.shared.privacy.views_log import record_view
+from tousu.shared.store.postgres import PostgresEventStore
 
 
 def _shows_personal_data(who: Complainant | None) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.domain.status import Status
+from tousu.shared.domain.status import Status
 
 # Where the case owes something (an acceptance decision, a claim, the result
 # feedback of the current round, a follow-up) and its date has passed.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.gateway.auth import Principal, can_see_case
-from services.gateway.complaints.replies import NO_SUCH_COMPLAINT
-from services.gateway.problems import NotFound
-from shared.domain.state import ComplaintState, replay
-from shared.events import Envelope, complaint_stream
-from shared.store import EventStore
+from tousu.services.gateway.auth import Principal, can_see_case
+from tousu.services.gateway.complaints.replies import NO_SUCH_COMPLAINT
+from tousu.services.gateway.problems import NotFound
+from tousu.shared.domain.state import ComplaintState, replay
+from tousu.shared.events import Envelope, complaint_stream
+from tousu.shared.store import EventStore
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,18 @@ from fastapi import APIRouter, Depends, Request, status
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, field_validator
 
-from services.gateway.auth import Principal
-from services.gateway.auth.dependencies import require_roles
-from services.gateway.complaints.client import call
-from services.gateway.complaints.replies import problem_for
-from services.gateway.complaints.routes import _ACTION_RESPONSES
-from services.gateway.complaints.views import status_label
-from services.gateway.problems import DomainProblem, request_language
-from services.intake.submission import Submission
-from shared.events import Actor
-from shared.events.types import Channel
-from shared.naming import Naming
-from shared.settings import Settings
+from tousu.services.gateway.auth import Principal
+from tousu.services.gateway.auth.dependencies import require_roles
+from tousu.services.gateway.complaints.client import call
+from tousu.services.gateway.complaints.replies import problem_for
+from tousu.services.gateway.complaints.routes import _ACTION_RESPONSES
+from tousu.services.gateway.complaints.views import status_label
+from tousu.services.gateway.problems import DomainProblem, request_language
+from tousu.services.intake.submission import Submission
+from tousu.shared.events import Actor
+from tousu.shared.events.types import Channel
+from tousu.shared.naming import Naming
+from tousu.shared.settings import Settings
 
 # What staff type in; web and Open311 arrive by their own adapters.
 STAFF_CHANNELS = frozenset({Channel.PHONE, Channel.LETTER, Channel.WALK_IN, Channel.WECHAT})

@@ -1,6 +1,6 @@
 """A service's error reply as the problem+json the client gets.
 
-Codes are those of ``shared.domain.errors`` and ``shared.application``:
+Codes are those of ``tousu.shared.domain.errors`` and ``tousu.shared.application``:
 validation_error and invalid_command → 422 naming the fields, illegal_transition
 and stale_version → 409 with ``current_state`` and ``current_version``,
 not_found → 404, forbidden → 403, anything else (internal_error, or a code this
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.gateway.problems import (
+from tousu.services.gateway.problems import (
     Conflict,
     DomainProblem,
     Forbidden,
@@ -21,8 +21,8 @@ from services.gateway.problems import (
     Text,
     Unprocessable,
 )
-from shared.domain.handling_order import Step
-from shared.domain.status import Status
+from tousu.shared.domain.handling_order import Step
+from tousu.shared.domain.status import Status
 
 NO_SUCH_COMPLAINT = Text("投诉不存在", "No such complaint")
 RETRY_LATER = Text(

@@ -13,7 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.logs import bound_contextvars
+from tousu.shared.logs import bound_contextvars
 
 HEADER = "X-Request-Id"
 _STATE_KEY = "correlation_id"

@@ -11,18 +11,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.gateway.auth import DEPARTMENT_ROLES, Principal
-from services.gateway.auth.dependencies import CurrentUser, get_pool, require_roles
-from services.gateway.complaints.actions import ACTIONS, MERGE, Action
-from services.gateway.complaints.bodies import body_model, has_required_fields
-from services.gateway.complaints.client import CommandClient
-from services.gateway.complaints.personal import viewed_case
-from services.gateway.complaints.queries import CaseFilter, list_cases
-from services.gateway.complaints.reader import visible_case
-from services.gateway.complaints.request_id import correlation_id
-from services.gateway.complaints.versions import IfMatch, etag, expected_version
-from services.gateway.complaints.views import CaseOut, CommandResult, case_out, status_label
-from services.gateway.problems import (
+from tousu.services.gateway.auth import DEPARTMENT_ROLES, Principal
+from tousu.services.gateway.auth.dependencies import CurrentUser, get_pool, require_roles
+from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
+from tousu.services.gateway.complaints.bodies import body_model, has_required_fields
+from tousu.services.gateway.complaints.client import CommandClient
+from tousu.services.gateway.complaints.personal import viewed_case
+from tousu.services.gateway.complaints.queries import CaseFilter, list_cases
+from tousu.services.gateway.complaints.reader import visible_case
+from tousu.services.gateway.complaints.request_id import correlation_id
+from tousu.services.gateway.complaints.versions import IfMatch, etag, expected_version
+from tousu.services.gateway.complaints.views import CaseOut, CommandResult, case_out, status_label
+from tousu.services.gateway.problems import (
     PROBLEM_JSON,
     Conflict,
     Text,
@@ -30,10 +30,10 @@ from services.gateway.problems import (
     field_errors,
     request_language,
 )
-from shared.domain.status import Status
-from shared.events import utcnow
-from shared.settings import Settings
-from shared.store.postgres import PostgresEventStore
+from tousu.shared.domain.status import Status
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id (a UUID)")]
 IdempotencyKey = Annotated[

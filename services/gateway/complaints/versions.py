@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Header
 
-from services.gateway.problems import BadRequest, Text
+from tousu.services.gateway.problems import BadRequest, Text
 
 IfMatch = Annotated[
     str | None,

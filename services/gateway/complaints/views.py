@@ -8,16 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.gateway.complaints.reader import Case
-from services.gateway.problems import Lang
-from shared.domain.decide import WORKING
-from shared.domain.handling_order import next_step
-from shared.domain.labels import event_label
-from shared.domain.late_entries import late_marks
-from shared.domain.state import ComplaintState
-from shared.domain.status import Status
-from shared.events import Envelope, UnknownEventType, decode
-from shared.events.types import Complainant, Deadline, LateEntryRecorded
+from tousu.services.gateway.complaints.reader import Case
+from tousu.services.gateway.problems import Lang
+from tousu.shared.domain.decide import WORKING
+from tousu.shared.domain.handling_order import next_step
+from tousu.shared.domain.labels import event_label
+from tousu.shared.domain.late_entries import late_marks
+from tousu.shared.domain.state import ComplaintState
+from tousu.shared.domain.status import Status
+from tousu.shared.events import Envelope, UnknownEventType, decode
+from tousu.shared.events.types import Complainant, Deadline, LateEntryRecorded
 
 # Never shown, not even to staff: a hash of the complainant's access code can
 # be brute-forced offline when the code is short.

@@ -14,21 +14,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from services.gateway.auth.dependencies import get_pool, require_roles
-from services.gateway.auth.roles import DEPARTMENT_ROLES, Principal
-from services.gateway.problems import Text, Unprocessable, request_language
-from services.metrics.deadlines import overdue
-from services.metrics.kpis import PgKpiSource
-from shared.calendar import TZ, WorkdayCalendar
-from shared.calendar.repository import load_years
-from shared.domain.inputs import INSTANT_OUT_OF_RANGE, instant_problem
-from shared.domain.labels import deadline_label
-from shared.domain.status import Status
-from shared.events import utcnow
-from shared.events.types import DeadlineKind
-from shared.kpi import KpiRow
-from shared.kpi.export import row_dict
-from shared.kpi.period import PeriodError, cohort, parse_instant
+from tousu.services.gateway.auth.dependencies import get_pool, require_roles
+from tousu.services.gateway.auth.roles import DEPARTMENT_ROLES, Principal
+from tousu.services.gateway.problems import Text, Unprocessable, request_language
+from tousu.services.metrics.deadlines import overdue
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar.repository import load_years
+from tousu.shared.domain.inputs import INSTANT_OUT_OF_RANGE, instant_problem
+from tousu.shared.domain.labels import deadline_label
+from tousu.shared.domain.status import Status
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import DeadlineKind
+from tousu.shared.kpi import KpiRow
+from tousu.shared.kpi.export import row_dict
+from tousu.shared.kpi.period import PeriodError, cohort, parse_instant
 
 GroupByParam = Literal["department", "handler", "channel", "category", "month"]
 

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from fastapi import Response
 
-from services.gateway.problems import NotFound, ServiceUnavailable, Text
-from shared.notify.documents import NoticeDocument
+from tousu.services.gateway.problems import NotFound, ServiceUnavailable, Text
+from tousu.shared.notify.documents import NoticeDocument
 
 NO_SUCH_NOTICE = Text("该投诉没有这份告知书", "The complaint has no such notice")
 NO_FONT = Text(
@@ -39,7 +39,7 @@ def filename(document: NoticeDocument) -> str:
 async def pdf_response(document: NoticeDocument) -> Response:
     # fpdf and fontTools take half a second to import: loaded on the first PDF
     # asked for, not by every gateway start.
-    from shared.notify.pdf import FontMissing, render_notice_pdf
+    from tousu.shared.notify.pdf import FontMissing, render_notice_pdf
 
     try:
         # A few tenths of a second of font work: off the event loop.

@@ -15,20 +15,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
-from services.gateway.auth.dependencies import CurrentUser, get_pool
-from services.gateway.complaints.personal import document_case, revealed_case
-from services.gateway.complaints.reader import Case, visible_case
-from services.gateway.complaints.routes import ComplaintId, get_store
-from services.gateway.notices.download import no_such_notice, pdf_response
-from services.gateway.notices.urls import staff_pdf_url
-from services.gateway.problems import PROBLEM_JSON
-from services.gateway.public.access import case_for_code
-from services.gateway.public.routes import AccessCode, TrackingNo
-from shared.application.context_source import ContextSource
-from shared.domain.context import NoticeRenderer
-from shared.intake.i18n import Localized
-from shared.notify.documents import DocumentKind, NoticeDocument, find_document, notice_documents
-from shared.settings import Settings
+from tousu.services.gateway.auth.dependencies import CurrentUser, get_pool
+from tousu.services.gateway.complaints.personal import document_case, revealed_case
+from tousu.services.gateway.complaints.reader import Case, visible_case
+from tousu.services.gateway.complaints.routes import ComplaintId, get_store
+from tousu.services.gateway.notices.download import no_such_notice, pdf_response
+from tousu.services.gateway.notices.urls import staff_pdf_url
+from tousu.services.gateway.problems import PROBLEM_JSON
+from tousu.services.gateway.public.access import case_for_code
+from tousu.services.gateway.public.routes import AccessCode, TrackingNo
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.intake.i18n import Localized
+from tousu.shared.notify.documents import (
+    DocumentKind,
+    NoticeDocument,
+    find_document,
+    notice_documents,
+)
+from tousu.shared.settings import Settings
 
 NoticeId = Annotated[uuid.UUID, Path(description="The notice's id (the id of its event)")]
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-# The events whose notice has a PDF (shared.notify.documents).
+# The events whose notice has a PDF (tousu.shared.notify.documents).
 PDF_EVENTS = frozenset(
     {"ComplaintAccepted", "ComplaintRejected", "ExtensionDecided", "ResultFeedbackSent"}
 )

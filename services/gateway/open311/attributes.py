@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from services.gateway.problems import Text
-from shared.intake.taxonomy import Taxonomy
+from tousu.services.gateway.problems import Text
+from tousu.shared.intake.taxonomy import Taxonomy
 
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from services.gateway.open311.formats import Open311Error
+from tousu.services.gateway.open311.formats import Open311Error
 
 Fields = dict[str, list[str]]
 URLENCODED = "application/x-www-form-urlencoded"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.gateway.open311.attributes import attributes_for
-from services.gateway.problems import Lang
-from shared.intake.commitments import CommitmentRegister, ServiceItem
-from shared.intake.taxonomy import Taxonomy
+from tousu.services.gateway.open311.attributes import attributes_for
+from tousu.services.gateway.problems import Lang
+from tousu.shared.intake.commitments import CommitmentRegister, ServiceItem
+from tousu.shared.intake.taxonomy import Taxonomy
 
 # The content lists its parts with 、 in Chinese and commas in English.
 _PARTS = re.compile(r"\s*[、，,;；]\s*|\s+and\s+")

@@ -16,14 +16,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.gateway.open311.attributes import COMMON, Attribute, attributes_for
-from services.gateway.open311.formats import Open311Error
-from services.gateway.problems import Lang
-from services.intake.submission import Submission
-from shared.domain.commands import SHORT
-from shared.events.types import Channel
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.services.gateway.open311.attributes import COMMON, Attribute, attributes_for
+from tousu.services.gateway.open311.formats import Open311Error
+from tousu.services.gateway.problems import Lang
+from tousu.services.intake.submission import Submission
+from tousu.shared.domain.commands import SHORT
+from tousu.shared.events.types import Channel
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
 
 SUBJECT_CHARS = 60  # a subject made from the description's first line
 

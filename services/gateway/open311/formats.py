@@ -16,7 +16,7 @@ from typing import Any, Literal
 from fastapi import Response
 from fastapi.responses import JSONResponse
 
-from shared.calendar import TZ
+from tousu.shared.calendar import TZ
 
 Format = Literal["json", "xml"]
 FORMATS: tuple[Format, ...] = ("json", "xml")

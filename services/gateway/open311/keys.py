@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.gateway.auth.tokens import new_token, token_digest
+from tousu.services.gateway.auth.tokens import new_token, token_digest
 
 Db = asyncpg.Pool | asyncpg.Connection
 

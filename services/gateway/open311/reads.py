@@ -24,15 +24,15 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.problems import Lang
-from shared.domain.state import replay
-from shared.domain.status import Status
-from shared.events import complaint_stream, decode
-from shared.events import types as ev
-from shared.events.types import Channel, DeadlineKind
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.taxonomy import UnknownCode
-from shared.store import EventStore
+from tousu.services.gateway.problems import Lang
+from tousu.shared.domain.state import replay
+from tousu.shared.domain.status import Status
+from tousu.shared.events import complaint_stream, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Channel, DeadlineKind
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.taxonomy import UnknownCode
+from tousu.shared.store import EventStore
 
 # What Open311 calls closed: nothing more will be done (closed after the
 # follow-up, rejected with a reason, merged into the case that is handled).

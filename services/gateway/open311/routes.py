@@ -16,13 +16,13 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Path, Request, Response
 
-from services.gateway.auth.dependencies import get_pool
-from services.gateway.complaints.registration import submit
-from services.gateway.complaints.routes import get_store
-from services.gateway.open311 import catalogue, keys
-from services.gateway.open311.body import form_fields
-from services.gateway.open311.filing import Extras, parse
-from services.gateway.open311.formats import (
+from tousu.services.gateway.auth.dependencies import get_pool
+from tousu.services.gateway.complaints.registration import submit
+from tousu.services.gateway.complaints.routes import get_store
+from tousu.services.gateway.open311 import catalogue, keys
+from tousu.services.gateway.open311.body import form_fields
+from tousu.services.gateway.open311.filing import Extras, parse
+from tousu.services.gateway.open311.formats import (
     Format,
     Open311Error,
     as_format,
@@ -30,7 +30,7 @@ from services.gateway.open311.formats import (
     render,
     timestamp,
 )
-from services.gateway.open311.reads import (
+from tousu.services.gateway.open311.reads import (
     RequestQuery,
     as_open311,
     find_request,
@@ -38,15 +38,15 @@ from services.gateway.open311.reads import (
     split,
     tracking_no_for_token,
 )
-from services.gateway.problems import DomainProblem, Lang, Text, localize, request_language
-from services.gateway.public.idempotency import HEADER as IDEMPOTENCY_HEADER
-from services.gateway.public.idempotency import check_resend, keyed
-from shared.calendar import TZ
-from shared.domain.inputs import instant_problem
-from shared.events import Actor, utcnow
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.taxonomy import Taxonomy, UnknownCode
-from shared.settings import Settings
+from tousu.services.gateway.problems import DomainProblem, Lang, Text, localize, request_language
+from tousu.services.gateway.public.idempotency import HEADER as IDEMPOTENCY_HEADER
+from tousu.services.gateway.public.idempotency import check_resend, keyed
+from tousu.shared.calendar import TZ
+from tousu.shared.domain.inputs import instant_problem
+from tousu.shared.events import Actor, utcnow
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.settings import Settings
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

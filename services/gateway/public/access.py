@@ -12,15 +12,19 @@ import uuid
 import asyncpg
 from fastapi import Request
 
-from services.gateway.complaints.reader import Case, load_case
-from services.gateway.problems import NotFound, Text
-from services.gateway.throttle import LOOKUP_LOCKED, Throttle, TooManyRequests, client_ip
-from services.gateway.throttle.config import FailureRule
-from services.gateway.throttle.failures import Key
-from shared.events import decode
-from shared.events import types as ev
-from shared.intake.identifiers import hash_access_code, normalize_tracking_no, verify_access_code
-from shared.store import EventStore
+from tousu.services.gateway.complaints.reader import Case, load_case
+from tousu.services.gateway.problems import NotFound, Text
+from tousu.services.gateway.throttle import LOOKUP_LOCKED, Throttle, TooManyRequests, client_ip
+from tousu.services.gateway.throttle.config import FailureRule
+from tousu.services.gateway.throttle.failures import Key
+from tousu.shared.events import decode
+from tousu.shared.events import types as ev
+from tousu.shared.intake.identifiers import (
+    hash_access_code,
+    normalize_tracking_no,
+    verify_access_code,
+)
+from tousu.shared.store import EventStore
 
 NOT_FOUND = Text(
     "未找到该投诉：请核对受理编号和查询码", "No complaint found: check the tracking number and code"

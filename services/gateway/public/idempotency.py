@@ -3,7 +3,7 @@
 Built on intake's own resend rule (a submission's ``external_ref`` names its
 complaint, so a second submission with the same one answers the first
 complaint, ``repeated``): the key becomes the reference, and a digest of the
-body rides along after ``#`` (see services.intake.intake.FINGERPRINT). On a
+body rides along after ``#`` (see tousu.services.intake.intake.FINGERPRINT). On a
 repeat the stored reference is compared with this one: the same key with
 another body is a client error (422 naming the header), not a silent answer
 about a different complaint.
@@ -20,13 +20,13 @@ import json
 import uuid
 from typing import Any
 
-from services.gateway.complaints.reader import load_case
-from services.gateway.problems import Text, Unprocessable
-from services.intake.intake import FINGERPRINT
-from services.intake.submission import Submission
-from shared.events import decode
-from shared.events import types as ev
-from shared.store import EventStore
+from tousu.services.gateway.complaints.reader import load_case
+from tousu.services.gateway.problems import Text, Unprocessable
+from tousu.services.intake.intake import FINGERPRINT
+from tousu.services.intake.submission import Submission
+from tousu.shared.events import decode
+from tousu.shared.events import types as ev
+from tousu.shared.store import EventStore
 
 HEADER = "Idempotency-Key"
 KEY_REUSED = Text(

@@ -9,26 +9,26 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.gateway.complaints.actions import ACTIONS
-from services.gateway.complaints.client import CommandClient
-from services.gateway.complaints.registration import submit
-from services.gateway.complaints.request_id import correlation_id
-from services.gateway.complaints.routes import IdempotencyKey
-from services.gateway.problems import PROBLEM_JSON, request_language
-from services.gateway.public.access import case_for_code
-from services.gateway.public.idempotency import check_resend, keyed
-from services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
-from services.intake.submission import Submission
-from shared.domain import commands as c
-from shared.domain.commands import ComplainantFacts
-from shared.domain.inputs import Instant, Text
-from shared.domain.status import Status
-from shared.events import Actor, utcnow
-from shared.events.types import Channel, Satisfaction
-from shared.intake.commitments import CommitmentRegister, PublicRegister
-from shared.intake.contacts import LIMITS as CONTACT_LIMITS
-from shared.intake.contacts import valid_email, valid_phone
-from shared.settings import Settings
+from tousu.services.gateway.complaints.actions import ACTIONS
+from tousu.services.gateway.complaints.client import CommandClient
+from tousu.services.gateway.complaints.registration import submit
+from tousu.services.gateway.complaints.request_id import correlation_id
+from tousu.services.gateway.complaints.routes import IdempotencyKey
+from tousu.services.gateway.problems import PROBLEM_JSON, request_language
+from tousu.services.gateway.public.access import case_for_code
+from tousu.services.gateway.public.idempotency import check_resend, keyed
+from tousu.services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
+from tousu.services.intake.submission import Submission
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.commands import ComplainantFacts
+from tousu.shared.domain.inputs import Instant, Text
+from tousu.shared.domain.status import Status
+from tousu.shared.events import Actor, utcnow
+from tousu.shared.events.types import Channel, Satisfaction
+from tousu.shared.intake.commitments import CommitmentRegister, PublicRegister
+from tousu.shared.intake.contacts import LIMITS as CONTACT_LIMITS
+from tousu.shared.intake.contacts import valid_email, valid_phone
+from tousu.shared.settings import Settings
 
 # Whoever holds the tracking number and code; the events never name them.
 PUBLIC_ACTOR = Actor(id="public", role="complainant")
@@ -52,7 +52,7 @@ def _same(name: str) -> Any:
 
 class PublicComplainant(ComplainantFacts):
     """Contact details as the public gives them, checked as the web form checks
-    them (shared.intake.contacts): a phone number we can call, an e-mail
+    them (tousu.shared.intake.contacts): a phone number we can call, an e-mail
     address we can write to, bounded lengths."""
 
     name: str | None = Field(default=None, max_length=CONTACT_LIMITS["name"])

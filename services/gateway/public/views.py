@@ -13,14 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.gateway.complaints.reader import Case
-from services.gateway.notices.urls import PDF_EVENTS, public_pdf_url
-from services.gateway.problems import Lang, Text
-from shared.domain.labels import event_label
-from shared.domain.status import Status
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.events.types import Deadline, DeadlineKind
+from tousu.services.gateway.complaints.reader import Case
+from tousu.services.gateway.notices.urls import PDF_EVENTS, public_pdf_url
+from tousu.services.gateway.problems import Lang, Text
+from tousu.shared.domain.labels import event_label
+from tousu.shared.domain.status import Status
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Deadline, DeadlineKind
 
 PUBLIC_EVENTS = frozenset(
     {

@@ -15,14 +15,14 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from services.gateway.throttle.config import (
+from tousu.services.gateway.throttle.config import (
     FAILURE_RULES,
     RULES,
     FailureRule,
     Rule,
     ThrottleSettings,
 )
-from services.gateway.throttle.failures import Attempt, Clock, FailureWindow, Key
+from tousu.services.gateway.throttle.failures import Attempt, Clock, FailureWindow, Key
 
 
 class Throttle:

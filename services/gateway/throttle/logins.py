@@ -16,10 +16,10 @@ config.SLOWDOWN_WINDOW_MAX), so it never holds the owner up for long.
 
 from __future__ import annotations
 
-from services.gateway.throttle.config import FailureRule
-from services.gateway.throttle.failures import Attempt, Key
-from services.gateway.throttle.limiter import Throttle
-from services.gateway.throttle.problems import LOGIN_LOCKED, TooManyRequests
+from tousu.services.gateway.throttle.config import FailureRule
+from tousu.services.gateway.throttle.failures import Attempt, Key
+from tousu.services.gateway.throttle.limiter import Throttle
+from tousu.services.gateway.throttle.problems import LOGIN_LOCKED, TooManyRequests
 
 
 def _user(username: str) -> str:

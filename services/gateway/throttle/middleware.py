@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway.problems import localize, problem_response, request_language
-from services.gateway.throttle.config import Rule
-from services.gateway.throttle.limiter import Throttle
-from services.gateway.throttle.problems import TOO_MANY, TooManyRequests
+from tousu.services.gateway.problems import localize, problem_response, request_language
+from tousu.services.gateway.throttle.config import Rule
+from tousu.services.gateway.throttle.limiter import Throttle
+from tousu.services.gateway.throttle.problems import TOO_MANY, TooManyRequests
 
 _NO = r"[^/]+"
 _TABLE: tuple[tuple[str, str, Rule], ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from services.gateway.problems import DomainProblem, Msg, Text
+from tousu.services.gateway.problems import DomainProblem, Msg, Text
 
 TOO_MANY = Text("请求过于频繁，请稍后再试", "Too many requests: please try again later")
 LOOKUP_LOCKED = Text(

@@ -8,13 +8,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from services.gateway.problems import Lang
-from services.gateway.web.csrf import Csrf
-from services.gateway.web.i18n import gettext
-from services.gateway.web.secret import web_secret
-from services.gateway.web.signing import Signer
-from services.gateway.web.templating import Pages
-from shared.settings import Settings
+from tousu.services.gateway.problems import Lang
+from tousu.services.gateway.web.csrf import Csrf
+from tousu.services.gateway.web.i18n import gettext
+from tousu.services.gateway.web.secret import web_secret
+from tousu.services.gateway.web.signing import Signer
+from tousu.services.gateway.web.templating import Pages
+from tousu.shared.settings import Settings
 
 
 @dataclass(frozen=True)

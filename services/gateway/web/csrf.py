@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.gateway.web.signing import Signer
+from tousu.services.gateway.web.signing import Signer
 
 COOKIE = "tousu_csrf"
 FIELD = "csrf_token"

@@ -7,8 +7,8 @@ from typing import Final
 
 from babel.dates import format_date, format_time
 
-from services.gateway.problems import Lang
-from shared.calendar import TZ
+from tousu.services.gateway.problems import Lang
+from tousu.shared.calendar import TZ
 
 # 24-hour clock and day-month-year read best beside Chinese dates.
 _FORMAT_LOCALES: Final[dict[Lang, str]] = {"zh": "zh_CN", "en": "en_GB"}

@@ -22,8 +22,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from starlette.requests import Request
 
-from services.gateway.problems import Lang, preferred_language
-from shared.intake.i18n import UnsupportedLanguage, normalize_lang
+from tousu.services.gateway.problems import Lang, preferred_language
+from tousu.shared.intake.i18n import UnsupportedLanguage, normalize_lang
 
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 DOMAIN: Final = "messages"

@@ -11,21 +11,21 @@ from fastapi import APIRouter, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from services.gateway.complaints.registration import submit
-from services.gateway.problems import DomainProblem, Lang, Unprocessable
-from services.gateway.public.routes import PUBLIC_ACTOR
-from services.gateway.public.views import NEXT_STEPS
-from services.gateway.web import complaint_form
-from services.gateway.web.complaint_form import REPLY_CHANNELS, ComplaintForm
-from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import N_, gettext
-from services.gateway.web.templating import STATIC_DIR
-from services.gateway.web.tracking import add_tracking_routes
-from shared.domain.status import Status
-from shared.events import utcnow
-from shared.intake.commitments import DEFAULT_LIMITS, CommitmentRegister
-from shared.intake.taxonomy import Taxonomy
-from shared.settings import Settings
+from tousu.services.gateway.complaints.registration import submit
+from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable
+from tousu.services.gateway.public.routes import PUBLIC_ACTOR
+from tousu.services.gateway.public.views import NEXT_STEPS
+from tousu.services.gateway.web import complaint_form
+from tousu.services.gateway.web.complaint_form import REPLY_CHANNELS, ComplaintForm
+from tousu.services.gateway.web.context import Web, form_data, see_other
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.services.gateway.web.templating import STATIC_DIR
+from tousu.services.gateway.web.tracking import add_tracking_routes
+from tousu.shared.domain.status import Status
+from tousu.shared.events import utcnow
+from tousu.shared.intake.commitments import DEFAULT_LIMITS, CommitmentRegister
+from tousu.shared.intake.taxonomy import Taxonomy
+from tousu.shared.settings import Settings
 
 FILED_COOKIE: Final = "tousu_filed"
 FILED_PATH: Final = "/complaints/filed"

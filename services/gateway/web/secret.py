@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from shared.keys import KeyUnavailable, configured_or_stored
-from shared.logs import get_logger
-from shared.settings import Settings
+from tousu.shared.keys import KeyUnavailable, configured_or_stored
+from tousu.shared.logs import get_logger
+from tousu.shared.settings import Settings
 
 log = get_logger(__name__)
 

@@ -17,10 +17,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.gateway.problems import Lang
-from services.gateway.web import formatting
-from services.gateway.web.csrf import FIELD as CSRF_FIELD
-from services.gateway.web.i18n import (
+from tousu.services.gateway.problems import Lang
+from tousu.services.gateway.web import formatting
+from tousu.services.gateway.web.csrf import FIELD as CSRF_FIELD
+from tousu.services.gateway.web.i18n import (
     COOKIE,
     LANGS,
     QUERY,
@@ -29,8 +29,8 @@ from services.gateway.web.i18n import (
     choose_language,
     translations,
 )
-from shared.intake.commitments import CommitmentRegister
-from shared.settings import Settings
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.settings import Settings
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
 STATIC_DIR: Final = Path(__file__).parent / "static"

@@ -16,22 +16,22 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.gateway.complaints.client import CommandClient
-from services.gateway.complaints.reader import Case, load_case
-from services.gateway.complaints.request_id import correlation_id
-from services.gateway.complaints.routes import get_store
-from services.gateway.problems import Conflict, DomainProblem, NotFound, localize
-from services.gateway.public.access import case_for_code
-from services.gateway.public.routes import FOLLOW_UP, PUBLIC_ACTOR
-from services.gateway.public.views import public_case
-from services.gateway.throttle import TooManyRequests
-from services.gateway.web.complaint_form import REQUIRED, TOO_LONG
-from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import N_, gettext
-from shared.domain import commands as c
-from shared.events import decode, utcnow
-from shared.events import types as ev
-from shared.events.types import Satisfaction
+from tousu.services.gateway.complaints.client import CommandClient
+from tousu.services.gateway.complaints.reader import Case, load_case
+from tousu.services.gateway.complaints.request_id import correlation_id
+from tousu.services.gateway.complaints.routes import get_store
+from tousu.services.gateway.problems import Conflict, DomainProblem, NotFound, localize
+from tousu.services.gateway.public.access import case_for_code
+from tousu.services.gateway.public.routes import FOLLOW_UP, PUBLIC_ACTOR
+from tousu.services.gateway.public.views import public_case
+from tousu.services.gateway.throttle import TooManyRequests
+from tousu.services.gateway.web.complaint_form import REQUIRED, TOO_LONG
+from tousu.services.gateway.web.context import Web, form_data, see_other
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.shared.domain import commands as c
+from tousu.shared.events import decode, utcnow
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import Satisfaction
 
 CASE_COOKIE: Final = "tousu_case"
 CASE_PATH: Final = "/track"

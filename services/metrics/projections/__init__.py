@@ -1,10 +1,10 @@
 """The metrics service's projections: ``case_view``, ``kpi_facts`` and
 ``supervision_items``."""
 
-from services.metrics.projections.base import Projection
-from services.metrics.projections.case_view import CaseView
-from services.metrics.projections.kpi_facts import KpiFacts
-from services.metrics.projections.supervision_items import SupervisionItems
+from tousu.services.metrics.projections.base import Projection
+from tousu.services.metrics.projections.case_view import CaseView
+from tousu.services.metrics.projections.kpi_facts import KpiFacts
+from tousu.services.metrics.projections.supervision_items import SupervisionItems
 
 PROJECTIONS: tuple[Projection, ...] = (CaseView(), KpiFacts(), SupervisionItems())
 

@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.metrics.projections.base import Projection, Row
-from shared.calendar import WorkdayCalendar
-from shared.events import Envelope
-from shared.events.envelope import STREAM_PREFIX
-from shared.store import EventStore
-from shared.store.postgres import Connection, read_streams
+from tousu.services.metrics.projections.base import Projection, Row
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.events import Envelope
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.store import EventStore
+from tousu.shared.store.postgres import Connection, read_streams
 
 CalendarSource = Callable[[], WorkdayCalendar]
 

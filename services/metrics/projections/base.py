@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from shared.calendar import WorkdayCalendar
-from shared.events import Envelope
-from shared.store.postgres import Connection
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.events import Envelope
+from tousu.shared.store.postgres import Connection
 
 Row = tuple[Any, ...]
 

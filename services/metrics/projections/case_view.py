@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.metrics.projections.base import Projection, Row
-from shared.calendar import WorkdayCalendar
-from shared.domain.state import ComplaintState, evolve
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.events.envelope import STREAM_PREFIX
-from shared.events.types import DeadlineKind
+from tousu.services.metrics.projections.base import Projection, Row
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.domain.state import ComplaintState, evolve
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.events.types import DeadlineKind
 
 # The events whose data the rows read beyond the state.
 _READ = frozenset({"SupervisionRaised", "ComplaintReceived", "ComplaintFollowedUp"})

@@ -20,11 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 
-from services.metrics.projections.apply import write_rows
-from services.metrics.projections.base import Projection
-from shared.calendar import WorkdayCalendar
-from shared.calendar.workdays import YearData
-from shared.store.postgres import (
+from tousu.services.metrics.projections.apply import write_rows
+from tousu.services.metrics.projections.base import Projection
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.calendar.workdays import YearData
+from tousu.shared.store.postgres import (
     Connection,
     Head,
     PostgresEventStore,
@@ -202,7 +202,7 @@ def _work(job: _Job) -> int:
 
 
 async def _work_async(job: _Job) -> int:
-    from services.metrics.projections import by_name
+    from tousu.services.metrics.projections import by_name
 
     projections = [by_name(name) for name in job.projections]
     calendar = WorkdayCalendar(job.calendar_years)

@@ -3,7 +3,7 @@
 A row is valid from ``valid_from`` until the next row's ``valid_from``
 (``valid_to`` NULL: still current), so the facts as of any instant T are the
 rows with ``valid_from <= T < valid_to``, and the KPIs of docs/design.md,
-"Metrics", as of T are an aggregate over them (:mod:`services.metrics.kpis`).
+"Metrics", as of T are an aggregate over them (:mod:`tousu.services.metrics.kpis`).
 Whether a deadline has passed depends on T and is decided by the query, not
 stored.
 """
@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from services.metrics.projections import kpi_rollup
-from services.metrics.projections.base import Projection, Row
-from shared.calendar import WorkdayCalendar
-from shared.events import Envelope
-from shared.events.envelope import STREAM_PREFIX
-from shared.kpi import fact_intervals
-from shared.store.postgres import Connection
+from tousu.services.metrics.projections import kpi_rollup
+from tousu.services.metrics.projections.base import Projection, Row
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.events import Envelope
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.kpi import fact_intervals
+from tousu.shared.store.postgres import Connection
 
 
 class KpiFacts(Projection):

@@ -18,7 +18,7 @@ So a query as of T reads the months before T's month, the days of T's month
 before T's day, the hours of T's day before T's hour, the deadline instants
 of T's month up to T, and from ``kpi_facts`` itself only the rows starting
 or ending in T's hour
-(:mod:`services.metrics.kpis`). Each key is kept for the department too, so a
+(:mod:`tousu.services.metrics.kpis`). Each key is kept for the department too, so a
 department's own figures come from here as well.
 
 The table is kept in the transaction that rewrites the facts rows (the
@@ -35,9 +35,9 @@ from typing import Any
 
 import asyncpg
 
-from services.metrics.kpi_sql import FIGURES, FIXED, FROM_INSTANT
-from shared.calendar import TZ
-from shared.store.postgres import Connection
+from tousu.services.metrics.kpi_sql import FIGURES, FIXED, FROM_INSTANT
+from tousu.shared.calendar import TZ
+from tousu.shared.store.postgres import Connection
 
 # The grouping keys a query can ask for, besides department and month.
 KEYED = ("handler", "channel", "category")
@@ -54,7 +54,7 @@ def create_sql(table: str) -> str:
 CREATE TABLE {rollup_table(table)} (
     dim        text        NOT NULL,  -- 'department', or one of {", ".join(KEYED)}
     month      text        NOT NULL,  -- received
-    grain      char(1)     NOT NULL,  -- M, D, H or I (see services.metrics.projections.kpi_rollup)
+    grain      char(1)     NOT NULL,  -- M, D, H or I (see this module)
     bucket     timestamptz NOT NULL,
     department text,
     key        text,                  -- the dim's value; NULL for dim 'department'
@@ -180,7 +180,7 @@ async def add_all(conn: Connection, table: str, dsn: str | None = None) -> None:
 async def _summed_out(conn: Connection, table: str, where: str) -> io.BytesIO:
     """The rollup rows of the facts rows ``where`` holds for, as COPY text."""
     # Summed in a read-only transaction (a writing one this long would hold
-    # back every reader of read_all on the server, see shared.store.postgres),
+    # back every reader of read_all on the server, see tousu.shared.store.postgres),
     # with memory enough to hash rather than sort on disk. Copied out and in
     # as text: decoding the rows into Python and back cost a third of it.
     out = io.BytesIO()

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.metrics.projections import state
-from services.metrics.projections.apply import CalendarSource, catch_up
-from services.metrics.projections.base import Projection
-from services.metrics.projections.rebuild import rebuild_all
-from shared.logs import get_logger
-from shared.store.postgres import PostgresEventStore
+from tousu.services.metrics.projections import state
+from tousu.services.metrics.projections.apply import CalendarSource, catch_up
+from tousu.services.metrics.projections.base import Projection
+from tousu.services.metrics.projections.rebuild import rebuild_all
+from tousu.shared.logs import get_logger
+from tousu.shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)
 

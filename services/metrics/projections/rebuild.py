@@ -16,13 +16,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.metrics.projections import state
-from services.metrics.projections.apply import CalendarSource, catch_up
-from services.metrics.projections.base import Projection
-from services.metrics.projections.fill import Progress, fill, shadow
-from shared.calendar import WorkdayCalendar
-from shared.logs import get_logger
-from shared.store.postgres import Connection, PostgresEventStore
+from tousu.services.metrics.projections import state
+from tousu.services.metrics.projections.apply import CalendarSource, catch_up
+from tousu.services.metrics.projections.base import Projection
+from tousu.services.metrics.projections.fill import Progress, fill, shadow
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.logs import get_logger
+from tousu.shared.store.postgres import Connection, PostgresEventStore
 
 log = get_logger(__name__)
 

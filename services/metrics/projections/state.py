@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from services.metrics.projections.base import Projection
-from shared.store.postgres import Connection
+from tousu.services.metrics.projections.base import Projection
+from tousu.shared.store.postgres import Connection
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.metrics.projections.base import Projection, Row
-from shared.calendar import WorkdayCalendar
-from shared.domain.state import ComplaintState, evolve
-from shared.domain.status import FINAL, Status
-from shared.events import Envelope, decode
-from shared.events import types as ev
-from shared.events.envelope import STREAM_PREFIX
+from tousu.services.metrics.projections.base import Projection, Row
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.domain.state import ComplaintState, evolve
+from tousu.shared.domain.status import FINAL, Status
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.envelope import STREAM_PREFIX
 
 ARBITRATION = "arbitration"
 # A case in one of these states owes nothing more to a 督办.

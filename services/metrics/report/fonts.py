@@ -12,9 +12,9 @@ from pathlib import Path
 
 from matplotlib import font_manager
 
-from shared.fonts import bundled_font
-from shared.fonts import covers as _covers
-from shared.logs import get_logger
+from tousu.shared.fonts import bundled_font
+from tousu.shared.fonts import covers as _covers
+from tousu.shared.logs import get_logger
 
 log = get_logger(__name__)
 

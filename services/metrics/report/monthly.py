@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from services.metrics.report.charts import ranking_chart, trend_chart
-from services.metrics.report.figures import MonthlyFigures, gather_figures, report_period
-from services.metrics.report.labels import Language, lang_of
-from services.metrics.report.names import GroupNames
-from services.metrics.report.source import KpiSource
-from services.metrics.report.workbook import write_workbook
-from shared.intake.i18n import Lang
+from tousu.services.metrics.report.charts import ranking_chart, trend_chart
+from tousu.services.metrics.report.figures import MonthlyFigures, gather_figures, report_period
+from tousu.services.metrics.report.labels import Language, lang_of
+from tousu.services.metrics.report.names import GroupNames
+from tousu.services.metrics.report.source import KpiSource
+from tousu.services.metrics.report.workbook import write_workbook
+from tousu.shared.intake.i18n import Lang
 
 
 @dataclass(frozen=True)

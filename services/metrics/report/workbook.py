@@ -14,8 +14,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.metrics.report.figures import MonthlyFigures
-from services.metrics.report.labels import (
+from tousu.services.metrics.report.figures import MonthlyFigures
+from tousu.services.metrics.report.labels import (
     COLUMNS,
     GROUP_SHEETS,
     NOTES,
@@ -26,11 +26,11 @@ from services.metrics.report.labels import (
     CellKind,
     title,
 )
-from services.metrics.report.names import GroupNames
-from shared.calendar import TZ
-from shared.cells import looks_like_formula
-from shared.intake.i18n import Lang
-from shared.kpi.compute import GROUPINGS
+from tousu.services.metrics.report.names import GroupNames
+from tousu.shared.calendar import TZ
+from tousu.shared.cells import looks_like_formula
+from tousu.shared.intake.i18n import Lang
+from tousu.shared.kpi.compute import GROUPINGS
 
 TITLE_ROW = 1
 HEADER_ROW = 2

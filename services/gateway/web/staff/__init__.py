@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from services.gateway.web.context import Web
-from services.gateway.web.staff import cases, dashboard, intake, session, workbench, worklists
-from shared.settings import Settings
+from tousu.services.gateway.web.context import Web
+from tousu.services.gateway.web.staff import cases, dashboard, intake, session, workbench, worklists
+from tousu.shared.settings import Settings
 
 
 def staff_router(settings: Settings) -> APIRouter:

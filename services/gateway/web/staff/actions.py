@@ -14,21 +14,21 @@ from typing import Any, Final, Literal
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from services.gateway.auth import Principal
-from services.gateway.complaints.actions import ACTIONS, MERGE, Action
-from services.gateway.complaints.bodies import body_model
-from services.gateway.complaints.client import CommandClient
-from services.gateway.complaints.request_id import correlation_id
-from services.gateway.complaints.routes import command_id
-from services.gateway.problems import Lang, error_message
-from services.gateway.web.i18n import N_, gettext
-from shared.calendar import TZ
-from shared.domain.decide import MANUAL_SUPERVISION, WORKING
-from shared.domain.state import ComplaintState
-from shared.domain.status import FINAL, HANDLING, Status
-from shared.events import utcnow
-from shared.events.types import Satisfaction
-from shared.naming import Naming
+from tousu.services.gateway.auth import Principal
+from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
+from tousu.services.gateway.complaints.bodies import body_model
+from tousu.services.gateway.complaints.client import CommandClient
+from tousu.services.gateway.complaints.request_id import correlation_id
+from tousu.services.gateway.complaints.routes import command_id
+from tousu.services.gateway.problems import Lang, error_message
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.shared.calendar import TZ
+from tousu.shared.domain.decide import MANUAL_SUPERVISION, WORKING
+from tousu.shared.domain.state import ComplaintState
+from tousu.shared.domain.status import FINAL, HANDLING, Status
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import Satisfaction
+from tousu.shared.naming import Naming
 
 Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines", "choice", "date"]
 # Rows of the handling plan's form (measure, owner, date); more can be added later.

@@ -10,11 +10,11 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.auth import DEPARTMENT_ROLES, Principal
-from services.gateway.complaints import queries
-from services.gateway.complaints.reader import Case
-from shared.domain.status import Status
-from shared.events import types as ev
+from tousu.services.gateway.auth import DEPARTMENT_ROLES, Principal
+from tousu.services.gateway.complaints import queries
+from tousu.services.gateway.complaints.reader import Case
+from tousu.shared.domain.status import Status
+from tousu.shared.events import types as ev
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,21 @@ from typing import Any, Final, Literal
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.gateway.auth import Principal
-from services.gateway.auth.dependencies import get_pool
-from services.gateway.complaints.personal import document_case, viewed_case
-from services.gateway.complaints.reader import Case, visible_case
-from services.gateway.complaints.routes import get_store
-from services.gateway.complaints.views import case_out
-from services.gateway.notices.download import pdf_response
-from services.gateway.notices.routes import _Documents
-from services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, Unprocessable
-from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import N_, gettext
-from services.gateway.web.staff import actions, handling_steps
-from services.gateway.web.staff.case_links import linked_cases
-from services.gateway.web.staff.people import display_names, person
-from services.gateway.web.staff.session import (
+from tousu.services.gateway.auth import Principal
+from tousu.services.gateway.auth.dependencies import get_pool
+from tousu.services.gateway.complaints.personal import document_case, viewed_case
+from tousu.services.gateway.complaints.reader import Case, visible_case
+from tousu.services.gateway.complaints.routes import get_store
+from tousu.services.gateway.complaints.views import case_out
+from tousu.services.gateway.notices.download import pdf_response
+from tousu.services.gateway.notices.routes import _Documents
+from tousu.services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, Unprocessable
+from tousu.services.gateway.web.context import Web, form_data, see_other
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.services.gateway.web.staff import actions, handling_steps
+from tousu.services.gateway.web.staff.case_links import linked_cases
+from tousu.services.gateway.web.staff.people import display_names, person
+from tousu.services.gateway.web.staff.session import (
     HOME_BY_ROLE,
     QUEUE_ROLES,
     ROLE_NAMES,
@@ -42,20 +42,20 @@ from services.gateway.web.staff.session import (
     require_staff,
     staff_page,
 )
-from services.gateway.web.templating import department_namer
-from services.gateway.web.tracking import UNAVAILABLE, own_words
-from shared.calendar import WorkdayCalendar
-from shared.calendar.repository import load_years
-from shared.domain.labels import deadline_label, event_label
-from shared.domain.state import ComplaintState, evolve
-from shared.domain.status import Status
-from shared.events import Envelope, UnknownEventType, decode, utcnow
-from shared.events import types as ev
-from shared.events.types import DeadlineKind
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.taxonomy import Taxonomy, UnknownCode
-from shared.settings import Settings
-from shared.supervision.policy import warning_at
+from tousu.services.gateway.web.templating import department_namer
+from tousu.services.gateway.web.tracking import UNAVAILABLE, own_words
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.calendar.repository import load_years
+from tousu.shared.domain.labels import deadline_label, event_label
+from tousu.shared.domain.state import ComplaintState, evolve
+from tousu.shared.domain.status import Status
+from tousu.shared.events import Envelope, UnknownEventType, decode, utcnow
+from tousu.shared.events import types as ev
+from tousu.shared.events.types import DeadlineKind
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.settings import Settings
+from tousu.shared.supervision.policy import warning_at
 
 Colour = Literal["green", "yellow", "red"]
 

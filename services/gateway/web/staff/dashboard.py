@@ -17,35 +17,35 @@ import asyncpg
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.gateway.auth import Principal
-from services.gateway.complaints.queries import CaseFilter, list_cases
-from services.gateway.complaints.reader import load_case
-from services.gateway.problems import DomainProblem, Lang
-from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import LANGS, N_, gettext
-from services.gateway.web.staff.intake import (
+from tousu.services.gateway.auth import Principal
+from tousu.services.gateway.complaints.queries import CaseFilter, list_cases
+from tousu.services.gateway.complaints.reader import load_case
+from tousu.services.gateway.problems import DomainProblem, Lang
+from tousu.services.gateway.web.context import Web, form_data, see_other
+from tousu.services.gateway.web.i18n import LANGS, N_, gettext
+from tousu.services.gateway.web.staff.intake import (
     CSRF_REFUSED,
     actions_by_name,
     calendar_of,
     problem_text,
     send_action,
 )
-from services.gateway.web.staff.people import departments as staff_departments
-from services.gateway.web.staff.people import display_names, person
-from services.gateway.web.staff.session import require_staff, staff_page
-from services.gateway.web.templating import department_namer
-from services.metrics.deadlines import Overdue, overdue
-from services.metrics.kpis import PgKpiSource
-from services.metrics.report.figures import month_start, parse_month, shift_month
-from services.metrics.report.labels import Language
-from shared.calendar import FIRST_YEAR, TZ
-from shared.domain.labels import deadline_label
-from shared.domain.status import Status
-from shared.events import utcnow
-from shared.intake.commitments import CommitmentRegister
-from shared.kpi import KpiRow, Rate
-from shared.kpi.export import label, percent
-from shared.settings import Settings
+from tousu.services.gateway.web.staff.people import departments as staff_departments
+from tousu.services.gateway.web.staff.people import display_names, person
+from tousu.services.gateway.web.staff.session import require_staff, staff_page
+from tousu.services.gateway.web.templating import department_namer
+from tousu.services.metrics.deadlines import Overdue, overdue
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.services.metrics.report.figures import month_start, parse_month, shift_month
+from tousu.services.metrics.report.labels import Language
+from tousu.shared.calendar import FIRST_YEAR, TZ
+from tousu.shared.domain.labels import deadline_label
+from tousu.shared.domain.status import Status
+from tousu.shared.events import utcnow
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.kpi import KpiRow, Rate
+from tousu.shared.kpi.export import label, percent
+from tousu.shared.settings import Settings
 
 SUPERVISOR_ROLES: Final = ("supervisor", "admin")
 TREND_MONTHS: Final = 6
@@ -481,7 +481,7 @@ def router(settings: Settings) -> APIRouter:
             )
         # matplotlib takes half a second to import: loaded on the first
         # report asked for, not by every gateway start.
-        from services.metrics.report.monthly import monthly_report
+        from tousu.services.metrics.report.monthly import monthly_report
 
         name = f"{year:04d}-{number:02d}"
         with tempfile.TemporaryDirectory(prefix="tousu-report-") as folder:

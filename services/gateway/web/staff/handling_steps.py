@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from services.gateway.problems import Lang
-from services.gateway.web.i18n import N_, gettext
-from services.gateway.web.staff.actions import WebAction
-from shared.domain import commands as c
-from shared.domain.decide import WORKING
-from shared.domain.handling_order import Step, missing_before, next_step
-from shared.domain.state import ComplaintState
-from shared.intake.commitments import CommitmentRegister
+from tousu.services.gateway.problems import Lang
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.services.gateway.web.staff.actions import WebAction
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.decide import WORKING
+from tousu.shared.domain.handling_order import Step, missing_before, next_step
+from tousu.shared.domain.state import ComplaintState
+from tousu.shared.intake.commitments import CommitmentRegister
 
 SHORT_PATH: Final = "resolve-short"
 STEP_NAMES: Final[dict[Step, str]] = {

@@ -23,52 +23,52 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from services.gateway.auth import Principal
-from services.gateway.complaints.actions import ACTIONS, MERGE, Action
-from services.gateway.complaints.client import CommandClient
-from services.gateway.complaints.personal import personal_case, revealed_case
-from services.gateway.complaints.queries import CaseFilter, list_cases
-from services.gateway.complaints.reader import Case, load_case
-from services.gateway.complaints.registration import Registration, submit
-from services.gateway.complaints.request_id import correlation_id
-from services.gateway.complaints.routes import command_id
-from services.gateway.notices.download import pdf_response
-from services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
-from services.gateway.web import complaint_form
-from services.gateway.web.complaint_form import error_for, form_field
-from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import N_, TAGS, gettext
-from services.gateway.web.staff.session import require_staff, staff_page
-from services.intake.submission import Submission
-from shared.application.context_source import ContextSource
-from shared.calendar import TZ, WorkdayCalendar
-from shared.calendar.repository import load_years
-from shared.domain import commands as c
-from shared.domain.decide import decide
-from shared.domain.errors import DomainError
-from shared.domain.status import Status
-from shared.events import decode, utcnow
-from shared.events import types as ev
-from shared.events.base import EventData
-from shared.events.types import Channel, Complainant
-from shared.intake.commitments import CommitmentRegister
-from shared.intake.contacts import valid_email, valid_phone
-from shared.intake.duplicates import (
+from tousu.services.gateway.auth import Principal
+from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
+from tousu.services.gateway.complaints.client import CommandClient
+from tousu.services.gateway.complaints.personal import personal_case, revealed_case
+from tousu.services.gateway.complaints.queries import CaseFilter, list_cases
+from tousu.services.gateway.complaints.reader import Case, load_case
+from tousu.services.gateway.complaints.registration import Registration, submit
+from tousu.services.gateway.complaints.request_id import correlation_id
+from tousu.services.gateway.complaints.routes import command_id
+from tousu.services.gateway.notices.download import pdf_response
+from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
+from tousu.services.gateway.web import complaint_form
+from tousu.services.gateway.web.complaint_form import error_for, form_field
+from tousu.services.gateway.web.context import Web, form_data, see_other
+from tousu.services.gateway.web.i18n import N_, TAGS, gettext
+from tousu.services.gateway.web.staff.session import require_staff, staff_page
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar.repository import load_years
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.decide import decide
+from tousu.shared.domain.errors import DomainError
+from tousu.shared.domain.status import Status
+from tousu.shared.events import decode, utcnow
+from tousu.shared.events import types as ev
+from tousu.shared.events.base import EventData
+from tousu.shared.events.types import Channel, Complainant
+from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.contacts import valid_email, valid_phone
+from tousu.shared.intake.duplicates import (
     DuplicateCandidate,
     find_duplicates,
     normalize_email,
     normalize_phone,
 )
-from shared.intake.i18n import Localized
-from shared.intake.identifiers import verify_access_code
-from shared.intake.notices import addressed
-from shared.intake.taxonomy import Taxonomy
-from shared.notify import NoticeChannel, channel_for
-from shared.notify.documents import receipt_document
-from shared.privacy.keys import keys_by_contact
-from shared.privacy.reveal import reveal_all
-from shared.settings import Settings
-from shared.supervision.policy import warning_at
+from tousu.shared.intake.i18n import Localized
+from tousu.shared.intake.identifiers import verify_access_code
+from tousu.shared.intake.notices import addressed
+from tousu.shared.intake.taxonomy import Taxonomy
+from tousu.shared.notify import NoticeChannel, channel_for
+from tousu.shared.notify.documents import receipt_document
+from tousu.shared.privacy.keys import keys_by_contact
+from tousu.shared.privacy.reveal import reveal_all
+from tousu.shared.settings import Settings
+from tousu.shared.supervision.policy import warning_at
 
 INTAKE_ROLES: Final = ("operator", "supervisor", "admin")
 # What an operator types in at the console (web and Open311 come by themselves).

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from shared.events.envelope import STREAM_PREFIX
+from tousu.shared.events.envelope import STREAM_PREFIX
 
 
 async def display_names(pool: asyncpg.Pool | asyncpg.Connection) -> dict[str, str]:

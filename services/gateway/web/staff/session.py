@@ -24,28 +24,28 @@ from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from services.gateway.auth import passwords
-from services.gateway.auth.dependencies import get_pool
-from services.gateway.auth.repository import (
+from tousu.services.gateway.auth import passwords
+from tousu.services.gateway.auth.dependencies import get_pool
+from tousu.services.gateway.auth.repository import (
     get_credentials,
     issue_token,
     principal_for_token,
     revoke_token,
     set_password_hash,
 )
-from services.gateway.auth.roles import Principal, StaffRole
-from services.gateway.auth.tokens import AuthSettings
-from services.gateway.problems import localize
-from services.gateway.throttle import (
+from tousu.services.gateway.auth.roles import Principal, StaffRole
+from tousu.services.gateway.auth.tokens import AuthSettings
+from tousu.services.gateway.problems import localize
+from tousu.services.gateway.throttle import (
     TooManyRequests,
     check_login,
     client_ip,
     login_succeeded,
 )
-from services.gateway.web.complaint_form import REQUIRED
-from services.gateway.web.context import Web, form_data, see_other
-from services.gateway.web.i18n import N_, gettext
-from shared.settings import Settings
+from tousu.services.gateway.web.complaint_form import REQUIRED
+from tousu.services.gateway.web.context import Web, form_data, see_other
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.shared.settings import Settings
 
 COOKIE: Final = "tousu_session"
 COOKIE_PATH: Final = "/staff"

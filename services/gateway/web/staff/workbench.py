@@ -17,23 +17,23 @@ import asyncpg
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.gateway.auth import DEPARTMENT_ROLES
-from services.gateway.auth.dependencies import get_pool
-from services.gateway.web.context import Web
-from services.gateway.web.i18n import N_
-from services.gateway.web.staff.cases import (
+from tousu.services.gateway.auth import DEPARTMENT_ROLES
+from tousu.services.gateway.auth.dependencies import get_pool
+from tousu.services.gateway.web.context import Web
+from tousu.services.gateway.web.i18n import N_
+from tousu.services.gateway.web.staff.cases import (
     COLOUR_NAMES,
     Colour,
     calendar_of,
     deadline_colour,
     flash_message,
 )
-from services.gateway.web.staff.people import display_names, person, routing_requirements
-from services.gateway.web.staff.session import require_staff, staff_page
-from shared.domain.labels import deadline_label
-from shared.domain.status import Status
-from shared.events import utcnow
-from shared.settings import Settings
+from tousu.services.gateway.web.staff.people import display_names, person, routing_requirements
+from tousu.services.gateway.web.staff.session import require_staff, staff_page
+from tousu.shared.domain.labels import deadline_label
+from tousu.shared.domain.status import Status
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
 
 # The sections of the queue, in the order work goes through them.
 SECTIONS: Final[tuple[tuple[str, str, tuple[Status, ...]], ...]] = (

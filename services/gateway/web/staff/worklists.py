@@ -16,24 +16,24 @@ from typing import Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.gateway.auth.dependencies import get_pool
-from services.gateway.complaints import queries
-from services.gateway.problems import Lang
-from services.gateway.web.context import Web
-from services.gateway.web.i18n import N_, gettext
-from services.gateway.web.staff.cases import (
+from tousu.services.gateway.auth.dependencies import get_pool
+from tousu.services.gateway.complaints import queries
+from tousu.services.gateway.problems import Lang
+from tousu.services.gateway.web.context import Web
+from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.services.gateway.web.staff.cases import (
     COLOUR_NAMES,
     SUPERVISION_KINDS,
     Colour,
     calendar_of,
     deadline_colour,
 )
-from services.gateway.web.staff.people import display_names, person
-from services.gateway.web.staff.session import require_staff, staff_page
-from shared.domain.labels import deadline_label
-from shared.domain.status import Status
-from shared.events import utcnow
-from shared.settings import Settings
+from tousu.services.gateway.web.staff.people import display_names, person
+from tousu.services.gateway.web.staff.session import require_staff, staff_page
+from tousu.shared.domain.labels import deadline_label
+from tousu.shared.domain.status import Status
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
 
 FOLLOW_UP_PATH: Final = "/staff/follow-ups"
 SUPERVISION_PATH: Final = "/staff/supervision"
