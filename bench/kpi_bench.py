@@ -25,10 +25,10 @@ import asyncpg
 
 from bench.histories import END, NOW, START, fill_kpi_facts
 from bench.scratch import Scratch
+from tousu.services.metrics.kpi import GroupBy
+from tousu.services.metrics.kpi.compute import GROUPINGS
 from tousu.services.metrics.kpis import PgKpiSource
 from tousu.shared.calendar import TZ
-from tousu.shared.kpi import GroupBy
-from tousu.shared.kpi.compute import GROUPINGS
 
 COHORTS: dict[str, tuple[datetime, datetime, datetime]] = {
     # name: (start, end, as_of)

@@ -11,10 +11,10 @@ from datetime import datetime
 
 import asyncpg
 
+from tousu.services.metrics.supervision.policy import overdue_working_days
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events.types import DeadlineKind
 from tousu.shared.store.postgres import Connection
-from tousu.shared.supervision.policy import overdue_working_days
 
 # The due instant of owed deadline ``k.kind`` of case ``v``.
 _DUE_AT = """CASE k.kind WHEN 'acceptance' THEN v.acceptance_due_at

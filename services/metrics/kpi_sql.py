@@ -1,5 +1,5 @@
 """The KPI figures of docs/design.md, "Metrics", as SQL over ``kpi_facts``
-rows: the one place they are written for PostgreSQL (:mod:`tousu.shared.kpi.compute`
+rows: the one place they are written for PostgreSQL (:mod:`tousu.services.metrics.kpi.compute`
 is the in-memory twin they are tested against).
 
 Every figure of a complaint as of T is either fixed for as long as a facts

@@ -1,6 +1,6 @@
 """The KPIs of docs/design.md, "Metrics", from the ``kpi_facts`` projection.
 
-The same definitions as :mod:`tousu.shared.kpi.compute` (which folds events in
+The same definitions as :mod:`tousu.services.metrics.kpi.compute` (which folds events in
 memory, and against which this is tested), in SQL (:mod:`.kpi_sql`). The
 whole received months of a cohort are read from the rollup of the figures'
 changes (:mod:`.projections.kpi_rollup`), so a year costs about what a month
@@ -14,12 +14,12 @@ from datetime import datetime
 
 import asyncpg
 
+from tousu.services.metrics.kpi import GroupBy, KpiRow, Rate
+from tousu.services.metrics.kpi.compute import GROUPINGS
+from tousu.services.metrics.kpi.period import month_start, next_month
 from tousu.services.metrics.kpi_sql import FIGURES, sums, sums_as_of
 from tousu.services.metrics.projections.kpi_rollup import changes_sql, rollup_table
 from tousu.shared.calendar import TZ
-from tousu.shared.kpi import GroupBy, KpiRow, Rate
-from tousu.shared.kpi.compute import GROUPINGS
-from tousu.shared.kpi.period import month_start, next_month
 
 _FACTS = "kpi_facts"
 _ROLLUP = rollup_table(_FACTS)

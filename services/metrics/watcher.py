@@ -3,7 +3,7 @@ begins, an overdue notice once it has passed — each exactly once.
 
 Every replica of the metrics service sweeps. A notice is a
 ``RaiseSupervision`` command whose id is derived from the notice
-(:func:`tousu.shared.supervision.policy.notice_command_id`), so two replicas
+(:func:`tousu.services.metrics.supervision.policy.notice_command_id`), so two replicas
 sweeping at once, or a replica restarted half-way, repeat a command the
 executor has already seen, and nothing is appended twice.
 """
@@ -18,6 +18,7 @@ import asyncpg
 
 from tousu.services.metrics.deadlines import OwedDeadline, owed_before, provisional_in
 from tousu.services.metrics.projections.apply import CalendarSource
+from tousu.services.metrics.supervision.policy import Level, Notice, due_notices, notice_command_id
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
@@ -26,7 +27,6 @@ from tousu.shared.domain.labels import deadline_label
 from tousu.shared.events import Actor, utcnow
 from tousu.shared.logs import get_logger
 from tousu.shared.store import ConcurrencyConflict
-from tousu.shared.supervision.policy import Level, Notice, due_notices, notice_command_id
 
 log = get_logger(__name__)
 

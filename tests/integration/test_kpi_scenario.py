@@ -29,10 +29,10 @@ import pytest
 from tests.helpers import eventually, project_everything
 from tests.infra import Servers, new_database
 from tests.kpi_scenario import SCRIPTS, T1, T2, complaint_id, drive
+from tousu.services.metrics.kpi import GroupBy, KpiRow, complaint_facts, kpis
 from tousu.services.metrics.kpis import PgKpiSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.events import Envelope
-from tousu.shared.kpi import GroupBy, KpiRow, complaint_facts, kpis
 from tousu.shared.store import EventStore
 from tousu.shared.store.postgres import PostgresEventStore
 

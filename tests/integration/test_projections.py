@@ -26,6 +26,8 @@ from tests.domain_kit import (
     as_it_happens,
 )
 from tests.helpers import eventually, projections_caught_up
+from tousu.services.metrics.kpi import KpiRow, complaint_facts, kpis
+from tousu.services.metrics.kpi.compute import GROUPINGS
 from tousu.services.metrics.kpi_sql import FIGURES
 from tousu.services.metrics.kpis import PgKpiSource
 from tousu.services.metrics.projections import PROJECTIONS, CaseView, KpiFacts, by_name, kpi_rollup
@@ -36,8 +38,6 @@ from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
 from tousu.shared.events.types import Channel, Complainant
-from tousu.shared.kpi import KpiRow, complaint_facts, kpis
-from tousu.shared.kpi.compute import GROUPINGS
 from tousu.shared.store.postgres import PostgresEventStore, read_streams
 
 START = datetime(2026, 9, 14, 9, 0, tzinfo=TZ)

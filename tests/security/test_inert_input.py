@@ -23,12 +23,12 @@ from markupsafe import escape
 
 from tests.domain_kit import OPERATOR, ReplayExecutor
 from tests.web_kit import add_user, gateway_client, sign_in
+from tousu.services.metrics.kpi.export import inert
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.complaint import DecisionContext
 from tousu.shared.events import utcnow
 from tousu.shared.events.types import Channel, Complainant
-from tousu.shared.kpi.export import inert
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 

@@ -14,11 +14,11 @@ from tests.domain_kit import HANDLER, OPERATOR
 from tousu.services.gateway.clean_query import refused_parameter
 from tousu.services.gateway.complaints.bodies import body_model
 from tousu.services.intake.bad_input import RefusedSubmission, parse_submission
+from tousu.services.metrics.supervision.policy import overdue_working_days
 from tousu.shared.calendar import FIRST_YEAR, LAST_YEAR, TZ, WorkdayCalendar
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.inputs import Instant, Text
 from tousu.shared.events.types import Complainant
-from tousu.shared.supervision.policy import overdue_working_days
 
 TEXT = TypeAdapter(Text)
 INSTANT = TypeAdapter(Instant)

@@ -33,11 +33,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.domain_kit import CALENDAR, HANDLER, OPERATOR, OTHER_HANDLER, SUPERVISOR, Case
-from tousu.shared.calendar import TZ
-from tousu.shared.domain import commands as c
-from tousu.shared.events import Envelope
-from tousu.shared.events.types import Channel, PlanMeasure
-from tousu.shared.kpi import (
+from tousu.services.metrics.kpi import (
     ComplaintFacts,
     GroupBy,
     KpiRow,
@@ -47,6 +43,10 @@ from tousu.shared.kpi import (
     kpis,
     rank,
 )
+from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.events import Envelope
+from tousu.shared.events.types import Channel, PlanMeasure
 
 START = datetime(2026, 9, 14, tzinfo=TZ)
 END = datetime(2026, 10, 1, tzinfo=TZ)

@@ -25,13 +25,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image
 from structlog.testing import capture_logs
 
+from tousu.services.metrics.kpi import ComplaintFacts, GroupBy, KpiRow, kpis
 from tousu.services.metrics.report import charts, fonts
 from tousu.services.metrics.report.figures import gather_figures, report_period
 from tousu.services.metrics.report.monthly import ReportFiles, monthly_report
 from tousu.services.metrics.report.names import GroupNames
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.events.types import Channel, Satisfaction
-from tousu.shared.kpi import ComplaintFacts, GroupBy, KpiRow, kpis
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=TZ)
 CALENDAR = WorkdayCalendar()

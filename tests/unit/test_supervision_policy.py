@@ -11,9 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tousu.shared.calendar import TZ, WorkdayCalendar
-from tousu.shared.events.types import DeadlineKind
-from tousu.shared.supervision import (
+from tousu.services.metrics.supervision import (
     SUPERVISED,
     Level,
     Notice,
@@ -22,6 +20,8 @@ from tousu.shared.supervision import (
     overdue_working_days,
     warning_at,
 )
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.events.types import DeadlineKind
 
 CAL = WorkdayCalendar()
 COMPLAINT = uuid.UUID("00000000-0000-0000-0000-000000000001")

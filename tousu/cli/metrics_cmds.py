@@ -28,17 +28,8 @@ from tousu.cli._async import run
 from tousu.cli._console import add_columns, console
 from tousu.connect import database_url
 from tousu.services.metrics.deadlines import overdue
-from tousu.services.metrics.kpis import PgKpiSource
-from tousu.services.metrics.projections import PROJECTIONS, by_name
-from tousu.services.metrics.projections.rebuild import Rebuilt, rebuild_all
-from tousu.services.metrics.report.names import GroupNames
-from tousu.shared.calendar import TZ, WorkdayCalendar
-from tousu.shared.calendar.repository import load_years
-from tousu.shared.domain.labels import deadline_label
-from tousu.shared.events import utcnow
-from tousu.shared.events.types import DeadlineKind
-from tousu.shared.kpi import GroupBy, KpiRow
-from tousu.shared.kpi.export import (
+from tousu.services.metrics.kpi import GroupBy, KpiRow
+from tousu.services.metrics.kpi.export import (
     COUNTS,
     RATES,
     csv_header,
@@ -48,7 +39,16 @@ from tousu.shared.kpi.export import (
     percent,
     row_dict,
 )
-from tousu.shared.kpi.period import PeriodError, cohort, parse_instant
+from tousu.services.metrics.kpi.period import PeriodError, cohort, parse_instant
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.services.metrics.projections import PROJECTIONS, by_name
+from tousu.services.metrics.projections.rebuild import Rebuilt, rebuild_all
+from tousu.services.metrics.report.names import GroupNames
+from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar.repository import load_years
+from tousu.shared.domain.labels import deadline_label
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import DeadlineKind
 from tousu.shared.settings import load_settings
 from tousu.shared.store.postgres import PostgresEventStore
 

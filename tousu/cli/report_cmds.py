@@ -13,8 +13,8 @@ from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console
 from tousu.connect import database_url
-from tousu.shared.kpi.compute import GROUPINGS
-from tousu.shared.kpi.period import PeriodError, parse_instant
+from tousu.services.metrics.kpi.compute import GROUPINGS
+from tousu.services.metrics.kpi.period import PeriodError, parse_instant
 from tousu.shared.settings import load_settings
 
 if TYPE_CHECKING:

@@ -18,6 +18,9 @@ from tousu.services.gateway.auth.dependencies import get_pool, require_roles
 from tousu.services.gateway.auth.roles import DEPARTMENT_ROLES, Principal
 from tousu.services.gateway.problems import Text, Unprocessable, request_language
 from tousu.services.metrics.deadlines import overdue
+from tousu.services.metrics.kpi import KpiRow
+from tousu.services.metrics.kpi.export import row_dict
+from tousu.services.metrics.kpi.period import PeriodError, cohort, parse_instant
 from tousu.services.metrics.kpis import PgKpiSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
@@ -26,9 +29,6 @@ from tousu.shared.domain.labels import deadline_label
 from tousu.shared.domain.status import Status
 from tousu.shared.events import utcnow
 from tousu.shared.events.types import DeadlineKind
-from tousu.shared.kpi import KpiRow
-from tousu.shared.kpi.export import row_dict
-from tousu.shared.kpi.period import PeriodError, cohort, parse_instant
 
 GroupByParam = Literal["department", "handler", "channel", "category", "month"]
 

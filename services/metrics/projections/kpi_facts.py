@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from tousu.services.metrics.kpi import fact_intervals
 from tousu.services.metrics.projections import kpi_rollup
 from tousu.services.metrics.projections.base import Projection, Row
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events import Envelope
 from tousu.shared.events.envelope import STREAM_PREFIX
-from tousu.shared.kpi import fact_intervals
 from tousu.shared.store.postgres import Connection
 
 

@@ -17,13 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from tousu.services.metrics.kpi import KpiRow, RateName, rank
 from tousu.services.metrics.report.figures import MonthlyFigures
 from tousu.services.metrics.report.fonts import cjk_family
 from tousu.services.metrics.report.labels import RATES, Text, rate_of
 from tousu.services.metrics.report.names import GroupNames
 from tousu.shared.calendar import TZ
 from tousu.shared.intake.i18n import Lang
-from tousu.shared.kpi import KpiRow, RateName, rank
 
 _DPI = 150
 _RANKED_BY: tuple[RateName, ...] = ("feedback_timeliness", "satisfaction_rate")

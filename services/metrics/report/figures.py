@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tousu.services.metrics.kpi import GroupBy, KpiRow, Rate
+from tousu.services.metrics.kpi.compute import GROUPINGS
 from tousu.services.metrics.report.source import KpiSource
 from tousu.shared.calendar import TZ
-from tousu.shared.kpi import GroupBy, KpiRow, Rate
-from tousu.shared.kpi.compute import GROUPINGS
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 

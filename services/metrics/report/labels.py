@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from tousu.services.metrics.kpi import GroupBy, KpiRow, Rate, RateName
 from tousu.shared.intake.i18n import Lang, normalize_lang
-from tousu.shared.kpi import GroupBy, KpiRow, Rate, RateName
 
 Language = Literal["zh-CN", "en"]
 CellKind = Literal["count", "rate", "numerator", "denominator", "days"]

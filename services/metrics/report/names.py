@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tousu.services.metrics.kpi import GroupBy
 from tousu.services.metrics.report.labels import CHANNELS, NO_GROUP
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.i18n import Lang
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
-from tousu.shared.kpi import GroupBy
 
 
 @dataclass(frozen=True)

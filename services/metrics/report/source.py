@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from tousu.shared.kpi import GroupBy, KpiRow
+from tousu.services.metrics.kpi import GroupBy, KpiRow
 
 
 class KpiSource(Protocol):
     """KPI rows for the complaints received in [start, end), as they stood at ``as_of``.
 
     ``group_by=None`` gives exactly one total row; otherwise rows are sorted by
-    group key with the no-value group last, as ``tousu.shared.kpi.kpis`` does.
+    group key with the no-value group last, as ``tousu.services.metrics.kpi.kpis`` does.
     """
 
     async def kpis(

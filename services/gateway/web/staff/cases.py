@@ -44,6 +44,7 @@ from tousu.services.gateway.web.staff.session import (
 )
 from tousu.services.gateway.web.templating import department_namer
 from tousu.services.gateway.web.tracking import UNAVAILABLE, own_words
+from tousu.services.metrics.supervision.policy import warning_at
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
 from tousu.shared.domain.labels import deadline_label, event_label
@@ -55,7 +56,6 @@ from tousu.shared.events.types import DeadlineKind
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
 from tousu.shared.settings import Settings
-from tousu.shared.supervision.policy import warning_at
 
 Colour = Literal["green", "yellow", "red"]
 

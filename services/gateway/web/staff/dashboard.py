@@ -35,6 +35,8 @@ from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.gateway.web.templating import department_namer
 from tousu.services.metrics.deadlines import Overdue, overdue
+from tousu.services.metrics.kpi import KpiRow, Rate
+from tousu.services.metrics.kpi.export import label, percent
 from tousu.services.metrics.kpis import PgKpiSource
 from tousu.services.metrics.report.figures import month_start, parse_month, shift_month
 from tousu.services.metrics.report.labels import Language
@@ -43,8 +45,6 @@ from tousu.shared.domain.labels import deadline_label
 from tousu.shared.domain.status import Status
 from tousu.shared.events import utcnow
 from tousu.shared.intake.commitments import CommitmentRegister
-from tousu.shared.kpi import KpiRow, Rate
-from tousu.shared.kpi.export import label, percent
 from tousu.shared.settings import Settings
 
 SUPERVISOR_ROLES: Final = ("supervisor", "admin")

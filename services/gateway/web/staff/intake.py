@@ -40,6 +40,7 @@ from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.intake.submission import Submission
+from tousu.services.metrics.supervision.policy import warning_at
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
@@ -63,12 +64,10 @@ from tousu.shared.intake.i18n import Localized
 from tousu.shared.intake.identifiers import verify_access_code
 from tousu.shared.intake.notices import addressed
 from tousu.shared.intake.taxonomy import Taxonomy
-from tousu.shared.notify import NoticeChannel, channel_for
-from tousu.shared.notify.documents import receipt_document
+from tousu.services.followup.views import NoticeChannel, channel_for, receipt_document
 from tousu.shared.privacy.keys import keys_by_contact
 from tousu.shared.privacy.reveal import reveal_all
 from tousu.shared.settings import Settings
-from tousu.shared.supervision.policy import warning_at
 
 INTAKE_ROLES: Final = ("operator", "supervisor", "admin")
 # What an operator types in at the console (web and Open311 come by themselves).
@@ -151,7 +150,7 @@ FIELDS: Final = (
     "form_id",
 )
 # 答复方式: how the complainant wants to hear from us (SMS to the phone,
-# e-mail, or letter), as shared/notify's channel_for reads it.
+# e-mail, or letter), as followup's channel_for reads it.
 REPLY_CHANNELS: Final = (Channel.PHONE, Channel.WEB, Channel.LETTER)
 REPLY_CHOICES: Final = {
     Channel.PHONE: N_("By text message (SMS)"),

@@ -1,8 +1,8 @@
 """Pure KPI core: per-complaint facts as of an instant, and the figures of
 docs/design.md, "Metrics"."""
 
-from tousu.shared.kpi.compute import GroupBy, KpiRow, Rate, RateName, kpis, rank
-from tousu.shared.kpi.facts import ComplaintFacts, complaint_facts, fact_intervals
+from tousu.services.metrics.kpi.compute import GroupBy, KpiRow, Rate, RateName, kpis, rank
+from tousu.services.metrics.kpi.facts import ComplaintFacts, complaint_facts, fact_intervals
 
 __all__ = [
     "ComplaintFacts",

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from tousu.services.metrics.kpi.facts import ComplaintFacts
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events.types import Satisfaction
-from tousu.shared.kpi.facts import ComplaintFacts
 
 GroupBy = Literal["department", "handler", "channel", "category", "month"]
 RateName = Literal[

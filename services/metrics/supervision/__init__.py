@@ -1,6 +1,6 @@
 """Supervision (督办) of deadlines: when warnings and overdue notices are due."""
 
-from tousu.shared.supervision.policy import (
+from tousu.services.metrics.supervision.policy import (
     SUPERVISED,
     Level,
     Notice,
