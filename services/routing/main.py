@@ -1,7 +1,7 @@
 """`tousu service routing`: dispatch to departments; claim (签收) and return (退单).
 
 Besides the commands, consumer ``routing`` routes accepted and returned cases
-by the rules in ``shared/routing/data/rules.yaml`` (or ``TOUSU_ROUTING_RULES``),
+by the rules in ``services/routing/data/rules.yaml`` (or ``TOUSU_ROUTING_RULES``),
 unless ``TOUSU_AUTO_ROUTE`` is off.
 """
 
@@ -10,15 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from tousu.services.routing import RuleSet, load_rules
+from tousu.services.routing.auto import TRIGGERS, next_command
+from tousu.services.routing.known import register_departments
 from tousu.shared.consumer import Consumer
 from tousu.shared.domain import commands as c
 from tousu.shared.events import Envelope
 from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.logs import get_logger
-from tousu.shared.routing import RuleSet, load_rules
-from tousu.shared.routing.auto import TRIGGERS, next_command
-from tousu.shared.routing.known import register_departments
-from tousu.shared.routing.settings import RoutingSettings
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
 from tousu.shared.store import UnitOfWork
@@ -46,7 +45,7 @@ def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
 
 
 def consumers(runtime: Runtime) -> Sequence[Consumer]:
-    config = RoutingSettings()
+    config = runtime.settings.routing
     if not config.auto_route:
         log.info("automatic routing is off (TOUSU_AUTO_ROUTE)")
         return ()

@@ -17,10 +17,10 @@ from nats.js import JetStreamContext
 
 from tests.e2e.kit import HANDLER, OPERATOR, SUPERVISOR, Commands, received
 from tests.helpers import eventually
+from tousu.services.routing import FALLBACK_RULE_ID, load_rules
 from tousu.shared.events import Envelope
 from tousu.shared.events import types as ev
 from tousu.shared.events.types import DeadlineKind
-from tousu.shared.routing import FALLBACK_RULE_ID, load_rules
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 

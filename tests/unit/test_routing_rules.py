@@ -11,11 +11,7 @@ from typing import Any, cast
 import pytest
 
 from tests.domain_kit import HANDLER, OPERATOR, Case, ReplayExecutor
-from tousu.services.routing.main import auto_routing
-from tousu.shared.domain import commands as c
-from tousu.shared.domain.complaint import Status
-from tousu.shared.events import Envelope, NewEvent
-from tousu.shared.routing import (
+from tousu.services.routing import (
     FALLBACK_RULE_ID,
     RouteDecision,
     RoutingFacts,
@@ -25,8 +21,12 @@ from tousu.shared.routing import (
     match,
     parse_rules,
 )
-from tousu.shared.routing.auto import ACTOR, MANUAL_ROUTING, next_command
-from tousu.shared.routing.known import register_departments
+from tousu.services.routing.auto import ACTOR, MANUAL_ROUTING, next_command
+from tousu.services.routing.known import register_departments
+from tousu.services.routing.main import auto_routing
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.complaint import Status
+from tousu.shared.events import Envelope, NewEvent
 from tousu.shared.service import Runtime
 from tousu.shared.store import ConcurrencyConflict, UnitOfWork
 from tousu.shared.store.memory import InMemoryEventStore

@@ -6,8 +6,8 @@ from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 
+from tousu.services.routing.model import RuleSet
 from tousu.shared.datafiles import DataFileError, parse_yaml, validate
-from tousu.shared.routing.model import RuleSet
 
 PACKAGED = "rules.yaml"
 
@@ -39,7 +39,7 @@ def parse_rules(
 def load_rules(path: Path | None = None, *, departments: Collection[str] | None = None) -> RuleSet:
     """The rules in ``path``, or the packaged ones."""
     if path is None:
-        text = (resources.files("tousu.shared.routing") / "data" / PACKAGED).read_text("utf-8")
+        text = (resources.files("tousu.services.routing") / "data" / PACKAGED).read_text("utf-8")
         return parse_rules(text, PACKAGED, departments=departments)
     return parse_rules(path.read_text("utf-8"), str(path), departments=departments)
 

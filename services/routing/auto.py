@@ -12,14 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from tousu.services.routing.facts import facts_from
+from tousu.services.routing.matcher import match
+from tousu.services.routing.model import RuleSet
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.state import ComplaintState, replay
 from tousu.shared.domain.status import Status
 from tousu.shared.events import Actor, Envelope, decode
 from tousu.shared.events import types as ev
-from tousu.shared.routing.facts import facts_from
-from tousu.shared.routing.matcher import match
-from tousu.shared.routing.model import RuleSet
 
 ACTOR = Actor(id="routing-rules", role="system")
 TRIGGERS = (ev.ComplaintAccepted.event_type(), ev.CaseReturned.event_type())

@@ -6,8 +6,8 @@ import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from tousu.shared.routing.facts import RoutingFacts
-from tousu.shared.routing.model import FALLBACK_RULE_ID, Rule, RuleSet, When
+from tousu.services.routing.facts import RoutingFacts
+from tousu.services.routing.model import FALLBACK_RULE_ID, Rule, RuleSet, When
 
 
 @dataclass(frozen=True)
