@@ -39,10 +39,39 @@ _COMMAND_MODULES = (
 )
 
 
+# Commands that run the benchmarks under bench/, a folder of the source
+# checkout that the wheel leaves out: installed from a wheel, they say so.
+_CHECKOUT_ONLY = {"tousu.cli.bench_cmds": "bench", "tousu.cli.chaos_cmds": "chaos"}
+
+
 def _load_commands() -> None:
     # Imported here, not at the top: each module imports `app` from this one.
     for name in _COMMAND_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            command = _CHECKOUT_ONLY.get(name)
+            if command is None or (exc.name or "").partition(".")[0] != "bench":
+                raise
+            _add_checkout_only(command)
+
+
+def _add_checkout_only(command: str) -> None:
+    """`tousu <command>` without bench/ on the path: a clear answer, not an ImportError."""
+
+    @app.command(
+        name=command,
+        help="Benchmarks: run from a source checkout of tousu (bench/ is not installed).",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def checkout_only() -> None:
+        typer.echo(
+            f"tousu {command}: the benchmarks run from a source checkout of tousu, "
+            "whose bench/ folder is not part of the installed package; "
+            f"clone the repository and run `tousu {command}` there.",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def main() -> None:
