@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: up test lint typecheck unit bench clean system-deps
+.PHONY: up test lint typecheck contracts unit bench clean system-deps
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tousu needs Python 3.11 or newer (set PYTHON=...)")'
@@ -23,7 +23,7 @@ up: $(STAMP)
 	$(BIN)/tousu up
 
 ## Lint, type-check and run every test (what CI runs).
-test: $(STAMP) system-deps lint typecheck
+test: $(STAMP) system-deps lint typecheck contracts
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Debian's chromium (browser tests), a CJK font for its screenshots and
@@ -50,8 +50,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy -p tousu
 
+## The import contracts in .importlinter: the domain does no I/O, shared/
+## imports no service, a service uses another only through its views, nothing
+## imports the CLI.
+contracts: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 bench: $(STAMP)
 	$(BIN)/tousu bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .grimp_cache .import_linter_cache
