@@ -21,10 +21,10 @@ import asyncpg
 
 from tousu.database import prepare_database
 from tousu.shared.events import NewEvent
-from tousu.shared.relay.tasks import cancel_and_wait
 from tousu.shared.store.chain import keep_sealed, seal_all
 from tousu.shared.store.chain_verify import verify_chain
 from tousu.shared.store.postgres import PostgresEventStore
+from tousu.shared.tasks import cancel_and_wait
 
 WRITERS = 8
 

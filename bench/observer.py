@@ -16,8 +16,8 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from tousu.services.relay.message import STREAM_ID
 from tousu.shared.naming import Naming
-from tousu.shared.relay.message import STREAM_ID
 
 ACCEPTED = "ComplaintAccepted"
 ROUTED = "ComplaintRouted"

@@ -40,9 +40,9 @@ from bench.fleet import (
 from bench.observer import Observer
 from bench.scratch import Scratch
 from tousu.services.intake.intake import SUBMISSION_NAMESPACE
+from tousu.services.relay.message import MSG_ID
 from tousu.shared.events import complaint_stream
 from tousu.shared.nats_setup import connect, ensure_streams
-from tousu.shared.relay.message import MSG_ID
 
 SERVICES = ("intake", "routing", "handling", "followup", "metrics", "gateway")
 NATS_SERVICES = tuple(s for s in SERVICES if s != "gateway")

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 from bench.scratch import Scratch
+from tousu.services.relay.publisher import Relay
 from tousu.shared.events import NewEvent
 from tousu.shared.nats_setup import connect, ensure_streams
-from tousu.shared.relay import Relay
 from tousu.shared.store.postgres import PostgresEventStore
 
 

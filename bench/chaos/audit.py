@@ -21,7 +21,7 @@ Definitions (the figures of `tousu chaos`):
   lines, one per hand-over, carry the notice id). A dispatcher killed between
   a hand-over and recording it as sent leaves the outcome unknown; when its
   lease ends the notice is sent again, with the same reference for the
-  gateway to drop (shared/notify/dispatcher.py: at least once). Such repeats
+  gateway to drop (services/followup/notices/dispatcher.py: at least once). Such repeats
   are counted apart (*sent twice after a takeover*: the row was tried more
   than once); any other repeat is a bug.
 """
@@ -42,10 +42,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.chaos.drive import Tally
 from tousu.services.metrics.projections import PROJECTIONS
+from tousu.services.relay.message import MSG_ID, STREAM_ID, VERSION
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
 from tousu.shared.naming import Naming
-from tousu.shared.relay.message import MSG_ID, STREAM_ID, VERSION
 from tousu.shared.store.postgres import read_streams, snapshot_head
 
 SMS_SENT = "sms (logged, not sent)"

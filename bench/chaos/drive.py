@@ -30,11 +30,11 @@ from nats.errors import Error as NatsError
 
 from tousu.services.gateway.auth.repository import create_user
 from tousu.services.intake.intake import SUBMISSION_NAMESPACE
+from tousu.services.relay.message import MSG_ID
 from tousu.shared.calendar import TZ
 from tousu.shared.events import complaint_stream
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.naming import Naming
-from tousu.shared.relay.message import MSG_ID
 
 OPERATOR = {"id": "op-chaos", "role": "operator"}
 # Answers that say "not now", not "no": sent again with the same command id.

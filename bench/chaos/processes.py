@@ -18,7 +18,7 @@ from tousu.shared.naming import Naming
 
 STARTUP_TIMEOUT = 90.0
 RELAYS = ("relay-a", "relay-b")
-# What the relay calls its advisory-lock session (shared/relay/leader.py).
+# What the relay calls its advisory-lock session (services/relay/leader.py).
 _RELAY_SESSION = "tousu-relay pid="
 
 

@@ -30,10 +30,10 @@ from tousu.services.gateway.public.routes import public_router
 from tousu.services.gateway.throttle import RateLimitMiddleware, Throttle
 from tousu.services.gateway.web.public import static_files, web_public_router
 from tousu.services.gateway.web.staff import staff_router
+from tousu.services.relay.views import quarantine_readiness
 from tousu.shared.keys import access_code_key
 from tousu.shared.nats_setup import connect
 from tousu.shared.observability import database_check, nats_check, process_registry, readiness
-from tousu.shared.relay import quarantine
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -105,7 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
             {
                 "database": database_check(connections.pool),
                 "nats": nats_check(lambda: connections.nats.is_connected),
-                "quarantine": partial(quarantine.readiness_check, connections.pool),
+                "quarantine": partial(quarantine_readiness, connections.pool),
             }
         )
         return JSONResponse(body, status_code=status)

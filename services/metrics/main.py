@@ -12,9 +12,9 @@ from tousu.services.metrics.projections import PROJECTIONS
 from tousu.services.metrics.projections.live import ProjectionRunner
 from tousu.services.metrics.watcher import DeadlineWatcher
 from tousu.shared.domain import commands as c
-from tousu.shared.relay.tasks import cancel_and_wait
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
+from tousu.shared.tasks import cancel_and_wait
 
 
 @asynccontextmanager

@@ -38,9 +38,9 @@ from tests.integration.test_relay import (
     stream_messages,
 )
 from tests.processes import spawn, stop
+from tousu.services.relay.message import MSG_ID
 from tousu.shared.naming import Naming
 from tousu.shared.nats_setup import ensure_streams
-from tousu.shared.relay.message import MSG_ID
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 

@@ -22,15 +22,14 @@ from tests.integration.test_consumer import Flaky, envelope, publish
 from tests.scrape import sample, series_names, value
 from tousu.services.gateway.app import create_app
 from tousu.services.metrics.overdue_gauge import OverdueCases
+from tousu.services.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
+from tousu.services.relay.publisher import Relay, RelayStats
 from tousu.shared.consumer import Consumer, ConsumerHost
 from tousu.shared.events import Envelope, NewEvent, complaint_stream
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.observability import database_check, process_registry, serve_endpoint
 from tousu.shared.observability.consumer_lag import ConsumerLag
 from tousu.shared.observability.endpoint import endpoint_app
-from tousu.shared.relay import Relay
-from tousu.shared.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
-from tousu.shared.relay.publisher import RelayStats
 from tousu.shared.service import build_broker
 from tousu.shared.settings import Settings
 from tousu.shared.store import UnitOfWork

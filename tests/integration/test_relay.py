@@ -23,11 +23,13 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from tests.helpers import eventually
+from tousu.services.relay import quarantine
+from tousu.services.relay.leader import AdvisoryLeader
+from tousu.services.relay.message import MSG_ID
+from tousu.services.relay.publisher import Relay
 from tousu.shared.events import Envelope, NewEvent, complaint_stream
 from tousu.shared.naming import Naming
 from tousu.shared.nats_setup import ensure_streams
-from tousu.shared.relay import AdvisoryLeader, Relay, quarantine
-from tousu.shared.relay.message import MSG_ID
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -141,7 +143,7 @@ SpawnRelay = Callable[[], subprocess.Popen[bytes]]
 def spawn_relay(
     child_env: dict[str, str], tmp_path: Path, js: JetStreamContext
 ) -> Iterator[SpawnRelay]:
-    """Starts `python -m tousu.shared.relay` children; every one is killed at teardown.
+    """Starts `python -m tousu.services.relay` children; every one is killed at teardown.
 
     Depends on ``js`` so the children die before the streams are deleted.
     """
@@ -151,7 +153,7 @@ def spawn_relay(
     def spawn() -> subprocess.Popen[bytes]:
         log = (tmp_path / f"relay-{len(children)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "tousu.shared.relay"],
+            [sys.executable, "-m", "tousu.services.relay"],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -15,8 +15,8 @@ from rich.table import Table
 from tousu.cli import app
 from tousu.cli._console import console, key_column, text_column
 from tousu.cli._db import fail, with_database
+from tousu.services.relay import quarantine
 from tousu.shared.naming import is_token
-from tousu.shared.relay import quarantine
 
 relay_app = typer.Typer(help="The relay (store → JetStream).", no_args_is_help=True)
 app.add_typer(relay_app, name="relay")

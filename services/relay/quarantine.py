@@ -8,7 +8,7 @@ A row means "handled in commit order": the relay skips the event whenever it
 reads it again (after a resume, say), so the events after it keep flowing and
 the stream never holds it out of place by accident. Releasing a row asks the
 relay to publish the event once more, at the stream's end (see
-:mod:`tousu.shared.relay.publisher`).
+:mod:`tousu.services.relay.publisher`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The relay process: ``tousu service relay`` and ``python -m tousu.shared.relay``."""
+"""The relay process: ``tousu service relay`` and ``python -m tousu.services.relay``."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from collections.abc import Coroutine
 from functools import partial
 from typing import Any
 
+from tousu.services.relay import quarantine
+from tousu.services.relay.lag import pending_events
+from tousu.services.relay.leader import AdvisoryLeader
+from tousu.services.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
+from tousu.services.relay.publisher import Relay
 from tousu.shared.logs import configure_logging, get_logger
 from tousu.shared.nats_setup import connect, ensure_streams
 from tousu.shared.observability import database_check, nats_check, process_registry, serve_endpoint
-from tousu.shared.relay import quarantine
-from tousu.shared.relay.lag import pending_events
-from tousu.shared.relay.leader import AdvisoryLeader
-from tousu.shared.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
-from tousu.shared.relay.publisher import Relay
-from tousu.shared.relay.tasks import cancel_and_wait, run_until
 from tousu.shared.settings import Settings
 from tousu.shared.store.chain import keep_sealed
 from tousu.shared.store.postgres import PostgresEventStore
+from tousu.shared.tasks import cancel_and_wait, run_until
 
 log = get_logger(__name__)
 

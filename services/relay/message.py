@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tousu.services.relay.quarantine import INVALID_SUBJECT, TOO_LARGE
 from tousu.shared.events import Envelope
 from tousu.shared.naming import Naming
-from tousu.shared.relay.quarantine import INVALID_SUBJECT, TOO_LARGE
 
 MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Sequence"

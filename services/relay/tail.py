@@ -15,8 +15,8 @@ from typing import Literal
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from tousu.services.relay.message import PublishedRef, published_ref
 from tousu.shared.logs import get_logger
-from tousu.shared.relay.message import PublishedRef, published_ref
 from tousu.shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)

@@ -1,6 +1,6 @@
 """The relay's publishing loop: read in commit order, publish, checkpoint after the acks.
 
-An event that cannot be published at all (see :mod:`tousu.shared.relay.quarantine`)
+An event that cannot be published at all (see :mod:`tousu.services.relay.quarantine`)
 is set aside and counts as handled, so it never holds up the events after it;
 trouble that passes (NATS or the database down, a timeout) is waited out and
 retried, never set aside.
@@ -18,12 +18,9 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.api import PubAck
 
-from tousu.shared.events import Envelope
-from tousu.shared.logs import bound_contextvars, get_logger
-from tousu.shared.naming import Naming
-from tousu.shared.relay import quarantine
-from tousu.shared.relay.acks import AckInbox, PublishRejected
-from tousu.shared.relay.message import (
+from tousu.services.relay import quarantine
+from tousu.services.relay.acks import AckInbox, PublishRejected
+from tousu.services.relay.message import (
     EXPECTED_LAST_MSG_ID,
     EXPECTED_LAST_SEQUENCE,
     RELEASED,
@@ -31,8 +28,11 @@ from tousu.shared.relay.message import (
     Unpublishable,
     encode,
 )
-from tousu.shared.relay.reader import Item, Unreadable, read_event, read_items
-from tousu.shared.relay.tail import ResumePoint, find_resume_point
+from tousu.services.relay.reader import Item, Unreadable, read_event, read_items
+from tousu.services.relay.tail import ResumePoint, find_resume_point
+from tousu.shared.events import Envelope
+from tousu.shared.logs import bound_contextvars, get_logger
+from tousu.shared.naming import Naming
 from tousu.shared.store.postgres import PostgresEventStore
 
 log = get_logger(__name__)
@@ -108,7 +108,7 @@ class Relay:
     """Publishes the store's events to the events stream, in commit order.
 
     Leadership is not its concern: run :meth:`run` only while leading (see
-    :mod:`tousu.shared.relay.leader`); cancelling it stops publishing at once.
+    :mod:`tousu.services.relay.leader`); cancelling it stops publishing at once.
     """
 
     def __init__(

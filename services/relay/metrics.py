@@ -9,9 +9,9 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from tousu.shared.relay import quarantine
-from tousu.shared.relay.lag import pending_events
-from tousu.shared.relay.publisher import CHECKPOINT, RelayStats
+from tousu.services.relay import quarantine
+from tousu.services.relay.lag import pending_events
+from tousu.services.relay.publisher import CHECKPOINT, RelayStats
 
 
 class RelayLag:

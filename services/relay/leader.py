@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from tousu.shared.logs import get_logger
-from tousu.shared.relay.tasks import cancel_and_wait, run_until
+from tousu.shared.tasks import cancel_and_wait, run_until
 
 log = get_logger(__name__)
 

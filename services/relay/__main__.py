@@ -1,0 +1,9 @@
+"""``python -m tousu.services.relay``: run a relay configured from ``TOUSU_*``."""
+
+import asyncio
+
+from tousu.services.relay.main import run
+from tousu.shared.settings import Settings
+
+if __name__ == "__main__":
+    asyncio.run(run(Settings()))
