@@ -20,14 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from tousu.shared.consumer import Consumer
-from tousu.shared.domain.context import NoticeRenderer
-from tousu.shared.domain.state import ComplaintState, replay
-from tousu.shared.events import Envelope, decode
-from tousu.shared.events import types as ev
-from tousu.shared.events.envelope import STREAM_PREFIX
-from tousu.shared.logs import get_logger
-from tousu.shared.notify import (
+from tousu.services.followup.notices import (
     OUTBOX_CHANNEL,
     Dispatcher,
     NoticeChannel,
@@ -38,6 +31,13 @@ from tousu.shared.notify import (
     channel_for,
     enqueue_all,
 )
+from tousu.shared.consumer import Consumer
+from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.domain.state import ComplaintState, replay
+from tousu.shared.events import Envelope, decode
+from tousu.shared.events import types as ev
+from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.logs import get_logger
 from tousu.shared.privacy.reveal import reveal_history
 from tousu.shared.service import Runtime
 from tousu.shared.store import UnitOfWork

@@ -7,13 +7,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry
 
-from tousu.services.intake.code_notice import code_notice
+from tousu.services.followup.code_notice import enqueue_code_notice
 from tousu.services.intake.submission import Submission
 from tousu.shared.application.executor import CommandExecutor, Outcome
 from tousu.shared.domain import commands as c
@@ -36,7 +35,6 @@ from tousu.shared.intake.identifiers import (
     normalize_tracking_no,
 )
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
-from tousu.shared.notify import OUTBOX_CHANNEL, enqueue_all
 from tousu.shared.privacy.keys import keys_by_contact
 from tousu.shared.privacy.reveal import reveal_all
 from tousu.shared.store import ConcurrencyConflict, UnitOfWork
@@ -73,7 +71,7 @@ class Registration:
     code_hash: str
     # The complaint a 监督举报 names (related_tracking_no), None if it names none.
     related_complaint_id: str | None = None
-    # In memory only: sealed into the access-code notice (code_notice.py).
+    # In memory only: sealed into the access-code notice (followup's code_notice.py).
     access_code: str = field(default="", repr=False)
 
 
@@ -250,17 +248,14 @@ class Intake:
         uow.defer(reserve)
         if self._render is not None and outcome.events and not outcome.repeated:
             due = outcome.state.deadlines.get(DeadlineKind.ACCEPTANCE)
-            notice = code_notice(
+            enqueue_code_notice(
+                uow,
                 outcome.events[0],
                 _normalized(submission.complainant),
                 r.access_code,
                 due.due_at if due else None,
                 self._render,
             )
-            if notice is not None:
-                # Stored with the complaint, or not at all; the code sealed.
-                uow.defer(partial(enqueue_all, notifications=[notice], notify=False))
-                uow.wake_after_commit(OUTBOX_CHANNEL)
         if self._accepts_automatically(submission):
             accept = c.AcceptComplaint(
                 actor=SYSTEM_ACTOR,

@@ -10,7 +10,7 @@ text; values are inserted as given.
 The access code is never part of a notice stored in an event: only the code's
 hash may be stored. The one notice that carries it (``access_code``, sent once
 when staff register a complaint) goes straight to the outbox with the code
-sealed (services/intake/code_notice.py).
+sealed (services/followup/code_notice.py).
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ class FollowUpSurveyFields(_Fields):
 class AccessCodeFields(_Fields):
     """The access code goes into the notice as ``access_code``: the outbox
     stores the text with a placeholder and keeps the code sealed
-    (shared/notify/model.py ``ACCESS_CODE_SLOT``)."""
+    (services/followup/notices/model.py ``ACCESS_CODE_SLOT``)."""
 
     access_code: NonEmpty
     acceptance_due: Day | None = None

@@ -16,7 +16,7 @@ from tests.e2e.kit import handle_and_feed_back, routed_by_rules
 from tests.e2e.test_intake import HANDLER, OPERATOR, PUBLIC, command, submission, submit
 from tests.helpers import eventually
 from tests.integration.test_notify import SmtpServer
-from tousu.shared.notify import NoticeStatus, list_notifications
+from tousu.services.followup.notices import NoticeStatus, list_notifications
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 

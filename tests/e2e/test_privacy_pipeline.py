@@ -14,7 +14,7 @@ from nats.js.errors import NotFoundError
 
 from tests.e2e.test_intake import OPERATOR, command, submission, submit
 from tests.helpers import eventually, tousu
-from tousu.shared.notify import NoticeChannel, list_notifications
+from tousu.services.followup.notices import NoticeChannel, list_notifications
 from tousu.shared.privacy.erase import ERASED_RECIPIENT
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore

@@ -21,11 +21,11 @@ import pytest
 from tests.e2e.kit import Headers, Staff
 from tests.helpers import eventually
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.followup.notices import NoticeChannel, NoticeKind, list_notifications
+from tousu.services.followup.notices.model import ACCESS_CODE_SLOT
 from tousu.services.gateway.web.staff.intake import local_input
 from tousu.shared.events import utcnow
 from tousu.shared.intake.commitments import CommitmentRegister
-from tousu.shared.notify import NoticeChannel, NoticeKind, list_notifications
-from tousu.shared.notify.model import ACCESS_CODE_SLOT
 from tousu.shared.settings import Settings
 
 EMAIL = "wangfang@example.cn"

@@ -22,8 +22,7 @@ from aiosmtpd.controller import Controller
 from structlog.testing import capture_logs
 
 from tests.helpers import eventually
-from tousu.shared.events.types import Channel
-from tousu.shared.notify import (
+from tousu.services.followup.notices import (
     Dispatcher,
     LetterSender,
     LoggingSmsSender,
@@ -43,7 +42,8 @@ from tousu.shared.notify import (
     get_notification,
     list_notifications,
 )
-from tousu.shared.notify.claims import Delivery, claim_due, mark_sent
+from tousu.services.followup.notices.claims import Delivery, claim_due, mark_sent
+from tousu.shared.events.types import Channel
 from tousu.shared.store.postgres import PostgresEventStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import tousu
-from tousu.shared.events import NewEvent
-from tousu.shared.notify import (
+from tousu.services.followup.notices import (
     NoticeChannel,
     NoticeKind,
     Notification,
@@ -23,9 +22,10 @@ from tousu.shared.notify import (
     get_notification,
     list_notifications,
 )
-from tousu.shared.notify.claims import claim_due
-from tousu.shared.notify.dispatcher import Dispatcher
-from tousu.shared.notify.sender import SendError
+from tousu.services.followup.notices.claims import claim_due
+from tousu.services.followup.notices.dispatcher import Dispatcher
+from tousu.services.followup.notices.sender import SendError
+from tousu.shared.events import NewEvent
 from tousu.shared.privacy import erase as erasure
 from tousu.shared.privacy.crypto import (
     LEGACY_DIGEST_KEY,

@@ -12,6 +12,9 @@ from datetime import date, datetime
 import pytest
 
 from tests.domain_kit import CALENDAR, HANDLER, OPERATOR, SUPERVISOR, Case
+from tousu.services.followup.notices.documents import DocumentKind, NoticeDocument, notice_documents
+from tousu.services.followup.notices.pdf import render_notice_pdf
+from tousu.services.followup.notices.wrap import NO_LINE_START, wrap
 from tousu.services.gateway.notices.download import content_disposition
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
@@ -19,9 +22,6 @@ from tousu.shared.domain.complaint import DecisionContext
 from tousu.shared.events.types import Channel, Complainant, PlanMeasure
 from tousu.shared.intake.i18n import Localized
 from tousu.shared.intake.notices import NoticeContacts, NoticeTexts
-from tousu.shared.notify.documents import DocumentKind, NoticeDocument, notice_documents
-from tousu.shared.notify.pdf import render_notice_pdf
-from tousu.shared.notify.wrap import NO_LINE_START, wrap
 
 ORG = Localized(zh="某市政务服务中心", en="City Government Service Centre")
 RENDER = NoticeTexts(

@@ -12,16 +12,16 @@ from structlog.testing import capture_logs
 
 from tests.domain_kit import HANDLER, OPERATOR, SUPERVISOR
 from tests.unit.test_notice_pdf import ORG, RENDER, TRACKING_NO, pdftotext, received, squeeze
-from tousu.services.intake.code_notice import code_notice
+from tousu.services.followup.code_notice import code_notice
+from tousu.services.followup.notices import LoggingSmsSender, NoticeChannel, NoticeKind, SmsSender
+from tousu.services.followup.notices.documents import receipt_document
+from tousu.services.followup.notices.model import ACCESS_CODE_SLOT
+from tousu.services.followup.notices.pdf import render_notice_pdf
 from tousu.shared.domain import commands as c
 from tousu.shared.events import Envelope
 from tousu.shared.events import types as ev
 from tousu.shared.events.types import Channel, Complainant
 from tousu.shared.intake.notices import addressed, format_date, render_notice
-from tousu.shared.notify import LoggingSmsSender, NoticeChannel, NoticeKind, SmsSender
-from tousu.shared.notify.documents import receipt_document
-from tousu.shared.notify.model import ACCESS_CODE_SLOT
-from tousu.shared.notify.pdf import render_notice_pdf
 
 
 def extended(lang: str = "zh") -> ev.ExtensionDecided:

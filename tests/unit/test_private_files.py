@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tousu.services.followup.notices import NoticeChannel, NoticeKind, Notification
+from tousu.services.followup.notices.letter import LetterSender
 from tousu.shared.keys import stored_key
-from tousu.shared.notify import NoticeChannel, NoticeKind, Notification
-from tousu.shared.notify.letter import LetterSender
 from tousu.shared.private_files import tighten
 
 

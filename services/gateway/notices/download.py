@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from fastapi import Response
 
+from tousu.services.followup.views import NoticeDocument, notice_pdf
 from tousu.services.gateway.problems import NotFound, ServiceUnavailable, Text
-from tousu.shared.notify.documents import NoticeDocument
 
 NO_SUCH_NOTICE = Text("该投诉没有这份告知书", "The complaint has no such notice")
 NO_FONT = Text(
@@ -37,15 +37,10 @@ def filename(document: NoticeDocument) -> str:
 
 
 async def pdf_response(document: NoticeDocument) -> Response:
-    # fpdf and fontTools take half a second to import: loaded on the first PDF
-    # asked for, not by every gateway start.
-    from tousu.shared.notify.pdf import FontMissing, render_notice_pdf
-
-    try:
-        # A few tenths of a second of font work: off the event loop.
-        pdf = await asyncio.to_thread(render_notice_pdf, document)
-    except FontMissing:
-        raise ServiceUnavailable(NO_FONT, code="pdf_font_missing") from None
+    # A few tenths of a second of font work: off the event loop.
+    pdf = await asyncio.to_thread(notice_pdf, document)
+    if pdf is None:
+        raise ServiceUnavailable(NO_FONT, code="pdf_font_missing")
     return Response(
         pdf,
         media_type="application/pdf",

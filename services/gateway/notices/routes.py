@@ -15,6 +15,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
+from tousu.services.followup.views import (
+    DocumentKind,
+    NoticeDocument,
+    find_document,
+    notice_documents,
+)
 from tousu.services.gateway.auth.dependencies import CurrentUser, get_pool
 from tousu.services.gateway.complaints.personal import document_case, revealed_case
 from tousu.services.gateway.complaints.reader import Case, visible_case
@@ -27,12 +33,6 @@ from tousu.services.gateway.public.routes import AccessCode, TrackingNo
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.domain.context import NoticeRenderer
 from tousu.shared.intake.i18n import Localized
-from tousu.shared.notify.documents import (
-    DocumentKind,
-    NoticeDocument,
-    find_document,
-    notice_documents,
-)
 from tousu.shared.settings import Settings
 
 NoticeId = Annotated[uuid.UUID, Path(description="The notice's id (the id of its event)")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-# The events whose notice has a PDF (tousu.shared.notify.documents).
+# The events whose notice has a PDF (followup's notice_documents).
 PDF_EVENTS = frozenset(
     {"ComplaintAccepted", "ComplaintRejected", "ExtensionDecided", "ResultFeedbackSent"}
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tousu.shared.notify.model import Notification
+from tousu.services.followup.notices.model import Notification
 
 
 class WebSender:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tousu.services.followup.notices.model import NoticeChannel
 from tousu.shared.events.types import Channel
-from tousu.shared.notify.model import NoticeChannel
 
 # After the primary channel, what else reaches the complainant, fastest first.
 _FALLBACK_ORDER = (NoticeChannel.SMS, NoticeChannel.EMAIL, NoticeChannel.LETTER)

@@ -16,11 +16,11 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 import aiosmtplib
-
-from tousu.shared.events import utcnow
-from tousu.shared.notify.model import Notification
-from tousu.shared.notify.sender import SendError
 from tousu.shared.notify.settings import SmtpSettings
+
+from tousu.services.followup.notices.model import Notification
+from tousu.services.followup.notices.sender import SendError
+from tousu.shared.events import utcnow
 
 
 def message_id(n: Notification, domain: str) -> str:

@@ -28,14 +28,20 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry
+from tousu.shared.notify.settings import NotifySettings
 
+from tousu.services.followup.notices.claims import (
+    Delivery,
+    claim_due,
+    mark_failed,
+    mark_sent,
+    next_due_in,
+)
+from tousu.services.followup.notices.model import NoticeChannel, NotificationRecord
+from tousu.services.followup.notices.outbox import OUTBOX_CHANNEL
+from tousu.services.followup.notices.sender import Sender, SendError
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.logs import get_logger, scrub_contacts
-from tousu.shared.notify.claims import Delivery, claim_due, mark_failed, mark_sent, next_due_in
-from tousu.shared.notify.model import NoticeChannel, NotificationRecord
-from tousu.shared.notify.outbox import OUTBOX_CHANNEL
-from tousu.shared.notify.sender import Sender, SendError
-from tousu.shared.notify.settings import NotifySettings
 from tousu.shared.store import Wakeup
 
 log = get_logger("tousu.notify")

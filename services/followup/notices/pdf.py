@@ -26,11 +26,11 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
+from tousu.services.followup.notices.documents import NoticeDocument
+from tousu.services.followup.notices.wrap import wrap
 from tousu.shared.calendar import TZ
 from tousu.shared.fonts import bundled_font
 from tousu.shared.intake.notices import format_date
-from tousu.shared.notify.documents import NoticeDocument
-from tousu.shared.notify.wrap import wrap
 
 __all__ = ["FontMissing", "render_notice_pdf"]
 

@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tousu.services.followup.notices.model import Notification
+from tousu.services.followup.notices.sender import SendError
 from tousu.shared.events import utcnow
-from tousu.shared.notify.model import Notification
-from tousu.shared.notify.sender import SendError
 from tousu.shared.private_files import private_dir, private_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

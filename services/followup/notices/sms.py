@@ -9,9 +9,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from tousu.services.followup.notices.model import Notification
+from tousu.services.followup.notices.sender import SendError
 from tousu.shared.logs import get_logger
-from tousu.shared.notify.model import Notification
-from tousu.shared.notify.sender import SendError
 
 
 def sms_text(n: Notification, organisation: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tousu.shared.notify.model import Notification
+from tousu.services.followup.notices.model import Notification
 
 
 class SendError(Exception):

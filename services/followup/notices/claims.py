@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from tousu.shared.notify.model import NotificationRecord
-from tousu.shared.notify.outbox import records
+from tousu.services.followup.notices.model import NotificationRecord
+from tousu.services.followup.notices.outbox import records
 from tousu.shared.store.postgres import Connection
 
 _MAX_ERROR = 2000

@@ -15,7 +15,12 @@ from typing import Any
 
 import asyncpg
 
-from tousu.shared.notify.model import NoticeChannel, NoticeStatus, Notification, NotificationRecord
+from tousu.services.followup.notices.model import (
+    NoticeChannel,
+    NoticeStatus,
+    Notification,
+    NotificationRecord,
+)
 from tousu.shared.privacy.crypto import open_box, seal
 from tousu.shared.privacy.erase import ERASED_RECIPIENT
 from tousu.shared.privacy.keys import data_keys, key_for

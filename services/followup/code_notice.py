@@ -7,25 +7,37 @@ The code exists in plain only while the complaint is registered: the events
 keep its hash. So the notice is put in the outbox in the transaction that
 stores ``ComplaintReceived`` (with the code in memory) and the code goes into
 the outbox sealed with the complainant's data key, like the contact it is sent
-to (shared/notify/outbox.py); the body column holds a placeholder, filled in at
+to (services/followup/notices/outbox.py); the body column holds a placeholder, filled in at
 send time. Erasing the complainant destroys the key, and with it the code.
 
 Only on the complainant's own channel (SMS, e-mail or letter): never on the
 web page, which one can only open with the code already.
+
+Followup's public module for intake: intake calls :func:`enqueue_code_notice`
+in its transaction, and only followup's modules write the outbox.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Final
 
+from tousu.services.followup.notices import (
+    OUTBOX_CHANNEL,
+    NoticeChannel,
+    NoticeKind,
+    Notification,
+    channel_for,
+    enqueue_all,
+)
+from tousu.services.followup.notices.model import ACCESS_CODE_SLOT
 from tousu.shared.domain.context import NoticeRenderer
 from tousu.shared.events import Envelope, decode
 from tousu.shared.events import types as ev
 from tousu.shared.events.envelope import STREAM_PREFIX
-from tousu.shared.notify import NoticeChannel, NoticeKind, Notification, channel_for
-from tousu.shared.notify.model import ACCESS_CODE_SLOT
+from tousu.shared.store.postgres import PgUnitOfWork
 
 # The channels by which a complainant reaches staff, not a page of ours.
 STAFF_REGISTERED: Final = frozenset({ev.Channel.PHONE, ev.Channel.LETTER, ev.Channel.WALK_IN})
@@ -79,3 +91,21 @@ def code_notice(
         body=body,
         access_code=access_code,
     )
+
+
+def enqueue_code_notice(
+    uow: PgUnitOfWork,
+    received: Envelope,
+    who: ev.Complainant,
+    access_code: str,
+    acceptance_due: datetime | None,
+    render: NoticeRenderer,
+) -> Notification | None:
+    """Puts the access-code notice ``received`` calls for (:func:`code_notice`)
+    in the outbox with ``uow``'s commit; the notice, or None."""
+    notice = code_notice(received, who, access_code, acceptance_due, render)
+    if notice is not None:
+        # Stored with the complaint, or not at all; the code sealed.
+        uow.defer(partial(enqueue_all, notifications=[notice], notify=False))
+        uow.wake_after_commit(OUTBOX_CHANNEL)
+    return notice

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tousu.shared.notify.letter import LetterSender
-from tousu.shared.notify.model import NoticeChannel
-from tousu.shared.notify.sender import Sender
 from tousu.shared.notify.settings import NotifySettings, SmtpSettings
-from tousu.shared.notify.sms import LoggingSmsSender
-from tousu.shared.notify.smtp import SmtpSender
-from tousu.shared.notify.web import WebSender
+
+from tousu.services.followup.notices.letter import LetterSender
+from tousu.services.followup.notices.model import NoticeChannel
+from tousu.services.followup.notices.sender import Sender
+from tousu.services.followup.notices.sms import LoggingSmsSender
+from tousu.services.followup.notices.smtp import SmtpSender
+from tousu.services.followup.notices.web import WebSender
 from tousu.shared.settings import Settings
 
 

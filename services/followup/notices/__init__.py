@@ -5,10 +5,12 @@ notice is about; run a :class:`Dispatcher` to send; see what went wrong with
 ``list_notifications(pool, status="dead")``.
 """
 
-from tousu.shared.notify.channels import channel_for
-from tousu.shared.notify.dispatcher import Dispatcher, RetryPolicy
-from tousu.shared.notify.letter import LetterSender, render_letter
-from tousu.shared.notify.model import (
+from tousu.shared.notify.settings import NotifySettings, SmtpSettings
+
+from tousu.services.followup.notices.channels import channel_for
+from tousu.services.followup.notices.dispatcher import Dispatcher, RetryPolicy
+from tousu.services.followup.notices.letter import LetterSender, render_letter
+from tousu.services.followup.notices.model import (
     NoticeChannel,
     NoticeKind,
     NoticeStatus,
@@ -16,7 +18,7 @@ from tousu.shared.notify.model import (
     NotificationRecord,
     notification_id,
 )
-from tousu.shared.notify.outbox import (
+from tousu.services.followup.notices.outbox import (
     OUTBOX_CHANNEL,
     enqueue,
     enqueue_all,
@@ -24,12 +26,11 @@ from tousu.shared.notify.outbox import (
     list_notifications,
     wake,
 )
-from tousu.shared.notify.sender import Sender, SendError
-from tousu.shared.notify.senders import build_senders
-from tousu.shared.notify.settings import NotifySettings, SmtpSettings
-from tousu.shared.notify.sms import LoggingSmsSender, SmsSender
-from tousu.shared.notify.smtp import SmtpSender
-from tousu.shared.notify.web import WebSender
+from tousu.services.followup.notices.sender import Sender, SendError
+from tousu.services.followup.notices.senders import build_senders
+from tousu.services.followup.notices.sms import LoggingSmsSender, SmsSender
+from tousu.services.followup.notices.smtp import SmtpSender
+from tousu.services.followup.notices.web import WebSender
 
 __all__ = [
     "OUTBOX_CHANNEL",
