@@ -1,4 +1,4 @@
-"""The one spreadsheet guard (tousu.shared.cells) for CSV and XLSX cells alike."""
+"""The one spreadsheet guard (tousu.services.metrics.cells) for CSV and XLSX cells alike."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 
+from tousu.services.metrics.cells import inert, looks_like_formula
 from tousu.services.metrics.report.workbook import put_text
-from tousu.shared.cells import inert, looks_like_formula
 
 HIDDEN_FORMULAS = ("\n=1+1", " =2+2", "\r\n+3", "\t-4+4", "\u3000@SUM(1)", "  \n=HYPERLINK(1)")
 PLAIN = ("普通文字", "1+1=2", "a=b", "TS2611-00001", "", "邮箱 x@example.com")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tousu.services.metrics.kpi.compute import KpiRow, Rate
-
 # The one CSV guard, re-exported for the CSV writers that import it from here.
-from tousu.shared.cells import inert as inert
+from tousu.services.metrics.cells import inert as inert
+from tousu.services.metrics.kpi.compute import KpiRow, Rate
 
 RATES = ("acceptance_timeliness", "feedback_timeliness", "closure_rate", "satisfaction_rate")
 COUNTS = ("received", "accepted", "rejected", "fed_back", "closed", "reopened", "overdue_now")

@@ -14,6 +14,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from tousu.services.metrics.cells import looks_like_formula
 from tousu.services.metrics.kpi.compute import GROUPINGS
 from tousu.services.metrics.report.figures import MonthlyFigures
 from tousu.services.metrics.report.labels import (
@@ -29,7 +30,6 @@ from tousu.services.metrics.report.labels import (
 )
 from tousu.services.metrics.report.names import GroupNames
 from tousu.shared.calendar import TZ
-from tousu.shared.cells import looks_like_formula
 from tousu.shared.intake.i18n import Lang
 
 TITLE_ROW = 1
