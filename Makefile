@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: up test lint typecheck contracts unit bench clean system-deps
+.PHONY: up test lint typecheck contracts module-map unit bench clean system-deps
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tousu needs Python 3.11 or newer (set PYTHON=...)")'
@@ -55,6 +55,10 @@ typecheck: $(STAMP)
 ## imports the CLI.
 contracts: $(STAMP)
 	$(BIN)/lint-imports --no-cache
+
+## Rewrite the module map in docs/architecture.md from the modules' docstrings.
+module-map: $(STAMP)
+	$(BIN)/python -m tests.architecture.module_map
 
 bench: $(STAMP)
 	$(BIN)/tousu bench
