@@ -1,112 +1,464 @@
-"""Configuration from the ``TOUSU_*`` environment variables."""
+"""Configuration from the ``TOUSU_*`` environment variables: one object, in sections.
+
+``load_settings()`` is the one way in. A top-level field reads ``TOUSU_<NAME>``;
+a section's field reads its section's prefix and its name (``smtp.host`` is
+``TOUSU_SMTP_HOST``, ``auth.token_days`` is ``TOUSU_TOKEN_DAYS``), unless the
+section names it otherwise (``smtp.from_address`` is ``TOUSU_SMTP_FROM``).
+``env_names()`` lists every variable; docs/configuration.md is generated from
+the fields' descriptions (``tousu settings reference``) and a test keeps it so.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from limits import parse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from tousu.shared.naming import Naming
+
+ENV_PREFIX = "TOUSU_"
+
+
+class Section(BaseModel):
+    """A group of settings; each field reads ``env_prefix`` + its name, upper case."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    env_prefix: ClassVar[str] = ENV_PREFIX
+    # Fields whose variable is not prefix + name (kept as they were named).
+    env_overrides: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        return cls.env_overrides.get(field) or f"{cls.env_prefix}{field}".upper()
+
+    def explicit(self, field: str) -> bool:
+        """Whether ``field`` was configured rather than left at its default."""
+        return field in self.model_fields_set
+
+
+class RoutingSection(Section):
+    auto_route: bool = Field(
+        default=True,
+        description="Route accepted and returned cases by the rules; off (0): they wait "
+        "for a person to route them.",
+    )
+    routing_rules: Path | None = Field(
+        default=None,
+        description="An operator's routing rules file instead of the packaged one.",
+    )
+
+
+class AuthSection(Section):
+    token_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Lifetime of an API token issued at login or by `tousu users token` (days).",
+    )
+    # A working day plus overtime, then sign in again.
+    session_hours: float = Field(
+        default=10,
+        gt=0,
+        le=24 * 30,
+        description="Lifetime of a web sign-in: the session cookie and the token behind "
+        "it (hours).",
+    )
+
+
+class SmtpSection(Section):
+    env_prefix = "TOUSU_SMTP_"
+    env_overrides = {"from_address": "TOUSU_SMTP_FROM"}
+
+    host: str | None = Field(
+        default=None,
+        description="The SMTP server of e-mail notices. Unset: no e-mail is sent (e-mail "
+        "notices wait in the outbox).",
+    )
+    port: int = Field(default=25, ge=1, le=65535, description="The SMTP server's port.")
+    user: str | None = Field(default=None, description="SMTP user name, if it asks for one.")
+    password: SecretStr | None = Field(default=None, description="SMTP password.")
+    from_address: str = Field(
+        default="noreply@tousu.invalid", description="The From address of e-mail notices."
+    )
+    starttls: bool = Field(
+        default=False, description="STARTTLS after connecting (port 587). Excludes TLS."
+    )
+    tls: bool = Field(
+        default=False, description="TLS from the start (port 465). Excludes STARTTLS."
+    )
+    message_id_domain: str | None = Field(
+        default=None,
+        description="Right-hand side of the Message-ID; the From address's domain when unset.",
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds an SMTP exchange may take.")
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Self:
+        if self.starttls and self.tls:
+            raise ValueError("TOUSU_SMTP_STARTTLS and TOUSU_SMTP_TLS exclude each other")
+        return self
+
+    @property
+    def id_domain(self) -> str:
+        return self.message_id_domain or self.from_address.rpartition("@")[2] or "tousu.invalid"
+
+
+class NotifySection(Section):
+    env_prefix = "TOUSU_NOTIFY_"
+
+    max_attempts: int = Field(
+        default=8, ge=1, description="Tries in all, the first included, before a notice is dead."
+    )
+    # 30 s, 1 min, 2 min … 1 h: an SMTP outage of a few hours loses nothing.
+    backoff_base: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait after a notice's first failed send; doubled after "
+        "each further one, up to the maximum.",
+    )
+    backoff_max: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two tries of a notice (seconds)."
+    )
+    # A send is cut off after half of it, so a slow dispatcher never sends
+    # alongside its successor.
+    lease: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a dispatcher's claim holds a notice; then it is tried again, so "
+        "a dispatcher that died while sending is taken over.",
+    )
+    batch_size: int = Field(
+        default=10,
+        ge=1,
+        description="Notices one dispatcher claims (and sends concurrently) at a time.",
+    )
+    recheck: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between looks at the outbox when no wake-up came (a LISTEN "
+        "connection that dropped).",
+    )
+    organisation: str = Field(
+        default="投诉受理中心",
+        description="The sender's name: From line of e-mails, signature of letters and SMS.",
+    )
+
+
+# A shared slowdown (of a number or a username, from any address) locks its
+# owner out too: its window may not be longer than this, so that an attacker
+# can never keep the owner out for long.
+SLOWDOWN_WINDOW_MAX = 60
+
+
+class RateSection(Section):
+    """Rate limits of the public endpoints and sign-in, in ``limits`` notation."""
+
+    env_prefix = "TOUSU_RATE_"
+
+    limits: bool = Field(
+        default=True, description="Apply the rate limits and lockouts; false turns them all off."
+    )
+    submit: str = Field(
+        default="10/minute", description="New complaints (web, API, Open311) per client IP."
+    )
+    lookup: str = Field(
+        default="10/minute", description="Looking a complaint up by number, per client IP."
+    )
+    survey: str = Field(default="10/minute", description="Satisfaction surveys per client IP.")
+    login: str = Field(default="10/minute", description="Staff sign-in attempts per client IP.")
+    # Failures lock out further attempts until the window has passed. Per
+    # (tracking number, client IP): a guesser is locked, the owner (another
+    # address) is not.
+    lookup_failures: str = Field(
+        default="5/15 minutes", description="Wrong codes per tracking number and client IP."
+    )
+    # A short slowdown against guesses spread over many addresses, which the
+    # owner's right code outlasts within a minute.
+    lookup_failures_number: str = Field(
+        default="10/minute",
+        description="Wrong codes per tracking number, from any IP (window at most 60 s).",
+    )
+    login_failures: str = Field(
+        default="5/15 minutes", description="Failed sign-ins per username and client IP."
+    )
+    login_failures_user: str = Field(
+        default="10/minute",
+        description="Failed sign-ins per username, from any IP (window at most 60 s).",
+    )
+    login_failures_ip: str = Field(
+        default="20/15 minutes", description="Failed sign-ins per client IP."
+    )
+
+    @field_validator(
+        "submit",
+        "lookup",
+        "survey",
+        "login",
+        "lookup_failures",
+        "lookup_failures_number",
+        "login_failures",
+        "login_failures_user",
+        "login_failures_ip",
+    )
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse(value)  # a typo fails at start-up, not on the first request
+        return value
+
+    @field_validator("lookup_failures_number", "login_failures_user")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        if parse(value).get_expiry() > SLOWDOWN_WINDOW_MAX:
+            raise ValueError(
+                f"a shared slowdown's window may be at most {SLOWDOWN_WINDOW_MAX} seconds "
+                "(it holds the owner up too)"
+            )
+        return value
+
+
+class EmbeddedSection(Section):
+    """The servers `tousu up` starts when no URLs are configured. A busy default
+    port is replaced by a spare one; a busy configured port is an error."""
+
+    env_prefix = "TOUSU_EMBEDDED_"
+
+    # The defaults avoid 4222/5432, which a system NATS or PostgreSQL often holds.
+    nats_port: int = Field(default=14222, description="Client port of the embedded nats-server.")
+    nats_monitor_port: int = Field(
+        default=18222, description="Monitoring port of the embedded nats-server."
+    )
+    pg_port: int = Field(default=15432, description="Port of the embedded PostgreSQL.")
+    start_timeout: float = Field(
+        default=30.0, description="Seconds an embedded server may take to start."
+    )
 
 
 class Settings(BaseSettings):
     """One place for every knob; services, CLI and tests all read this."""
 
-    model_config = SettingsConfigDict(env_prefix="TOUSU_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     # None means "not configured": `tousu up` then starts the embedded servers,
     # and other commands look for the ones `tousu up` started (see runtime state).
-    nats_url: str | None = None
-    database_url: str | None = None
-    # Most connections a service's store pool opens (each service process
-    # also holds one or two listening connections besides).
-    database_pool_size: int = Field(default=10, ge=1, le=100)
-    subject_root: str = Field(default="tousu", pattern=r"^[A-Za-z0-9_-]+$")
-    data_dir: Path = Path("./var")
-    http_port: int = 8080
-    # Loopback by default; a deployment behind a proxy or in a container sets 0.0.0.0.
-    http_host: str = "127.0.0.1"
-    # The reverse proxies whose X-Forwarded-For the gateway believes (addresses
-    # or networks, comma-separated: "10.0.0.5,192.168.0.0/24"). Empty: none,
-    # and the client address of rate limits and lockouts is the connection's.
-    trusted_proxies: Annotated[list[str], NoDecode] = []
-    log_level: str = "INFO"
-    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    nats_url: str | None = Field(
+        default=None,
+        description="The NATS server. Unset: `tousu up` starts one, other commands use it.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="The PostgreSQL database. Unset: `tousu up` starts one, other commands use it.",
+    )
+    # Each service process also holds one or two listening connections besides.
+    database_pool_size: int = Field(
+        default=10, ge=1, le=100, description="Most connections a service's store pool opens."
+    )
+    subject_root: str = Field(
+        default="tousu",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="First token of every NATS subject and stream name (several deployments "
+        "can share one NATS).",
+    )
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Folder of keys, letters, logs and the embedded servers' data.",
+    )
+    http_port: int = Field(default=8080, description="Port of the gateway (web pages and API).")
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="Address the gateway listens on; 0.0.0.0 behind a proxy or in a container.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Reverse proxies whose X-Forwarded-For the gateway believes: addresses "
+        'or networks, comma-separated ("10.0.0.5,192.168.0.0/24"). Empty: none, and rate '
+        "limits and lockouts count the connection's address.",
+    )
+    log_level: str = Field(default="INFO", description="Least level logged.")
+    log_format: str = Field(
+        default="auto",
+        pattern="^(auto|json|console)$",
+        description="auto (console on a terminal, else JSON), json or console.",
+    )
 
-    # Consumers: how often a failing handler is tried before its message is
-    # dead-lettered, and the back-off between tries (seconds, doubled each time).
-    consumer_max_deliver: int = Field(default=5, ge=1)
-    consumer_backoff_base: float = Field(default=1.0, gt=0)
-    consumer_backoff_max: float = Field(default=60.0, gt=0)
-    consumer_batch_size: int = Field(default=100, ge=1)
-    # Seconds a pull fetch waits for messages before asking again (bounds
-    # only idle polling and shutdown latency; messages end a fetch at once).
-    consumer_fetch_timeout: float = Field(default=5.0, gt=0)
-    # Most items one transaction handles together: the events a consumer
-    # fetched, the submissions intake received at once (1: one each).
-    group_commit: int = Field(default=25, ge=1)
+    consumer_max_deliver: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a failing handler before its message is dead-lettered.",
+    )
+    consumer_backoff_base: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds before a failed message is tried again; doubled each time.",
+    )
+    consumer_backoff_max: float = Field(
+        default=60.0, gt=0, description="Longest wait before a failed message is tried again."
+    )
+    consumer_batch_size: int = Field(
+        default=100, ge=1, description="Most messages a consumer fetches at once."
+    )
+    # Bounds only idle polling and shutdown latency; messages end a fetch at once.
+    consumer_fetch_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a pull fetch waits for messages."
+    )
+    group_commit: int = Field(
+        default=25,
+        ge=1,
+        description="Most items one transaction handles together: the events a consumer "
+        "fetched, the submissions intake received at once (1: one each).",
+    )
 
-    # Bad input: the largest HTTP request body the gateway reads (413 above it)
-    # and the largest channel submission intake takes off NATS (dead-lettered
-    # above it). Field lengths are the domain's (shared/domain/commands.py);
-    # the longest valid complaint, JSON-escaped CJK (6 bytes a character), is
-    # about 260 KB.
-    max_request_bytes: int = Field(default=512 * 1024, ge=1024)
-    max_submission_bytes: int = Field(default=512 * 1024, ge=1024)
+    # Field lengths are the domain's (shared/domain/commands.py); the longest
+    # valid complaint, JSON-escaped CJK (6 bytes a character), is about 260 KB.
+    max_request_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="Largest HTTP request body the gateway reads (413 above it).",
+    )
+    max_submission_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="Largest channel submission intake takes off NATS (dead-lettered above it).",
+    )
 
-    relay_batch_size: int = Field(default=500, ge=1)
-    # JetStream replicas of each stream (3 on a 3-node cluster).
-    stream_replicas: int = Field(default=1, ge=1, le=5)
-    # Where a NATS service or the relay serves /metrics, /healthz and /readyz;
-    # None: not served (the gateway serves them on its own port).
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
-    # How often a standby relay tries to take the leadership (seconds).
-    relay_standby_retry: float = Field(default=0.5, gt=0)
-    # Safety net for wake-ups lost to rolled-back transactions (they send no
-    # NOTIFY); readers normally wake on LISTEN/NOTIFY.
-    store_idle_recheck: float = Field(default=2.0, gt=0)
+    relay_batch_size: int = Field(
+        default=500, ge=1, description="Most events the relay publishes in one batch."
+    )
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="JetStream replicas of each stream (3 on a 3-node cluster).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port where a NATS service or the relay serves /metrics, /healthz and "
+        "/readyz. Unset: not served (the gateway serves them on its own port).",
+    )
+    relay_standby_retry: float = Field(
+        default=0.5, gt=0, description="Seconds between a standby relay's tries to lead."
+    )
+    # Readers normally wake on LISTEN/NOTIFY.
+    store_idle_recheck: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds between an idle store reader's looks for new events: the safety "
+        "net for wake-ups lost to rolled-back transactions (they send no NOTIFY).",
+    )
 
-    # How often the deadline watcher (督办) looks for warnings and overdue
-    # deadlines, in seconds.
-    supervision_interval: float = Field(default=30.0, gt=0)
+    supervision_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between the deadline watcher's (督办) looks for warnings and "
+        "overdue deadlines.",
+    )
 
-    # Who the organisation is, as notices to the public name it, and where the
-    # public reports on how a complaint was handled (监督举报电话和邮箱).
-    org_name_zh: str = "某市政务服务中心"
-    org_name_en: str = "City Government Service Centre"
-    supervision_phone: str = "12345"
-    supervision_email: str = "jiandu@example.gov.cn"
-    hotline: str | None = "12345"
-    lookup_url: str | None = None
+    org_name_zh: str = Field(
+        default="某市政务服务中心", description="The organisation's name in Chinese notices."
+    )
+    org_name_en: str = Field(
+        default="City Government Service Centre",
+        description="The organisation's name in English notices.",
+    )
+    supervision_phone: str = Field(
+        default="12345",
+        description="Where the public reports on how a complaint was handled (监督举报电话).",
+    )
+    supervision_email: str = Field(
+        default="jiandu@example.gov.cn",
+        description="Where the public reports on how a complaint was handled (监督举报邮箱).",
+    )
+    hotline: str | None = Field(
+        default="12345", description="The hotline notices name; unset: none named."
+    )
+    lookup_url: str | None = Field(
+        default=None,
+        description="Public address of the complaint lookup page that notices give.",
+    )
 
-    # Signs the web pages' CSRF tokens and short-lived cookies. Unset: a random
-    # key kept in <data_dir>/web-secret (replicas sharing no data dir must set it).
-    web_secret: SecretStr | None = None
-    # Keys the access codes' HMAC. Unset: kept in <data_dir>/access-code-key;
-    # every intake and gateway process must use the same one.
-    access_code_key: SecretStr | None = None
-    # Open311's public reads show a request's description, address, position
-    # and photo (free text and places a complainant gave). Default off: only
-    # status, service, agency, dates and the public id (docs/personal-data.md).
-    open311_public_details: bool = False
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web pages' CSRF tokens and short-lived cookies. Unset: a "
+        "random key kept in <data_dir>/web-secret (replicas sharing no data dir must set it).",
+    )
+    access_code_key: SecretStr | None = Field(
+        default=None,
+        description="Keys the access codes' HMAC. Unset: kept in <data_dir>/access-code-key; "
+        "every intake and gateway process must use the same one.",
+    )
+    open311_public_details: bool = Field(
+        default=False,
+        description="Open311's public reads show a request's description, address, position "
+        "and photo. Off: only status, service, agency, dates and the public id "
+        "(docs/personal-data.md).",
+    )
 
-    # Accept complete, in-scope submissions without an operator (default off:
-    # the policy asks for a preliminary verification, 初步核实).
-    auto_accept: bool = False
+    auto_accept: bool = Field(
+        default=False,
+        description="Accept complete, in-scope submissions without an operator (off: the "
+        "policy asks for a preliminary verification, 初步核实).",
+    )
 
-    # Late entries (补录, docs/late-entries.md): a fact dated earlier than it is
-    # recorded by more than the grace (clock skew, transit) is a late entry.
-    # Staff may register a letter, visit or call up to late_registration_days
-    # late, and record any other step back to the start of the day
-    # late_step_working_days working days before (0: the same day); beyond
-    # that only a supervisor may, with a reason.
-    late_entry_grace_seconds: int = Field(default=300, ge=0, le=3600)
-    late_registration_days: int = Field(default=30, ge=0, le=366)
-    late_step_working_days: int = Field(default=0, ge=0, le=60)
+    # Late entries (补录, docs/late-entries.md); beyond these windows only a
+    # supervisor may record, with a reason.
+    late_entry_grace_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="A fact dated earlier than it is recorded by more than this (clock skew, "
+        "transit) is a late entry.",
+    )
+    late_registration_days: int = Field(
+        default=30,
+        ge=0,
+        le=366,
+        description="Days late staff may register a letter, visit or call.",
+    )
+    late_step_working_days: int = Field(
+        default=0,
+        ge=0,
+        le=60,
+        description="Staff may record any other step back to the start of the day this many "
+        "working days before (0: the same day).",
+    )
+
+    routing: RoutingSection = Field(
+        default_factory=RoutingSection, description="Automatic routing to departments."
+    )
+    auth: AuthSection = Field(
+        default_factory=AuthSection, description="Lifetimes of API tokens and web sign-ins."
+    )
+    smtp: SmtpSection = Field(
+        default_factory=SmtpSection, description="The SMTP server e-mail notices go through."
+    )
+    notify: NotifySection = Field(
+        default_factory=NotifySection,
+        description="How the notice dispatcher claims, retries and gives up.",
+    )
+    rate: RateSection = Field(
+        default_factory=RateSection,
+        description="Rate limits and lockouts of the public endpoints and staff sign-in, "
+        'in `limits` notation ("10/minute", "5/15 minutes").',
+    )
+    embedded: EmbeddedSection = Field(
+        default_factory=EmbeddedSection,
+        description="The nats-server and PostgreSQL `tousu up` starts when no URLs are set.",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -122,6 +474,62 @@ class Settings(BaseSettings):
     @cached_property
     def naming(self) -> Naming:
         return Naming(self.subject_root)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _SectionedEnv(settings_cls), dotenv_settings, file_secret_settings)
+
+
+def _section(field: FieldInfo) -> type[Section] | None:
+    kind = field.annotation
+    return kind if isinstance(kind, type) and issubclass(kind, Section) else None
+
+
+class _SectionedEnv(EnvSettingsSource):
+    """The environment, with each section's fields read by their own names
+    (pydantic-settings alone would read a section as one JSON variable)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        section = _section(field)
+        if section is None:
+            return super().get_field_value(field, field_name)
+        found: dict[str, str | None] = {}
+        for name in section.model_fields:
+            key = section.env_name(name)
+            value = self.env_vars.get(key if self.case_sensitive else key.lower())
+            if value is not None:
+                found[name] = value
+        return found or None, field_name, False
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        if _section(field) is not None:
+            return value
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
+
+
+def setting_fields() -> Iterator[tuple[str | None, str, FieldInfo]]:
+    """(section or None for the top level, environment variable, field) of every setting."""
+    for name, field in Settings.model_fields.items():
+        section = _section(field)
+        if section is None:
+            yield None, f"{ENV_PREFIX}{name}".upper(), field
+            continue
+        for sub, sub_field in section.model_fields.items():
+            yield name, section.env_name(sub), sub_field
+
+
+def env_names() -> set[str]:
+    """Every environment variable the settings read."""
+    return {env for _, env, _ in setting_fields()}
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,27 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices
-from pydantic_settings import BaseSettings
 
-from tousu.embedded import EmbeddedSettings
-from tousu.services.gateway.auth.tokens import AuthSettings
 from tousu.shared.naming import Naming
-from tousu.shared.notify.settings import NotifySettings, SmtpSettings
-from tousu.shared.routing.settings import RoutingSettings
-from tousu.shared.settings import Settings
+from tousu.shared.settings import env_names
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
-SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
-    Settings,
-    RoutingSettings,
-    AuthSettings,
-    SmtpSettings,
-    NotifySettings,
-    EmbeddedSettings,
-)
 TOUSU_VARIABLE = re.compile(r"\bTOUSU_[A-Z0-9_]+")
 
 
@@ -69,20 +55,8 @@ def k8s_documents() -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def setting_variables() -> set[str]:
-    """Every environment variable a tousu settings class reads."""
-    names: set[str] = set()
-    for cls in SETTINGS_CLASSES:
-        prefix = str(cls.model_config.get("env_prefix", ""))
-        for field_name, field in cls.model_fields.items():
-            alias = field.validation_alias
-            if isinstance(alias, AliasChoices):
-                names.update(
-                    choice.upper()
-                    for choice in alias.choices
-                    if isinstance(choice, str) and choice.upper().startswith("TOUSU_")
-                )
-            names.add(f"{prefix}{field_name}".upper())
-    return names
+    """Every environment variable the tousu settings read."""
+    return env_names()
 
 
 def variables_in(text: str) -> set[str]:

@@ -26,14 +26,14 @@ from tests.web_kit import PASSWORD, add_user, hidden, sign_in
 from tousu.services.gateway.app import create_app
 from tousu.services.gateway.main import server_config
 from tousu.services.gateway.problems import PROBLEM_JSON
-from tousu.services.gateway.throttle import Throttle, ThrottleSettings
+from tousu.services.gateway.throttle import Throttle
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.complaint import DecisionContext
 from tousu.shared.events.types import Channel
 from tousu.shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
 from tousu.shared.keys import access_code_key
-from tousu.shared.settings import Settings
+from tousu.shared.settings import RateSection, Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 EN = {"Accept-Language": "en"}
@@ -60,7 +60,7 @@ def clock() -> Clock:
 
 def small_limits(clock: Clock) -> Throttle:
     return Throttle(
-        ThrottleSettings(
+        RateSection(
             limits=True,
             lookup="4/minute",
             lookup_failures="3/15 minutes",
@@ -128,7 +128,7 @@ async def test_a_tracking_number_locks_for_the_client_that_missed(
 ) -> None:
     # Room for more requests per address than the misses that lock one.
     app.state.throttle = Throttle(
-        ThrottleSettings(limits=True, lookup="20/minute", lookup_failures="3/15 minutes"), clock
+        RateSection(limits=True, lookup="20/minute", lookup_failures="3/15 minutes"), clock
     )
     number = "TS2603-0042-00"
     guesser = from_ip("198.51.100.1")
@@ -203,7 +203,7 @@ async def test_web_sign_in_failures_count_too(from_ip: Client, pool: asyncpg.Poo
 
 
 async def test_limits_off_let_everything_through(app: FastAPI, from_ip: Client) -> None:
-    app.state.throttle = Throttle(ThrottleSettings(limits=False, lookup="1/minute"))
+    app.state.throttle = Throttle(RateSection(limits=False, lookup="1/minute"))
     client = from_ip("203.0.113.50")
     for _ in range(8):
         response = await client.get("/api/v1/public/complaints/TS2603-0042-00?code=x")
@@ -212,7 +212,7 @@ async def test_limits_off_let_everything_through(app: FastAPI, from_ip: Client) 
 
 def test_a_malformed_limit_is_refused_at_start_up() -> None:
     with pytest.raises(ValueError):
-        ThrottleSettings(lookup="ten a minute")
+        RateSection(lookup="ten a minute")
 
 
 @dataclass(frozen=True)
@@ -396,6 +396,6 @@ async def test_sign_in_failures_lock_the_guesser_not_the_colleague(
 
 def test_a_shared_slowdown_may_not_outlast_a_minute() -> None:
     with pytest.raises(ValueError, match="at most 60 seconds"):
-        ThrottleSettings(lookup_failures_number="10/15 minutes")
+        RateSection(lookup_failures_number="10/15 minutes")
     with pytest.raises(ValueError, match="at most 60 seconds"):
-        ThrottleSettings(login_failures_user="5/hour")
+        RateSection(login_failures_user="5/hour")

@@ -20,7 +20,7 @@ from tousu.services.gateway.auth import ROLES, StaffRole
 from tousu.services.gateway.auth import repository as repo
 from tousu.services.gateway.auth.passwords import hash_password, password_problem
 from tousu.services.gateway.auth.roles import ROLE_LABELS
-from tousu.services.gateway.auth.tokens import AuthSettings
+from tousu.shared.settings import load_settings
 
 users_app = typer.Typer(
     help="Staff accounts (工作人员账号) and their API tokens.", no_args_is_help=True
@@ -146,7 +146,7 @@ def token(
     Standard output carries the token alone (TOKEN=$(tousu users token alice));
     its id and expiry go to standard error.
     """
-    lifetime = timedelta(days=days or AuthSettings().token_days)
+    lifetime = timedelta(days=days or load_settings().auth.token_days)
 
     async def issue(conn: asyncpg.Connection) -> repo.IssuedToken:
         user = await _user_orfail(conn, username)

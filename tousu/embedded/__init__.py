@@ -16,20 +16,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class EmbeddedSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TOUSU_EMBEDDED_", extra="ignore")
-
-    nats_port: int = 14222
-    nats_monitor_port: int = 18222
-    pg_port: int = 15432
-    start_timeout: float = 30.0
-
-    def explicit(self, field: str) -> bool:
-        return field in self.model_fields_set
-
 
 class EmbeddedError(RuntimeError):
     """An embedded server could not be started or stopped; the message says why."""

@@ -20,9 +20,9 @@ from tousu.services.gateway.auth.repository import (
     set_password_hash,
 )
 from tousu.services.gateway.auth.roles import Principal, StaffRole
-from tousu.services.gateway.auth.tokens import AuthSettings
 from tousu.services.gateway.problems import Text, Unauthorized
 from tousu.services.gateway.throttle import check_login, client_ip, login_succeeded
+from tousu.shared.settings import AuthSection, load_settings
 
 BAD_CREDENTIALS = Text("用户名或密码错误", "Incorrect username or password")
 LOGIN_TOKEN_NAME = "login"
@@ -61,8 +61,8 @@ class TokenOut(BaseModel):
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 
 
-def auth_router(settings: AuthSettings | None = None) -> APIRouter:
-    lifetime = timedelta(days=(settings or AuthSettings()).token_days)
+def auth_router(settings: AuthSection | None = None) -> APIRouter:
+    lifetime = timedelta(days=(settings or load_settings().auth).token_days)
     router = APIRouter(prefix="/api/v1", tags=["auth"])
 
     @router.post("/auth/token", response_model=TokenOut)

@@ -1,6 +1,5 @@
 """Rate limits and lockouts for the public endpoints and staff sign-in."""
 
-from tousu.services.gateway.throttle.config import ThrottleSettings
 from tousu.services.gateway.throttle.limiter import Throttle
 from tousu.services.gateway.throttle.logins import check_login, login_succeeded
 from tousu.services.gateway.throttle.middleware import RateLimitMiddleware, client_ip
@@ -11,7 +10,6 @@ __all__ = [
     "LOOKUP_LOCKED",
     "RateLimitMiddleware",
     "Throttle",
-    "ThrottleSettings",
     "TooManyRequests",
     "check_login",
     "client_ip",

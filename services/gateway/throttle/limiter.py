@@ -20,14 +20,14 @@ from tousu.services.gateway.throttle.config import (
     RULES,
     FailureRule,
     Rule,
-    ThrottleSettings,
 )
 from tousu.services.gateway.throttle.failures import Attempt, Clock, FailureWindow, Key
+from tousu.shared.settings import RateSection, load_settings
 
 
 class Throttle:
-    def __init__(self, settings: ThrottleSettings | None = None, clock: Clock = time.time) -> None:
-        settings = settings or ThrottleSettings()
+    def __init__(self, settings: RateSection | None = None, clock: Clock = time.time) -> None:
+        settings = settings or load_settings().rate
         self.enabled = settings.limits
         self._items: dict[Rule, RateLimitItem] = {
             rule: parse(getattr(settings, rule)) for rule in RULES

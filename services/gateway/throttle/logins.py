@@ -11,7 +11,7 @@ Why per (username, IP): counted per username alone, anyone who knows a
 colleague's username could keep them locked out with five wrong passwords
 every 15 minutes. The per-username slowdown (any IP) still bounds guesses
 spread over many addresses, and its window is at most a minute (see
-config.SLOWDOWN_WINDOW_MAX), so it never holds the owner up for long.
+tousu.shared.settings.SLOWDOWN_WINDOW_MAX), so it never holds the owner up for long.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from tousu.services.gateway.auth.repository import (
     set_password_hash,
 )
 from tousu.services.gateway.auth.roles import Principal, StaffRole
-from tousu.services.gateway.auth.tokens import AuthSettings
 from tousu.services.gateway.problems import localize
 from tousu.services.gateway.throttle import (
     TooManyRequests,
@@ -45,7 +44,7 @@ from tousu.services.gateway.throttle import (
 from tousu.services.gateway.web.complaint_form import REQUIRED
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, gettext
-from tousu.shared.settings import Settings
+from tousu.shared.settings import Settings, load_settings
 
 COOKIE: Final = "tousu_session"
 COOKIE_PATH: Final = "/staff"
@@ -306,7 +305,7 @@ def router(settings: Settings) -> APIRouter:
         if passwords.needs_rehash(password_hash):
             new_hash = await asyncio.to_thread(passwords.hash_password, password)
             await set_password_hash(pool, user.id, new_hash)
-        lifetime = timedelta(hours=AuthSettings().session_hours)
+        lifetime = timedelta(hours=load_settings().auth.session_hours)
         issued = await issue_token(pool, user.id, name=TOKEN_NAME, lifetime=lifetime)
         target = safe_next(str(raw.get("next", ""))) or HOME_BY_ROLE[user.role]
         response = see_other(target)

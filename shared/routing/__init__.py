@@ -1,2 +1,0 @@
-"""Routing's settings; the rules and their matcher live in the routing service
-(:mod:`tousu.services.routing`)."""
