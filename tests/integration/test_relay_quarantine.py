@@ -30,6 +30,7 @@ from tests.integration.test_relay import (
 )
 from tests.processes import spawn, stop
 from tests.scrape import endpoint_url, value
+from tousu.cli.nats_permissions import DEPARTMENT_PREFIX, users
 from tousu.services.gateway.app import create_app
 from tousu.services.relay import quarantine
 from tousu.services.relay.message import MSG_ID, RELEASED
@@ -37,7 +38,6 @@ from tousu.services.relay.publisher import Relay
 from tousu.services.relay.reader import read_items
 from tousu.shared.events import Envelope, NewEvent, complaint_stream
 from tousu.shared.naming import department_token
-from tousu.shared.nats_permissions import DEPARTMENT_PREFIX, users
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 from tousu.shared.tasks import cancel_and_wait

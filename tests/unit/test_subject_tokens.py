@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tousu.cli.nats_permissions import DEPARTMENT_PREFIX, users
 from tousu.shared.naming import Naming, department_token, is_token
-from tousu.shared.nats_permissions import DEPARTMENT_PREFIX, users
 
 NAMING = Naming("tousu")
 ODD_CODES = ["水务 局", "a.b", "*", ">", "x y", " ", "dept\n", "\u0000", "water.>"]

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from tousu.cli import app
 from tousu.cli._console import add_columns, console
+from tousu.cli.nats_permissions import authorization_block, users
 from tousu.services.routing.known import register_departments
-from tousu.shared.nats_permissions import authorization_block, users
 from tousu.shared.settings import Settings
 
 out = console()
