@@ -35,8 +35,8 @@ from tousu.runtime_state import (
 from tousu.services import SERVICES
 from tousu.shared.logs import configure_logging, get_logger
 from tousu.shared.private_files import tighten
-from tousu.shared.relay.tasks import run_until
 from tousu.shared.settings import Settings, load_settings
+from tousu.shared.tasks import run_until
 from tousu.supervisor import ChildSpec, Row, Supervisor, print_table
 
 log = get_logger("tousu.up")
@@ -44,7 +44,7 @@ log = get_logger("tousu.up")
 PROCESSES: tuple[str, ...] = ("relay", *SERVICES)
 # name -> (module, attribute) of `async def run(settings: Settings) -> None`.
 _ENTRY_POINTS: dict[str, tuple[str, str]] = {
-    "relay": ("tousu.shared.relay", "run"),
+    "relay": ("tousu.services.relay.main", "run"),
     **{name: (f"tousu.services.{name}.main", "run") for name in SERVICES},
 }
 
