@@ -11,6 +11,11 @@ The access code is never part of a notice stored in an event: only the code's
 hash may be stored. The one notice that carries it (``access_code``, sent once
 when staff register a complaint) goes straight to the outbox with the code
 sealed (services/followup/code_notice.py).
+
+The texts live here, not with the rest of the notices in the followup service
+(services/followup/notices/: outbox, senders, PDFs), because decisions render
+them: every deciding service's context carries :class:`NoticeTexts`
+(shared/application/context_source.py), and shared/ imports no service.
 """
 
 from __future__ import annotations
