@@ -1,0 +1,65 @@
+"""README.md stays what a newcomer reads first: short, and its map of the
+layout names every top-level folder, every service and every kind of test
+that the repository has, and nothing it does not have."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def layout() -> list[str]:
+    """The lines of the code block under README.md's "## Layout"."""
+    section = README.read_text(encoding="utf-8").split("\n## Layout\n", 1)[1]
+    block = re.search(r"```\n(.*?)```", section, re.DOTALL)
+    assert block, "README.md: the layout map (a code block under ## Layout) is missing"
+    return block.group(1).splitlines()
+
+
+def entries(indent: str) -> dict[str, str]:
+    """Folder -> its text, for the map's lines that start with ``indent`` and a folder."""
+    found = {}
+    for line in layout():
+        entry = re.match(rf"{indent}([\w.-]+)/\s", line)
+        if entry:
+            found[entry.group(1)] = line
+    return found
+
+
+def tracked_top_folders() -> set[str]:
+    names = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split("\n")
+    return {name.split("/")[0] for name in names if "/" in name and not name.startswith(".")}
+
+
+def packages(folder: Path) -> set[str]:
+    return {child.name for child in folder.iterdir() if (child / "__init__.py").is_file()}
+
+
+def test_the_readme_is_short() -> None:
+    assert len(README.read_text(encoding="utf-8").splitlines()) < 200
+
+
+def test_the_layout_names_every_top_level_folder() -> None:
+    assert set(entries("")) == tracked_top_folders()
+
+
+def test_the_layout_names_every_service_in_a_line() -> None:
+    assert set(entries("  ")) == packages(ROOT / "services")
+
+
+def test_the_layout_names_every_kind_of_test() -> None:
+    lines = layout()
+    start = next(n for n, line in enumerate(lines) if line.startswith("tests/"))
+    # The tests/ entry and the lines that continue it (indented, no folder of their own).
+    text = " ".join(
+        [lines[start]]
+        + [line for line in lines[start + 1 :] if line.startswith(" ") and "/" not in line]
+    )
+    named = set(re.findall(r"[a-z0-9]+", text.removeprefix("tests/")))
+    assert packages(ROOT / "tests") <= named
