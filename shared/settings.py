@@ -58,7 +58,8 @@ class RoutingSection(Section):
     )
     routing_rules: Path | None = Field(
         default=None,
-        description="An operator's routing rules file instead of the packaged one.",
+        description="An operator's routing rules file instead of the packaged one "
+        "(services/routing/data/rules.yaml).",
     )
 
 
@@ -184,7 +185,9 @@ class RateSection(Section):
     # (tracking number, client IP): a guesser is locked, the owner (another
     # address) is not.
     lookup_failures: str = Field(
-        default="5/15 minutes", description="Wrong codes per tracking number and client IP."
+        default="5/15 minutes",
+        description="Wrong codes per tracking number and client IP before that client "
+        "is locked out (until the window has passed).",
     )
     # A short slowdown against guesses spread over many addresses, which the
     # owner's right code outlasts within a minute.
@@ -193,14 +196,17 @@ class RateSection(Section):
         description="Wrong codes per tracking number, from any IP (window at most 60 s).",
     )
     login_failures: str = Field(
-        default="5/15 minutes", description="Failed sign-ins per username and client IP."
+        default="5/15 minutes",
+        description="Failed sign-ins per username and client IP before that client is "
+        "locked out (until the window has passed).",
     )
     login_failures_user: str = Field(
         default="10/minute",
         description="Failed sign-ins per username, from any IP (window at most 60 s).",
     )
     login_failures_ip: str = Field(
-        default="20/15 minutes", description="Failed sign-ins per client IP."
+        default="20/15 minutes",
+        description="Failed sign-ins per client IP before it is locked out.",
     )
 
     @field_validator(
@@ -256,25 +262,32 @@ class Settings(BaseSettings):
     # and other commands look for the ones `tousu up` started (see runtime state).
     nats_url: str | None = Field(
         default=None,
-        description="The NATS server. Unset: `tousu up` starts one, other commands use it.",
+        description="The NATS server (with JetStream). Unset: `tousu up` starts one, and "
+        "other commands use the one it started.",
     )
     database_url: str | None = Field(
         default=None,
-        description="The PostgreSQL database. Unset: `tousu up` starts one, other commands use it.",
+        description="The PostgreSQL database (13 or newer). Unset: `tousu up` starts one, "
+        "and other commands use the one it started.",
     )
     # Each service process also holds one or two listening connections besides.
     database_pool_size: int = Field(
-        default=10, ge=1, le=100, description="Most connections a service's store pool opens."
+        default=10,
+        ge=1,
+        le=100,
+        description="Most connections one service's store opens (it starts with one and "
+        "grows on demand).",
     )
     subject_root: str = Field(
         default="tousu",
         pattern=r"^[A-Za-z0-9_-]+$",
-        description="First token of every NATS subject and stream name (several deployments "
-        "can share one NATS).",
+        description="Root of every NATS subject; the stream names derive from it "
+        "(TOUSU_EVENTS, TOUSU_INTAKE, TOUSU_DLQ for `tousu`).",
     )
     data_dir: Path = Field(
         default=Path("./var"),
-        description="Folder of keys, letters, logs and the embedded servers' data.",
+        description="Folder of the embedded servers' data, logs, runtime state, keys and "
+        "letters; commands find a running `tousu up` through it.",
     )
     http_port: int = Field(default=8080, description="Port of the gateway (web pages and API).")
     http_host: str = Field(
@@ -291,7 +304,7 @@ class Settings(BaseSettings):
     log_format: str = Field(
         default="auto",
         pattern="^(auto|json|console)$",
-        description="auto (console on a terminal, else JSON), json or console.",
+        description="auto (JSON when not on a terminal), json or console.",
     )
 
     consumer_max_deliver: int = Field(
@@ -305,10 +318,12 @@ class Settings(BaseSettings):
         description="Seconds before a failed message is tried again; doubled each time.",
     )
     consumer_backoff_max: float = Field(
-        default=60.0, gt=0, description="Longest wait before a failed message is tried again."
+        default=60.0,
+        gt=0,
+        description="Longest wait before a failed message is tried again (seconds).",
     )
     consumer_batch_size: int = Field(
-        default=100, ge=1, description="Most messages a consumer fetches at once."
+        default=100, ge=1, description="Most events a consumer fetches from JetStream at once."
     )
     # Bounds only idle polling and shutdown latency; messages end a fetch at once.
     consumer_fetch_timeout: float = Field(
@@ -335,7 +350,7 @@ class Settings(BaseSettings):
     )
 
     relay_batch_size: int = Field(
-        default=500, ge=1, description="Most events the relay publishes in one batch."
+        default=500, ge=1, description="Most events the relay reads and publishes per round."
     )
     stream_replicas: int = Field(
         default=1,
@@ -347,8 +362,8 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         le=65535,
-        description="Port where a NATS service or the relay serves /metrics, /healthz and "
-        "/readyz. Unset: not served (the gateway serves them on its own port).",
+        description="Port where the relay and the NATS services serve /metrics, /healthz and "
+        "/readyz. Unset or 0: not served (the gateway serves them on its HTTP port).",
     )
     relay_standby_retry: float = Field(
         default=0.5, gt=0, description="Seconds between a standby relay's tries to lead."
@@ -369,11 +384,12 @@ class Settings(BaseSettings):
     )
 
     org_name_zh: str = Field(
-        default="某市政务服务中心", description="The organisation's name in Chinese notices."
+        default="某市政务服务中心",
+        description="The organisation's name, as notices to the public give it in Chinese.",
     )
     org_name_en: str = Field(
         default="City Government Service Centre",
-        description="The organisation's name in English notices.",
+        description="The organisation's name, as notices to the public give it in English.",
     )
     supervision_phone: str = Field(
         default="12345",
@@ -384,7 +400,7 @@ class Settings(BaseSettings):
         description="Where the public reports on how a complaint was handled (监督举报邮箱).",
     )
     hotline: str | None = Field(
-        default="12345", description="The hotline notices name; unset: none named."
+        default="12345", description="The hotline notices to the public give; unset: none."
     )
     lookup_url: str | None = Field(
         default=None,
@@ -394,18 +410,28 @@ class Settings(BaseSettings):
     web_secret: SecretStr | None = Field(
         default=None,
         description="Signs the web pages' CSRF tokens and short-lived cookies. Unset: a "
-        "random key kept in <data_dir>/web-secret (replicas sharing no data dir must set it).",
+        "random key kept in `<data_dir>/web-secret`. The same on every gateway (replicas "
+        "sharing no data dir must set it).",
     )
     access_code_key: SecretStr | None = Field(
         default=None,
-        description="Keys the access codes' HMAC. Unset: kept in <data_dir>/access-code-key; "
-        "every intake and gateway process must use the same one.",
+        description="Keys the access codes' HMAC. Unset: kept in `<data_dir>/access-code-key`. "
+        "The same on every intake and gateway process, and never changed.",
+    )
+    # Read from the environment by tousu.shared.privacy.crypto itself, on each
+    # use and without building every setting (it may change in tests); declared
+    # here so that it is documented and checked with the others.
+    privacy_key: SecretStr | None = Field(
+        default=None,
+        description="Wraps the per-complainant keys and keys the contact digests; any text "
+        "(stretched with SHA-256). Unset: a key kept in `<data_dir>/privacy-key`. The same in "
+        "every process; never stored unwrapped (docs/personal-data.md).",
     )
     open311_public_details: bool = Field(
         default=False,
         description="Open311's public reads show a request's description, address, position "
-        "and photo. Off: only status, service, agency, dates and the public id "
-        "(docs/personal-data.md).",
+        "and photo (never contacts). Off: only status, service, agency, dates and the public "
+        "id (docs/personal-data.md).",
     )
 
     auto_accept: bool = Field(
@@ -457,7 +483,8 @@ class Settings(BaseSettings):
     )
     embedded: EmbeddedSection = Field(
         default_factory=EmbeddedSection,
-        description="The nats-server and PostgreSQL `tousu up` starts when no URLs are set.",
+        description="The nats-server and PostgreSQL `tousu up` starts when no URLs are set. "
+        "A busy default port is replaced by a spare one; a busy configured port is an error.",
     )
 
     @field_validator("trusted_proxies", mode="before")
