@@ -5,22 +5,43 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from tousu.services.metrics.supervision.policy import overdue_working_days
+from tousu.services.metrics.supervision.policy import SUPERVISED, overdue_working_days
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events.types import DeadlineKind
 from tousu.shared.store.postgres import Connection
 
-# The due instant of owed deadline ``k.kind`` of case ``v``.
-_DUE_AT = """CASE k.kind WHEN 'acceptance' THEN v.acceptance_due_at
-                       WHEN 'claim' THEN v.claim_due_at
-                       WHEN 'feedback' THEN v.feedback_due_at
-                       WHEN 'follow_up' THEN v.follow_up_due_at END"""
+# The deadlines a case can be overdue on — the supervised ones: the return
+# window is the department's right, nobody is late for not using it — and
+# the ``case_view`` column holding each one's due instant.
+DUE_COLUMNS: Mapping[DeadlineKind, str] = {
+    kind: f"{kind.value}_due_at" for kind in DeadlineKind if kind in SUPERVISED
+}
+
+
+def overdue_sql(at: str, row: str = "") -> str:
+    """The overdue rule, the one place it is written: SQL true when ``case_view``
+    row ``row`` (its alias and a dot, or nothing) still owes a deadline due
+    before ``at`` (an SQL instant: a parameter, ``now()``)."""
+    owed = [
+        f"('{kind.value}' = any({row}pending) AND {row}{column} < {at})"
+        for kind, column in DUE_COLUMNS.items()
+    ]
+    return "(\n    " + "\n    OR ".join(owed) + "\n)"
+
+
+# The due instant of owed deadline ``k.kind`` of case ``v`` (NULL: not one
+# that can be overdue).
+_DUE_AT = (
+    "CASE k.kind "
+    + " ".join(f"WHEN '{kind.value}' THEN v.{column}" for kind, column in DUE_COLUMNS.items())
+    + " END"
+)
 
 _OWED = f"""
 SELECT * FROM (
@@ -121,10 +142,7 @@ async def provisional_in(pool: asyncpg.Pool | Connection, years: Iterable[int]) 
 
 
 _OVERDUE_BY_DEPARTMENT = f"""
-SELECT v.department,
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM unnest(v.pending) AS k(kind) WHERE {_DUE_AT} < $1
-       )) AS overdue
+SELECT v.department, count(*) FILTER (WHERE {overdue_sql("$1", "v.")}) AS overdue
 FROM case_view v
 WHERE v.pending <> '{{}}'  -- open cases only: the partial index on pending finds them
 GROUP BY 1

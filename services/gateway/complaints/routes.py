@@ -17,7 +17,6 @@ from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from tousu.services.gateway.complaints.bodies import body_model, has_required_fields
 from tousu.services.gateway.complaints.client import CommandClient
 from tousu.services.gateway.complaints.personal import viewed_case
-from tousu.services.gateway.complaints.queries import CaseFilter, list_cases
 from tousu.services.gateway.complaints.reader import visible_case
 from tousu.services.gateway.complaints.request_id import correlation_id
 from tousu.services.gateway.complaints.versions import IfMatch, etag, expected_version
@@ -30,6 +29,7 @@ from tousu.services.gateway.problems import (
     field_errors,
     request_language,
 )
+from tousu.services.metrics.views import CaseFilter, list_cases
 from tousu.shared.domain.status import Status
 from tousu.shared.events import utcnow
 from tousu.shared.settings import Settings

@@ -17,11 +17,15 @@ from pydantic import BaseModel, Field
 from tousu.services.gateway.auth.dependencies import get_pool, require_roles
 from tousu.services.gateway.auth.roles import DEPARTMENT_ROLES, Principal
 from tousu.services.gateway.problems import Text, Unprocessable, request_language
-from tousu.services.metrics.deadlines import overdue
-from tousu.services.metrics.kpi import KpiRow
-from tousu.services.metrics.kpi.export import row_dict
-from tousu.services.metrics.kpi.period import PeriodError, cohort, parse_instant
-from tousu.services.metrics.kpis import PgKpiSource
+from tousu.services.metrics.views import (
+    KpiRow,
+    PeriodError,
+    PgKpiSource,
+    cohort,
+    overdue,
+    parse_instant,
+    row_dict,
+)
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
 from tousu.shared.domain.inputs import INSTANT_OUT_OF_RANGE, instant_problem

@@ -1,11 +1,12 @@
 """GET requests, a request and a token: Open311 requests as tousu knows them.
 
-Lists read the ``case_view`` projection (the metrics service's), joined with
-the complaint's ``ComplaintReceived`` (its description and place) and the
-Open311 fields kept beside it. The projection follows the store by a moment,
-so a single request it does not have yet — one just posted — is read from the
-event store instead. Only complaints filed through Open311 are shown: the
-spec's reads are public, and other channels' complaints are not published.
+Lists read the Open311 channel's cases from the metrics service's views (the
+``case_view`` projection, with the description and place the complainant
+gave), and add the Open311 fields the gateway keeps beside them. The
+projection follows the store by a moment, so a single request it does not
+have yet — one just posted — is read from the event store instead. Only
+complaints filed through Open311 are shown: the spec's reads are public, and
+other channels' complaints are not published.
 
 Being public, they show what a case is (its status, service, agency, dates
 and public id), never what the complainant wrote or where they are: the
@@ -25,6 +26,7 @@ from typing import Any
 import asyncpg
 
 from tousu.services.gateway.problems import Lang
+from tousu.services.metrics.views import channel_cases
 from tousu.shared.domain.state import replay
 from tousu.shared.domain.status import Status
 from tousu.shared.events import complaint_stream, decode
@@ -136,48 +138,39 @@ class RequestQuery:
     closed: bool | None = None  # None: both
 
 
-_SELECT = """
-SELECT v.complaint_id, v.tracking_no, v.status, v.service_item, v.department,
-       e.data ->> 'description' AS description, e.data ->> 'location' AS location,
-       v.received_at, v.updated_at, v.acceptance_due_at, v.feedback_due_at,
-       o.lat, o.long, o.address_id, o.media_url
-FROM case_view v
-LEFT JOIN events e ON e.stream_id = 'complaint-' || v.complaint_id::text AND e.version = 1
-LEFT JOIN open311_requests o ON o.complaint_id = v.complaint_id
-WHERE v.channel = 'open311'"""
-
-
-def _record(row: asyncpg.Record) -> RequestRecord:
-    return RequestRecord(**{**dict(row), "status": Status(row["status"])})
+# The Open311 fields a request brings beyond a complaint's (the gateway's own table).
+_EXTRA = "SELECT complaint_id, lat, long, address_id, media_url FROM open311_requests"
 
 
 async def find_requests(db: asyncpg.Pool, query: RequestQuery) -> list[RequestRecord]:
     """Newest first, at most MAX_REQUESTS. Raises UndefinedTableError before
     the metrics service has made its projection."""
-    clauses: list[str] = []
-    args: list[Any] = []
-
-    def where(clause: str, value: Any) -> None:
-        args.append(value)
-        clauses.append(clause.format(f"${len(args)}"))
-
-    if query.tracking_nos:
-        where("v.tracking_no = any({}::text[])", list(query.tracking_nos))
-    else:
-        if query.service_codes:
-            where("v.service_item = any({}::text[])", list(query.service_codes))
-        if query.start is not None:
-            where("v.received_at >= {}", query.start)
-        if query.end is not None:
-            where("v.received_at <= {}", query.end)
-        if query.closed is not None:
-            closed = "v.status = any({}::text[])"
-            where(closed if query.closed else f"NOT {closed}", [s.value for s in CLOSED])
-    sql = "".join(f" AND {c}" for c in clauses)
-    rows = await db.fetch(
-        f"{_SELECT}{sql} ORDER BY v.received_at DESC, v.complaint_id LIMIT {MAX_REQUESTS}", *args
+    rows = await channel_cases(
+        db,
+        Channel.OPEN311,
+        tracking_nos=query.tracking_nos,
+        service_items=query.service_codes,
+        received_from=query.start,
+        received_to=query.end,
+        status_in=CLOSED if query.closed else None,
+        status_not_in=CLOSED if query.closed is False else None,
+        limit=MAX_REQUESTS,
     )
-    return [_record(r) for r in rows]
+    found = await db.fetch(
+        f"{_EXTRA} WHERE complaint_id = any($1::uuid[])", [r["complaint_id"] for r in rows]
+    )
+    extra = {e["complaint_id"]: e for e in found}
+    return [
+        RequestRecord(
+            **{**dict(r), "status": Status(r["status"])},
+            **_extra_fields(extra.get(r["complaint_id"])),
+        )
+        for r in rows
+    ]
+
+
+def _extra_fields(row: asyncpg.Record | None) -> dict[str, Any]:
+    return {k: v for k, v in dict(row).items() if k != "complaint_id"} if row is not None else {}
 
 
 async def find_request(
@@ -205,10 +198,7 @@ async def _from_store(
         return None
     received = decode(history[0])
     assert isinstance(received, ev.ComplaintReceived)
-    extra = await db.fetchrow(
-        "SELECT lat, long, address_id, media_url FROM open311_requests WHERE complaint_id = $1",
-        complaint_id,
-    )
+    extra = await db.fetchrow(f"{_EXTRA} WHERE complaint_id = $1", complaint_id)
 
     def due(kind: DeadlineKind) -> datetime | None:
         deadline = state.deadlines.get(kind)
@@ -226,25 +216,24 @@ async def _from_store(
         updated_at=history[-1].recorded_at,
         acceptance_due_at=due(DeadlineKind.ACCEPTANCE),
         feedback_due_at=due(DeadlineKind.FEEDBACK),
-        **(dict(extra) if extra is not None else {}),
+        **_extra_fields(extra),
     )
 
 
-async def tracking_no_for_token(db: asyncpg.Pool, token: str) -> str | None:
+async def tracking_no_for_token(store: EventStore, token: str) -> str | None:
     """The service_request_id of an Open311 request's token (its complaint id)."""
     try:
         complaint_id = uuid.UUID(token)
     except ValueError:
         return None
-    row = await db.fetchrow(
-        "SELECT data ->> 'tracking_no' AS tracking_no, data ->> 'channel' AS channel "
-        "FROM events WHERE stream_id = $1 AND version = 1",
-        complaint_stream(complaint_id),
-    )
-    if row is None or row["channel"] != Channel.OPEN311.value:
+    history = await store.read_stream(complaint_stream(complaint_id))
+    if not history or history[0].type != "ComplaintReceived":
         return None
-    tracking_no: str | None = row["tracking_no"]
-    return tracking_no
+    received = decode(history[0])
+    assert isinstance(received, ev.ComplaintReceived)
+    if received.channel != Channel.OPEN311:
+        return None
+    return received.tracking_no
 
 
 def split(values: Sequence[str]) -> tuple[str, ...]:

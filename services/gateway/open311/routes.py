@@ -280,7 +280,7 @@ def open311_router(settings: Settings) -> APIRouter:
         """The service_request_id of a token that a POST returned."""
 
         async def produce(fmt: Format) -> Response:
-            no = await tracking_no_for_token(get_pool(request), token)
+            no = await tracking_no_for_token(get_store(request), token)
             if no is None:
                 raise Open311Error(404, f"token {token!r} was not found")
             body = [{"service_request_id": no, "token": token}]

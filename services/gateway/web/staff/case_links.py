@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 
 from tousu.services.gateway.auth import DEPARTMENT_ROLES, Principal
-from tousu.services.gateway.complaints import queries
 from tousu.services.gateway.complaints.reader import Case
+from tousu.services.metrics import views as read_side
 from tousu.shared.domain.status import Status
 from tousu.shared.events import types as ev
 
@@ -49,8 +49,10 @@ async def linked_cases(
         else None
     )
     if related:
-        record = await queries.case_brief(pool, uuid.UUID(related))
+        record = await read_side.case_brief(pool, uuid.UUID(related))
         if record is not None:
             about = _linked(principal, record, lang)
-    reports = [_linked(principal, r, lang) for r in await queries.reports_about(pool, complaint_id)]
+    reports = [
+        _linked(principal, r, lang) for r in await read_side.reports_about(pool, complaint_id)
+    ]
     return {"about": about, "reports": reports}

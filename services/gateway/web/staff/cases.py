@@ -44,7 +44,7 @@ from tousu.services.gateway.web.staff.session import (
 )
 from tousu.services.gateway.web.templating import department_namer
 from tousu.services.gateway.web.tracking import UNAVAILABLE, own_words
-from tousu.services.metrics.supervision.policy import warning_at
+from tousu.services.metrics.views import warning_at
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
 from tousu.shared.domain.labels import deadline_label, event_label

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tousu.services.gateway.auth import Principal
-from tousu.services.gateway.complaints.queries import CaseFilter, list_cases
 from tousu.services.gateway.complaints.reader import load_case
 from tousu.services.gateway.problems import DomainProblem, Lang
 from tousu.services.gateway.web.context import Web, form_data, see_other
@@ -34,12 +33,22 @@ from tousu.services.gateway.web.staff.people import departments as staff_departm
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.gateway.web.templating import department_namer
-from tousu.services.metrics.deadlines import Overdue, overdue
-from tousu.services.metrics.kpi import KpiRow, Rate
-from tousu.services.metrics.kpi.export import label, percent
-from tousu.services.metrics.kpis import PgKpiSource
-from tousu.services.metrics.report.figures import month_start, parse_month, shift_month
-from tousu.services.metrics.report.labels import Language
+from tousu.services.metrics.views import (
+    CaseFilter,
+    KpiRow,
+    Language,
+    Overdue,
+    PgKpiSource,
+    Rate,
+    label,
+    list_cases,
+    month_start,
+    monthly_report,
+    overdue,
+    parse_month,
+    percent,
+    shift_month,
+)
 from tousu.shared.calendar import FIRST_YEAR, TZ
 from tousu.shared.domain.labels import deadline_label
 from tousu.shared.domain.status import Status
@@ -379,6 +388,7 @@ def router(settings: Settings) -> APIRouter:
                     "department_name": department_name(row["department"], lang),
                     "days": state.pending_extension_days,
                     "used": state.extension_days,
+                    "reason": state.pending_extension_reason,  # the department's, to decide on
                 }
             )
         departments = [(d.code, d.name.get(lang)) for d in register.departments]
@@ -479,17 +489,11 @@ def router(settings: Settings) -> APIRouter:
             return staff_page(
                 web, request, principal, "staff/dashboard_missing.html", context, status=404
             )
-        # matplotlib takes half a second to import: loaded on the first
-        # report asked for, not by every gateway start.
-        from tousu.services.metrics.report.monthly import monthly_report
-
         name = f"{year:04d}-{number:02d}"
         with tempfile.TemporaryDirectory(prefix="tousu-report-") as folder:
             # monthly_report renders off the event loop itself; reading the file is quick.
             language: Language = "en" if lang == "en" else "zh-CN"
-            files = await monthly_report(
-                name, PgKpiSource(pool(request)), Path(folder), language=language
-            )
+            files = await monthly_report(name, pool(request), Path(folder), language=language)
             content = await asyncio.to_thread(files.workbook.read_bytes)
         return Response(
             content,

@@ -27,7 +27,6 @@ from tousu.services.gateway.auth import Principal
 from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from tousu.services.gateway.complaints.client import CommandClient
 from tousu.services.gateway.complaints.personal import personal_case, revealed_case
-from tousu.services.gateway.complaints.queries import CaseFilter, list_cases
 from tousu.services.gateway.complaints.reader import Case, load_case
 from tousu.services.gateway.complaints.registration import Registration, submit
 from tousu.services.gateway.complaints.request_id import correlation_id
@@ -40,7 +39,7 @@ from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.intake.submission import Submission
-from tousu.services.metrics.supervision.policy import warning_at
+from tousu.services.metrics.views import CaseFilter, list_cases, warning_at
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.calendar.repository import load_years

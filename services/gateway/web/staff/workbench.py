@@ -1,6 +1,7 @@
 """The department workbench (``/staff/queue``): the cases a department holds,
 by where they stand, each with the next deadline it owes coloured
-green / yellow / red, read from the ``case_view`` projection.
+green / yellow / red, read from the ``case_view`` projection (the metrics
+service's views).
 
 Handlers and department heads see their own department's; supervision and
 administrators choose one (``?department=``) or see every department's.
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-import asyncpg
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -28,8 +28,14 @@ from tousu.services.gateway.web.staff.cases import (
     deadline_colour,
     flash_message,
 )
-from tousu.services.gateway.web.staff.people import display_names, person, routing_requirements
+from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
+from tousu.services.metrics.views import (
+    case_departments,
+    department_queue,
+    next_owed,
+    routing_requirements,
+)
 from tousu.shared.domain.labels import deadline_label
 from tousu.shared.domain.status import Status
 from tousu.shared.events import utcnow
@@ -46,7 +52,6 @@ SECTIONS: Final[tuple[tuple[str, str, tuple[Status, ...]], ...]] = (
 QUEUE_STATUSES: Final = tuple(s for _, _, statuses in SECTIONS for s in statuses)
 # A department's open cases fit; more than this is a backlog for the dashboard.
 LIMIT: Final = 500
-DUE_COLUMNS: Final = ("acceptance", "claim", "feedback", "follow_up")
 
 
 @dataclass(frozen=True)
@@ -62,34 +67,6 @@ class Row:
     next_due: datetime | None
     colour: Colour | None
     requirements: str | None = None  # 处理要求 of the latest routing
-
-
-async def queue_rows(pool: asyncpg.Pool, department: str | None) -> list[asyncpg.Record]:
-    """The open cases of ``department`` (None: every department's)."""
-    return await pool.fetch(
-        """SELECT complaint_id, tracking_no, subject, status, department, handler, received_at,
-                  acceptance_due_at, claim_due_at, feedback_due_at, follow_up_due_at, pending
-             FROM case_view
-            WHERE status = any($1::text[]) AND ($2::text IS NULL OR department = $2)
-            ORDER BY received_at NULLS LAST, complaint_id
-            LIMIT $3""",
-        [s.value for s in QUEUE_STATUSES],
-        department,
-        LIMIT,
-    )
-
-
-def next_owed(record: asyncpg.Record) -> tuple[str | None, datetime | None]:
-    """The earliest deadline the case still owes, and its kind."""
-    owed = [
-        (record[f"{kind}_due_at"], kind)
-        for kind in DUE_COLUMNS
-        if kind in (record["pending"] or ()) and record[f"{kind}_due_at"] is not None
-    ]
-    if not owed:
-        return None, None
-    due, kind = min(owed)
-    return kind, due
 
 
 def router(settings: Settings) -> APIRouter:
@@ -108,7 +85,7 @@ def router(settings: Settings) -> APIRouter:
             department: str | None = principal.department or ""
         else:
             department = chosen
-        records = await queue_rows(pool, department)
+        records = await department_queue(pool, QUEUE_STATUSES, department, limit=LIMIT)
         now = utcnow()
         calendar = await calendar_of(request)
         names = await display_names(pool)
@@ -137,11 +114,7 @@ def router(settings: Settings) -> APIRouter:
             rows.sort(key=lambda row: (row.next_due is None, row.next_due or now))
         departments: list[str] = []
         if not scoped:
-            found = await pool.fetch(
-                "SELECT DISTINCT department FROM case_view WHERE department IS NOT NULL "
-                "ORDER BY department"
-            )
-            departments = [d["department"] for d in found]
+            departments = await case_departments(pool)
         context: dict[str, Any] = {
             "sections": [(key, title, sections[key]) for key, title, _ in SECTIONS],
             "status_labels": {s: s.label(lang) for s in QUEUE_STATUSES},

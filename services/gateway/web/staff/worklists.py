@@ -1,5 +1,5 @@
 """The worklists (docs/supervision-web.md), read from the metrics service's
-projections through the gateway's query layer:
+projections through its views:
 
 - ``/staff/follow-ups``: the cases awaiting follow-up (回访) — fed back, the
   follow-up still owed — with its due date and the attempts so far that did
@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tousu.services.gateway.auth.dependencies import get_pool
-from tousu.services.gateway.complaints import queries
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.web.context import Web
 from tousu.services.gateway.web.i18n import N_, gettext
@@ -30,6 +29,7 @@ from tousu.services.gateway.web.staff.cases import (
 )
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
+from tousu.services.metrics import views as read_side
 from tousu.shared.domain.labels import deadline_label
 from tousu.shared.domain.status import Status
 from tousu.shared.events import utcnow
@@ -96,7 +96,7 @@ def router(settings: Settings) -> APIRouter:
         now = utcnow()
         calendar = await calendar_of(request)
         names = await display_names(pool)
-        records = await queries.follow_up_worklist(pool, limit=queries.WORKLIST_LIMIT)
+        records = await read_side.follow_up_worklist(pool, limit=read_side.WORKLIST_LIMIT)
         rows = [
             FollowUpRow(
                 complaint_id=str(r["complaint_id"]),
@@ -117,7 +117,7 @@ def router(settings: Settings) -> APIRouter:
         context = {
             "rows": rows,
             "colour_names": COLOUR_NAMES,
-            "truncated": len(records) >= queries.WORKLIST_LIMIT,
+            "truncated": len(records) >= read_side.WORKLIST_LIMIT,
         }
         return staff_page(web, request, principal, "staff/follow_ups.html", context)
 
@@ -129,7 +129,7 @@ def router(settings: Settings) -> APIRouter:
         now = utcnow()
         calendar = await calendar_of(request)
         names = await display_names(pool)
-        records = await queries.open_supervision(pool, limit=queries.WORKLIST_LIMIT)
+        records = await read_side.open_supervision(pool, limit=read_side.WORKLIST_LIMIT)
         rows = []
         for r in records:
             due = r["respond_by"] or r["deadline_due_at"]
@@ -156,7 +156,7 @@ def router(settings: Settings) -> APIRouter:
         context = {
             "rows": rows,
             "colour_names": COLOUR_NAMES,
-            "truncated": len(records) >= queries.WORKLIST_LIMIT,
+            "truncated": len(records) >= read_side.WORKLIST_LIMIT,
         }
         return staff_page(web, request, principal, "staff/supervision.html", context)
 
