@@ -14,6 +14,8 @@ from tousu.services.gateway.complaints.client import CommandClient
 from tousu.services.gateway.complaints.registration import submit
 from tousu.services.gateway.complaints.request_id import correlation_id
 from tousu.services.gateway.complaints.routes import IdempotencyKey
+from tousu.services.gateway.contacts import LIMITS as CONTACT_LIMITS
+from tousu.services.gateway.contacts import valid_email, valid_phone
 from tousu.services.gateway.problems import PROBLEM_JSON, request_language
 from tousu.services.gateway.public.access import case_for_code
 from tousu.services.gateway.public.idempotency import check_resend, keyed
@@ -26,8 +28,6 @@ from tousu.shared.domain.status import Status
 from tousu.shared.events import Actor, utcnow
 from tousu.shared.events.types import Channel, Satisfaction
 from tousu.shared.intake.commitments import CommitmentRegister, PublicRegister
-from tousu.shared.intake.contacts import LIMITS as CONTACT_LIMITS
-from tousu.shared.intake.contacts import valid_email, valid_phone
 from tousu.shared.settings import Settings
 
 # Whoever holds the tracking number and code; the events never name them.
@@ -52,7 +52,7 @@ def _same(name: str) -> Any:
 
 class PublicComplainant(ComplainantFacts):
     """Contact details as the public gives them, checked as the web form checks
-    them (tousu.shared.intake.contacts): a phone number we can call, an e-mail
+    them (tousu.services.gateway.contacts): a phone number we can call, an e-mail
     address we can write to, bounded lengths."""
 
     name: str | None = Field(default=None, max_length=CONTACT_LIMITS["name"])

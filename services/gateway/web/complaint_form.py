@@ -16,6 +16,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from tousu.services.gateway.contacts import LIMITS as CONTACT_LIMITS
+from tousu.services.gateway.contacts import valid_email, valid_phone
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.public.routes import WebComplaint
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
@@ -24,8 +26,6 @@ from tousu.shared.calendar import TZ
 from tousu.shared.domain.commands import SHORT, TEXT
 from tousu.shared.events.types import Channel
 from tousu.shared.intake.commitments import CommitmentRegister
-from tousu.shared.intake.contacts import LIMITS as CONTACT_LIMITS
-from tousu.shared.intake.contacts import valid_email, valid_phone
 from tousu.shared.intake.identifiers import normalize_tracking_no
 from tousu.shared.intake.taxonomy import Taxonomy
 
@@ -140,7 +140,7 @@ def kinds(taxonomy: Taxonomy) -> set[str]:
 def _check_contact(form: ComplaintForm, lang: Lang) -> None:
     values = form.values
     phone, email = values["phone"], values["email"]
-    # The public API's rule too (tousu.shared.intake.contacts).
+    # The public API's rule too (tousu.services.gateway.contacts).
     if phone and not valid_phone(phone):
         form.error("phone", BAD_PHONE, lang)
     if email and not valid_email(email):

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
+from tousu.services.followup.views import NoticeChannel, channel_for, receipt_document
 from tousu.services.gateway.auth import Principal
 from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
 from tousu.services.gateway.complaints.client import CommandClient
@@ -31,6 +32,7 @@ from tousu.services.gateway.complaints.reader import Case, load_case
 from tousu.services.gateway.complaints.registration import Registration, submit
 from tousu.services.gateway.complaints.request_id import correlation_id
 from tousu.services.gateway.complaints.routes import command_id
+from tousu.services.gateway.contacts import valid_email, valid_phone
 from tousu.services.gateway.notices.download import pdf_response
 from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
 from tousu.services.gateway.web import complaint_form
@@ -52,7 +54,6 @@ from tousu.shared.events import types as ev
 from tousu.shared.events.base import EventData
 from tousu.shared.events.types import Channel, Complainant
 from tousu.shared.intake.commitments import CommitmentRegister
-from tousu.shared.intake.contacts import valid_email, valid_phone
 from tousu.shared.intake.duplicates import (
     DuplicateCandidate,
     find_duplicates,
@@ -63,7 +64,6 @@ from tousu.shared.intake.i18n import Localized
 from tousu.shared.intake.identifiers import verify_access_code
 from tousu.shared.intake.notices import addressed
 from tousu.shared.intake.taxonomy import Taxonomy
-from tousu.services.followup.views import NoticeChannel, channel_for, receipt_document
 from tousu.shared.privacy.keys import keys_by_contact
 from tousu.shared.privacy.reveal import reveal_all
 from tousu.shared.settings import Settings
