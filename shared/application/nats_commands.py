@@ -1,28 +1,27 @@
-"""Request-reply command endpoints on ``<root>.cmd.<service>.<command>``.
+"""Request-reply endpoints on ``<root>.cmd.<service>.<name>``.
 
-Request: ``{"complaint_id": "<uuid>", "command": {<fields>, "actor": {…},
-"occurred_at": "…"}}``. Reply ``{"ok": true, "result": {…}}`` or ``{"ok":
-false, "error": {"code", "message", "details"}}``. Replicas of a service share
-each subject through a queue group, so each request is executed once.
+A command request: ``{"complaint_id": "<uuid>", "command": {<fields>, "actor":
+{…}, "occurred_at": "…"}}``. Reply ``{"ok": true, "result": {…}}`` or ``{"ok":
+false, "error": {"code", "message", "details"}}`` (``replies.answer``).
+Replicas of a service share each subject through a queue group, so each
+request is executed once.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from tousu.shared.application.executor import CommandExecutor, Outcome
-from tousu.shared.application.replies import error, from_exception, ok
+from tousu.shared.application.replies import Request, answer
 from tousu.shared.domain.commands import Command
-from tousu.shared.domain.errors import DomainError
-from tousu.shared.logs import bound_contextvars, get_logger
 from tousu.shared.naming import Naming
 
-log = get_logger(__name__)
+C = TypeVar("C", bound=Command)
 
 # Requests one process handles at once on each subject. nats-py runs a
 # subscription's callbacks one after another, so without this a process
@@ -60,6 +59,34 @@ def outcome_result(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def command_request(
+    service: str,
+    command_type: type[C],
+    run: Callable[[uuid.UUID, C], Awaitable[Outcome]],
+    *,
+    failed: str = "the command could not be executed",
+) -> Request[tuple[uuid.UUID, C]]:
+    """A command request whose command ``run`` carries out (the executor, or a
+    service's own way, such as intake's merge across two complaints)."""
+
+    def parse(body: dict[str, Any]) -> tuple[uuid.UUID, C]:
+        request = CommandRequest.model_validate(body)
+        return request.complaint_id, command_type.model_validate(request.command)
+
+    async def handle(parsed: tuple[uuid.UUID, C]) -> dict[str, Any]:
+        return outcome_result(await run(*parsed))
+
+    def context(parsed: tuple[uuid.UUID, C]) -> dict[str, str]:
+        complaint_id, command = parsed
+        return {
+            "complaint_id": str(complaint_id),
+            "command": command_type.name(),
+            "correlation_id": str(command.correlation_id or ""),
+        }
+
+    return Request(parse, handle, failed, title=f"{service} {command_type.name()}", context=context)
+
+
 def register_commands(
     broker: NatsBroker,
     naming: Naming,
@@ -67,40 +94,22 @@ def register_commands(
     commands: Mapping[str, type[Command]],
     executor: CommandExecutor,
 ) -> None:
-    for name, command_type in commands.items():
-        _register(broker, naming.command(service, name), service, command_type, executor)
+    """Each of ``commands`` executed by ``executor``."""
+    requests = {
+        name: command_request(service, command_type, executor.execute)
+        for name, command_type in commands.items()
+    }
+    register_requests(broker, naming, service, requests)
 
 
-def _register(
-    broker: NatsBroker,
-    subject: str,
-    service: str,
-    command_type: type[Command],
-    executor: CommandExecutor,
+def register_requests(
+    broker: NatsBroker, naming: Naming, service: str, requests: Mapping[str, Request[Any]]
 ) -> None:
-    @broker.subscriber(
-        subject,
-        queue=service,
-        max_workers=CONCURRENT_REQUESTS,
-        title=f"{service} {command_type.name()}",
-    )
+    for name, request in requests.items():
+        _register(broker, naming.command(service, name), service, request)
+
+
+def _register(broker: NatsBroker, subject: str, service: str, request: Request[Any]) -> None:
+    @broker.subscriber(subject, queue=service, max_workers=CONCURRENT_REQUESTS, title=request.title)
     async def handle(body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            request = CommandRequest.model_validate(body)
-            command = command_type.model_validate(request.command)
-        except ValidationError as exc:
-            return from_exception(exc)
-        with bound_contextvars(
-            complaint_id=str(request.complaint_id),
-            command=command_type.name(),
-            correlation_id=str(command.correlation_id or ""),
-        ):
-            try:
-                outcome = await executor.execute(request.complaint_id, command)
-            except DomainError as exc:
-                log.info("command refused", code=exc.code, reason=exc.message)
-                return from_exception(exc)
-            except Exception:
-                log.exception("command failed")
-                return error("internal_error", "the command could not be executed")
-        return ok(outcome_result(outcome))
+        return await answer(request, body)
