@@ -1,13 +1,11 @@
-"""One delivered message, start to finish: decode, handle once, settle.
+"""One delivered event, start to finish: decode, handle once, settle.
 
-Settling is always explicit (ack, nak with a delay, or term after the dead
-letter is stored): FastStream runs the subscriber with ``AckPolicy.MANUAL`` so
-it never rejects (terminates) a message on its own.
+How the message is settled (ack, retry, dead letter) is :class:`Settler`'s,
+the same for every durable consumer (``tousu.shared.consumer.settle``).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
@@ -16,9 +14,10 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from tousu.shared.consumer.consumer import Consumer
-from tousu.shared.consumer.dead_letter import DeadLetters, describe
+from tousu.shared.consumer.dead_letter import DeadLetters
 from tousu.shared.consumer.headers import MSG_ID
-from tousu.shared.consumer.policy import RetryPolicy, is_outage
+from tousu.shared.consumer.policy import RetryPolicy
+from tousu.shared.consumer.settle import Outcome, Settler
 from tousu.shared.events import Envelope
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.logs import bound_contextvars, get_logger
@@ -26,16 +25,11 @@ from tousu.shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
 
 log = get_logger("tousu.consumer")
 
+__all__ = ["MalformedMessage", "MessageProcessor", "Outcome", "parse_envelope"]
+
 
 class MalformedMessage(Exception):
     """The payload is not an event envelope: no retry can ever succeed."""
-
-
-class Outcome(enum.StrEnum):
-    HANDLED = "handled"
-    DUPLICATE = "duplicate"  # handled before (redelivery, or another replica won)
-    RETRYING = "retrying"
-    DEAD_LETTERED = "dead_lettered"
 
 
 def parse_envelope(data: bytes) -> Envelope:
@@ -61,8 +55,8 @@ class MessageProcessor:
     ) -> None:
         self.consumer = consumer
         self._store = store
-        self._dead_letters = dead_letters
         self._policy = policy
+        self._settler = Settler(consumer.name, dead_letters, policy)
         self._group: GroupCommit[Envelope, Outcome] = GroupCommit(
             f"consumer:{consumer.name}",
             self._handle_many,
@@ -73,13 +67,12 @@ class MessageProcessor:
 
     async def process(self, msg: Msg, *, replay: bool = False) -> Outcome:
         """Handle and settle ``msg``; ``replay`` marks a ``tousu dlq retry`` copy."""
-        deliveries = msg.metadata.num_delivered or 1
         try:
             envelope = parse_envelope(msg.data)
         except MalformedMessage as exc:
             msg_id = (msg.headers or {}).get(MSG_ID)
             with bound_contextvars(consumer=self.consumer.name, msg_id=msg_id):
-                return await self._dead_letter(msg, exc, deliveries, replay)
+                return await self._settler.dead_letter(msg, exc, replay=replay)
 
         with self._bound(envelope):
             try:
@@ -88,23 +81,8 @@ class MessageProcessor:
                 else:
                     outcome = await self._group.handle(envelope)
             except Exception as exc:
-                if self._policy.gives_up(exc, deliveries):
-                    return await self._dead_letter(msg, exc, deliveries, replay)
-                outage = is_outage(exc)
-                delay = self._policy.backoff(deliveries)
-                log.warning(
-                    "handler failed, will retry",
-                    event_type=envelope.type,
-                    deliveries=deliveries,
-                    retry_in=delay,
-                    outage=outage,
-                    error=describe(exc),
-                    exc_info=not outage,
-                )
-                await msg.nak(delay=delay)
-                return Outcome.RETRYING
-            await msg.ack()
-            await self._forget_replay(msg, replay)
+                return await self._settler.failed(msg, exc, replay=replay, event_type=envelope.type)
+            await self._settler.handled(msg, replay=replay)
             log.debug("event consumed", event_type=envelope.type, outcome=outcome.value)
             return outcome
 
@@ -153,34 +131,3 @@ class MessageProcessor:
                         error=str(exc),
                     )
         raise AssertionError("unreachable")  # the loop returns or raises
-
-    async def _dead_letter(
-        self, msg: Msg, error: BaseException, deliveries: int, replay: bool
-    ) -> Outcome:
-        try:
-            ack = await self._dead_letters.publish(self.consumer.name, msg, error, deliveries)
-        except Exception:
-            # Not stored, so not settled either: try the whole thing again later.
-            delay = self._policy.backoff(deliveries)
-            log.exception("dead-lettering failed, will retry", retry_in=delay)
-            await msg.nak(delay=delay)
-            return Outcome.RETRYING
-        await msg.term()
-        await self._forget_replay(msg, replay)
-        log.error(
-            "message dead-lettered",
-            dlq_seq=ack.seq,
-            deliveries=deliveries,
-            error=describe(error),
-            subject=msg.subject,
-        )
-        return Outcome.DEAD_LETTERED
-
-    async def _forget_replay(self, msg: Msg, replay: bool) -> None:
-        if not replay:
-            return
-        try:
-            await self._dead_letters.discard_replay(msg)
-        except Exception:
-            # Settled already; a leftover replay copy is untidy, not wrong.
-            log.warning("could not delete the replayed DLQ message", exc_info=True)
