@@ -1,9 +1,12 @@
 """The composition root every FastStream service runs through.
 
-A service is a name, the request-reply commands it answers on
-``<root>.cmd.<service>.<command>``, and the consumers of stored events it
-runs. Replicas share each command subject through a queue group named after
-the service, and each durable consumer through JetStream.
+A service is a name, the request-reply commands and other requests it
+answers on ``<root>.cmd.<service>.<name>``, the consumers of stored events it
+runs and its inputs (durable consumers of what channels submit). Replicas
+share each request subject through a queue group named after the service, and
+each durable consumer through JetStream. Nothing reaches a service any other
+way: every request is answered by one wrapper (``replies.answer``) and every
+durable message settled by one ``Settler``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import platform
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
@@ -24,12 +27,12 @@ from prometheus_client import CollectorRegistry
 
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
-from tousu.shared.application.nats_commands import register_commands
-from tousu.shared.application.replies import ok
+from tousu.shared.application.nats_commands import register_commands, register_requests
+from tousu.shared.application.replies import Request, ok
 from tousu.shared.broker_logs import broker_logger
 from tousu.shared.consumer import Consumer, build_app
+from tousu.shared.consumer.inputs import Input, subscribe_input
 from tousu.shared.domain.commands import Command
-from tousu.shared.naming import Naming
 from tousu.shared.observability import (
     ScrapeSource,
     database_check,
@@ -40,6 +43,8 @@ from tousu.shared.observability import (
 from tousu.shared.observability.consumer_lag import ConsumerLag, consumer_durables
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,23 +58,31 @@ class Runtime:
     broker: NatsBroker
     # The process's metrics (served on TOUSU_METRICS_PORT when set).
     registry: CollectorRegistry
+    _parts: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def part(self, build: Callable[[Runtime], T]) -> T:
+        """``build(self)``, built once in this process: a part several of the
+        service's handlers share (intake's desk, with its group commit)."""
+        if build not in self._parts:
+            self._parts[build] = build(self)
+        return cast(T, self._parts[build])
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
+    # Commands executed by the runtime's executor.
     commands: Mapping[str, type[Command]] = field(default_factory=dict)
+    # Other requests it answers (on <root>.cmd.<service>.<name> too).
+    requests: Callable[[Runtime], Mapping[str, Request[Any]]] = lambda _runtime: {}
     consumers: Callable[[Runtime], Sequence[Consumer]] = lambda _runtime: ()
-    # Anything else the service subscribes to or starts (given the runtime).
-    extra: Callable[[Runtime], None] | None = None
+    # Durable consumers of what channels submit (not stored events).
+    inputs: Callable[[Runtime], Sequence[Input]] = lambda _runtime: ()
     # Background work tied to the app's life: entered before it starts,
     # exited (work stopped) after it has shut down.
     lifespan: Callable[[Runtime], AbstractAsyncContextManager[object]] | None = None
     # Figures of its own that /metrics reads at scrape time.
     scrape_sources: Callable[[Runtime], Sequence[ScrapeSource]] = lambda _runtime: ()
-    # (stream, durable) of JetStream consumers it runs besides its consumers
-    # of stored events, for the consumer lag metric.
-    durables: Callable[[Naming], Sequence[tuple[str, str]]] = lambda _naming: ()
 
 
 def build_broker(
@@ -103,27 +116,35 @@ def assemble(
 
     Also what the gateway's /asyncapi reads the subjects from.
     """
-    runtime, _consumers, app = _compose(settings, spec, store, context)
+    runtime, _durables, app = _compose(settings, spec, store, context)
     return runtime, app
 
 
 def _compose(
     settings: Settings, spec: ServiceSpec, store: PostgresEventStore, context: ContextSource
-) -> tuple[Runtime, Sequence[Consumer], FastStream]:
+) -> tuple[Runtime, list[tuple[str, str]], FastStream]:
+    """The runtime, the (stream, durable) of the JetStream consumers it runs, the app."""
     registry = process_registry()
     broker = build_broker(settings, spec.name, registry)
     executor = CommandExecutor(store, context)
     runtime = Runtime(settings, store, context, executor, broker, registry)
-    register_commands(broker, settings.naming, spec.name, spec.commands, runtime.executor)
-    if spec.extra is not None:
-        spec.extra(runtime)
+    naming = settings.naming
+    register_commands(broker, naming, spec.name, spec.commands, runtime.executor)
+    register_requests(broker, naming, spec.name, spec.requests(runtime))
+    inputs = spec.inputs(runtime)
+    for source in inputs:
+        subscribe_input(broker, settings, source)
     consumers = spec.consumers(runtime)
     app = build_app(settings, consumers, broker=broker, store=store, registry=registry)
-    return runtime, consumers, app
+    durables = [
+        *consumer_durables(naming, consumers),
+        *((source.stream, source.name) for source in inputs),
+    ]
+    return runtime, durables, app
 
 
 def _endpoint(
-    runtime: Runtime, spec: ServiceSpec, consumers: Sequence[Consumer]
+    runtime: Runtime, spec: ServiceSpec, durables: Sequence[tuple[str, str]]
 ) -> AbstractAsyncContextManager[int | None]:
     broker = runtime.broker
 
@@ -135,8 +156,6 @@ def _endpoint(
     async def nats_check() -> str:
         return "ok" if await broker.ping(timeout=1.0) else "error: not connected"
 
-    naming = runtime.settings.naming
-    durables = [*consumer_durables(naming, consumers), *spec.durables(naming)]
     lag = ConsumerLag(runtime.registry, jetstream, durables)
     return serve_endpoint(
         runtime.settings,
@@ -157,11 +176,11 @@ async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     context = ContextSource.for_settings(settings)
     try:
         await context.start(settings.database_url)
-        runtime, consumers, app = _compose(settings, spec, store, context)
+        runtime, durables, app = _compose(settings, spec, store, context)
         async with contextlib.AsyncExitStack() as background:
             if spec.lifespan is not None:
                 await background.enter_async_context(spec.lifespan(runtime))
-            await background.enter_async_context(_endpoint(runtime, spec, consumers))
+            await background.enter_async_context(_endpoint(runtime, spec, durables))
             await app.run()
     finally:
         await context.stop()

@@ -12,8 +12,9 @@ from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
 
 
-def _extra(runtime: Runtime) -> None:
-    intake = Intake(
+def desk(runtime: Runtime) -> Intake:
+    """The one desk of the process: requests and channels share its group commit."""
+    return Intake(
         runtime.store,
         runtime.executor,
         access_code_key=access_code_key(runtime.settings),
@@ -22,15 +23,16 @@ def _extra(runtime: Runtime) -> None:
         registry=runtime.registry,
         render=ContextSource.for_settings(runtime.settings).render,
     )
-    endpoints.register(runtime.broker, runtime.settings, intake)
-    merge.register(runtime.broker, runtime.settings, runtime.store, runtime.executor)
 
 
 SPEC = ServiceSpec(
     name="intake",
     commands={"accept": c.AcceptComplaint, "reject": c.RejectComplaint},
-    extra=_extra,
-    durables=lambda naming: [(naming.intake_stream, endpoints.SUBMISSIONS_DURABLE)],
+    requests=lambda runtime: {
+        "submit": endpoints.submit(runtime.part(desk)),
+        "merge": merge.request(runtime.store, runtime.executor),
+    },
+    inputs=lambda runtime: [endpoints.channel_submissions(runtime.part(desk), runtime.settings)],
 )
 
 

@@ -11,24 +11,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from faststream.nats import NatsBroker
-from pydantic import ValidationError
-
 from tousu.shared.application.executor import CommandExecutor, Outcome
-from tousu.shared.application.nats_commands import (
-    CONCURRENT_REQUESTS,
-    CommandRequest,
-    outcome_result,
-)
-from tousu.shared.application.replies import error, from_exception, ok
+from tousu.shared.application.nats_commands import command_request
+from tousu.shared.application.replies import Request
 from tousu.shared.domain.commands import LinkDuplicate
-from tousu.shared.domain.errors import DomainError, InvalidCommand, NotFound
-from tousu.shared.logs import bound_contextvars, get_logger
-from tousu.shared.settings import Settings
+from tousu.shared.domain.errors import InvalidCommand, NotFound
 from tousu.shared.store import ConcurrencyConflict
 from tousu.shared.store.postgres import PostgresEventStore
 
-log = get_logger(__name__)
 ATTEMPTS = 5
 
 
@@ -76,33 +66,12 @@ async def link(
     raise AssertionError("unreachable")
 
 
-def register(
-    broker: NatsBroker, settings: Settings, store: PostgresEventStore, executor: CommandExecutor
-) -> None:
-    subject = settings.naming.command("intake", "merge")
+def request(store: PostgresEventStore, executor: CommandExecutor) -> Request[Any]:
+    """``<root>.cmd.intake.merge``: a command request about the duplicate."""
 
-    @broker.subscriber(
-        subject, queue="intake", max_workers=CONCURRENT_REQUESTS, title="intake LinkDuplicate"
-    )
-    async def merge(body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            request = CommandRequest.model_validate(body)
-            command = LinkDuplicate.model_validate(request.command)
-        except ValidationError as exc:
-            return from_exception(exc)
-        with bound_contextvars(complaint_id=str(request.complaint_id), command="LinkDuplicate"):
-            try:
-                if _uuid("duplicate_complaint_id", command.duplicate_complaint_id) != (
-                    request.complaint_id
-                ):
-                    raise InvalidCommand(
-                        "duplicate_complaint_id", "the request is not about the duplicate"
-                    )
-                outcome = await link(store, executor, command)
-            except DomainError as exc:
-                log.info("merge refused", code=exc.code, reason=exc.message)
-                return from_exception(exc)
-            except Exception:
-                log.exception("merge failed")
-                return error("internal_error", "the merge could not be executed")
-        return ok(outcome_result(outcome))
+    async def merge(complaint_id: uuid.UUID, command: LinkDuplicate) -> Outcome:
+        if _uuid("duplicate_complaint_id", command.duplicate_complaint_id) != complaint_id:
+            raise InvalidCommand("duplicate_complaint_id", "the request is not about the duplicate")
+        return await link(store, executor, command)
+
+    return command_request("intake", LinkDuplicate, merge, failed="the merge could not be executed")

@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 
 from tests.helpers import eventually
 from tousu.services.intake import endpoints
@@ -21,6 +24,8 @@ from tousu.services.intake.submission import Submission
 from tousu.shared import dlq
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.consumer import DeadLetters, RetryPolicy
+from tousu.shared.consumer.inputs import subscribe_input
 from tousu.shared.events import Actor
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
@@ -57,7 +62,7 @@ async def channel_intake(
         error=error,
     )
     broker = NatsBroker(str(settings.nats_url))
-    endpoints.register(broker, settings, desk)
+    subscribe_input(broker, settings, endpoints.channel_submissions(desk, settings))
     await broker.start()
     try:
         yield desk
@@ -129,3 +134,54 @@ async def test_a_failure_that_is_not_an_outage_is_dead_lettered_after_the_retrie
     assert entry.error.startswith(f"RuntimeError: try {settings.consumer_max_deliver} refused")
     assert desk.tries == settings.consumer_max_deliver
     assert await registered(store, ref) == 0
+
+
+async def test_a_dead_letter_that_cannot_be_written_leaves_the_submission_to_be_redelivered(
+    settings: Settings,
+    store: PostgresEventStore,
+    js: JetStreamContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Storing the dead letter fails once: the submission is nak'd with the
+    back-off, not left unsettled, and dead-lettered on its next delivery, as
+    every consumer's message is."""
+    real_publish = DeadLetters.publish
+    refused_writes: list[int] = []
+
+    async def first_write_fails(
+        self: DeadLetters, consumer: str, msg: Msg, error: BaseException, deliveries: int
+    ) -> PubAck:
+        if not refused_writes:
+            refused_writes.append(deliveries)
+            raise ConnectionResetError("the DLQ stream is unreachable")
+        return await real_publish(self, consumer, msg, error, deliveries)
+
+    real_nak = Msg.nak
+    naks: list[float | None] = []
+
+    async def recorded_nak(self: Msg, delay: float | None = None) -> None:
+        naks.append(delay)
+        await real_nak(self, delay=delay)
+
+    monkeypatch.setattr(DeadLetters, "publish", first_write_fails)
+    monkeypatch.setattr(Msg, "nak", recorded_nak)
+    async with channel_intake(settings, store, 0, RuntimeError) as desk:
+        await js.publish(
+            settings.naming.intake("phone"),
+            b'{"channel": "phone", "subject": ',  # never a submission: refused at once
+            headers={"Nats-Msg-Id": f"phone:broken-{uuid.uuid4()}"},
+        )
+
+        async def dead_lettered() -> bool:
+            return len(await dlq.list_entries(js, settings.naming)) == 1
+
+        await eventually(dead_lettered, "the submission in the DLQ on its second delivery")
+        await eventually(lambda: settled(js, settings), "the original settled")
+
+    assert refused_writes == [1]
+    assert naks == [RetryPolicy.from_settings(settings).backoff(1)]
+    [entry] = await dlq.list_entries(js, settings.naming)
+    assert entry.consumer == endpoints.SUBMISSIONS_DURABLE
+    assert entry.deliveries == 2
+    assert entry.error.startswith("RefusedSubmission: submission is not valid JSON")
+    assert desk.tries == 0
