@@ -1,1 +1,2 @@
-"""tousu's own library: events, event store, relay, consumer base, calendar, settings."""
+"""tousu's own library: what several services need — the domain, events, event store,
+consumer runtime, calendar, privacy, settings."""
