@@ -80,7 +80,12 @@ class DayInfo:
 
 
 @dataclass(frozen=True)
-class Deadline:
+class Due:
+    """The end of a count of working days: when, how many days, and whether a
+    provisional year (no published holidays yet) was counted. A decision
+    records it as an event's :class:`tousu.shared.events.types.Deadline`,
+    which adds the deadline's kind (shared/domain/context.py)."""
+
     at: datetime
     provisional: bool
     working_days: int
@@ -256,7 +261,7 @@ class WorkdayCalendar:
         days = _gregorian.monthrange(year, month)[1]
         return [self.day(date(year, month, d)) for d in range(1, days + 1)]
 
-    def add_working_days(self, start: datetime, n: int) -> Deadline:
+    def add_working_days(self, start: datetime, n: int) -> Due:
         """The end of the ``n``-th working day after ``start``'s Shanghai day."""
         if n < 0:
             raise ValueError(f"working days must not be negative, got {n}")
@@ -277,9 +282,9 @@ class WorkdayCalendar:
             self._years[year] = compiled
         return compiled
 
-    def _compute_deadline(self, start_ordinal: int, n: int) -> Deadline:
+    def _compute_deadline(self, start_ordinal: int, n: int) -> Due:
         if n == 0:
-            return Deadline(end_of_day(date.fromordinal(start_ordinal)), False, 0)
+            return Due(end_of_day(date.fromordinal(start_ordinal)), False, 0)
         compiled = self._year(date.fromordinal(start_ordinal).year)
         index = start_ordinal - compiled.first_ordinal + 1
         remaining = n
@@ -293,7 +298,7 @@ class WorkdayCalendar:
                     # is one past the deadline day.
                     last = bisect_left(compiled.cumulative, target) - 1
                     deadline_day = date.fromordinal(compiled.first_ordinal + last)
-                    return Deadline(end_of_day(deadline_day), provisional, n)
+                    return Due(end_of_day(deadline_day), provisional, n)
                 remaining = target - compiled.total
             compiled = self._year(compiled.data.year + 1)
             index = 0
