@@ -26,7 +26,6 @@ from tousu.services.followup.notices import (
     NoticeChannel,
     NoticeKind,
     Notification,
-    NotifySettings,
     build_senders,
     channel_for,
     enqueue_all,
@@ -196,7 +195,7 @@ async def dispatching(runtime: Runtime) -> AsyncIterator[None]:
     """The outbox dispatcher, running for as long as the service does."""
     settings = runtime.settings
     assert settings.database_url is not None  # run_service checked it
-    notify = NotifySettings()
+    notify = settings.notify
     dispatcher = Dispatcher(
         runtime.store.pool,
         build_senders(settings, notify),

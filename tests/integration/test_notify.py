@@ -30,11 +30,9 @@ from tousu.services.followup.notices import (
     NoticeKind,
     NoticeStatus,
     Notification,
-    NotifySettings,
     RetryPolicy,
     Sender,
     SmtpSender,
-    SmtpSettings,
     WebSender,
     channel_for,
     enqueue,
@@ -44,6 +42,7 @@ from tousu.services.followup.notices import (
 )
 from tousu.services.followup.notices.claims import Delivery, claim_due, mark_sent
 from tousu.shared.events.types import Channel
+from tousu.shared.settings import NotifySection, SmtpSection
 from tousu.shared.store.postgres import PostgresEventStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -112,8 +111,8 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
 
-    def settings(self) -> SmtpSettings:
-        return SmtpSettings(host="127.0.0.1", port=self.port, from_address=FROM, timeout=5)
+    def settings(self) -> SmtpSection:
+        return SmtpSection(host="127.0.0.1", port=self.port, from_address=FROM, timeout=5)
 
 
 @pytest.fixture
@@ -153,7 +152,7 @@ def notice(
     return Notification(**values)
 
 
-def quick(**overrides: Any) -> NotifySettings:
+def quick(**overrides: Any) -> NotifySection:
     values: dict[str, Any] = {
         "backoff_base": 0.05,
         "backoff_max": 0.2,
@@ -163,7 +162,7 @@ def quick(**overrides: Any) -> NotifySettings:
         "batch_size": 5,
         **overrides,
     }
-    return NotifySettings(**values)
+    return NotifySection(**values)
 
 
 def dispatcher(

@@ -5,8 +5,6 @@ notice is about; run a :class:`Dispatcher` to send; see what went wrong with
 ``list_notifications(pool, status="dead")``.
 """
 
-from tousu.shared.notify.settings import NotifySettings, SmtpSettings
-
 from tousu.services.followup.notices.channels import channel_for
 from tousu.services.followup.notices.dispatcher import Dispatcher, RetryPolicy
 from tousu.services.followup.notices.letter import LetterSender, render_letter
@@ -42,13 +40,11 @@ __all__ = [
     "NoticeStatus",
     "Notification",
     "NotificationRecord",
-    "NotifySettings",
     "RetryPolicy",
     "SendError",
     "Sender",
     "SmsSender",
     "SmtpSender",
-    "SmtpSettings",
     "WebSender",
     "build_senders",
     "channel_for",

@@ -28,7 +28,6 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry
-from tousu.shared.notify.settings import NotifySettings
 
 from tousu.services.followup.notices.claims import (
     Delivery,
@@ -42,6 +41,7 @@ from tousu.services.followup.notices.outbox import OUTBOX_CHANNEL
 from tousu.services.followup.notices.sender import Sender, SendError
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.logs import get_logger, scrub_contacts
+from tousu.shared.settings import NotifySection, load_settings
 from tousu.shared.store import Wakeup
 
 log = get_logger("tousu.notify")
@@ -56,7 +56,7 @@ class RetryPolicy:
     backoff_max: float = 3600.0
 
     @classmethod
-    def from_settings(cls, settings: NotifySettings) -> RetryPolicy:
+    def from_settings(cls, settings: NotifySection) -> RetryPolicy:
         return cls(settings.max_attempts, settings.backoff_base, settings.backoff_max)
 
     def retry_in(self, attempts: int) -> float | None:
@@ -79,7 +79,7 @@ class Dispatcher:
         senders: Mapping[NoticeChannel, Sender],
         *,
         database_url: str,
-        settings: NotifySettings | None = None,
+        settings: NotifySection | None = None,
         name: str | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
@@ -88,7 +88,7 @@ class Dispatcher:
         self.pool = pool
         self.senders = dict(senders)
         self.database_url = database_url
-        self.settings = settings or NotifySettings()
+        self.settings = settings or load_settings().notify
         self.policy = RetryPolicy.from_settings(self.settings)
         self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._channels = [c.value for c in self.senders]

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from tousu.shared.notify.settings import NotifySettings, SmtpSettings
-
 from tousu.services.followup.notices.letter import LetterSender
 from tousu.services.followup.notices.model import NoticeChannel
 from tousu.services.followup.notices.sender import Sender
 from tousu.services.followup.notices.sms import LoggingSmsSender
 from tousu.services.followup.notices.smtp import SmtpSender
 from tousu.services.followup.notices.web import WebSender
-from tousu.shared.settings import Settings
+from tousu.shared.settings import NotifySection, Settings, SmtpSection
 
 
 def build_senders(
     settings: Settings,
-    notify: NotifySettings | None = None,
-    smtp: SmtpSettings | None = None,
+    notify: NotifySection | None = None,
+    smtp: SmtpSection | None = None,
 ) -> dict[NoticeChannel, Sender]:
     """One sender per channel; e-mail only when ``TOUSU_SMTP_HOST`` is set.
 
     Without it e-mail notices stay pending (visible, not lost) until a
     dispatcher with an SMTP server runs.
     """
-    notify = notify or NotifySettings()
-    smtp = smtp or SmtpSettings()
+    notify = notify or settings.notify
+    smtp = smtp or settings.smtp
     org = notify.organisation
     senders: dict[NoticeChannel, Sender] = {
         NoticeChannel.SMS: LoggingSmsSender(org),

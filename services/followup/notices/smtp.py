@@ -16,18 +16,18 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 import aiosmtplib
-from tousu.shared.notify.settings import SmtpSettings
 
 from tousu.services.followup.notices.model import Notification
 from tousu.services.followup.notices.sender import SendError
 from tousu.shared.events import utcnow
+from tousu.shared.settings import SmtpSection
 
 
 def message_id(n: Notification, domain: str) -> str:
     return f"<{n.id}@{domain}>"
 
 
-def compose(n: Notification, settings: SmtpSettings, organisation: str) -> EmailMessage:
+def compose(n: Notification, settings: SmtpSection, organisation: str) -> EmailMessage:
     if not n.recipient:
         raise SendError("an e-mail notice needs an address", retryable=False)
     # The SMTP policy encodes non-ASCII headers (a Chinese subject) per RFC 2047
@@ -65,7 +65,7 @@ def _retryable(exc: aiosmtplib.SMTPException) -> bool:
 
 
 class SmtpSender:
-    def __init__(self, settings: SmtpSettings, organisation: str = "投诉受理中心") -> None:
+    def __init__(self, settings: SmtpSection, organisation: str = "投诉受理中心") -> None:
         if not settings.host:
             raise ValueError("SmtpSender needs TOUSU_SMTP_HOST")
         self.settings = settings
