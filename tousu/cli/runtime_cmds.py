@@ -19,7 +19,7 @@ from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import NotConfiguredError, database_url, nats_url
 from tousu.database import prepare_database as migrate
-from tousu.embedded import EmbeddedError, EmbeddedSettings
+from tousu.embedded import EmbeddedError
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import PortBusyError, choose_port
 from tousu.embedded.postgres import EmbeddedPostgres
@@ -35,7 +35,7 @@ from tousu.runtime_state import (
 from tousu.services import SERVICES
 from tousu.shared.logs import configure_logging, get_logger
 from tousu.shared.private_files import tighten
-from tousu.shared.settings import Settings, load_settings
+from tousu.shared.settings import EmbeddedSection, Settings, load_settings
 from tousu.shared.tasks import run_until
 from tousu.supervisor import ChildSpec, Row, Supervisor, print_table
 
@@ -174,7 +174,7 @@ class _Up:
             await self._shutdown()
 
     async def _run(self) -> int:
-        embedded = EmbeddedSettings()
+        embedded = load_settings().embedded
         # A data folder from a version without owner-only modes (letters,
         # keys, logs, embedded servers' data): restricted before anything runs.
         if changed := await asyncio.to_thread(tighten, self.data_dir):
@@ -204,7 +204,7 @@ class _Up:
         await self.stop_requested.wait()
         return 0
 
-    def _start_nats(self, embedded: EmbeddedSettings) -> str:
+    def _start_nats(self, embedded: EmbeddedSection) -> str:
         self.nats = EmbeddedNats(self.data_dir, embedded.nats_port, embedded.nats_monitor_port)
         # Before choosing ports: a leftover would hold the ones we want.
         if self.nats.stop_leftover():
@@ -226,7 +226,7 @@ class _Up:
         log.info("nats-server ready", url=self.nats.url, seconds=round(time.monotonic() - began, 2))
         return self.nats.url
 
-    def _start_postgres(self, embedded: EmbeddedSettings) -> str:
+    def _start_postgres(self, embedded: EmbeddedSection) -> str:
         self.pg = EmbeddedPostgres(self.data_dir, embedded.pg_port)
         if self.pg.stop():
             log.warning("stopped PostgreSQL left running by an earlier `tousu up`")
