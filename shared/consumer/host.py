@@ -42,6 +42,10 @@ FETCH_TIMEOUT = 5.0
 
 OnMessage = Callable[[Msg], Coroutine[Any, Any, Outcome | None]]
 
+# Consumers of this process filtering in the client (nats-server < 2.10); the
+# notice is logged once a process, at the first.
+_CLIENT_FILTERING_SAID: list[str] = []
+
 
 async def raw_message(msg: StreamMessage[Any]) -> Msg:
     """The NATS message itself, as the handler's one argument.
@@ -214,9 +218,14 @@ class ConsumerHost:
         version = connection.connected_server_version
         if len(subjects) > 1 and (version.major, version.minor) < (2, 10):
             # nats-server 2.9 knows one filter subject only (and silently drops
-            # a list): take all events and filter here.
-            log.warning(
+            # a list): take all events and filter here. A supported, documented
+            # configuration (docs/demo-and-cli-output.md), not a fault: said
+            # once a process at INFO, each consumer at DEBUG.
+            first = not _CLIENT_FILTERING_SAID
+            _CLIENT_FILTERING_SAID.append(consumer.name)
+            (log.info if first else log.debug)(
                 "nats-server < 2.10: filtering events in the client",
+                server=f"{version.major}.{version.minor}.{version.patch}",
                 consumer=consumer.name,
                 subjects=subjects,
             )
