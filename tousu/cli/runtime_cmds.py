@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import typer
 from rich.console import Console
 
@@ -23,6 +24,7 @@ from tousu.embedded import EmbeddedError
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import PortBusyError, choose_port
 from tousu.embedded.postgres import EmbeddedPostgres
+from tousu.first_steps import accounts_that_sign_in, base_url, first_account_commands
 from tousu.runtime_state import (
     RuntimeState,
     ServerState,
@@ -201,6 +203,7 @@ class _Up:
             self.supervisor = Supervisor(self.specs, self._on_pid)
             await self.supervisor.start()
         self._print_table(nats, database)
+        await self._print_first_steps(database)
         await self.stop_requested.wait()
         return 0
 
@@ -314,6 +317,31 @@ class _Up:
             f"state: {state_path(self.data_dir)}\nCtrl-C stops everything."
             + ("" if self.specs else "  (--no-services: no services started)")
         )
+
+    async def _print_first_steps(self, database: str) -> None:
+        """The address to open, and while nobody can sign in, how to create the
+        first staff accounts (a newcomer's next step, README.md)."""
+        if "gateway" in self.names:
+            self.console.print(f"Open {base_url(self.settings)}/ in a browser.", soft_wrap=True)
+        try:
+            conn = await asyncpg.connect(database)
+            try:
+                accounts = await accounts_that_sign_in(conn)
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("could not count the staff accounts", error=str(exc))
+            return
+        log.info("staff accounts that can sign in", accounts=accounts)
+        if accounts:
+            return
+        self.console.print(
+            "No staff account can sign in yet. In another terminal, create the first "
+            "ones (each asks for a password twice):",
+            soft_wrap=True,
+        )
+        for command in first_account_commands():
+            self.console.print(f"  {command}", soft_wrap=True, markup=False)
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
