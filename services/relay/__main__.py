@@ -3,7 +3,7 @@
 import asyncio
 
 from tousu.services.relay.main import run
-from tousu.shared.settings import Settings
+from tousu.shared.settings import load_settings
 
 if __name__ == "__main__":
-    asyncio.run(run(Settings()))
+    asyncio.run(run(load_settings()))

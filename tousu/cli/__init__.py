@@ -9,7 +9,7 @@ import typer
 from tousu.connect import NotConfiguredError
 from tousu.shared.logs import configure_logging
 from tousu.shared.private_files import owner_only_umask
-from tousu.shared.settings import Settings
+from tousu.shared.settings import load_settings
 
 app = typer.Typer(
     name="tousu",
@@ -81,7 +81,7 @@ def main() -> None:
     # Whatever tousu writes (letters, keys, logs, embedded servers' data) is
     # its owner's only; children (services, servers) inherit the umask.
     owner_only_umask()
-    settings = Settings()
+    settings = load_settings()
     configure_logging("cli", settings.log_level, settings.log_format)
     _load_commands()
     try:

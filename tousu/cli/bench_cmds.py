@@ -28,7 +28,7 @@ from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import NotConfiguredError, database_url, nats_url
 from tousu.embedded.harness import embedded_servers
-from tousu.shared.settings import Settings
+from tousu.shared.settings import load_settings
 
 
 class Part(StrEnum):
@@ -140,7 +140,7 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
 
 @asynccontextmanager
 async def _servers() -> AsyncIterator[tuple[str, str]]:
-    settings = Settings()
+    settings = load_settings()
     try:
         urls = database_url(settings), nats_url(settings)
     except NotConfiguredError:

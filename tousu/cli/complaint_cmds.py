@@ -29,7 +29,7 @@ from tousu.shared.intake.identifiers import normalize_tracking_no
 from tousu.shared.intake.taxonomy import Taxonomy
 from tousu.shared.privacy.reveal import reveal_history
 from tousu.shared.privacy.views_log import record_view
-from tousu.shared.settings import Settings
+from tousu.shared.settings import load_settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 complaint_app = typer.Typer(help="投诉件：查看状态、期限和处理经过。", no_args_is_help=True)
@@ -252,7 +252,7 @@ async def resolve(store: PostgresEventStore, text: str) -> uuid.UUID:
 
 
 async def load(text: str) -> dict[str, Any]:
-    store = await PostgresEventStore.connect(database_url(Settings()), min_size=1, max_size=2)
+    store = await PostgresEventStore.connect(database_url(load_settings()), min_size=1, max_size=2)
     try:
         complaint_id = await resolve(store, text)
         history = await store.read_stream(f"{STREAM_PREFIX}{complaint_id}")

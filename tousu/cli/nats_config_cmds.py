@@ -16,7 +16,7 @@ from tousu.cli import app
 from tousu.cli._console import add_columns, console
 from tousu.cli.nats_permissions import authorization_block, users
 from tousu.services.routing.known import register_departments
-from tousu.shared.settings import Settings
+from tousu.shared.settings import load_settings
 
 out = console()
 AUTH_FILE = "nats-auth.conf"
@@ -62,7 +62,7 @@ def nats_config(
     credentials/<user>.env with that user's TOUSU_NATS_URL (mode 0600).
     Running it again makes new passwords.
     """
-    settings = Settings(subject_root=root) if root else Settings()
+    settings = load_settings(subject_root=root) if root else load_settings()
     codes = (
         [c.strip() for c in departments.split(",") if c.strip()]
         if departments is not None

@@ -12,7 +12,7 @@ from tousu.cli._async import run
 from tousu.cli._console import console as make_console
 from tousu.connect import database_url
 from tousu.database import prepare_database as apply_migrations
-from tousu.shared.settings import Settings
+from tousu.shared.settings import load_settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 events_app = typer.Typer(help="The event store (事件存储).", no_args_is_help=True)
@@ -25,7 +25,7 @@ DATA_SHOWN = 120
 @app.command()
 def migrate() -> None:
     """Apply the database migrations that are missing (safe to run again)."""
-    applied = run(apply_migrations(database_url(Settings())))
+    applied = run(apply_migrations(database_url(load_settings())))
     if applied:
         for name in applied:
             console.print(f"applied [bold]{name}[/bold]")
@@ -44,7 +44,7 @@ def tail(
 
 
 async def _tail(after: int, follow: bool, as_json: bool) -> None:
-    settings = Settings()
+    settings = load_settings()
     store = await PostgresEventStore.connect(database_url(settings), min_size=1, max_size=2)
     try:
         async with store.wakeup() as wakeup:
