@@ -7,7 +7,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tousu.services.gateway.problems import Text, problem_response
+from tousu.services.gateway.asgi import HttpMiddleware
+from tousu.services.gateway.problems import Text, problem, render_problem
 
 TITLE = Text("请求内容过大", "Content too large")
 
@@ -17,27 +18,22 @@ def _detail(limit: int) -> Text:
     return Text(f"请求内容超过 {kib} KB 上限", f"The request body exceeds the {kib} KB limit")
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            request = Request(scope)
-            response = problem_response(
-                request,
-                status=413,
-                title=TITLE,
-                detail=_detail(self.max_bytes),
-                code="request_too_large",
-                extra={"limit_bytes": self.max_bytes},
+            too_large = problem(
+                413,
+                "request_too_large",
+                TITLE,
+                _detail(self.max_bytes),
+                limit_bytes=self.max_bytes,
             )
-            await response(scope, receive, send)
+            await render_problem(Request(scope), too_large)(scope, receive, send)
             return
         await self.app(scope, self._counting(receive), send)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from tousu.services.gateway.problems import Text, Unprocessable, problem_response
+from tousu.services.gateway.asgi import HttpMiddleware
+from tousu.services.gateway.problems import Text, Unprocessable, render_problem
 from tousu.shared.domain.inputs import CONTROL_CHARACTER, control_character
 
 
@@ -29,25 +30,15 @@ def refused_parameter(scope: Scope) -> tuple[str, str] | None:
     return ("path", problem) if problem is not None else None
 
 
-class CleanQueryMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class CleanQueryMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         refused = refused_parameter(scope)
         if refused is None:
             await self.app(scope, receive, send)
             return
         field, problem = refused
-        response = problem_response(
-            Request(scope),
-            status=422,
-            title=Unprocessable.default_title,
-            detail=Text(f"{field} 含有控制字符", f"{field} {problem}"),
-            code=Unprocessable.default_code,
-            extra={"errors": [{"field": field, "message": problem, "type": CONTROL_CHARACTER}]},
+        unprocessable = Unprocessable(
+            Text(f"{field} 含有控制字符", f"{field} {problem}"),
+            errors=[{"field": field, "message": problem, "type": CONTROL_CHARACTER}],
         )
-        await response(scope, receive, send)
+        await render_problem(Request(scope), unprocessable)(scope, receive, send)

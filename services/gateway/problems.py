@@ -21,8 +21,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from tousu.services.gateway.asgi import HttpMiddleware
 from tousu.shared.logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -213,17 +214,22 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=all_headers, media_type=PROBLEM_JSON)
 
 
-async def _domain_problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainProblem)
+def render_problem(request: Request, problem: DomainProblem) -> JSONResponse:
+    """The document of a problem, raised by a route or made by a middleware."""
     return problem_response(
         request,
-        status=exc.status,
-        title=exc.title,
-        detail=exc.detail,
-        code=exc.code,
-        extra=exc.extra,
-        headers=exc.headers,
+        status=problem.status,
+        title=problem.title,
+        detail=problem.detail,
+        code=problem.code,
+        extra=problem.extra,
+        headers=problem.headers,
     )
+
+
+async def _domain_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainProblem)
+    return render_problem(request, exc)
 
 
 _STATUS_TITLES_ZH = {
@@ -364,14 +370,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         f"{len(names)} 处输入有误：{'、'.join(names)}",
         f"{len(names)} invalid input(s): {', '.join(names)}",
     )
-    return problem_response(
-        request,
-        status=422,
-        title=Unprocessable.default_title,
-        detail=detail,
-        code=Unprocessable.default_code,
-        extra={"errors": errors},
-    )
+    return render_problem(request, Unprocessable(detail, errors=errors))
 
 
 # -- the unexpected (500) -----------------------------------------------------
@@ -379,20 +378,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 INTERNAL_ERROR_TITLE = Text("服务器内部错误", "Internal server error")
 
 
-class UnhandledErrorMiddleware:
+class UnhandledErrorMiddleware(HttpMiddleware):
     """Answers an exception no handler took with a 500 problem, and logs it once.
 
     Starlette's own ``Exception`` handler re-raises after answering, so the
     server would log the traceback a second time, without our error id.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_tracking(message: Message) -> None:
@@ -411,18 +404,14 @@ class UnhandledErrorMiddleware:
             log.exception(
                 "unhandled error", error_id=str(error_id), method=request.method, path=scope["path"]
             )
-            response = problem_response(
-                request,
-                status=500,
-                title=INTERNAL_ERROR_TITLE,
-                detail=Text(
-                    f"处理请求时出错，请稍后重试。错误编号 {error_id}",
-                    f"The request failed; please try again later. Error id {error_id}",
-                ),
-                code="internal_error",
-                extra={"error_id": str(error_id)},
+            detail = Text(
+                f"处理请求时出错，请稍后重试。错误编号 {error_id}",
+                f"The request failed; please try again later. Error id {error_id}",
             )
-            await response(scope, receive, send)
+            failed = problem(
+                500, "internal_error", INTERNAL_ERROR_TITLE, detail, error_id=str(error_id)
+            )
+            await render_problem(request, failed)(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -11,8 +11,9 @@ import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from tousu.services.gateway.asgi import HttpMiddleware
 from tousu.shared.logs import bound_contextvars
 
 HEADER = "X-Request-Id"
@@ -37,14 +38,8 @@ def correlation_id(request: Request) -> uuid.UUID:
     return parse_request_id(request.headers.get(HEADER)) or uuid.uuid4()
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestIdMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = parse_request_id(Request(scope).headers.get(HEADER)) or uuid.uuid4()
         scope.setdefault("state", {})[_STATE_KEY] = request_id
 

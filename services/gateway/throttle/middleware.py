@@ -13,9 +13,10 @@ import re
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from tousu.services.gateway.problems import localize, problem_response, request_language
+from tousu.services.gateway.asgi import HttpMiddleware
+from tousu.services.gateway.problems import localize, render_problem, request_language
 from tousu.services.gateway.throttle.config import Rule
 from tousu.services.gateway.throttle.limiter import Throttle
 from tousu.services.gateway.throttle.problems import TOO_MANY, TooManyRequests
@@ -48,16 +49,10 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-class RateLimitMiddleware:
+class RateLimitMiddleware(HttpMiddleware):
     """Answers 429 once a client IP has used up an endpoint's limit."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = rule_for(scope["method"], scope["path"])
         # Looked up per request: tests swap in a throttle with their own limits.
         throttle: Throttle | None = getattr(scope["app"].state, "throttle", None)
@@ -72,15 +67,7 @@ class RateLimitMiddleware:
 def too_many(request: Request, wait: int) -> Response:
     problem = TooManyRequests(TOO_MANY, wait)
     if request.url.path.startswith(("/api/", "/open311/")):
-        return problem_response(
-            request,
-            status=problem.status,
-            title=problem.title,
-            detail=problem.detail,
-            code=problem.code,
-            extra=problem.extra,
-            headers=problem.headers,
-        )
+        return render_problem(request, problem)
     # A person at a web form: a readable page rather than a JSON document.
     lang = request_language(request)
     text = html.escape(localize(problem.detail, lang))
