@@ -234,142 +234,94 @@ def test_deadlines_in_the_scripted_histories(cases: dict[str, Case]) -> None:
     assert f4.first_feedback_due is not None and f4.first_feedback_due.date() == at(10, 26).date()
 
 
-def test_total_mid_way(cases: dict[str, Case]) -> None:
-    assert compute(cases, T1, None) == [
-        {
-            "group": None,
-            "counts": (10, 8, 1, 2, 2, 0, 2),
-            "acceptance": (8, 10),
-            "feedback": (2, 3),
-            "closure": (2, 3),
-            "satisfaction": (2, 2),
-            "avg_wd": 8.0,
-        }
-    ]
+def row(
+    group: str | None,
+    counts: tuple[int, ...],
+    acceptance: tuple[int, int],
+    feedback: tuple[int, int],
+    closure: tuple[int, int],
+    satisfaction: tuple[int, int],
+    avg_wd: object,
+) -> dict[str, object]:
+    """An expected row as :func:`figures` gives it; a rate is (numerator, denominator)."""
+    return {
+        "group": group,
+        "counts": counts,
+        "acceptance": acceptance,
+        "feedback": feedback,
+        "closure": closure,
+        "satisfaction": satisfaction,
+        "avg_wd": avg_wd,
+    }
 
 
-def test_total_later(cases: dict[str, Case]) -> None:
-    assert compute(cases, T2, None) == [
-        {
-            "group": None,
-            "counts": (10, 8, 1, 7, 4, 1, 3),
-            "acceptance": (8, 10),
-            "feedback": (6, 8),
-            "closure": (6, 8),
-            "satisfaction": (4, 5),
-            "avg_wd": 13.0,
-        }
-    ]
+# Each grouping mid-way (T1) and later (T2). A row: group; counts (received,
+# accepted, rejected, fed_back, closed, reopened, overdue_now); acceptance,
+# feedback, closure and satisfaction rates; average handling working days.
+ROWS = {
+    "total_mid_way": (
+        T1,
+        None,
+        [row(None, (10, 8, 1, 2, 2, 0, 2), (8, 10), (2, 3), (2, 3), (2, 2), 8.0)],
+    ),
+    "total_later": (
+        T2,
+        None,
+        [row(None, (10, 8, 1, 7, 4, 1, 3), (8, 10), (6, 8), (6, 8), (4, 5), 13.0)],
+    ),
+    "by_department_mid_way": (
+        T1,
+        "department",
+        [
+            row("transport", (4, 4, 0, 0, 0, 0, 0), (4, 4), (0, 0), (0, 0), (0, 0), None),
+            row("water", (4, 4, 0, 2, 2, 0, 1), (3, 4), (2, 3), (2, 3), (2, 2), 8.0),
+            row(None, (2, 0, 1, 0, 0, 0, 1), (1, 2), (0, 0), (0, 0), (0, 0), None),
+        ],
+    ),
+    "by_department_later": (
+        T2,
+        "department",
+        [
+            row(
+                "transport",
+                (4, 4, 0, 3, 1, 1, 2),
+                (4, 4),
+                (3, 4),
+                (2, 4),
+                (1, 2),
+                pytest.approx(43 / 3),
+            ),
+            row("water", (4, 4, 0, 4, 3, 0, 0), (3, 4), (3, 4), (4, 4), (3, 3), 12.0),
+            row(None, (2, 0, 1, 0, 0, 0, 1), (1, 2), (0, 0), (0, 0), (0, 0), None),
+        ],
+    ),
+    "by_channel_mid_way": (
+        T1,
+        "channel",
+        [
+            row("phone", (5, 4, 1, 1, 1, 0, 0), (4, 5), (1, 1), (1, 1), (1, 1), 13.0),
+            row("web", (5, 4, 0, 1, 1, 0, 2), (4, 5), (1, 2), (1, 2), (1, 1), 3.0),
+        ],
+    ),
+    "by_channel_later": (
+        T2,
+        "channel",
+        [
+            row("phone", (5, 4, 1, 3, 1, 1, 2), (4, 5), (3, 4), (2, 4), (1, 2), 14.0),
+            row("web", (5, 4, 0, 4, 3, 0, 1), (4, 5), (3, 4), (4, 4), (3, 3), 12.25),
+        ],
+    ),
+}
 
 
-def test_by_department_mid_way(cases: dict[str, Case]) -> None:
-    assert compute(cases, T1, "department") == [
-        {
-            "group": "transport",
-            "counts": (4, 4, 0, 0, 0, 0, 0),
-            "acceptance": (4, 4),
-            "feedback": (0, 0),
-            "closure": (0, 0),
-            "satisfaction": (0, 0),
-            "avg_wd": None,
-        },
-        {
-            "group": "water",
-            "counts": (4, 4, 0, 2, 2, 0, 1),
-            "acceptance": (3, 4),
-            "feedback": (2, 3),
-            "closure": (2, 3),
-            "satisfaction": (2, 2),
-            "avg_wd": 8.0,
-        },
-        {
-            "group": None,
-            "counts": (2, 0, 1, 0, 0, 0, 1),
-            "acceptance": (1, 2),
-            "feedback": (0, 0),
-            "closure": (0, 0),
-            "satisfaction": (0, 0),
-            "avg_wd": None,
-        },
-    ]
-
-
-def test_by_department_later(cases: dict[str, Case]) -> None:
-    assert compute(cases, T2, "department") == [
-        {
-            "group": "transport",
-            "counts": (4, 4, 0, 3, 1, 1, 2),
-            "acceptance": (4, 4),
-            "feedback": (3, 4),
-            "closure": (2, 4),
-            "satisfaction": (1, 2),
-            "avg_wd": pytest.approx(43 / 3),
-        },
-        {
-            "group": "water",
-            "counts": (4, 4, 0, 4, 3, 0, 0),
-            "acceptance": (3, 4),
-            "feedback": (3, 4),
-            "closure": (4, 4),
-            "satisfaction": (3, 3),
-            "avg_wd": 12.0,
-        },
-        {
-            "group": None,
-            "counts": (2, 0, 1, 0, 0, 0, 1),
-            "acceptance": (1, 2),
-            "feedback": (0, 0),
-            "closure": (0, 0),
-            "satisfaction": (0, 0),
-            "avg_wd": None,
-        },
-    ]
-
-
-def test_by_channel_mid_way(cases: dict[str, Case]) -> None:
-    assert compute(cases, T1, "channel") == [
-        {
-            "group": "phone",
-            "counts": (5, 4, 1, 1, 1, 0, 0),
-            "acceptance": (4, 5),
-            "feedback": (1, 1),
-            "closure": (1, 1),
-            "satisfaction": (1, 1),
-            "avg_wd": 13.0,
-        },
-        {
-            "group": "web",
-            "counts": (5, 4, 0, 1, 1, 0, 2),
-            "acceptance": (4, 5),
-            "feedback": (1, 2),
-            "closure": (1, 2),
-            "satisfaction": (1, 1),
-            "avg_wd": 3.0,
-        },
-    ]
-
-
-def test_by_channel_later(cases: dict[str, Case]) -> None:
-    assert compute(cases, T2, "channel") == [
-        {
-            "group": "phone",
-            "counts": (5, 4, 1, 3, 1, 1, 2),
-            "acceptance": (4, 5),
-            "feedback": (3, 4),
-            "closure": (2, 4),
-            "satisfaction": (1, 2),
-            "avg_wd": 14.0,
-        },
-        {
-            "group": "web",
-            "counts": (5, 4, 0, 4, 3, 0, 1),
-            "acceptance": (4, 5),
-            "feedback": (3, 4),
-            "closure": (4, 4),
-            "satisfaction": (3, 3),
-            "avg_wd": 12.25,
-        },
-    ]
+@pytest.mark.parametrize(("as_of", "group_by", "expected"), ROWS.values(), ids=ROWS.keys())
+def test_kpi_rows(
+    cases: dict[str, Case],
+    as_of: datetime,
+    group_by: GroupBy | None,
+    expected: list[dict[str, object]],
+) -> None:
+    assert compute(cases, as_of, group_by) == expected
 
 
 def test_by_month_and_handler(cases: dict[str, Case]) -> None:
