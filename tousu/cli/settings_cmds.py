@@ -26,7 +26,7 @@ variables, all of them into one settings object (`tousu.shared.settings`) whose
 sections are below. Give each process the same values (the deployment files
 set them for every container). Booleans are `true`/`false` (or `1`/`0`), lists
 comma-separated, times in seconds unless said otherwise. A value that does not
-fit its setting stops the process at start, naming the variable.
+fit its setting (or its range) stops the process at start, naming the variable.
 """
 
 
@@ -49,6 +49,23 @@ def _default(field: FieldInfo) -> str:
     return f"`{text}`"
 
 
+def _bounds(field: FieldInfo) -> str:
+    """The range a number must be in, as its constraints say (empty: any)."""
+    low = high = ""
+    for item in field.metadata:  # annotated_types' Ge, Gt, Le as pydantic keeps them
+        if (ge := getattr(item, "ge", None)) is not None:
+            low = f"{ge:g}"
+        elif (gt := getattr(item, "gt", None)) is not None:
+            low = f"> {gt:g}"
+        elif (le := getattr(item, "le", None)) is not None:
+            high = f"{le:g}"
+    if low and high:
+        return f"{low}–{high}" if not low.startswith(">") else f"{low}, ≤ {high}"
+    if low:
+        return low if low.startswith(">") else f"≥ {low}"
+    return f"≤ {high}" if high else ""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -58,7 +75,8 @@ def reference() -> str:
     sections: dict[str | None, list[str]] = {}
     for section, variable, field in setting_fields():
         sections.setdefault(section, []).append(
-            f"| `{variable}` | {_default(field)} | {_cell(field.description or '')} |"
+            f"| `{variable}` | {_default(field)} | {_bounds(field)} "
+            f"| {_cell(field.description or '')} |"
         )
     parts = [INTRO]
     for section, rows in sections.items():
@@ -66,7 +84,9 @@ def reference() -> str:
             parts.append("## General\n")
         else:
             parts.append(f"## {section}\n\n{Settings.model_fields[section].description}\n")
-        parts.append("| variable | default | meaning |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+        parts.append(
+            "| variable | default | range | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
     return "\n".join(parts)
 
 
