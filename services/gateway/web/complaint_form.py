@@ -9,7 +9,7 @@ an e-mail address that can be written to, limits on the contact fields).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -63,16 +63,22 @@ _TIME_FORMATS: Final = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
 
 
 @dataclass
-class ComplaintForm:
-    """What was typed (to show again), errors by field, and the complaint when valid."""
+class Form:
+    """A posted form: what was typed (to show again) and the errors by field."""
 
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
-    submission: Submission | None = None
 
     def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
         # The first problem of a field is the one to fix first; one line each.
         self.errors.setdefault(name, gettext(lang, message, **values))
+
+
+@dataclass
+class ComplaintForm(Form):
+    """The public form, and the complaint when it is valid."""
+
+    submission: Submission | None = None
 
 
 def blank() -> ComplaintForm:
@@ -137,15 +143,78 @@ def kinds(taxonomy: Taxonomy) -> set[str]:
     return out
 
 
-def _check_contact(form: ComplaintForm, lang: Lang) -> None:
-    values = form.values
-    phone, email = values["phone"], values["email"]
-    # The public API's rule too (tousu.services.gateway.contacts).
+# -- the fields both complaint forms (public, and the staff desk's) read alike --
+
+
+def check_lengths(form: Form, lang: Lang, limits: Mapping[str, int] = LIMITS) -> None:
+    for name, limit in limits.items():
+        if len(form.values[name]) > limit:
+            form.error(name, TOO_LONG, lang, max=limit, length=len(form.values[name]))
+
+
+def check_phone_and_email(form: Form, lang: Lang) -> None:
+    """The public API's rule too (tousu.services.gateway.contacts)."""
+    phone, email = form.values["phone"], form.values["email"]
     if phone and not valid_phone(phone):
         form.error("phone", BAD_PHONE, lang)
     if email and not valid_email(email):
         form.error("email", BAD_EMAIL, lang)
-    if not (phone or email or values["anonymous"]):
+
+
+def read_time(form: Form, name: str, data: dict[str, Any], lang: Lang, now: datetime) -> None:
+    """A typed date and time (Beijing time, not in the future) into ``data[name]``."""
+    when, problem = _parse_time(form.values[name], now)
+    if problem:
+        form.error(name, problem, lang)
+    else:
+        data[name] = when
+
+
+def read_kind(form: Form, data: dict[str, Any], lang: Lang, taxonomy: Taxonomy) -> None:
+    """A chosen "type of complaint" into ``data``'s category and subcategory."""
+    if form.values["kind"] in kinds(taxonomy):
+        category, _, sub = form.values["kind"].partition("/")
+        data["category"] = category
+        if sub:
+            data["subcategory"] = sub
+    else:
+        form.error("kind", BAD_CHOICE, lang)
+
+
+def read_service_item(
+    form: Form, data: dict[str, Any], lang: Lang, register: CommitmentRegister
+) -> None:
+    """A chosen service item (服务事项) of the commitment register into ``data``."""
+    if form.values["service_item"] in {item.code for item in register.items}:
+        data["service_item"] = form.values["service_item"]
+    else:
+        form.error("service_item", BAD_CHOICE, lang)
+
+
+def read_reply_channel(form: Form, data: dict[str, Any], lang: Lang) -> None:
+    """The chosen reply channel (答复方式) into ``data``'s complainant."""
+    if form.values["preferred_channel"] in {channel.value for channel in REPLY_CHANNELS}:
+        data["complainant"]["preferred_channel"] = form.values["preferred_channel"]
+    else:
+        form.error("preferred_channel", BAD_CHOICE, lang)
+
+
+def model_errors(
+    form: Form,
+    refused: ValidationError,
+    lang: Lang,
+    field_name: Callable[[Sequence[int | str]], str] = form_field,
+) -> None:
+    """The model's refusals, each at the field that shows it."""
+    for error in refused.errors():
+        message, params = error_for(error, form.values)
+        form.error(field_name(error["loc"]), message, lang, **params)
+
+
+def _check_contact(form: ComplaintForm, lang: Lang) -> None:
+    check_phone_and_email(form, lang)
+    values = form.values
+    if not (values["phone"] or values["email"] or values["anonymous"]):
         form.error("contact", NO_CONTACT, lang)
 
 
@@ -169,9 +238,7 @@ def read(
     values = {name: _text(raw, name) for name in names}
     values["anonymous"] = "1" if _text(raw, "anonymous") else ""
     form = ComplaintForm(values=values)
-    for name, limit in LIMITS.items():
-        if len(values[name]) > limit:
-            form.error(name, TOO_LONG, lang, max=limit, length=len(values[name]))
+    check_lengths(form, lang)
     _check_contact(form, lang)
 
     data: dict[str, Any] = {
@@ -181,40 +248,22 @@ def read(
     if values["anonymous"]:
         data["complainant"]["anonymous"] = True
     if values["preferred_channel"]:
-        if values["preferred_channel"] in {c.value for c in REPLY_CHANNELS}:
-            data["complainant"]["preferred_channel"] = values["preferred_channel"]
-        else:
-            form.error("preferred_channel", BAD_CHOICE, lang)
+        read_reply_channel(form, data, lang)
     for name in ("subject", "description", *OPTIONAL_FACTS):
         if values[name]:
             data[name] = values[name]
     if values["happened_at"]:
-        when, problem = _parse_time(values["happened_at"], now)
-        if problem:
-            form.error("happened_at", problem, lang)
-        else:
-            data["happened_at"] = when
+        read_time(form, "happened_at", data, lang, now)
     if values["kind"]:
-        if values["kind"] in kinds(taxonomy):
-            category, _, sub = values["kind"].partition("/")
-            data["category"] = category
-            if sub:
-                data["subcategory"] = sub
-        else:
-            form.error("kind", BAD_CHOICE, lang)
+        read_kind(form, data, lang, taxonomy)
     if values["service_item"]:
-        if values["service_item"] in {item.code for item in register.items}:
-            data["service_item"] = values["service_item"]
-        else:
-            form.error("service_item", BAD_CHOICE, lang)
+        read_service_item(form, data, lang, register)
 
     _related(form, data, lang)
     try:
         complaint = WebComplaint.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            message, params = error_for(error, values)
-            form.error(form_field(error["loc"]), message, lang, **params)
+        model_errors(form, exc, lang)
         return form
     if form.errors:
         return form
