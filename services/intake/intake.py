@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -22,12 +22,8 @@ from tousu.shared.domain.state import replay
 from tousu.shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
 from tousu.shared.events.types import Complainant, DeadlineKind
 from tousu.shared.group_commit import GroupCommit
-from tousu.shared.intake.duplicates import (
-    DuplicateCandidate,
-    find_duplicates,
-    normalize_email,
-    normalize_phone,
-)
+from tousu.shared.intake.duplicate_search import repeats_of
+from tousu.shared.intake.duplicates import normalize_email, normalize_phone
 from tousu.shared.intake.identifiers import (
     hash_access_code,
     new_access_code,
@@ -35,14 +31,11 @@ from tousu.shared.intake.identifiers import (
     normalize_tracking_no,
 )
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
-from tousu.shared.privacy.keys import keys_by_contact
-from tousu.shared.privacy.reveal import reveal_all
 from tousu.shared.store import ConcurrencyConflict, UnitOfWork
 from tousu.shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
 
 # Complaint ids of resendable submissions derive from "<channel>:<external_ref>".
 SUBMISSION_NAMESPACE = uuid.UUID("9b0e7c1e-5a52-4a55-9a3f-3f1f1c7a2d10")
-DUPLICATE_WINDOW = timedelta(days=30)
 TRACKING_NO_TRIES = 5
 
 
@@ -296,47 +289,22 @@ class Intake:
     async def _duplicates(
         self, complaint_id: uuid.UUID, submission: Submission, received_at: datetime
     ) -> list[dict[str, Any]]:
-        who = _normalized(submission.complainant)
-        if not (who.phone or who.email):
-            return []
-        pool = self._store.pool
-        # Events hold contact details sealed: the same person is found by key.
-        rows = await pool.fetch(
-            """SELECT e.stream_id, e.occurred_at, e.data, t.tracking_no
-               FROM events e LEFT JOIN tracking_numbers t
-                 ON t.complaint_id = substr(e.stream_id, 11)::uuid
-               WHERE e.type = 'ComplaintReceived' AND e.occurred_at >= $1
-                 AND e.stream_id <> $2
-                 AND (e.data -> 'complainant' ->> 'key') = any($3::text[])""",
-            received_at - DUPLICATE_WINDOW,
-            f"complaint-{complaint_id}",
-            await keys_by_contact(pool, who.phone, who.email),
-        )
-        tracking = {r["stream_id"].removeprefix("complaint-"): r["tracking_no"] for r in rows}
-        people = await reveal_all(
-            pool, [Complainant.model_validate(r["data"]["complainant"]) for r in rows]
-        )
-        candidates = [
-            DuplicateCandidate.of(
-                r["stream_id"].removeprefix("complaint-"),
-                r["occurred_at"],
-                person,
-                r["data"]["subject"],
-                r["data"]["description"],
-            )
-            for r, person in zip(rows, people, strict=True)
-        ]
-        this = DuplicateCandidate.of(
-            str(complaint_id), received_at, who, submission.subject, submission.description
+        found = await repeats_of(
+            self._store.pool,
+            complaint_id,
+            _normalized(submission.complainant),
+            submission.subject,
+            submission.description,
+            received_at,
         )
         return [
             {
-                "complaint_id": m.complaint_id,
-                "tracking_no": tracking.get(m.complaint_id),
-                "score": round(m.score, 3),
-                "reason": m.reason("zh"),
+                "complaint_id": r.match.complaint_id,
+                "tracking_no": r.tracking_no,
+                "score": round(r.match.score, 3),
+                "reason": r.match.reason("zh"),
             }
-            for m in find_duplicates(this, candidates, received_at)
+            for r in found
         ]
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "PgKpiSource",
     "Rate",
     "case_brief",
+    "case_briefs",
     "case_departments",
     "channel_cases",
     "cohort",
@@ -206,6 +207,18 @@ async def case_brief(db: asyncpg.Pool, complaint_id: uuid.UUID) -> asyncpg.Recor
             WHERE complaint_id = $1""",
         complaint_id,
     )
+
+
+async def case_briefs(
+    db: asyncpg.Pool, complaint_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, asyncpg.Record]:
+    """:func:`case_brief` of each of ``complaint_ids`` the case index has."""
+    rows = await db.fetch(
+        """SELECT complaint_id, tracking_no, status, department, received_at FROM case_view
+            WHERE complaint_id = any($1::uuid[])""",
+        list(complaint_ids),
+    )
+    return {r["complaint_id"]: r for r in rows}
 
 
 # -- a department's queue (the workbench) ---------------------------------------------

@@ -11,11 +11,10 @@ that will be sent.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
@@ -41,7 +40,7 @@ from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.intake.submission import Submission
-from tousu.services.metrics.views import CaseFilter, list_cases, warning_at
+from tousu.services.metrics.views import CaseFilter, case_briefs, list_cases, warning_at
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
@@ -54,24 +53,16 @@ from tousu.shared.events import types as ev
 from tousu.shared.events.base import EventData
 from tousu.shared.events.types import Channel, Complainant
 from tousu.shared.intake.commitments import CommitmentRegister
-from tousu.shared.intake.duplicates import (
-    DuplicateCandidate,
-    find_duplicates,
-    normalize_email,
-    normalize_phone,
-)
+from tousu.shared.intake.duplicate_search import repeats_of
 from tousu.shared.intake.i18n import Localized
 from tousu.shared.intake.identifiers import verify_access_code
 from tousu.shared.intake.notices import addressed
 from tousu.shared.intake.taxonomy import Taxonomy
-from tousu.shared.privacy.keys import keys_by_contact
-from tousu.shared.privacy.reveal import reveal_all
 from tousu.shared.settings import Settings
 
 INTAKE_ROLES: Final = ("operator", "supervisor", "admin")
 # What an operator types in at the console (web and Open311 come by themselves).
 CONSOLE_CHANNELS: Final = (Channel.PHONE, Channel.LETTER, Channel.WALK_IN)
-DUPLICATE_WINDOW: Final = timedelta(days=30)
 NOTE_LIMIT: Final = 2000
 
 CSRF_REFUSED = N_("This form has expired. Please check what you entered and send it again.")
@@ -320,11 +311,6 @@ def facts_of(case: Case) -> Facts | None:
     return None
 
 
-def _json(value: Any) -> dict[str, Any]:
-    found = json.loads(value) if isinstance(value, str | bytes) else value
-    return dict(found)
-
-
 @dataclass(frozen=True)
 class Suggestion:
     complaint_id: str
@@ -340,59 +326,31 @@ async def duplicate_suggestions(
     pool: asyncpg.Pool, complaint_id: uuid.UUID, facts: Facts, lang: Lang
 ) -> list[Suggestion]:
     """Earlier complaints from the same contact with a similar text, as intake
-    suggested them when the complaint came in (the same rule, asked again now)."""
-    who = facts.received.complainant
-    if not (who.phone or who.email):
-        return []
-    # Events hold contact details sealed: the same person is found by key.
-    rows = await pool.fetch(
-        """SELECT e.stream_id, e.occurred_at, e.data, v.tracking_no, v.status
-           FROM events e LEFT JOIN case_view v
-             ON v.complaint_id = substr(e.stream_id, 11)::uuid
-           WHERE e.type = 'ComplaintReceived' AND e.occurred_at >= $1
-             AND e.stream_id <> $2
-             AND (e.data -> 'complainant' ->> 'key') = any($3::text[])""",
-        facts.received_at - DUPLICATE_WINDOW,
-        f"complaint-{complaint_id}",
-        await keys_by_contact(
-            pool,
-            normalize_phone(who.phone) if who.phone else None,
-            normalize_email(who.email) if who.email else None,
-        ),
-    )
-    by_id = {r["stream_id"].removeprefix("complaint-"): r for r in rows}
-    data = {cid: _json(r["data"]) for cid, r in by_id.items()}
-    people = await reveal_all(
-        pool, [Complainant.model_validate(d["complainant"]) for d in data.values()]
-    )
-    candidates = [
-        DuplicateCandidate.of(
-            cid, r["occurred_at"], person, data[cid]["subject"], data[cid]["description"]
-        )
-        for (cid, r), person in zip(by_id.items(), people, strict=True)
-    ]
-    this = DuplicateCandidate.of(
-        str(complaint_id),
+    suggested them when the complaint came in (the same search, asked again now)."""
+    received = facts.received
+    found = await repeats_of(
+        pool,
+        complaint_id,
+        received.complainant,
+        received.subject,
+        received.description,
         facts.received_at,
-        who,
-        facts.received.subject,
-        facts.received.description,
     )
-    out = []
-    for match in find_duplicates(this, candidates, facts.received_at):
-        r = by_id[match.complaint_id]
-        out.append(
-            Suggestion(
-                complaint_id=match.complaint_id,
-                tracking_no=r["tracking_no"] or data[match.complaint_id].get("tracking_no"),
-                subject=data[match.complaint_id]["subject"],
-                received_at=r["occurred_at"],
-                status=r["status"],
-                reason=match.reason(lang),
-                score=match.score,
-            )
+    briefs = await case_briefs(pool, [uuid.UUID(r.match.complaint_id) for r in found])
+    # None: not in the case index yet (it follows the store by a moment).
+    status = {str(cid): brief["status"] for cid, brief in briefs.items()}
+    return [
+        Suggestion(
+            complaint_id=r.match.complaint_id,
+            tracking_no=r.tracking_no,
+            subject=r.subject,
+            received_at=r.received_at,
+            status=status.get(r.match.complaint_id),
+            reason=r.match.reason(lang),
+            score=r.match.score,
         )
-    return out
+        for r in found
+    ]
 
 
 @dataclass
