@@ -2,7 +2,9 @@
 
 Services declare :class:`Consumer` objects and run them with
 :class:`ConsumerHost` (or :func:`build_app`); ``tousu.shared.dlq`` reads and replays
-what ended in the dead-letter stream.
+what ended in the dead-letter stream. Messages that are not stored events
+(channel submissions) come in through an ``inputs.Input``; every message, of
+either kind, is settled by ``settle.Settler``.
 """
 
 from tousu.shared.consumer.consumer import Consumer, Handler
