@@ -5,9 +5,9 @@ and the rules over them, behind one face.
 The gateway and the other services import this module and nothing else of
 metrics (the CLI, an entry point at the top, may reach further); the queries
 against the projections are written here, or in the metrics modules this one
-re-exports, and nowhere else. Two reads add free text the projections do not
-keep from the store's ``events`` (a routing's requirements, the description
-and place a complaint came with); a case's whole history is read through the
+re-exports, and nowhere else. A few reads add from the store's ``events`` what the
+projections do not keep (a routing's requirements, the description and place
+a complaint came with, the late entries); a case's whole history is read through the
 store's port (``EventStore.read_stream``), not here. Every projection read
 follows the store by a moment.
 """
@@ -33,7 +33,7 @@ from tousu.services.metrics.report.labels import Language
 from tousu.services.metrics.supervision.policy import warning_at
 from tousu.shared.domain.status import Status
 from tousu.shared.events.envelope import STREAM_PREFIX
-from tousu.shared.events.types import Channel
+from tousu.shared.events.types import Channel, LateEntryRecorded
 
 if TYPE_CHECKING:
     from tousu.services.metrics.report.monthly import ReportFiles
@@ -56,6 +56,8 @@ __all__ = [
     "department_queue",
     "follow_up_worklist",
     "label",
+    "late_entries",
+    "late_entry_counts",
     "like_pattern",
     "list_cases",
     "month_start",
@@ -341,6 +343,41 @@ async def routing_requirements(
         for r in rows
         if r["requirements"]
     }
+
+
+# -- late entries (补录) ---------------------------------------------------------------
+
+_LATE = LateEntryRecorded.event_type()
+
+
+async def late_entry_counts(conn: asyncpg.Connection | asyncpg.Pool) -> tuple[int, int]:
+    """How many late entries (补录) are stored, and how many of them beyond the window."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS late,"
+        " count(*) FILTER (WHERE NOT (data->>'within_window')::boolean) AS beyond"
+        " FROM events WHERE type = $1",
+        _LATE,
+    )
+    assert row is not None
+    return int(row["late"]), int(row["beyond"])
+
+
+async def late_entries(
+    conn: asyncpg.Connection | asyncpg.Pool, *, beyond_window: bool, limit: int
+) -> list[asyncpg.Record]:
+    """The late entries, newest first (only those beyond the window, if asked),
+    each with its complaint's tracking number."""
+    return await conn.fetch(
+        "SELECT m.stream_id, m.version, m.occurred_at, m.recorded_at, m.actor, m.data,"
+        " t.tracking_no"
+        " FROM events m LEFT JOIN tracking_numbers t"
+        "   ON t.complaint_id = substr(m.stream_id, 11)::uuid"
+        " WHERE m.type = $1 AND ($2 = false OR NOT (m.data->>'within_window')::boolean)"
+        " ORDER BY m.global_position DESC LIMIT $3",
+        _LATE,
+        beyond_window,
+        limit,
+    )
 
 
 # -- the monthly report ----------------------------------------------------------------

@@ -15,6 +15,7 @@ from rich.table import Table
 from tousu.cli import app
 from tousu.cli._console import add_columns, console
 from tousu.cli._db import with_database
+from tousu.services.metrics.views import late_entries, late_entry_counts
 from tousu.shared.calendar import TZ
 from tousu.shared.events import types as ev
 from tousu.shared.store.chain import seal_all
@@ -112,7 +113,7 @@ def verify_cmd(
 
     async def work(conn: asyncpg.Connection) -> tuple[ChainReport, tuple[int, int]]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            late = await _count_late(conn)
+            late = await late_entry_counts(conn)
             total = await count_seals(conn)
             with Progress(
                 TextColumn(text["walking"]),
@@ -137,21 +138,6 @@ def verify_cmd(
     raise typer.Exit(0 if report.intact else 1)
 
 
-_LATE = ev.LateEntryRecorded.event_type()
-
-
-async def _count_late(conn: asyncpg.Connection) -> tuple[int, int]:
-    """How many late entries (补录) are stored, and how many of them beyond the window."""
-    row = await conn.fetchrow(
-        "SELECT count(*) AS late,"
-        " count(*) FILTER (WHERE NOT (data->>'within_window')::boolean) AS beyond"
-        " FROM events WHERE type = $1",
-        _LATE,
-    )
-    assert row is not None
-    return int(row["late"]), int(row["beyond"])
-
-
 @audit_app.command("late-entries")
 def late_entries_cmd(
     lang: LangOption = "zh-CN",
@@ -166,17 +152,7 @@ def late_entries_cmd(
     text = _TEXT[_language(lang)]
 
     async def work(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-        return await conn.fetch(
-            "SELECT m.stream_id, m.version, m.occurred_at, m.recorded_at, m.actor, m.data,"
-            " t.tracking_no"
-            " FROM events m LEFT JOIN tracking_numbers t"
-            "   ON t.complaint_id = substr(m.stream_id, 11)::uuid"
-            " WHERE m.type = $1 AND ($2 = false OR NOT (m.data->>'within_window')::boolean)"
-            " ORDER BY m.global_position DESC LIMIT $3",
-            _LATE,
-            beyond_window,
-            limit,
-        )
+        return await late_entries(conn, beyond_window=beyond_window, limit=limit)
 
     entries = [_late_entry(r) for r in _with_db(lang, work)]
     if as_json:
