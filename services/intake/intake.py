@@ -31,6 +31,7 @@ from tousu.shared.intake.identifiers import (
     normalize_tracking_no,
 )
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.store import ConcurrencyConflict, UnitOfWork
 from tousu.shared.store.postgres import Connection, PgUnitOfWork, PostgresEventStore
 
@@ -204,9 +205,7 @@ class Intake:
         number = normalize_tracking_no(tracking_no) if tracking_no is not None else None
         if number is None:
             return None, None
-        found = await self._store.pool.fetchval(
-            "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", number
-        )
+        found = await complaint_of(self._store.pool, number)
         return number, str(found) if found is not None else None
 
     async def _register(self, registration: Registration) -> Outcome:

@@ -27,6 +27,7 @@ from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.identifiers import normalize_tracking_no
 from tousu.shared.intake.taxonomy import Taxonomy
+from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.privacy.reveal import reveal_history
 from tousu.shared.privacy.views_log import record_view
 from tousu.shared.settings import load_settings
@@ -243,9 +244,7 @@ async def resolve(store: PostgresEventStore, text: str) -> uuid.UUID:
     tracking_no = normalize_tracking_no(text)
     if tracking_no is None:
         raise UnknownComplaint(f"“{text}”既不是投诉编号也不是投诉件 id")
-    found = await store.pool.fetchval(
-        "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", tracking_no
-    )
+    found = await complaint_of(store.pool, tracking_no)
     if found is None:
         raise UnknownComplaint(f"未找到投诉编号为 {tracking_no} 的投诉")
     return uuid.UUID(str(found))

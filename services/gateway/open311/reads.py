@@ -34,6 +34,7 @@ from tousu.shared.events import types as ev
 from tousu.shared.events.types import Channel, DeadlineKind
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.taxonomy import UnknownCode
+from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.store import EventStore
 
 # What Open311 calls closed: nothing more will be done (closed after the
@@ -183,9 +184,7 @@ async def find_request(
         found = []
     if found:
         return found[0]
-    complaint_id = await db.fetchval(
-        "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", tracking_no
-    )
+    complaint_id = await complaint_of(db, tracking_no)
     return await _from_store(db, store, complaint_id) if complaint_id is not None else None
 
 

@@ -24,6 +24,7 @@ from tousu.shared.intake.identifiers import (
     normalize_tracking_no,
     verify_access_code,
 )
+from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.store import EventStore
 
 NOT_FOUND = Text(
@@ -53,10 +54,7 @@ async def _complaint_id(pool: asyncpg.Pool, tracking_no: str) -> uuid.UUID | Non
     number = normalize_tracking_no(tracking_no)
     if number is None:
         return None
-    found: uuid.UUID | None = await pool.fetchval(
-        "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", number
-    )
-    return found
+    return await complaint_of(pool, number)
 
 
 async def case_for_code(
