@@ -31,15 +31,19 @@ from tousu.services.metrics.kpis import PgKpiSource
 from tousu.services.metrics.report.figures import month_start, parse_month, shift_month
 from tousu.services.metrics.report.labels import Language
 from tousu.services.metrics.supervision.policy import warning_at
+from tousu.shared.domain.state import ComplaintState, replay
 from tousu.shared.domain.status import Status
+from tousu.shared.events import Envelope, complaint_stream
 from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.events.types import Channel, LateEntryRecorded
+from tousu.shared.store import EventStore
 
 if TYPE_CHECKING:
     from tousu.services.metrics.report.monthly import ReportFiles
 
 __all__ = [
     "WORKLIST_LIMIT",
+    "Case",
     "CaseFilter",
     "GroupBy",
     "KpiRow",
@@ -51,6 +55,7 @@ __all__ = [
     "case_brief",
     "case_briefs",
     "case_departments",
+    "case_detail",
     "channel_cases",
     "cohort",
     "department_queue",
@@ -74,6 +79,23 @@ __all__ = [
     "shift_month",
     "warning_at",
 ]
+
+# -- one case --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    state: ComplaintState
+    history: list[Envelope]
+
+
+async def case_detail(store: EventStore, complaint_id: uuid.UUID) -> Case:
+    """One case as it stands: its history read through the store's port and
+    replayed, so a case page never lags behind a command just answered (as a
+    projection would)."""
+    history = await store.read_stream(complaint_stream(complaint_id))
+    return Case(replay(history), history)
+
 
 # -- the staff case list ----------------------------------------------------------------
 

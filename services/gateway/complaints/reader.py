@@ -1,27 +1,17 @@
-"""Loading one case from the event store, and who may see it."""
+"""Who may see one case (the case itself: metrics' views, ``case_detail``)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from tousu.services.gateway.auth import Principal, can_see_case
 from tousu.services.gateway.complaints.replies import NO_SUCH_COMPLAINT
 from tousu.services.gateway.problems import NotFound
-from tousu.shared.domain.state import ComplaintState, replay
-from tousu.shared.events import Envelope, complaint_stream
+from tousu.services.metrics.views import Case
+from tousu.services.metrics.views import case_detail as load_case
 from tousu.shared.store import EventStore
 
-
-@dataclass(frozen=True)
-class Case:
-    state: ComplaintState
-    history: list[Envelope]
-
-
-async def load_case(store: EventStore, complaint_id: uuid.UUID) -> Case:
-    history = await store.read_stream(complaint_stream(complaint_id))
-    return Case(replay(history), history)
+__all__ = ["Case", "load_case", "visible_case"]
 
 
 async def visible_case(store: EventStore, complaint_id: uuid.UUID, principal: Principal) -> Case:
