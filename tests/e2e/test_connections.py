@@ -21,8 +21,9 @@ POOL = 1
 LISTENING = 2
 # The relay's own small pool (3) and its leader lock.
 RELAY = 4
-# `tousu demo seed`'s own pool, and this test's connection.
-OURS = 4 + 1
+# `tousu demo seed`'s own pool and its context's listening connection, and
+# this test's connection.
+OURS = 4 + 1 + 1
 
 
 async def test_services_keep_to_their_pool_size(
@@ -32,11 +33,7 @@ async def test_services_keep_to_their_pool_size(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    env = child_env | {
-        "TOUSU_DATABASE_POOL_SIZE": str(POOL),
-        "TOUSU_LATE_STEP_WORKING_DAYS": "40",  # the demo makes up weeks of history
-        "TOUSU_LATE_REGISTRATION_DAYS": "45",
-    }
+    env = child_env | {"TOUSU_DATABASE_POOL_SIZE": str(POOL)}
     names = ("relay", *NATS_SERVICES)
     procs = [spawn(name, env, tmp_path) for name in names]
     conn = await asyncpg.connect(database_url)

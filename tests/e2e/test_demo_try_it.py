@@ -9,20 +9,12 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.helpers import REPO, tousu
 from tousu.shared.store.postgres import PostgresEventStore
 
 # A row of the "try it" table: a tracking number, its access code.
 TRY_ROW = re.compile(r"│ (TS\d{4}-\d{5}-\d{5}) +│ ([2-9A-Z]{8}) +│")
-
-
-@pytest.fixture
-def child_env(child_env: dict[str, str]) -> dict[str, str]:
-    # The demo makes up weeks of history: the services run with late-entry
-    # windows wide enough for it (docs/late-entries.md).
-    return child_env | {"TOUSU_LATE_STEP_WORKING_DAYS": "40", "TOUSU_LATE_REGISTRATION_DAYS": "45"}
 
 
 async def piped(env: dict[str, str], *args: str, columns: int = 40, check: bool = True) -> str:

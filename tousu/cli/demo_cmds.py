@@ -1,13 +1,14 @@
-"""`tousu demo seed`: realistic demo complaints, submitted and handled over NATS
-by the running services (`tousu up`)."""
+"""`tousu demo seed`: realistic demo complaints, submitted and handled by the
+services' own code in this process, on the store of the running system
+(`tousu up`), whose services route, project and notify them (tousu/demo/driver.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 
 import asyncpg
-import nats
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -15,13 +16,18 @@ from rich.table import Table
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console
-from tousu.connect import NotConfiguredError, database_url, nats_url
-from tousu.demo.driver import Driver, Result
+from tousu.connect import NotConfiguredError, database_url
+from tousu.demo.driver import DEMO_LATE_ENTRIES, Driver, Result
 from tousu.demo.plan import Outcome, plan
 from tousu.demo.try_it import Account, sign_in_accounts
 from tousu.demo.try_it import show as show_try_it
+from tousu.services.intake.intake import Intake
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.events import utcnow
+from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 demo_app = typer.Typer(help="演示数据：生成投诉并走完各种办理流程。", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
@@ -35,20 +41,22 @@ CONCURRENCY = 4
 async def _seed(n: int, seed: int, timeout: float) -> tuple[list[Result], list[Account]]:
     settings = Settings()
     cases = plan(n, seed, utcnow())
-    # Few tries: with NATS down the command should fail soon, not retry for
-    # minutes (nats-py's defaults) printing each failure.
-    client = await nats.connect(
-        nats_url(settings),
-        name="tousu-demo",
-        allow_reconnect=False,
-        max_reconnect_attempts=1,
-        connect_timeout=5,
-        error_cb=_quiet,
-    )
-    pool = await asyncpg.create_pool(database_url(settings), min_size=1, max_size=CONCURRENCY)
+    url = database_url(settings)
+    # One pool for the commands and the demo's own queries, and the context's
+    # listening connection (calendar and staff changes).
+    store = await PostgresEventStore.connect(url, min_size=1, max_size=CONCURRENCY)
+    pool = store.pool
+    # The deployment's limits, notice texts and references, with the demo's
+    # own late-entry windows (driver.DEMO_LATE_ENTRIES): its history is made up.
+    context = replace(ContextSource.for_settings(settings), late_entries=DEMO_LATE_ENTRIES)
     try:
-        driver = Driver(client, settings.naming, pool, timeout=timeout)
-        await driver.add_staff()
+        await Driver.add_staff(pool)
+        await context.start(url)  # after: the claims check the accounts just made
+        executor = CommandExecutor(store, context)
+        desk = Intake(
+            store, executor, access_code_key=access_code_key(settings), render=context.render
+        )
+        driver = Driver(desk, executor, pool, timeout=timeout)
         gate = asyncio.Semaphore(CONCURRENCY)
         columns = (
             TextColumn("[bold]生成演示投诉"),
@@ -68,12 +76,8 @@ async def _seed(n: int, seed: int, timeout: float) -> tuple[list[Result], list[A
             results = list(await asyncio.gather(*(one(i) for i in range(len(cases)))))
         return results, await sign_in_accounts(pool)
     finally:
-        await pool.close()
-        await client.close()
-
-
-async def _quiet(_: Exception) -> None:
-    pass  # the failure is reported once, as the command's error
+        await context.stop()
+        await store.close()
 
 
 def _summary(results: list[Result]) -> Table:
@@ -101,8 +105,8 @@ def seed_cmd(
     except NotConfiguredError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    except (nats.errors.NoServersError, OSError, asyncpg.PostgresError) as exc:
-        err.print(f"[red]cannot reach NATS or PostgreSQL: {exc}[/red]")
+    except (OSError, asyncpg.PostgresError) as exc:
+        err.print(f"[red]cannot reach PostgreSQL: {exc}[/red]")
         raise typer.Exit(1) from None
     out.print(_summary(results))
     # What to try next: complaints to look up, and how to sign in.

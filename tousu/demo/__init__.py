@@ -1,2 +1,2 @@
 """Demo data: realistic complaints submitted through intake and driven through
-varied lifecycles over NATS, for trying tousu out (`tousu demo seed`)."""
+varied lifecycles, for trying tousu out (`tousu demo seed`)."""

@@ -1,28 +1,50 @@
-"""Drives demo complaints through their lifecycles with the commands staff would
-send over NATS, each later than the one before and none in the future."""
+"""Drives demo complaints through their lifecycles with the commands staff
+would send, each later than the one before and none in the future.
+
+The demo makes up weeks of history, which the deployment's late-entry windows
+(补录, TOUSU_LATE_*) refuse to staff: its commands are decided in this
+process, by the services' own code (intake's desk, the command executor) on
+the same store, with the demo's wider windows (:data:`DEMO_LATE_ENTRIES`).
+Every back-dated step stays recorded as a late entry, with
+:data:`DEMO_REASON` as its reason. The running services do the rest as for
+any complaint: the relay publishes the events, routing routes them, the
+projections and notices follow.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
 import asyncpg
-from nats.aio.client import Client as NatsClient
 
 from tousu.demo.data import HANDLING
-from tousu.demo.plan import DemoCase, Outcome
+from tousu.demo.plan import WINDOW_DAYS, DemoCase, Outcome
 from tousu.services.gateway.auth.repository import UserExists, create_user
+from tousu.services.intake.intake import Intake
+from tousu.services.intake.submission import Submission
+from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
+from tousu.shared.domain import commands as c
+from tousu.shared.domain.context import LateEntryRules
+from tousu.shared.domain.errors import DomainError
+from tousu.shared.events import Actor
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.taxonomy import Taxonomy
-from tousu.shared.naming import Naming
+
+# The demo's own late-entry windows: its whole made-up history, and no more.
+DEMO_LATE_ENTRIES = LateEntryRules(
+    registration=timedelta(days=WINDOW_DAYS + 1), step_working_days=WINDOW_DAYS
+)
+# Why each back-dated step was recorded late: on its LateEntryRecorded mark.
+DEMO_REASON = "演示数据：tousu demo seed 补录的演示历史"
 
 OPERATOR = {"id": "op-demo", "role": "operator"}
 SUPERVISOR = {"id": "sup-demo", "role": "supervisor"}
@@ -81,55 +103,54 @@ class Result:
 
 class Driver:
     def __init__(
-        self, client: NatsClient, naming: Naming, pool: asyncpg.Pool, timeout: float = 30.0
+        self,
+        intake: Intake,
+        executor: CommandExecutor,
+        pool: asyncpg.Pool,
+        timeout: float = 30.0,
     ) -> None:
-        self.client = client
-        self.naming = naming
+        self.intake = intake
+        self.executor = executor
         self.pool = pool
         self.timeout = timeout
         self.taxonomy = Taxonomy.load()
 
-    async def add_staff(self) -> None:
+    @staticmethod
+    async def add_staff(pool: asyncpg.Pool) -> None:
         """A handler account for each department of the register (``Run.handler``):
-        the services let only an active account of the holding department claim."""
+        a claim is only for an active account of the holding department."""
         for department in CommitmentRegister.load().departments:
             with contextlib.suppress(UserExists):  # seeded before
                 await create_user(
-                    self.pool,
+                    pool,
                     staff_of(department.code),
                     role="handler",
                     department=department.code,
                     password_hash="!",  # no password: nobody signs in as it
                 )
 
-    async def _request(self, subject: str, body: dict[str, Any]) -> dict[str, Any]:
-        reply = await self.client.request(subject, json.dumps(body).encode(), timeout=self.timeout)
-        answer = json.loads(reply.data)
-        if not answer.get("ok"):
-            raise DemoError(f"{subject}: {answer.get('error')}")
-        return dict(answer["result"])
-
     async def submit(self, case: DemoCase) -> tuple[str, str, str | None]:
         actor = PUBLIC if case.channel.value in ("web", "wechat") else OPERATOR
-        subject = self.naming.command("intake", "submit")
-        result = await self._request(subject, {"submission": case.submission, "actor": actor})
-        code = result.get("access_code")
-        return str(result["complaint_id"]), str(result["tracking_no"]), code and str(code)
+        submission = Submission.model_validate({**case.submission, "late_reason": DEMO_REASON})
+        try:
+            done = await self.intake.submit(submission, Actor.model_validate(actor), details=False)
+        except DomainError as exc:
+            raise DemoError(f"submit: {exc}") from exc
+        return str(done.complaint_id), done.tracking_no, done.access_code
 
     async def send(
         self,
-        service: str,
-        command: str,
+        command: type[c.Command],
         complaint_id: str,
         actor: dict[str, Any],
         at: datetime,
         **fields: Any,
-    ) -> dict[str, Any]:
-        body = {
-            "complaint_id": complaint_id,
-            "command": {"actor": actor, "occurred_at": at.isoformat(), **fields},
-        }
-        return await self._request(self.naming.command(service, command), body)
+    ) -> None:
+        body = {"actor": actor, "occurred_at": at, "late_reason": DEMO_REASON, **fields}
+        try:
+            await self.executor.execute(uuid.UUID(complaint_id), command.model_validate(body))
+        except DomainError as exc:
+            raise DemoError(f"{command.name()}: {exc}") from exc
 
     async def routed(self, complaint_id: str, times: int) -> str:
         """The department of the ``times``-th routing, once the routing service made it."""
@@ -176,8 +197,8 @@ class Lifecycle:
     def handler(self) -> dict[str, Any]:
         return {"id": staff_of(self.department), "role": "handler", "department": self.department}
 
-    async def cmd(self, service: str, command: str, actor: dict[str, Any], **f: Any) -> None:
-        await self.d.send(service, command, self.cid, actor, self.clock.next(), **f)
+    async def cmd(self, command: type[c.Command], actor: dict[str, Any], **f: Any) -> None:
+        await self.d.send(command, self.cid, actor, self.clock.next(), **f)
 
     async def run(self) -> None:
         outcome = self.case.outcome
@@ -188,15 +209,14 @@ class Lifecycle:
         self.department = await self.d.routed(self.cid, 1)
         if outcome == Outcome.RETURNED:
             await self.cmd(
-                "routing",
-                "return",
+                c.ReturnCase,
                 self.handler,
                 reason="该事项不属于本单位职责范围",
                 basis="部门职责分工规定",
             )
             self.department = await self.d.routed(self.cid, 2)
-        await self.cmd("routing", "claim", self.handler)
-        await self.cmd("handling", "investigation", self.handler, findings=self.pick("findings"))
+        await self.cmd(c.ClaimCase, self.handler)
+        await self.cmd(c.RecordInvestigation, self.handler, findings=self.pick("findings"))
         if outcome == Outcome.LATE:
             return  # left in handling: its feedback deadline passes
         await self.plan_and_consult()
@@ -205,27 +225,23 @@ class Lifecycle:
         await self.resolve_and_feed_back()
         if outcome == Outcome.REOPENED:
             await self.cmd(
-                "followup",
-                "follow-up",
+                c.RecordFollowUp,
                 OPERATOR,
                 satisfaction="dissatisfied",
                 comment="问题没有真正解决，要求重新处理",
             )
             # The reopened round is handled afresh, in the policy's order.
-            await self.cmd(
-                "handling", "investigation", self.handler, findings="重新核查，问题仍存在"
-            )
+            await self.cmd(c.RecordInvestigation, self.handler, findings="重新核查，问题仍存在")
             await self.plan_and_consult()
             await self.resolve_and_feed_back()
         satisfaction = "satisfied" if self.rng.random() < 0.8 else "basically_satisfied"
-        await self.cmd("followup", "follow-up", OPERATOR, satisfaction=satisfaction)
+        await self.cmd(c.RecordFollowUp, OPERATOR, satisfaction=satisfaction)
 
     async def reject(self) -> None:
         assert self.case.out_of_scope is not None
         kind = self.d.taxonomy.out_of_scope(self.case.out_of_scope)
         await self.cmd(
-            "intake",
-            "reject",
+            c.RejectComplaint,
             OPERATOR,
             reason=kind.reason.get("zh"),
             suggestion=kind.referral.get("zh"),
@@ -241,23 +257,20 @@ class Lifecycle:
         if topic.service_item:
             fields["service_item"] = topic.service_item
         await self.cmd(
-            "intake", "accept", OPERATOR, verification_note="信息完整，属于受理范围", **fields
+            c.AcceptComplaint, OPERATOR, verification_note="信息完整，属于受理范围", **fields
         )
 
     async def extension(self, *, approved: bool) -> None:
         days = self.rng.choice((3, 5, 10))
         await self.cmd(
-            "handling",
-            "extension",
+            c.RequestExtension,
             self.handler,
             working_days=days,
             reason="涉及多个单位协调，需要进一步调查取证",
         )
         reason = "情况复杂，同意延期" if approved else "不属于复杂情形，应在原期限内办结"
-        await self.cmd(
-            "handling", "extension-decision", SUPERVISOR, approved=approved, reason=reason
-        )
-        await self.cmd("handling", "progress", self.handler, progress=self.pick("progress"))
+        await self.cmd(c.DecideExtension, SUPERVISOR, approved=approved, reason=reason)
+        await self.cmd(c.ReportProgress, self.handler, progress=self.pick("progress"))
 
     @property
     def short_path(self) -> bool:
@@ -273,20 +286,17 @@ class Lifecycle:
             return
         measure = {"measure": "责成责任单位限期整改并回告", "owner": self.handler["id"]}
         await self.cmd(
-            "handling", "plan", self.handler, measures=[measure], summary="限期整改，整改后回告"
+            c.ProposePlan, self.handler, measures=[measure], summary="限期整改，整改后回告"
         )
-        await self.cmd(
-            "handling", "consultation", self.handler, agrees=True, opinion="同意处理方案"
-        )
+        await self.cmd(c.RecordConsultation, self.handler, agrees=True, opinion="同意处理方案")
 
     async def resolve_and_feed_back(self) -> None:
         await self.cmd(
-            "handling",
-            "resolve",
+            c.ResolveComplaint,
             self.handler,
             result=self.pick("result"),
             basis=self.pick("basis"),
             improvements=self.pick("improvements"),
             short_path=self.short_path,
         )
-        await self.cmd("handling", "feedback", self.handler)
+        await self.cmd(c.SendFeedback, self.handler)
