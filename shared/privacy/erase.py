@@ -19,6 +19,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from tousu.shared.intake.duplicates import normalize_email, normalize_phone
 from tousu.shared.intake.identifiers import normalize_tracking_no
+from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.privacy.keys import Queryable, contact_digests
 
 ERASED_RECIPIENT = "[已删除 erased]"
@@ -54,11 +55,9 @@ async def find(conn: Queryable, ref: str) -> list[Found]:
         owners = await _owners_by(conn, "email_digest", email_digest)
     else:
         tracking_no = normalize_tracking_no(ref)
-        tracked = tracking_no and await conn.fetch(
-            "SELECT complaint_id FROM tracking_numbers WHERE tracking_no = $1", tracking_no
-        )
-        if tracked:
-            owners = await _owners_of_complaints(conn, [r["complaint_id"] for r in tracked])
+        tracked = await complaint_of(conn, tracking_no) if tracking_no else None
+        if tracked is not None:
+            owners = await _owners_of_complaints(conn, [tracked])
         elif phone := normalize_phone(ref):
             phone_digest, _ = contact_digests(phone, None)
             owners = await _owners_by(conn, "phone_digest", phone_digest)
