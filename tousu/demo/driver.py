@@ -156,13 +156,10 @@ class Driver:
         """The department of the ``times``-th routing, once the routing service made it."""
         deadline = time.monotonic() + self.timeout
         while True:
-            rows = await self.pool.fetch(
-                "SELECT data ->> 'department' AS department FROM events "
-                "WHERE stream_id = $1 AND type = 'ComplaintRouted' ORDER BY version",
-                f"complaint-{complaint_id}",
-            )
-            if len(rows) >= times:
-                return str(rows[times - 1]["department"])
+            history = await self.executor.history(uuid.UUID(complaint_id))
+            routings = [e.data["department"] for e in history if e.type == "ComplaintRouted"]
+            if len(routings) >= times:
+                return str(routings[times - 1])
             if time.monotonic() > deadline:
                 raise DemoError(f"complaint {complaint_id} was not routed in {self.timeout:.0f}s")
             await asyncio.sleep(0.1)  # routing is asynchronous: poll until it is done
