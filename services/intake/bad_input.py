@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tousu.services.intake.submission import Submission
+from tousu.shared.intake.submission import Submission
 
 # How many field problems a reason names; the rest are counted.
 SHOWN_PROBLEMS = 5

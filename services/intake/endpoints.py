@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tousu.services.intake.bad_input import parse_submission
 from tousu.services.intake.intake import Intake
-from tousu.services.intake.submission import Submission
 from tousu.shared.application.replies import Request
 from tousu.shared.consumer.inputs import Input
 from tousu.shared.domain.errors import DomainError
 from tousu.shared.events import Actor
+from tousu.shared.intake.submission import Submission
 from tousu.shared.logs import bound_contextvars, get_logger
 from tousu.shared.settings import Settings
 

@@ -13,7 +13,6 @@ import asyncpg
 from prometheus_client import CollectorRegistry
 
 from tousu.services.followup.code_notice import enqueue_code_notice
-from tousu.services.intake.submission import Submission
 from tousu.shared.application.executor import CommandExecutor, Outcome
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.context import NoticeRenderer
@@ -30,6 +29,7 @@ from tousu.shared.intake.identifiers import (
     new_tracking_no,
     normalize_tracking_no,
 )
+from tousu.shared.intake.submission import Submission
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
 from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.store import ConcurrencyConflict, UnitOfWork

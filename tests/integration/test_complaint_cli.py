@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from tests.domain_kit import ReplayExecutor
 from tests.helpers import tousu
 from tousu.services.intake.intake import Intake
-from tousu.services.intake.submission import Submission
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
 from tousu.shared.events import Actor
 from tousu.shared.events.types import Channel, Complainant
 from tousu.shared.intake.identifiers import new_tracking_no
+from tousu.shared.intake.submission import Submission
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore

@@ -20,13 +20,13 @@ from nats.js.api import PubAck
 from tests.helpers import eventually
 from tousu.services.intake import endpoints
 from tousu.services.intake.intake import Intake, Submitted
-from tousu.services.intake.submission import Submission
 from tousu.shared import dlq
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.consumer import DeadLetters, RetryPolicy
 from tousu.shared.consumer.inputs import subscribe_input
 from tousu.shared.events import Actor
+from tousu.shared.intake.submission import Submission
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore

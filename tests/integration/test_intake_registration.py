@@ -12,13 +12,13 @@ import pytest
 
 from tousu.services.intake import intake as intake_module
 from tousu.services.intake.intake import Intake, Submitted
-from tousu.services.intake.submission import Submission
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
 from tousu.shared.events import Actor
 from tousu.shared.events.types import Channel, Complainant
 from tousu.shared.intake.identifiers import new_tracking_no
+from tousu.shared.intake.submission import Submission
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore

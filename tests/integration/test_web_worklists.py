@@ -22,7 +22,6 @@ from tests.helpers import project_everything
 from tests.web_kit import add_user, gateway_client, sign_in
 from tousu.services.gateway.web.formatting import day
 from tousu.services.intake.intake import Intake
-from tousu.services.intake.submission import Submission
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import WorkdayCalendar
@@ -31,6 +30,7 @@ from tousu.shared.domain.complaint import DecisionContext
 from tousu.shared.domain.errors import InvalidCommand
 from tousu.shared.events import Actor, utcnow
 from tousu.shared.events.types import Channel, Complainant, PlanMeasure
+from tousu.shared.intake.submission import Submission
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore

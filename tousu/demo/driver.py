@@ -29,7 +29,6 @@ from tousu.demo.data import HANDLING
 from tousu.demo.plan import WINDOW_DAYS, DemoCase, Outcome
 from tousu.services.gateway.auth.repository import UserExists, create_user
 from tousu.services.intake.intake import Intake
-from tousu.services.intake.submission import Submission
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
@@ -37,6 +36,7 @@ from tousu.shared.domain.context import LateEntryRules
 from tousu.shared.domain.errors import DomainError
 from tousu.shared.events import Actor
 from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.submission import Submission
 from tousu.shared.intake.taxonomy import Taxonomy
 
 # The demo's own late-entry windows: its whole made-up history, and no more.

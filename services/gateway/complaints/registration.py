@@ -22,9 +22,9 @@ from tousu.services.gateway.complaints.replies import problem_for
 from tousu.services.gateway.complaints.routes import _ACTION_RESPONSES
 from tousu.services.gateway.complaints.views import status_label
 from tousu.services.gateway.problems import DomainProblem, request_language
-from tousu.services.intake.submission import Submission
 from tousu.shared.events import Actor
 from tousu.shared.events.types import Channel
+from tousu.shared.intake.submission import Submission
 from tousu.shared.naming import Naming
 from tousu.shared.settings import Settings
 

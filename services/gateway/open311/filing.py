@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from tousu.services.gateway.open311.attributes import COMMON, Attribute, attributes_for
 from tousu.services.gateway.open311.formats import Open311Error
 from tousu.services.gateway.problems import Lang
-from tousu.services.intake.submission import Submission
 from tousu.shared.domain.commands import SHORT
 from tousu.shared.events.types import Channel
 from tousu.shared.intake.commitments import CommitmentRegister
+from tousu.shared.intake.submission import Submission
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
 
 SUBJECT_CHARS = 60  # a subject made from the description's first line

@@ -23,9 +23,9 @@ from typing import Any
 from tousu.services.gateway.complaints.reader import load_case
 from tousu.services.gateway.problems import Text, Unprocessable
 from tousu.services.intake.intake import FINGERPRINT
-from tousu.services.intake.submission import Submission
 from tousu.shared.events import decode
 from tousu.shared.events import types as ev
+from tousu.shared.intake.submission import Submission
 from tousu.shared.store import EventStore
 
 HEADER = "Idempotency-Key"

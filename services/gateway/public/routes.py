@@ -20,7 +20,6 @@ from tousu.services.gateway.problems import PROBLEM_JSON, request_language
 from tousu.services.gateway.public.access import case_for_code
 from tousu.services.gateway.public.idempotency import check_resend, keyed
 from tousu.services.gateway.public.views import NEXT_STEPS, PublicCase, public_case
-from tousu.services.intake.submission import Submission
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.commands import ComplainantFacts
 from tousu.shared.domain.inputs import Instant, Text
@@ -28,6 +27,7 @@ from tousu.shared.domain.status import Status
 from tousu.shared.events import Actor, utcnow
 from tousu.shared.events.types import Channel, Satisfaction
 from tousu.shared.intake.commitments import CommitmentRegister, PublicRegister
+from tousu.shared.intake.submission import Submission
 from tousu.shared.settings import Settings
 
 # Whoever holds the tracking number and code; the events never name them.

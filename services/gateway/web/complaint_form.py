@@ -21,12 +21,12 @@ from tousu.services.gateway.contacts import valid_email, valid_phone
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.public.routes import WebComplaint
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
-from tousu.services.intake.submission import Submission
 from tousu.shared.calendar import TZ
 from tousu.shared.domain.commands import SHORT, TEXT
 from tousu.shared.events.types import Channel
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.identifiers import normalize_tracking_no
+from tousu.shared.intake.submission import Submission
 from tousu.shared.intake.taxonomy import Taxonomy
 
 # Form field → longest accepted input (also the inputs' maxlength).

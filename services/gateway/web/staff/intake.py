@@ -39,7 +39,6 @@ from tousu.services.gateway.web.complaint_form import error_for, form_field
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
-from tousu.services.intake.submission import Submission
 from tousu.services.metrics.views import CaseFilter, case_briefs, list_cases, warning_at
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
@@ -57,6 +56,7 @@ from tousu.shared.intake.duplicate_search import repeats_of
 from tousu.shared.intake.i18n import Localized
 from tousu.shared.intake.identifiers import verify_access_code
 from tousu.shared.intake.notices import addressed
+from tousu.shared.intake.submission import Submission
 from tousu.shared.intake.taxonomy import Taxonomy
 from tousu.shared.settings import Settings
 

@@ -1,4 +1,8 @@
-"""What a channel submits, with each channel's own required fields."""
+"""What a channel submits, with each channel's own required fields.
+
+A message contract, not intake's own code: the gateway's forms and APIs and
+the channel adapters build submissions, intake registers them (on
+``<root>.cmd.intake.submit`` and ``<root>.intake.<channel>``)."""
 
 from __future__ import annotations
 
