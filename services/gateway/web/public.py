@@ -118,6 +118,8 @@ def web_public_router(settings: Settings) -> APIRouter:
             "acceptance_due": result.get("acceptance_due"),
             # Its promise is the register's for this item (limits on the page).
             "service_item": form.submission.service_item,
+            # A 监督举报: the complaint it is about, said back to the citizen.
+            "related_tracking_no": form.submission.related_tracking_no,
         }
         payload = json.dumps(receipt, separators=(",", ":"))
         token = web.signer.sign(FILED_COOKIE, payload)
