@@ -5,11 +5,11 @@ and the rules over them, behind one face.
 The gateway and the other services import this module and nothing else of
 metrics (the CLI, an entry point at the top, may reach further); the queries
 against the projections are written here, or in the metrics modules this one
-re-exports, and nowhere else. A few reads add from the store's ``events`` what the
-projections do not keep (a routing's requirements, the description and place
-a complaint came with, the late entries); a case's whole history is read through the
-store's port (``EventStore.read_stream``), not here. Every projection read
-follows the store by a moment.
+re-exports, and nowhere else. A few reads add what the projections do not
+keep from the store's ``events`` (a routing's requirements, the description
+and place a complaint came with, the late entries). One case's detail is its
+history read through the store's port, never behind the store; every
+projection read follows the store by a moment.
 """
 
 from __future__ import annotations
