@@ -3,7 +3,8 @@ in-process and a case seeded in each state: the department head's own
 dashboard and the per-person KPIs (display names, not logins), what the
 record holds shown on the case page, the workbench and the timeline, the
 overdue card counting what the overdue list lists, and a link walker that
-opens every link and GET form of every page each role can reach."""
+opens every link and GET form of every page each role can reach, and sends
+each kind of POST form it finds without its CSRF token (docs/dashboards.md)."""
 
 from __future__ import annotations
 
@@ -159,11 +160,13 @@ DOCUMENTED_REDIRECTS = {
 
 class Links(HTMLParser):
     """The links (<a href>) and GET form actions of a page, with each GET
-    form's default values (what a click on its button sends unchanged)."""
+    form's default values (what a click on its button sends unchanged); and
+    the actions of its POST forms."""
 
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
+        self.posts: list[str] = []
         self._form: tuple[str, dict[str, str]] | None = None
         self._select: str | None = None
 
@@ -173,6 +176,8 @@ class Links(HTMLParser):
             self.found.append(a["href"])
         elif tag == "form" and a.get("method", "get").lower() == "get":
             self._form = (a.get("action") or "", {})
+        elif tag == "form" and a.get("method", "").lower() == "post" and a.get("action"):
+            self.posts.append(a["action"])
         elif self._form is not None and tag == "input" and a.get("name"):
             if a.get("type") not in ("submit", "checkbox", "radio") or "checked" in a:
                 self._form[1][a["name"]] = a.get("value", "")
@@ -192,9 +197,12 @@ class Links(HTMLParser):
             self._form = None
 
 
-def links_of(html: str) -> list[str]:
+def links_of(html: str, posts: list[str] | None = None) -> list[str]:
+    """The page's links and GET forms; its POST form actions added to ``posts``."""
     parser = Links()
     parser.feed(html)
+    if posts is not None:
+        posts.extend(parser.posts)
     return parser.found
 
 
@@ -222,8 +230,11 @@ def pattern(url: str) -> str:
     return path + ("?" + "&".join(names) if names else "")
 
 
-async def walk(client: httpx.AsyncClient, start: str) -> list[tuple[str, str, int, str]]:
-    """Every page reachable from ``start``: (from, url, status, location)."""
+async def walk(
+    client: httpx.AsyncClient, start: str, posts: dict[str, tuple[str, str]] | None = None
+) -> list[tuple[str, str, int, str]]:
+    """Every page reachable from ``start``: (from, url, status, location);
+    one form action of each kind found is put in ``posts`` (pattern: (from, action))."""
     seen = {pattern(start)}
     todo = deque([("(start)", start)])
     out = []
@@ -238,7 +249,12 @@ async def walk(client: httpx.AsyncClient, start: str) -> list[tuple[str, str, in
         elif response.status_code == 200 and "text/html" in response.headers.get(
             "content-type", ""
         ):
-            found = links_of(response.text)
+            actions: list[str] = []
+            found = links_of(response.text, actions)
+            for action in actions:
+                target = local(action)
+                if posts is not None and target is not None:
+                    posts.setdefault(pattern(target), (url, target))
         for href in found:
             target = local(href)
             if target is None or target.startswith("/static/"):
@@ -256,19 +272,49 @@ async def test_every_link_a_role_sees_opens_for_that_role(
     await seed(pool, store)
     failures = []
     walked: dict[str, int] = {}
+    posted: dict[str, list[str]] = {}
     for username, role, _ in PEOPLE:
         client.cookies.clear()
         assert (await sign_in(client, username)).status_code == 303
-        pages = await walk(client, "/staff")
+        posts: dict[str, tuple[str, str]] = {}
+        pages = await walk(client, "/staff", posts)
         walked[username] = len(pages)
         for origin, url, status, location in pages:
             redirect = status in (302, 303, 307)
             documented = urlsplit(url).path in DOCUMENTED_REDIRECTS
             if status != 200 and not (redirect and documented):
                 failures.append(f"{username} ({role}): {url} → {status} {location} (from {origin})")
+        posted[username] = sorted(posts)
+        for origin, action in posts.values():
+            problem = await form_action_problem(client, action)
+            if problem:
+                failures.append(f"{username} ({role}): POST {action} → {problem} (from {origin})")
     assert not failures, "\n".join(failures)
-    # Each role reached its pages and the cases it holds.
+    # Each role reached its pages and the cases it holds, and its forms.
     assert all(count > 5 for count in walked.values()), walked
+    assert all(posted.values()), posted
+
+
+# Form actions that answer a form without its CSRF token with a redirect, on
+# purpose: a sign-out from elsewhere (or a stale page) leaves you signed in.
+DOCUMENTED_POST_REDIRECTS = {"/staff/logout": "the role's start page, still signed in"}
+# What a form sent without its token is told: each POST route checks the
+# token after the role may act, so this answer means the action exists, the
+# role may send it, and nothing was done (in Chinese, or in English once the
+# walk has followed the language switch).
+FORM_EXPIRED = ("表单已过期", "has expired")
+
+
+async def form_action_problem(client: httpx.AsyncClient, action: str) -> str | None:
+    """Whether ``action`` refuses a form without its CSRF token as it should,
+    and only for that (not 403 for the role, 404, 405 or 500); nothing is
+    done, so every form of every page can be tried."""
+    response = await client.post(action, data={})
+    if urlsplit(action).path in DOCUMENTED_POST_REDIRECTS:
+        return None if response.status_code == 303 else f"{response.status_code}, not 303"
+    if response.status_code == 403 and any(said in response.text for said in FORM_EXPIRED):
+        return None
+    return f"{response.status_code} {response.headers.get('location', '')}".strip()
 
 
 # -- the department head's dashboard, per-person KPIs, counts that agree ---------

@@ -21,6 +21,7 @@ from tousu.services.gateway.auth import DEPARTMENT_ROLES
 from tousu.services.gateway.auth.dependencies import get_pool
 from tousu.services.gateway.web.context import Web
 from tousu.services.gateway.web.i18n import N_
+from tousu.services.gateway.web.staff import actions
 from tousu.services.gateway.web.staff.cases import (
     COLOUR_NAMES,
     Colour,
@@ -127,6 +128,9 @@ def router(settings: Settings) -> APIRouter:
             "flash": flash_message(web, request),
             # One per page view: a double click claims once, a later claim is new.
             "new_key": str(uuid.uuid4()),
+            # The claim button only for whom the domain lets claim (a supervisor
+            # sees the routed cases but may not claim them: it was a 403).
+            "can_claim": principal.role in actions.BY_NAME["claim"].action.roles,
         }
         response = staff_page(web, request, principal, "staff/queue.html", context)
         if context["flash"]:
