@@ -30,7 +30,7 @@ from tousu.services.metrics.kpi.period import PeriodError, cohort, parse_instant
 from tousu.services.metrics.kpis import PgKpiSource
 from tousu.services.metrics.report.figures import month_start, parse_month, shift_month
 from tousu.services.metrics.report.labels import Language
-from tousu.services.metrics.supervision.policy import warning_at
+from tousu.services.metrics.supervision.policy import Level, standing, warning_at
 from tousu.shared.domain.state import ComplaintState, replay
 from tousu.shared.domain.status import Status
 from tousu.shared.events import Envelope, complaint_stream
@@ -48,6 +48,7 @@ __all__ = [
     "GroupBy",
     "KpiRow",
     "Language",
+    "Level",
     "Overdue",
     "PeriodError",
     "PgKpiSource",
@@ -77,6 +78,7 @@ __all__ = [
     "routing_requirements",
     "row_dict",
     "shift_month",
+    "standing",
     "warning_at",
 ]
 

@@ -7,6 +7,7 @@ from tousu.services.metrics.supervision.policy import (
     due_notices,
     notice_command_id,
     overdue_working_days,
+    standing,
     warning_at,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "due_notices",
     "notice_command_id",
     "overdue_working_days",
+    "standing",
     "warning_at",
 ]

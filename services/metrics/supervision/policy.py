@@ -56,6 +56,17 @@ def warning_at(due_at: datetime, calendar: WorkdayCalendar) -> datetime:
     return end_of_day(calendar.previous_workday(_shanghai_day(due_at, "due_at")))
 
 
+def standing(due_at: datetime, now: datetime, calendar: WorkdayCalendar) -> Level | None:
+    """Where a deadline stands at ``now``: overdue once it has passed, a warning
+    from the start of its last working day (:func:`warning_at`), else None —
+    the watcher's notices and the staff pages' colours both ask this."""
+    if now > due_at:
+        return Level.OVERDUE
+    if now >= warning_at(due_at, calendar):
+        return Level.WARNING
+    return None
+
+
 def due_notices(
     pending: Mapping[DeadlineKind, datetime], now: datetime, calendar: WorkdayCalendar
 ) -> list[Notice]:
@@ -71,10 +82,9 @@ def due_notices(
         # warning is worth something only while there is time left to act,
         # and a late one (the watcher was down) would count as a second
         # supervision of the same lapse.
-        if now > due_at:
-            notices.append(Notice(kind, Level.OVERDUE, due_at))
-        elif now >= warning_at(due_at, calendar):
-            notices.append(Notice(kind, Level.WARNING, due_at))
+        level = standing(due_at, now, calendar)
+        if level is not None:
+            notices.append(Notice(kind, level, due_at))
     return notices
 
 

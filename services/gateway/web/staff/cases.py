@@ -44,7 +44,7 @@ from tousu.services.gateway.web.staff.session import (
 )
 from tousu.services.gateway.web.templating import department_namer
 from tousu.services.gateway.web.tracking import UNAVAILABLE, own_words
-from tousu.services.metrics.views import warning_at
+from tousu.services.metrics.views import Level, standing
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
 from tousu.shared.domain.labels import deadline_label, event_label
@@ -161,14 +161,17 @@ def routed_requirements(case: Case) -> str | None:
     return found
 
 
+_COLOURS: Final[dict[Level | None, Colour]] = {
+    Level.OVERDUE: "red",
+    Level.WARNING: "yellow",
+    None: "green",
+}
+
+
 def deadline_colour(due_at: datetime, now: datetime, calendar: WorkdayCalendar) -> Colour:
     """Red once passed, yellow from the start of the last working day before it
     (when the watcher warns), green before."""
-    if now > due_at:
-        return "red"
-    if now >= warning_at(due_at, calendar):
-        return "yellow"
-    return "green"
+    return _COLOURS[standing(due_at, now, calendar)]
 
 
 async def calendar_of(request: Request) -> WorkdayCalendar:

@@ -39,7 +39,7 @@ from tousu.services.gateway.web.complaint_form import error_for, form_field
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
-from tousu.services.metrics.views import CaseFilter, case_briefs, list_cases, warning_at
+from tousu.services.metrics.views import CaseFilter, Level, case_briefs, list_cases, standing
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
@@ -80,15 +80,18 @@ async def calendar_of(request: Request) -> WorkdayCalendar:
     return WorkdayCalendar(await load_years(request.app.state.connections.pool))
 
 
+_COLOURS: Final[dict[Level | None, str]] = {
+    Level.OVERDUE: "red",
+    Level.WARNING: "amber",
+    None: "green",
+}
+
+
 def deadline_colour(due: datetime | None, now: datetime, calendar: WorkdayCalendar) -> str:
     """green: time left; amber: the last working day has begun; red: passed."""
     if due is None:
         return "none"
-    if now > due:
-        return "red"
-    if now >= warning_at(due, calendar):
-        return "amber"
-    return "green"
+    return _COLOURS[standing(due, now, calendar)]
 
 
 async def send_action(
