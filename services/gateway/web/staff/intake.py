@@ -140,7 +140,19 @@ FIELDS: Final = (
     "kind",
     "service_item",
     "preferred_channel",
+    "late_reason",
     "form_id",
+)
+# 补录: a call, letter or visit registered beyond the deployment's window
+# (TOUSU_LATE_REGISTRATION_DAYS) is a supervisor's, with a reason
+# (shared/domain/late_entries.py); the domain's refusals, said at their field.
+LATE_REASON_LIMIT: Final = 500
+LATE_RECEIVED = N_(
+    "Received more than %(days)s days ago, beyond the late-entry window for a call, "
+    "letter or visit: a supervisor must register it, with the reason for the late entry."
+)
+LATE_REASON_NEEDED = N_(
+    "A registration beyond the late-entry window needs the reason for the late entry."
 )
 # 答复方式: how the complainant wants to hear from us (SMS to the phone,
 # e-mail, or letter), as followup's channel_for reads it.
@@ -226,9 +238,17 @@ def read_registration(
         "subject": values["subject"],
         "description": values["description"],
     }
-    for name in ("location", "people_involved", "demands"):
+    for name in ("location", "people_involved", "demands", "late_reason"):
         if values[name]:
             data[name] = values[name]
+    if len(values["late_reason"]) > LATE_REASON_LIMIT:
+        form.error(
+            "late_reason",
+            complaint_form.TOO_LONG,
+            lang,
+            max=LATE_REASON_LIMIT,
+            length=len(values["late_reason"]),
+        )
     for name in ("received_at", "happened_at"):
         if values[name]:
             when, problem = complaint_form._parse_time(values[name], now)
@@ -272,6 +292,16 @@ def read_registration(
     if not form.errors:
         form.registration = registration
     return form
+
+
+def late_entry_refusal(field: str, message: str, days: int) -> tuple[str, dict[str, object]]:
+    """The form's message for the domain's refusal of ``field``: a late entry
+    (补录) beyond what the person may register is said as such."""
+    if field == "late_reason":
+        return LATE_REASON_NEEDED, {}
+    if field == "received_at" and "补录" in message:
+        return LATE_RECEIVED, {"days": days}
+    return complaint_form.INVALID, {}
 
 
 def _channel_needs(form: RegistrationForm, data: Mapping[str, Any], lang: Lang) -> None:
@@ -465,6 +495,8 @@ def router(settings: Settings) -> APIRouter:
             "reply_channels": {ch.value: gettext(lang, REPLY_CHOICES[ch]) for ch in REPLY_CHANNELS},
             "categories": taxonomy.categories,
             "items": register.public_view(lang).items,
+            "late_registration_days": settings.late_registration_days,
+            "late_reason_limit": LATE_REASON_LIMIT,
         }
         return staff_page(web, request, principal, "staff/intake_new.html", context, status=status)
 
@@ -489,7 +521,9 @@ def router(settings: Settings) -> APIRouter:
         except Unprocessable as problem:
             for error in problem.extra.get("errors", []):
                 name = _field_name(str(error.get("field", "")).split("."))
-                form.error(name, complaint_form.INVALID, lang)
+                said = str(error.get("message", ""))
+                message, values = late_entry_refusal(name, said, settings.late_registration_days)
+                form.error(name, message, lang, **values)
             return show_new(request, principal, form, status=422)
         except DomainProblem as problem:
             return show_new(request, principal, form, status=503, alert=problem_text(problem, lang))
@@ -512,7 +546,7 @@ def router(settings: Settings) -> APIRouter:
             "access_code": code,
             "code_not_shown": gettext(lang, CODE_NOT_SHOWN),
             "acceptance_due": _instant(result.get("acceptance_due")),
-            # Where the code notice went (code_notice.py: never the web page).
+            # Where the code notice went (followup's code_notice.py: never the web page).
             "sent_on": replies.value if code and replies != NoticeChannel.WEB else None,
             "reply_channel": gettext(lang, SENT_BY[replies]),
         }
