@@ -12,7 +12,7 @@ that will be sent.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
@@ -31,11 +31,21 @@ from tousu.services.gateway.complaints.reader import Case, load_case
 from tousu.services.gateway.complaints.registration import Registration, submit
 from tousu.services.gateway.complaints.request_id import correlation_id
 from tousu.services.gateway.complaints.routes import command_id
-from tousu.services.gateway.contacts import valid_email, valid_phone
 from tousu.services.gateway.notices.download import pdf_response
 from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
 from tousu.services.gateway.web import complaint_form
-from tousu.services.gateway.web.complaint_form import error_for, form_field
+from tousu.services.gateway.web.complaint_form import (
+    REPLY_CHANNELS,
+    Form,
+    check_lengths,
+    check_phone_and_email,
+    form_field,
+    model_errors,
+    read_kind,
+    read_reply_channel,
+    read_service_item,
+    read_time,
+)
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
@@ -154,9 +164,8 @@ LATE_RECEIVED = N_(
 LATE_REASON_NEEDED = N_(
     "A registration beyond the late-entry window needs the reason for the late entry."
 )
-# 答复方式: how the complainant wants to hear from us (SMS to the phone,
-# e-mail, or letter), as followup's channel_for reads it.
-REPLY_CHANNELS: Final = (Channel.PHONE, Channel.WEB, Channel.LETTER)
+# 答复方式: how the complainant wants to hear from us (REPLY_CHANNELS: SMS to
+# the phone, e-mail, or letter), as followup's channel_for reads it.
 REPLY_CHOICES: Final = {
     Channel.PHONE: N_("By text message (SMS)"),
     Channel.WEB: N_("By e-mail"),
@@ -176,13 +185,8 @@ CODE_NOT_SHOWN = N_(
 
 
 @dataclass
-class RegistrationForm:
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
+class RegistrationForm(Form):
     registration: Registration | None = None
-
-    def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
-        self.errors.setdefault(name, gettext(lang, message, **values))
 
 
 def reply_channel(who: Complainant, channel: Channel) -> NoticeChannel:
@@ -207,7 +211,7 @@ def blank_registration(now: datetime) -> RegistrationForm:
     )
 
 
-def _field_name(loc: tuple[int | str, ...] | list[Any]) -> str:
+def _field_name(loc: Sequence[int | str]) -> str:
     name = form_field(loc)
     return "channel" if name == "form" else name
 
@@ -221,16 +225,10 @@ def read_registration(
 ) -> RegistrationForm:
     values = {name: str(raw.get(name, "")).strip() for name in FIELDS}
     form = RegistrationForm(values=values)
-    limits = complaint_form.LIMITS
-    for name, limit in limits.items():
-        if len(values[name]) > limit:
-            form.error(name, complaint_form.TOO_LONG, lang, max=limit, length=len(values[name]))
+    check_lengths(form, lang, {**complaint_form.LIMITS, "late_reason": LATE_REASON_LIMIT})
     if values["channel"] not in {ch.value for ch in CONSOLE_CHANNELS}:
         form.error("channel", complaint_form.BAD_CHOICE, lang)
-    if values["phone"] and not valid_phone(values["phone"]):
-        form.error("phone", complaint_form.BAD_PHONE, lang)
-    if values["email"] and not valid_email(values["email"]):
-        form.error("email", complaint_form.BAD_EMAIL, lang)
+    check_phone_and_email(form, lang)
     data: dict[str, Any] = {
         "channel": values["channel"],
         "complainant": {k: values[k] for k in ("name", "phone", "email", "address") if values[k]},
@@ -241,41 +239,17 @@ def read_registration(
     for name in ("location", "people_involved", "demands", "late_reason"):
         if values[name]:
             data[name] = values[name]
-    if len(values["late_reason"]) > LATE_REASON_LIMIT:
-        form.error(
-            "late_reason",
-            complaint_form.TOO_LONG,
-            lang,
-            max=LATE_REASON_LIMIT,
-            length=len(values["late_reason"]),
-        )
     for name in ("received_at", "happened_at"):
         if values[name]:
-            when, problem = complaint_form._parse_time(values[name], now)
-            if problem:
-                form.error(name, problem, lang)
-            else:
-                data[name] = when
+            read_time(form, name, data, lang, now)
         elif name == "received_at":
             form.error(name, complaint_form.REQUIRED, lang)
     if values["kind"]:
-        if values["kind"] in complaint_form.kinds(taxonomy):
-            category, _, sub = values["kind"].partition("/")
-            data["category"] = category
-            if sub:
-                data["subcategory"] = sub
-        else:
-            form.error("kind", complaint_form.BAD_CHOICE, lang)
+        read_kind(form, data, lang, taxonomy)
     if values["service_item"]:
-        if values["service_item"] in {item.code for item in register.items}:
-            data["service_item"] = values["service_item"]
-        else:
-            form.error("service_item", complaint_form.BAD_CHOICE, lang)
+        read_service_item(form, data, lang, register)
     if values["preferred_channel"]:
-        if values["preferred_channel"] in {ch.value for ch in REPLY_CHANNELS}:
-            data["complainant"]["preferred_channel"] = values["preferred_channel"]
-        else:
-            form.error("preferred_channel", complaint_form.BAD_CHOICE, lang)
+        read_reply_channel(form, data, lang)
     try:
         ref = str(uuid.UUID(values["form_id"]))
         data["external_ref"] = f"desk-{ref}"
@@ -285,9 +259,7 @@ def read_registration(
     try:
         registration = Registration.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            message, params = error_for(error, values)
-            form.error(_field_name(error["loc"]), message, lang, **params)
+        model_errors(form, exc, lang, _field_name)
         return form
     if not form.errors:
         form.registration = registration
@@ -387,15 +359,10 @@ async def duplicate_suggestions(
 
 
 @dataclass
-class DecisionForm:
-    """The accept or the reject form: what was typed, and errors by field."""
+class DecisionForm(Form):
+    """The accept or the reject form, and the event's fields when valid."""
 
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)
-
-    def error(self, name: str, message: str, lang: Lang, **values: object) -> None:
-        self.errors.setdefault(name, gettext(lang, message, **values))
 
 
 def read_accept(
@@ -412,10 +379,7 @@ def read_accept(
         form.fields["category"] = category
         form.fields["subcategory"] = sub or None
     if values["service_item"]:
-        if values["service_item"] in {item.code for item in register.items}:
-            form.fields["service_item"] = values["service_item"]
-        else:
-            form.error("service_item", complaint_form.BAD_CHOICE, lang)
+        read_service_item(form, form.fields, lang, register)
     if len(values["note"]) > NOTE_LIMIT:
         form.error(
             "note", complaint_form.TOO_LONG, lang, max=NOTE_LIMIT, length=len(values["note"])
