@@ -12,10 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tousu.shared.domain.inputs import Instant, Text, clean_text
 from tousu.shared.events import Actor
-from tousu.shared.events.types import Channel, Complainant, DeadlineKind, PlanMeasure, Satisfaction
+from tousu.shared.events.types import (
+    Channel,
+    Complainant,
+    DeadlineKind,
+    FileRef,
+    PlanMeasure,
+    Satisfaction,
+)
 
 TEXT = 20_000  # longest free text accepted, in characters
 SHORT = 500
+# Most files any one step may carry, whatever the settings say (the
+# deployment's own, lower limit is the decider's: DecisionContext.max_attachments).
+FILES = 20
 
 
 class ComplainantFacts(Complainant):
@@ -44,6 +54,13 @@ class PlanMeasureFacts(PlanMeasure):
     @classmethod
     def _clean(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+
+class Attaching(BaseModel):
+    """A command that may carry files: references to files already in the
+    attachment store (shared/attachments), stored before the command."""
+
+    attachments: list[FileRef] = Field(default_factory=list, max_length=FILES)
 
 
 class Command(BaseModel):
@@ -94,7 +111,7 @@ class ComplaintFacts(BaseModel):
     related_tracking_no: Text | None = Field(default=None, max_length=40)
 
 
-class SubmitComplaint(Command, ComplaintFacts):
+class SubmitComplaint(Command, ComplaintFacts, Attaching):
     tracking_no: Text = Field(max_length=40)
     access_code_hash: Text | None = None
     # The complaint related_tracking_no names, found by the intake service
@@ -132,12 +149,12 @@ class ReturnCase(Command):
     basis: Text = Field(min_length=1, max_length=TEXT)
 
 
-class RecordInvestigation(Command):
+class RecordInvestigation(Command, Attaching):
     findings: Text = Field(min_length=1, max_length=TEXT)
     methods: list[Text] = Field(default_factory=list, max_length=20)
 
 
-class ProposePlan(Command):
+class ProposePlan(Command, Attaching):
     measures: list[PlanMeasureFacts] = Field(min_length=1, max_length=50)
     summary: Text | None = Field(default=None, max_length=TEXT)
 
@@ -147,7 +164,7 @@ class RecordConsultation(Command):
     opinion: Text | None = Field(default=None, max_length=TEXT)
 
 
-class ReportProgress(Command):
+class ReportProgress(Command, Attaching):
     progress: Text = Field(min_length=1, max_length=TEXT)
     notify_complainant: bool = True
 
@@ -163,7 +180,7 @@ class DecideExtension(Command):
     reason: Text | None = Field(default=None, max_length=TEXT)
 
 
-class ResolveComplaint(Command):
+class ResolveComplaint(Command, Attaching):
     result: Text = Field(min_length=1, max_length=TEXT)
     basis: Text = Field(min_length=1, max_length=TEXT)
     improvements: Text | None = Field(default=None, max_length=TEXT)
@@ -196,7 +213,7 @@ class LinkDuplicate(Command):
     linked: bool = True
 
 
-class RaiseSupervision(Command):
+class RaiseSupervision(Command, Attaching):
     kind: Text = Field(min_length=1, max_length=64)  # e.g. chase (催办), warning, overdue
     # The deadline a warning or overdue notice is about (the deadline watcher).
     deadline: DeadlineKind | None = None

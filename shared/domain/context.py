@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tousu.shared.calendar import WorkdayCalendar
-from tousu.shared.events.types import Deadline, DeadlineKind
+from tousu.shared.events.types import Deadline, DeadlineKind, FileRef
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ def no_short_path(_item: str | None) -> bool:
     return False
 
 
+def any_file(_ref: FileRef) -> str | None:
+    """Accepts every file reference; services ask the attachment store
+    (shared/attachments/presence.py) whether each file is there."""
+    return None
+
+
 @dataclass(frozen=True)
 class LateEntryRules:
     """How far before its recording a fact may be dated (补录) without a
@@ -100,6 +106,12 @@ class DecisionContext:
     # Whether a service item's register entry allows resolving a simple
     # complaint after the investigation alone (shared/domain/handling_order.py).
     short_path_allowed: Callable[[str | None], bool] = no_short_path
+    # Why a referenced file cannot be attached (not in the attachment store,
+    # sealed for another complainant), or None. A file is stored before the
+    # command that names it; the store's answers are fetched before deciding.
+    attachment_problem: Callable[[FileRef], str | None] = any_file
+    # Most files one step may carry (TOUSU_ATTACHMENTS_MAX_FILES).
+    max_attachments: int = 5
 
     def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
         due = self.calendar.add_working_days(start, days)

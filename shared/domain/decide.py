@@ -168,6 +168,36 @@ def _check_handler(handler: str, department: str, cmd: c.ClaimCase, ctx: Decisio
         raise InvalidCommand("handler", problem)
 
 
+def _files(cmd: c.Attaching, s: ComplaintState, ctx: DecisionContext) -> list[ev.FileRef]:
+    """The files a step carries, checked: no more than the deployment allows,
+    each once, each in the attachment store (sealed for this case's
+    complainant), and none made public by the complainant (only staff publish)."""
+    files = cmd.attachments
+    if len(files) > ctx.max_attachments:
+        raise InvalidCommand(
+            "attachments", f"at most {ctx.max_attachments} files per step; {len(files)} given"
+        )
+    seen: set[str] = set()
+    for ref in files:
+        if ref.sha256 in seen:
+            raise InvalidCommand("attachments", f"{ref.name}: the same file is attached twice")
+        seen.add(ref.sha256)
+        owner = s.complainant.key if s.complainant is not None else None
+        if owner is not None and ref.owner != owner:
+            raise InvalidCommand(
+                "attachments", f"{ref.name}: not sealed for this case's complainant"
+            )
+        problem = ctx.attachment_problem(ref)
+        if problem is not None:
+            raise InvalidCommand("attachments", f"{ref.name}: {problem}")
+    if isinstance(cmd, c.Command) and cmd.actor.role == "complainant":
+        if any(ref.public or ref.shared_with_complainant for ref in files):
+            raise InvalidCommand(
+                "attachments", "a complainant's own files are theirs; only staff publish a file"
+            )
+    return list(files)
+
+
 # -- intake -------------------------------------------------------------------
 def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> Emitted:
     if s.exists:
@@ -200,6 +230,7 @@ def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> 
             DeadlineKind.ACCEPTANCE, cmd.occurred_at, limits.acceptance_days
         ),
         language=cmd.language,
+        attachments=_files(cmd, s, ctx),
     )
     return [(data, None)]
 
@@ -336,7 +367,9 @@ WORKING = HANDLING | {Status.EXTENSION_PENDING}
 
 def _investigate(s: ComplaintState, cmd: c.RecordInvestigation, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, WORKING)
-    return [(ev.InvestigationRecorded(findings=cmd.findings, methods=cmd.methods), s.department)]
+    files = _files(cmd, s, ctx)
+    data = ev.InvestigationRecorded(findings=cmd.findings, methods=cmd.methods, attachments=files)
+    return [(data, s.department)]
 
 
 def _in_order(
@@ -357,7 +390,9 @@ def _in_order(
 def _plan(s: ComplaintState, cmd: c.ProposePlan, ctx: DecisionContext) -> Emitted:
     _require(s, cmd, WORKING)
     _in_order(s, cmd, ctx)
-    return [(ev.HandlingPlanProposed(measures=cmd.measures, summary=cmd.summary), s.department)]
+    files = _files(cmd, s, ctx)
+    data = ev.HandlingPlanProposed(measures=cmd.measures, summary=cmd.summary, attachments=files)
+    return [(data, s.department)]
 
 
 def _consult(s: ComplaintState, cmd: c.RecordConsultation, ctx: DecisionContext) -> Emitted:
@@ -376,7 +411,10 @@ def _progress(s: ComplaintState, cmd: c.ReportProgress, ctx: DecisionContext) ->
         else None
     )
     data = ev.ProgressReported(
-        progress=cmd.progress, notify_complainant=cmd.notify_complainant, notice_text=notice
+        progress=cmd.progress,
+        notify_complainant=cmd.notify_complainant,
+        notice_text=notice,
+        attachments=_files(cmd, s, ctx),
     )
     return [(data, s.department)]
 
@@ -452,6 +490,7 @@ def _resolve(s: ComplaintState, cmd: c.ResolveComplaint, ctx: DecisionContext) -
         round=s.round,
         # Recorded only when a step of the full order was actually left out.
         short_path=cmd.short_path and bool(missing_before(s, type(cmd))),
+        attachments=_files(cmd, s, ctx),
     )
     return [(data, s.department)]
 
@@ -568,6 +607,7 @@ def _supervise(s: ComplaintState, cmd: c.RaiseSupervision, ctx: DecisionContext)
         note=cmd.note,
         related_complaint_id=cmd.related_complaint_id,
         respond_by=cmd.respond_by,
+        attachments=_files(cmd, s, ctx),
     )
     return [(data, s.department)]
 

@@ -81,6 +81,38 @@ class Deadline(_Part):
     provisional: bool = False
 
 
+class FileRef(_Part):
+    """One attached file as the record names it (docs/attachments.md): the
+    bytes live outside the event, in the attachment store, found by
+    ``owner`` and ``sha256``. Everything here was decided by the store from
+    the content, never taken from the sender: the type from the bytes, the
+    size and hash of what was kept (an image re-encoded, its EXIF gone)."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # of the kept (sanitised) content
+    size: int = Field(ge=1)
+    media_type: str = Field(min_length=3, max_length=100)
+    name: str = Field(min_length=1, max_length=255)  # the original name, sanitised
+    # The complainant key the file is sealed with (shared/attachments/sealing.py):
+    # erasing that complainant makes the file unreadable.
+    owner: uuid.UUID | None = None
+    thumbnail: bool = False  # a thumbnail is stored beside it (images)
+    # Who sees what, beyond the staff who may see the case: a department's file
+    # shown to the complainant, a file shown on the public Open311 reads.
+    shared_with_complainant: bool = False
+    public: bool = False
+
+
+# Optional on every event that may carry files, left out of the stored data
+# when empty: events stored before attachments existed, and new ones without
+# any, read and store as before (no schema_version bump is needed).
+def _files() -> list[FileRef]:
+    return []
+
+
+def attachments_field() -> list[FileRef]:
+    return Field(default_factory=_files, exclude_if=lambda files: not files)
+
+
 class PlanMeasure(_Part):
     measure: str
     owner: str
@@ -109,6 +141,7 @@ class ComplaintReceived(EventData):
     # A 监督举报 about how an earlier complaint was handled names it.
     related_tracking_no: str | None = None
     related_complaint_id: str | None = None
+    attachments: list[FileRef] = attachments_field()
 
 
 class ComplaintAccepted(EventData):
@@ -156,11 +189,13 @@ class CaseReturned(EventData):
 class InvestigationRecorded(EventData):
     findings: str
     methods: list[str] = Field(default_factory=list)
+    attachments: list[FileRef] = attachments_field()
 
 
 class HandlingPlanProposed(EventData):
     measures: list[PlanMeasure]
     summary: str | None = None
+    attachments: list[FileRef] = attachments_field()
 
 
 class ComplainantConsulted(EventData):
@@ -172,6 +207,7 @@ class ProgressReported(EventData):
     progress: str
     notify_complainant: bool = True
     notice_text: str | None = None
+    attachments: list[FileRef] = attachments_field()
 
 
 class ExtensionRequested(EventData):
@@ -195,6 +231,7 @@ class ComplaintResolved(EventData):
     # Resolved after the investigation alone, as the service item's register
     # entry allows (no written plan, no consultation; docs/handling-order.md).
     short_path: bool = False
+    attachments: list[FileRef] = attachments_field()
 
 
 class ResultFeedbackSent(EventData):
@@ -232,6 +269,7 @@ class SupervisionRaised(EventData):
     related_complaint_id: str | None = None
     # When the department is to have answered a manual 督办 (None: no date set).
     respond_by: AwareDatetime | None = None
+    attachments: list[FileRef] = attachments_field()
 
 
 class DuplicateLinked(EventData):
