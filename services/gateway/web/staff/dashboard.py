@@ -22,12 +22,12 @@ from tousu.services.gateway.complaints.reader import load_case
 from tousu.services.gateway.problems import DomainProblem, Lang
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import LANGS, N_, gettext
+from tousu.services.gateway.web.staff.actions import send_action
 from tousu.services.gateway.web.staff.intake import (
     CSRF_REFUSED,
     actions_by_name,
     calendar_of,
     problem_text,
-    send_action,
 )
 from tousu.services.gateway.web.staff.people import departments as staff_departments
 from tousu.services.gateway.web.staff.people import display_names, person
@@ -453,7 +453,7 @@ def router(settings: Settings) -> APIRouter:
         try:
             await send_action(
                 request,
-                settings,
+                settings.naming,
                 actions[name],
                 complaint_id,
                 principal,

@@ -25,12 +25,9 @@ from starlette.responses import Response
 from tousu.services.followup.views import NoticeChannel, channel_for, receipt_document
 from tousu.services.gateway.auth import Principal
 from tousu.services.gateway.complaints.actions import ACTIONS, MERGE, Action
-from tousu.services.gateway.complaints.client import CommandClient
 from tousu.services.gateway.complaints.personal import personal_case, revealed_case
 from tousu.services.gateway.complaints.reader import Case, load_case
 from tousu.services.gateway.complaints.registration import Registration, submit
-from tousu.services.gateway.complaints.request_id import correlation_id
-from tousu.services.gateway.complaints.routes import command_id
 from tousu.services.gateway.notices.download import pdf_response
 from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
 from tousu.services.gateway.web import complaint_form
@@ -48,6 +45,7 @@ from tousu.services.gateway.web.complaint_form import (
 )
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, TAGS, gettext
+from tousu.services.gateway.web.staff.actions import send_action
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.metrics.views import CaseFilter, Level, case_briefs, list_cases, standing
 from tousu.shared.application.context_source import ContextSource
@@ -102,30 +100,6 @@ def deadline_colour(due: datetime | None, now: datetime, calendar: WorkdayCalend
     if due is None:
         return "none"
     return _COLOURS[standing(due, now, calendar)]
-
-
-async def send_action(
-    request: Request,
-    settings: Settings,
-    action: Action,
-    complaint_id: uuid.UUID,
-    principal: Principal,
-    fields: Mapping[str, Any],
-    key: str | None,
-) -> Any:
-    """Send one staff action as the staff API does; ``key`` (the form's id)
-    makes a resent form the same command."""
-    command = action.command.model_validate(
-        {
-            **fields,
-            "actor": principal.actor(),
-            "occurred_at": utcnow(),
-            "command_id": command_id(key, complaint_id, action.name),
-            "correlation_id": correlation_id(request),
-        }
-    )
-    client = CommandClient(request.app.state.connections.nats, settings.naming)
-    return await client.send(action, complaint_id, command)
 
 
 def problem_text(problem: DomainProblem, lang: Lang) -> str:
@@ -742,7 +716,7 @@ def router(settings: Settings) -> APIRouter:
         try:
             await send_action(
                 request,
-                settings,
+                settings.naming,
                 actions[which],
                 complaint_id,
                 principal,
@@ -798,7 +772,13 @@ def router(settings: Settings) -> APIRouter:
         }
         try:
             await send_action(
-                request, settings, MERGE, complaint_id, principal, link, raw.get("form_id") or None
+                request,
+                settings.naming,
+                MERGE,
+                complaint_id,
+                principal,
+                link,
+                raw.get("form_id") or None,
             )
         except DomainProblem as problem:
             alert = problem_text(problem, lang)
