@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, ReplayExecutor
+from tests.domain_kit import HANDLER, OPERATOR, OTHER_HANDLER, SUPERVISOR, ReplayExecutor
 from tests.helpers import project_everything
 from tests.lifecycle import Step, register
 from tests.web_kit import add_user, gateway_client, sign_in
@@ -36,6 +36,8 @@ from tousu.shared.store.postgres import PostgresEventStore
 REQUIREMENTS = "三个工作日内联系投诉人并上门核实"
 NOTE = "已电话核实投诉人身份与事发经过"
 SUGGESTION = "请向市场监管部门反映"
+EXTENSION_REASON = "需第三方检测"
+APPROVAL_COMMENT = "同意延期，请按期反馈"
 
 PEOPLE: list[tuple[str, StaffRole, str | None]] = [
     ("op-li", "operator", None),
@@ -98,7 +100,16 @@ async def seed(pool: asyncpg.Pool, store: PostgresEventStore) -> dict[str, uuid.
             ),
             "plan": (c.ProposePlan, handler, {"measures": plan, "summary": "公告并致歉"}),
             "consult": (c.RecordConsultation, handler, {"agrees": True, "opinion": "同意方案"}),
-            "extend": (c.RequestExtension, handler, {"working_days": 5, "reason": "需第三方检测"}),
+            "extend": (
+                c.RequestExtension,
+                handler,
+                {"working_days": 5, "reason": EXTENSION_REASON},
+            ),
+            "decide": (
+                c.DecideExtension,
+                SUPERVISOR,
+                {"approved": True, "reason": APPROVAL_COMMENT},
+            ),
             "resolve": (
                 c.ResolveComplaint,
                 handler,
@@ -128,6 +139,7 @@ async def seed(pool: asyncpg.Pool, store: PostgresEventStore) -> dict[str, uuid.
         "claimed": await case("accept", "route", "claim"),
         "handling": await case(*handled),
         "extension": await case(*handled, "extend"),
+        "extended": await case(*handled, "extend", "decide"),
         "resolved": await case(*handled, "resolve"),
         "fed_back": await case(*handled, "resolve", "feedback"),
         "closed": await case(*handled, "resolve", "feedback", "follow_up"),
@@ -405,3 +417,26 @@ async def test_the_case_page_and_the_workbench_show_the_record(
     assert "解决建议" in rejected and SUGGESTION in rejected and NOTE in rejected
     english = (await client.get(f"/staff/cases/{cases['rejected']}?lang=en")).text
     assert "Suggested resolution" in english and "Verification note" in english
+
+
+async def test_an_extension_shows_its_reason_and_the_approval_comment_apart(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    """The department's reason is 延期理由 wherever the request is shown; the
+    approver's words on the decision are 审批意见, not 理由 (which read as the
+    reason for the extension)."""
+    cases = await seed(pool, store)
+    await sign_in(client, "sup-wang")
+    pending = (await client.get(f"/staff/cases/{cases['extension']}")).text
+    # The request waiting for a decision: its reason beside the days asked.
+    assert re.search(r"<dt>延期理由</dt><dd[^>]*>" + EXTENSION_REASON + "<", pending)
+
+    decided = (await client.get(f"/staff/cases/{cases['extended']}")).text
+    details = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"text\">([^<]*)<", decided))
+    assert details.get("延期理由") == EXTENSION_REASON
+    assert details.get("审批意见") == APPROVAL_COMMENT
+    assert "理由" not in details
+    assert 'id="extension-reason"' not in decided  # decided: no request waits
+    english = (await client.get(f"/staff/cases/{cases['extended']}?lang=en")).text
+    assert "<dt>Approval comment</dt>" in english
+    assert "<dt>Reason for the extension</dt>" in english

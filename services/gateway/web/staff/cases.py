@@ -110,6 +110,13 @@ DETAIL_LABELS: Final[dict[str, str]] = {
     "kind": N_("Kind of notice"),
     "note": N_("Supervision note"),
 }
+# Where one data key means different things in different events: an extension
+# request's reason is the department's, a decision's is the approver's comment
+# (shown as 理由 it read as the reason for the extension).
+EVENT_DETAIL_LABELS: Final[dict[tuple[str, str], str]] = {
+    ("ExtensionRequested", "reason"): N_("Reason for the extension"),
+    ("ExtensionDecided", "reason"): N_("Approval comment"),
+}
 SUPERVISION_KINDS: Final[dict[str, str]] = {
     "warning": N_("Warning: a deadline is near"),
     "overdue": N_("Overdue notice"),
@@ -291,6 +298,7 @@ def _details(
             value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
         if key == "department" and isinstance(value, str):
             value = department_namer(CommitmentRegister.load(), lang)(value)
+        label = EVENT_DETAIL_LABELS.get((envelope.type, key), label)
         out.append((gettext(lang, label), _detail(value, lang)))
     return out
 
