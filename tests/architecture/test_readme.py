@@ -63,3 +63,29 @@ def test_the_layout_names_every_kind_of_test() -> None:
     )
     named = set(re.findall(r"[a-z0-9]+", text.removeprefix("tests/")))
     assert packages(ROOT / "tests") <= named
+
+
+def test_the_commands_the_readme_gives_exist_with_their_options() -> None:
+    import typer.main
+
+    from tousu.cli import _load_commands, app
+
+    _load_commands()
+    root = typer.main.get_command(app)
+    given = [
+        line.split("#")[0].split("bin/tousu ", 1)[1].split()
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if "bin/tousu " in line
+    ]
+    assert given, "README.md gives no tousu command"
+    for words in given:
+        command, rest = root, list(words)
+        # Down the groups (users add, demo seed, ...); then arguments and options.
+        while (sub := getattr(command, "commands", None)) is not None:
+            assert rest and rest[0] in sub, f"tousu {' '.join(words)}: no such command"
+            command, rest = sub[rest[0]], rest[1:]
+        options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        assert "--help" not in rest
+        for word in rest:
+            if word.startswith("--"):
+                assert word.split("=")[0] in options, f"tousu {' '.join(words)}: no {word}"
