@@ -253,6 +253,76 @@ class EmbeddedSection(Section):
     )
 
 
+class AttachmentsSection(Section):
+    """Files attached to a case's steps (docs/attachments.md): limits, and
+    where the bytes are kept."""
+
+    env_prefix = "TOUSU_ATTACHMENTS_"
+
+    max_bytes: int = Field(
+        default=10 << 20,
+        ge=1024,
+        le=1 << 30,
+        description="Largest file accepted, in bytes (before an image is re-encoded).",
+    )
+    max_files: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Most files one step (a submission, a result…) may carry.",
+    )
+    max_pixels: int = Field(
+        default=40_000_000,
+        ge=10_000,
+        le=200_000_000,
+        description="Largest image accepted, in pixels (width × height).",
+    )
+    max_unpacked_bytes: int = Field(
+        default=100 << 20,
+        ge=1 << 20,
+        description="Most an office document (a zip) may unpack to, in bytes: a zip bomb is "
+        "refused once this is passed.",
+    )
+    max_zip_ratio: int = Field(
+        default=100,
+        ge=2,
+        description="Most an office document may unpack to, as a multiple of its size.",
+    )
+    max_zip_entries: int = Field(
+        default=2000, ge=10, description="Most parts an office document (a zip) may hold."
+    )
+    thumbnail_px: int = Field(
+        default=320, ge=32, le=2048, description="Longer side of an image's thumbnail, in pixels."
+    )
+    sweep_grace_hours: float = Field(
+        default=24,
+        gt=0,
+        description="A stored file no event refers to is removed by `tousu attachments sweep` "
+        "once it is this old (hours): an upload whose command failed.",
+    )
+    s3_bucket: str | None = Field(
+        default=None,
+        description="Keep the files in this bucket of S3-compatible object storage. Unset: "
+        "in `<data_dir>/attachments/`.",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        description="URL of the S3-compatible service (MinIO, Ceph, a cloud's); unset: AWS's.",
+    )
+    s3_region: str | None = Field(default=None, description="Region of the bucket.")
+    s3_prefix: str = Field(
+        default="attachments/", description="Prefix of the objects' keys in the bucket."
+    )
+    s3_access_key: str | None = Field(
+        default=None,
+        description="Access key of the object storage; unset: the AWS SDK's usual sources "
+        "(AWS_ACCESS_KEY_ID, an instance role).",
+    )
+    s3_secret_key: SecretStr | None = Field(
+        default=None, description="Secret key of the object storage."
+    )
+
+
 class Settings(BaseSettings):
     """One place for every knob; services, CLI and tests all read this."""
 
@@ -480,6 +550,11 @@ class Settings(BaseSettings):
         default_factory=RateSection,
         description="Rate limits and lockouts of the public endpoints and staff sign-in, "
         'in `limits` notation ("10/minute", "5/15 minutes").',
+    )
+    attachments: AttachmentsSection = Field(
+        default_factory=AttachmentsSection,
+        description="Files attached to a case's steps: limits, and where they are kept "
+        "(docs/attachments.md).",
     )
     embedded: EmbeddedSection = Field(
         default_factory=EmbeddedSection,
