@@ -16,11 +16,11 @@ from rich.table import Table
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.cli._console import console
+from tousu.cli._try_it import Account, sign_in_accounts
+from tousu.cli._try_it import show as show_try_it
 from tousu.connect import NotConfiguredError, database_url
 from tousu.demo.driver import DEMO_LATE_ENTRIES, Driver, Result
 from tousu.demo.plan import Outcome, plan
-from tousu.demo.try_it import Account, sign_in_accounts
-from tousu.demo.try_it import show as show_try_it
 from tousu.services.intake.intake import Intake
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
