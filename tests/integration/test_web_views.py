@@ -379,6 +379,38 @@ async def test_a_department_head_sees_the_department_and_each_person(
     assert "不论何时受理" in board
 
 
+async def test_the_closure_rate_and_the_closed_count_say_what_they_count(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    """办结率 counts a result fed back and not reopened, 已办结 only a case the
+    follow-up closed (docs/metrics.md): the rate is whole while a fed-back case
+    waits for its follow-up, so each says under its name what it counts."""
+    await seed(pool, store)
+    await sign_in(client, "dh-qian")
+    html = (await client.get("/staff/dashboard")).text
+    # The two really differ here: every case counted by the rate, fewer closed.
+    assert cards(html)["closure_rate"] == "100.0%"
+    row = re.search(r'<tr data-person="H-Zhao">(.*?)</tr>', html, re.S)
+    assert row is not None
+    _held, fed_back, closed = (int(n) for n in re.findall(r"<td>(\d+)</td>", row.group(1))[:3])
+    assert closed < fed_back
+    # The card and both columns say what they count.
+    card = re.search(r'data-kpi="closure_rate">(.*?)</li>', html, re.S)
+    assert card is not None and "已反馈结果且未重开（不等回访）" in card.group(1)
+    assert re.search(r"<th[^>]*>已办结<span class=\"th-note\">回访后结案</span></th>", html)
+    assert re.search(r"<th[^>]*>办结率<span class=\"th-note\">已反馈结果且未重开", html)
+    assert "因此办结率可能已达百分之百，而已办结仍为 0。" in html
+    english = (await client.get("/staff/dashboard?lang=en")).text
+    assert "fed back and not reopened, before the follow-up" in english
+    assert "closed after the follow-up" in english
+
+    # The supervisor's dashboard shares the cards and the table.
+    client.cookies.clear()
+    await sign_in(client, "sup-wang")
+    board = (await client.get("/staff/dashboard")).text
+    assert "回访后结案" in board and "已反馈结果且未重开（不等回访）" in board
+
+
 # -- what the record holds, the page shows ----------------------------------------
 
 

@@ -72,6 +72,13 @@ NOT_ROUTED = N_("Not routed yet")
 NOT_CLAIMED = N_("No handler")
 PEOPLE_RATES: Final = ("feedback_timeliness", "closure_rate", "satisfaction_rate")
 OVERDUE_CARD = N_("overdue now (every open case)")
+# What a figure counts, said under its name where two read as one: 办结率 counts
+# a result fed back and not reopened, 已办结 only a case the follow-up closed
+# (docs/metrics.md), so 办结率 may be 100% while 已办结 is still 0.
+COUNTS: Final[dict[str, str]] = {
+    "closure_rate": N_("fed back and not reopened, before the follow-up"),
+    "closed": N_("closed after the follow-up"),
+}
 OVERDUE_THIS_MONTH = N_("%(count)s of them received this month")
 
 
@@ -175,6 +182,20 @@ def people_rows(
     return sorted(out, key=lambda r: (not r["claimed"], r["name"]))
 
 
+def counts(name: str, lang: Lang) -> str:
+    """What the figure ``name`` counts, where its name alone could mislead; else ""."""
+    return gettext(lang, COUNTS[name]) if name in COUNTS else ""
+
+
+def people_columns(lang: Lang) -> dict[str, Any]:
+    """The per-person table's rate columns (name and what each counts) and what
+    its closed count counts."""
+    return {
+        "rate_columns": [{"label": label(n, lang), "note": counts(n, lang)} for n in PEOPLE_RATES],
+        "closed_note": counts("closed", lang),
+    }
+
+
 def overdue_card(card: dict[str, str], cases: int, lang: Lang) -> dict[str, str]:
     """The 当前超期 card counts what the overdue list lists: every open case
     late now, whenever received (the month's KPI counts only this month's
@@ -203,13 +224,13 @@ def router(settings: Settings) -> APIRouter:
         return namers[lang](code) if code is not None else gettext(lang, NOT_ROUTED)
 
     async def kpi_cards(
-        source: PgKpiSource, start: datetime, end: datetime, now: datetime, lang: str
+        source: PgKpiSource, start: datetime, end: datetime, now: datetime, lang: Lang
     ) -> tuple[KpiRow, list[dict[str, str]]]:
         return cards_of(
             (await source.kpis(start=start, end=end, as_of=now, group_by=None))[0], lang
         )
 
-    def cards_of(total: KpiRow, lang: str) -> tuple[KpiRow, list[dict[str, str]]]:
+    def cards_of(total: KpiRow, lang: Lang) -> tuple[KpiRow, list[dict[str, str]]]:
         cards = [
             {
                 "name": name,
@@ -220,6 +241,7 @@ def router(settings: Settings) -> APIRouter:
                     if getattr(total, name).denominator
                     else ""
                 ),
+                "note": counts(name, lang),
             }
             for name in (
                 "acceptance_timeliness",
@@ -234,6 +256,7 @@ def router(settings: Settings) -> APIRouter:
                 "label": label(name, lang),
                 "value": str(getattr(total, name)),
                 "detail": "",
+                "note": counts(name, lang),
             }
             for name in ("received", "overdue_now")
         ]
@@ -285,7 +308,7 @@ def router(settings: Settings) -> APIRouter:
             "month_label": month_name(this_month, lang),
             "cards": cards,
             "people": people_rows(by_person, names, lang),
-            "rate_labels": [label(name, lang) for name in PEOPLE_RATES],
+            **people_columns(lang),
             "people_departments": False,  # one department: said in the heading
             "late": late,
             "late_cases": late_cases,
@@ -402,7 +425,7 @@ def router(settings: Settings) -> APIRouter:
             "late": late,
             "late_cases": late_cases,
             "people": people_rows(by_person, names, lang, department_of),
-            "rate_labels": [label(name, lang) for name in PEOPLE_RATES],
+            **people_columns(lang),
             "people_departments": True,
             "arbitration": arbitration,
             "extensions": extensions,
