@@ -204,6 +204,30 @@ async def test_the_dashboard_shows_this_months_figures_and_the_overdue_list(
     assert f'href="/staff/cases/{cases["old"]}"' in overdue.group(1)
 
 
+# A phone 375 px wide less the page's margins (1rem each side): a chart's room
+# there (343 px measured in Chromium), and the smallest text read at arm's length.
+PHONE_ROOM = 375 - 2 * 16
+LEGIBLE_PX = 12
+
+
+async def test_the_charts_are_legible_on_a_phone(
+    client: httpx.AsyncClient, users: None, cases: dict[str, uuid.UUID]
+) -> None:
+    """An SVG chart is scaled down to its room, its text with it: drawn at
+    font-size × room / viewBox width. The 650-unit charts drew their 13-unit
+    labels at 7 px on a phone."""
+    await signed_in(client, "sup-wang")
+    html = (await client.get("/staff/dashboard")).text
+    charts = re.findall(r'<svg[^>]*viewBox="0 0 (\d+) \d+"[^>]*>(.*?)</svg>', html, re.S)
+    assert len(charts) == 3
+    for width, body in charts:
+        sizes = [int(size) for size in re.findall(r'font-size="(\d+)"', body)]
+        assert sizes, body
+        drawn = min(sizes) * min(1.0, PHONE_ROOM / int(width))
+        assert drawn >= LEGIBLE_PX, f"chart {width} wide: text drawn at {drawn:.1f} px"
+        assert "…" not in body  # the labels whole: each has the chart's width
+
+
 async def test_the_monthly_report_is_an_xlsx(
     client: httpx.AsyncClient, users: None, cases: dict[str, uuid.UUID]
 ) -> None:

@@ -1,6 +1,7 @@
 """The supervisor dashboard (督办台): this month's KPI cards, bar charts by
-department and by month (inline SVG drawn here), the overdue list, cases
-waiting for arbitration, extension requests to decide, and the monthly report."""
+department and by month (laid out in charts.py, drawn as inline SVG), the
+overdue list, cases waiting for arbitration, extension requests to decide,
+and the monthly report."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +23,7 @@ from tousu.services.gateway.problems import DomainProblem, Lang
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import LANGS, N_, gettext
 from tousu.services.gateway.web.staff.actions import send_action
+from tousu.services.gateway.web.staff.charts import Bar, bar_chart
 from tousu.services.gateway.web.staff.intake import (
     CSRF_REFUSED,
     actions_by_name,
@@ -80,64 +81,6 @@ COUNTS: Final[dict[str, str]] = {
     "closed": N_("closed after the follow-up"),
 }
 OVERDUE_THIS_MONTH = N_("%(count)s of them received this month")
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: float  # 0..1 for a rate, else a count
-    text: str  # what is written at the bar's end
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A horizontal bar chart, laid out here and drawn as SVG by the template."""
-
-    title: str
-    bars: list[dict[str, Any]]
-    width: int
-    height: int
-    label_width: int
-    empty: bool
-
-
-def text_width(text: str) -> float:
-    """Roughly how wide ``text`` is drawn at 13px: a CJK character is twice a Latin one."""
-    return sum(13.0 if ord(ch) > 0x2E7F else 7.0 for ch in text)
-
-
-def fit(text: str, width: float) -> str:
-    """``text`` cut with an ellipsis to fit ``width`` (SVG text does not wrap)."""
-    if text_width(text) <= width:
-        return text
-    while text and text_width(text) + 13 > width:
-        text = text[:-1]
-    return text + "…"
-
-
-def bar_chart(title: str, bars: Sequence[Bar], *, scale: float | None = None) -> Chart:
-    label_width, bar_area, row = 220, 320, 26
-    top = max((b.value for b in bars), default=0.0)
-    full = scale if scale is not None else (top or 1.0)
-    laid = [
-        {
-            "label": fit(b.label, label_width - 12),
-            "full_label": b.label,
-            "text": b.text,
-            "y": i * row,
-            "width": round(bar_area * (b.value / full), 1) if full else 0,
-            "text_x": label_width + round(bar_area * (b.value / full), 1) + 6 if full else 0,
-        }
-        for i, b in enumerate(bars)
-    ]
-    return Chart(
-        title=title,
-        bars=laid,
-        width=label_width + bar_area + 110,
-        height=max(len(bars), 1) * row,
-        label_width=label_width,
-        empty=not bars,
-    )
 
 
 def rate_value(rate: Rate) -> float:
