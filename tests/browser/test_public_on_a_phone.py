@@ -123,7 +123,7 @@ PHONE_PROBLEMS = """() => {
     'main form button, main form select, main form textarea, main form a, '
     + 'main form input:not([type=hidden]):not([type=radio]):not([type=checkbox]), '
     + '.radio label, .checkbox label, main a.button, .error-summary a, .toc a, '
-    + '.lang-switch, .site-nav a, .brand');
+    + '.lang-switch, .site-nav a, .brand, .contacts a');
   for (const e of targets) {
     if (!shown(e)) continue;
     const r = e.getBoundingClientRect();
