@@ -451,6 +451,16 @@ async def test_the_case_page_and_the_workbench_show_the_record(
     assert "Suggested resolution" in english and "Verification note" in english
 
 
+async def test_a_plans_measures_name_their_owner_by_display_name(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    cases = await seed(pool, store)
+    await sign_in(client, "dh-qian")
+    html = (await client.get(f"/staff/cases/{cases['handling']}")).text
+    measures = re.search(r"<dt>处理措施</dt><dd class=\"text\">([^<]*)<", html)
+    assert measures is not None and measures.group(1) == "补发停水公告并致歉 · H-Zhao"
+
+
 async def test_an_extension_shows_its_reason_and_the_approval_comment_apart(
     client: httpx.AsyncClient, pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:

@@ -294,6 +294,14 @@ def _details(
             value = subcategory_name(category if isinstance(category, str) else None, value, lang)
         if key == "handler" and isinstance(value, str):
             value = person(names, value)
+        if key == "measures" and isinstance(value, list):
+            # Each measure's owner by display name, as every other person shown.
+            value = [
+                {**m, "owner": person(names, m["owner"])}
+                if isinstance(m, dict) and isinstance(m.get("owner"), str)
+                else m
+                for m in value
+            ]
         if key == "satisfaction" and isinstance(value, str):
             value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
         if key == "department" and isinstance(value, str):
