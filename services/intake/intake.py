@@ -29,7 +29,7 @@ from tousu.shared.intake.identifiers import (
     new_tracking_no,
     normalize_tracking_no,
 )
-from tousu.shared.intake.submission import Submission
+from tousu.shared.intake.submission import Submission, complaint_reference
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
 from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.store import ConcurrencyConflict, UnitOfWork
@@ -93,15 +93,9 @@ class Submitted:
         }
 
 
-# "<reference>#<fingerprint>": the complaint is named by the reference alone,
-# and the fingerprint (of the body sent with a public Idempotency-Key) is kept
-# with it, so that the gateway can tell a resend from a reused key.
-FINGERPRINT = "#"
-
-
 def complaint_id_for(submission: Submission) -> uuid.UUID:
     if submission.external_ref:
-        reference = submission.external_ref.partition(FINGERPRINT)[0]
+        reference = complaint_reference(submission.external_ref)
         key = f"{submission.channel.value}:{reference}"
         return uuid.uuid5(SUBMISSION_NAMESPACE, key)
     return uuid.uuid4()

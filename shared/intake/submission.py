@@ -12,6 +12,24 @@ from tousu.shared.domain.commands import ComplaintFacts
 from tousu.shared.domain.inputs import Instant, Text
 from tousu.shared.events.types import Channel
 
+# A resend files nothing new: a submission's ``external_ref`` names its
+# complaint (intake derives the complaint's id from it), so a second
+# submission with the same reference is answered with the first complaint.
+# "<reference>#<fingerprint>": the complaint is named by the reference alone,
+# and the fingerprint (of the body sent with a public Idempotency-Key) is kept
+# with it, so that the gateway can tell a resend from a reused key.
+FINGERPRINT = "#"
+
+
+def fingerprinted(reference: str, fingerprint: str) -> str:
+    """The ``external_ref`` naming ``reference``'s complaint, with ``fingerprint`` kept."""
+    return f"{reference}{FINGERPRINT}{fingerprint}"
+
+
+def complaint_reference(external_ref: str) -> str:
+    """The part of ``external_ref`` that names the complaint (without the fingerprint)."""
+    return external_ref.partition(FINGERPRINT)[0]
+
 
 class Submission(ComplaintFacts):
     """A channel's submission: the facts, and when it reached us (the date a

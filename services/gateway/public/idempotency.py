@@ -3,7 +3,7 @@
 Built on intake's own resend rule (a submission's ``external_ref`` names its
 complaint, so a second submission with the same one answers the first
 complaint, ``repeated``): the key becomes the reference, and a digest of the
-body rides along after ``#`` (see tousu.services.intake.intake.FINGERPRINT). On a
+body rides along after ``#`` (see tousu.shared.intake.submission.FINGERPRINT). On a
 repeat the stored reference is compared with this one: the same key with
 another body is a client error (422 naming the header), not a silent answer
 about a different complaint.
@@ -22,10 +22,9 @@ from typing import Any
 
 from tousu.services.gateway.complaints.reader import load_case
 from tousu.services.gateway.problems import Text, Unprocessable
-from tousu.services.intake.intake import FINGERPRINT
 from tousu.shared.events import decode
 from tousu.shared.events import types as ev
-from tousu.shared.intake.submission import Submission
+from tousu.shared.intake.submission import Submission, fingerprinted
 from tousu.shared.store import EventStore
 
 HEADER = "Idempotency-Key"
@@ -45,7 +44,7 @@ def keyed(submission: Submission, prefix: str, key: str | None) -> Submission:
         return submission
     body = submission.model_dump(mode="json", exclude_unset=True, exclude={"external_ref"})
     fingerprint = _digest(json.dumps(body, sort_keys=True, ensure_ascii=False))
-    reference = f"{prefix}-{_digest(key)}{FINGERPRINT}{fingerprint}"
+    reference = fingerprinted(f"{prefix}-{_digest(key)}", fingerprint)
     return submission.model_copy(update={"external_ref": reference})
 
 
