@@ -401,7 +401,7 @@ async def test_the_closure_rate_and_the_closed_count_say_what_they_count(
     assert re.search(r"<th[^>]*>办结率<span class=\"th-note\">已反馈结果且未重开", html)
     assert "因此办结率可能已达百分之百，而已办结仍为 0。" in html
     english = (await client.get("/staff/dashboard?lang=en")).text
-    assert "fed back and not reopened, before the follow-up" in english
+    assert "fed back, not reopened (follow-up not awaited)" in english
     assert "closed after the follow-up" in english
 
     # The supervisor's dashboard shares the cards and the table.

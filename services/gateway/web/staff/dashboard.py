@@ -77,7 +77,7 @@ OVERDUE_CARD = N_("overdue now (every open case)")
 # a result fed back and not reopened, 已办结 only a case the follow-up closed
 # (docs/metrics.md), so 办结率 may be 100% while 已办结 is still 0.
 COUNTS: Final[dict[str, str]] = {
-    "closure_rate": N_("fed back and not reopened, before the follow-up"),
+    "closure_rate": N_("fed back, not reopened (follow-up not awaited)"),
     "closed": N_("closed after the follow-up"),
 }
 OVERDUE_THIS_MONTH = N_("%(count)s of them received this month")
