@@ -253,6 +253,8 @@ class Citizen:
         await self.looks("07-survey", at="#survey")
         await self.tap("#survey button[type=submit]")  # nothing chosen yet
         await expect(page.locator("#satisfaction-error")).to_be_visible()
+        # Back at the survey, not at the page's top, on a screen this small.
+        assert await page.evaluate(IN_VIEW, "#satisfaction-error"), self.phone.name
         await self.tap('label[for="satisfaction-satisfied"]')
         await expect(page.locator("#satisfaction-satisfied")).to_be_checked()
         await page.fill("#comment", "👍")
