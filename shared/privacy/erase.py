@@ -82,10 +82,16 @@ async def _owners_by(conn: Queryable, column: str, value: bytes | None) -> list[
 
 
 async def _owners_of_complaints(conn: Queryable, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    # The complainant's key, and the keys the complaint's files are sealed
+    # with (the same, unless the complainant gave no phone or e-mail:
+    # shared/attachments/owners.py), so that erasure reaches the files too.
     rows = await conn.fetch(
-        "SELECT DISTINCT (data -> 'complainant' ->> 'key')::uuid AS owner FROM events "
+        "SELECT (data -> 'complainant' ->> 'key')::uuid AS owner FROM events "
         "WHERE stream_id = any($1::text[]) AND type = 'ComplaintReceived' "
-        "AND data -> 'complainant' ? 'key'",
+        "AND data -> 'complainant' ? 'key' "
+        "UNION SELECT (f ->> 'owner')::uuid FROM events, "
+        "  jsonb_array_elements(data -> 'attachments') f "
+        "WHERE stream_id = any($1::text[]) AND data ? 'attachments' AND f ->> 'owner' IS NOT NULL",
         [f"complaint-{i}" for i in ids],
     )
     return [r["owner"] for r in rows]

@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "tousu.cli.privacy_cmds",
     "tousu.cli.chaos_cmds",
     "tousu.cli.audit_cmds",
+    "tousu.cli.attachments_cmds",
     "tousu.cli.settings_cmds",
 )
 

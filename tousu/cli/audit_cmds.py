@@ -15,7 +15,9 @@ from rich.table import Table
 from tousu.cli import app
 from tousu.cli._console import add_columns, console
 from tousu.cli._db import with_database
+from tousu.cli.attachments_cmds import attachments_of
 from tousu.services.metrics.views import late_entries, late_entry_counts
+from tousu.shared.attachments.audit import FilesReport, verify_files
 from tousu.shared.calendar import TZ
 from tousu.shared.events import types as ev
 from tousu.shared.store.chain import seal_all
@@ -55,6 +57,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "late_title": "补录（晚于发生时间录入的事实）",
         "late_columns": "录入时间|发生时间|投诉件|环节|录入人|批准人|理由",
         "late_none": "没有补录。",
+        "files": "附件：{verified} 个完好，{erased} 个已随投诉人删除而不可读。",
+        "files_bad": "附件有问题：{count} 个（流 {stream_id}，{name}）：{reason}",
     },
     "en": {
         "walking": "Verifying the hash chain",
@@ -79,6 +83,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "late_title": "Late entries (facts recorded later than they happened)",
         "late_columns": "Recorded|Happened|Complaint|Steps|Recorded by|Approved by|Reason",
         "late_none": "No late entries.",
+        "files": "Attachments: {verified} intact, "
+        "{erased} unreadable by their complainant's erasure.",
+        "files_bad": "Attachments with problems: {count} (stream {stream_id}, {name}): {reason}",
     },
 }
 
@@ -111,7 +118,9 @@ def verify_cmd(
     """
     text = _TEXT[_language(lang)]
 
-    async def work(conn: asyncpg.Connection) -> tuple[ChainReport, tuple[int, int]]:
+    async def work(
+        conn: asyncpg.Connection,
+    ) -> tuple[ChainReport, tuple[int, int], FilesReport]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             late = await late_entry_counts(conn)
             total = await count_seals(conn)
@@ -126,16 +135,32 @@ def verify_cmd(
             ) as progress:
                 task = progress.add_task("verify", total=total)
                 report = await verify_chain(conn, lambda n: progress.update(task, completed=n))
-                return report, late
+            # Each file an event names is stored and has the hash it records.
+            files = await verify_files(attachments_of(conn))
+            return report, late, files
 
-    report, (late, beyond) = _with_db(lang, work)
+    report, (late, beyond), files = _with_db(lang, work)
     if as_json:
-        doc = _as_json(report) | {"late_entries": late, "late_entries_beyond_window": beyond}
+        doc = _as_json(report) | {
+            "late_entries": late,
+            "late_entries_beyond_window": beyond,
+            "attachments": {
+                "verified": files.verified,
+                "erased": files.erased,
+                "problems": [vars(p) for p in files.problems],
+            },
+        }
         out.print_json(json.dumps(doc))
     else:
         _show(report, text)
         out.print(text["late"].format(count=late, beyond=beyond))
-    raise typer.Exit(0 if report.intact else 1)
+        out.print(text["files"].format(verified=files.verified, erased=files.erased))
+        if files.problems:
+            first = files.problems[0]
+            out.print(
+                f"[red]{text['files_bad'].format(count=len(files.problems), **vars(first))}[/red]"
+            )
+    raise typer.Exit(0 if report.intact and files.intact else 1)
 
 
 @audit_app.command("late-entries")
