@@ -238,6 +238,9 @@ class Citizen:
         await self.tap('main a.button[href="/track"]')
         await page.wait_for_url(re.compile(r"/track$"))
         await self.looks("05-track")
+        for field in ("#tracking_no", "#code"):  # the phone's keyboard leaves them be
+            await expect(page.locator(field)).to_have_attribute("autocapitalize", "characters")
+            await expect(page.locator(field)).to_have_attribute("autocorrect", "off")
         await page.fill("#tracking_no", self.tracking_no)
         await page.fill("#code", self.code)
         await self.tap("main form button[type=submit]")
