@@ -11,7 +11,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from tousu.shared.domain.commands import Command
+from tousu.shared.attachments.files import Attachments
+from tousu.shared.attachments.presence import with_attachments, without_attachments
+from tousu.shared.domain.commands import Attaching, Command
 from tousu.shared.domain.complaint import ComplaintState, DecisionContext, decide, evolve, replay
 from tousu.shared.events import Envelope, complaint_stream
 from tousu.shared.store import ConcurrencyConflict, EventStore, UnitOfWork
@@ -37,9 +39,13 @@ class CommandExecutor:
         *,
         after_append: Sequence[AfterAppend] = (),
         attempts: int = 5,
+        attachments: Attachments | None = None,
     ) -> None:
         self._store = store
         self._context = context
+        # Where the files a command names must be stored; without it, a
+        # command naming files is refused (no way in takes files here yet).
+        self._attachments = attachments
         self._after_append = list(after_append)
         self._attempts = attempts
 
@@ -74,13 +80,22 @@ class CommandExecutor:
             done = _earlier_result(history, command.command_id)
             if done:
                 return Outcome(complaint_id, state, done, repeated=True)
-        new = decide(state, command, self._context())
+        new = decide(state, command, await self._decision_context(command))
         stored = await uow.append(stream_id, state.version, new)
         for envelope in stored:
             state = evolve(state, envelope)
         for hook in self._after_append:
             await hook(uow, state, stored)
         return Outcome(complaint_id, state, stored)
+
+    async def _decision_context(self, command: Command) -> DecisionContext:
+        ctx = self._context()
+        if not (isinstance(command, Attaching) and command.attachments):
+            return ctx
+        if self._attachments is None:
+            return without_attachments(ctx)
+        # The store is asked before deciding, for just the files named.
+        return await with_attachments(ctx, command, self._attachments)
 
     async def load(self, complaint_id: uuid.UUID) -> ComplaintState:
         return replay(await self.history(complaint_id))

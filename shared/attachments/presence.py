@@ -22,3 +22,12 @@ async def with_attachments(
         return problems.get(ref.sha256, "not looked up in the attachment store")
 
     return replace(ctx, attachment_problem=problem, max_attachments=attachments.limits.max_files)
+
+
+def without_attachments(ctx: DecisionContext) -> DecisionContext:
+    """``ctx`` refusing every file: for an executor given no attachment store."""
+
+    def problem(_ref: FileRef) -> str | None:
+        return "files are not taken here (no attachment store is configured)"
+
+    return replace(ctx, attachment_problem=problem)

@@ -22,22 +22,19 @@ import pytest
 from PIL import Image
 
 from tests import attachment_files as files
-from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor, as_it_happens
+from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor
 from tests.helpers import project_everything, tousu
 from tousu.services.metrics.kpis import PgKpiSource
-from tousu.shared.application.executor import Outcome
 from tousu.shared.attachments.audit import verify_files
 from tousu.shared.attachments.checks import Refused
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.attachments.limits import AttachmentLimits
 from tousu.shared.attachments.owners import owner_for_contact, owner_of_case
-from tousu.shared.attachments.presence import with_attachments
 from tousu.shared.attachments.sealing import Unreadable
 from tousu.shared.attachments.store import BlobStore, LocalStore, S3Store, blob_name
 from tousu.shared.attachments.sweep import sweep
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
-from tousu.shared.domain.context import DecisionContext
 from tousu.shared.domain.errors import InvalidCommand
 from tousu.shared.events import utcnow
 from tousu.shared.events.types import Channel, Complainant, FileRef
@@ -230,30 +227,10 @@ async def file_with_evidence(
 
 
 def executor_for(
-    store: PostgresEventStore, attachments: Attachments, command: c.Command
+    store: PostgresEventStore, attachments: Attachments | None, command: c.Command
 ) -> ReplayExecutor:
-    """An executor whose decisions know which of ``command``'s files are
-    stored, asked before deciding (as the services are to)."""
-    return _Executor(store, attachments)
-
-
-class _Executor(ReplayExecutor):
-    def __init__(self, store: PostgresEventStore, attachments: Attachments) -> None:
-        self._attachments = attachments
-        self._problem: dict[str, str | None] = {}
-        super().__init__(store, self._ctx)
-
-    def _ctx(self) -> DecisionContext:
-        return as_it_happens(
-            attachment_problem=lambda ref: self._problem.get(ref.sha256, "not looked up"),
-            max_attachments=self._attachments.limits.max_files,
-        )()
-
-    async def execute(self, complaint_id: uuid.UUID, command: c.Command) -> Outcome:
-        ctx = await with_attachments(self._ctx(), command, self._attachments)
-        attached = command.attachments if isinstance(command, c.Attaching) else []
-        self._problem = {ref.sha256: ctx.attachment_problem(ref) for ref in attached}
-        return await super().execute(complaint_id, command)
+    """An executor that asks ``attachments`` for the files a command names."""
+    return ReplayExecutor(store, attachments=attachments)
 
 
 async def test_a_command_naming_a_file_not_stored_is_refused(
@@ -273,6 +250,24 @@ async def test_a_command_naming_a_file_not_stored_is_refused(
     with pytest.raises(InvalidCommand, match=r"x\.png: no such file in the attachment store"):
         await executor_for(store, attachments, submit).execute(uuid.uuid4(), submit)
     assert await store.pool.fetchval("SELECT count(*) FROM events") == 0
+
+
+async def test_an_executor_without_a_store_refuses_files(
+    store: PostgresEventStore, attachments: Attachments
+) -> None:
+    stored = await attachments.add(None, files.png(), "a.png")
+    submit = c.SubmitComplaint(
+        actor=OPERATOR,
+        occurred_at=at(14),
+        channel=Channel.PHONE,
+        tracking_no=new_tracking_no(at(14)),
+        complainant=Complainant(anonymous=True),
+        subject="噪音",
+        description="夜间施工",
+        attachments=[stored],
+    )
+    with pytest.raises(InvalidCommand, match="files are not taken here"):
+        await executor_for(store, None, submit).execute(uuid.uuid4(), submit)
 
 
 async def kpis(store: PostgresEventStore) -> list[object]:
