@@ -2,7 +2,8 @@
 
 A service is a name, the request-reply commands and other requests it
 answers on ``<root>.cmd.<service>.<name>``, the consumers of stored events it
-runs and its inputs (durable consumers of what channels submit). Replicas
+runs and its inputs (durable consumers of what channels submit): its entry in
+the catalogue (``tousu.shared.application.catalogue``), with the handlers. Replicas
 share each request subject through a queue group named after the service, and
 each durable consumer through JetStream. Nothing reaches a service any other
 way: every request is answered by one wrapper (``replies.answer``) and every
@@ -25,6 +26,7 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 
+from tousu.shared.application.catalogue import ServiceEntry
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_commands, register_requests
@@ -33,6 +35,7 @@ from tousu.shared.broker_logs import broker_logger
 from tousu.shared.consumer import Consumer, build_app
 from tousu.shared.consumer.inputs import Input, subscribe_input
 from tousu.shared.domain.commands import Command
+from tousu.shared.naming import Naming
 from tousu.shared.observability import (
     ScrapeSource,
     database_check,
@@ -83,6 +86,81 @@ class ServiceSpec:
     lifespan: Callable[[Runtime], AbstractAsyncContextManager[object]] | None = None
     # Figures of its own that /metrics reads at scrape time.
     scrape_sources: Callable[[Runtime], Sequence[ScrapeSource]] = lambda _runtime: ()
+    # What it answers and consumes, as the catalogue says (built by ``of``).
+    entry: ServiceEntry | None = None
+
+    @classmethod
+    def of(cls, entry: ServiceEntry, **handlers: Any) -> ServiceSpec:
+        """The service ``entry`` describes, with its handlers (``requests``,
+        ``inputs``, ``consumers``) and background work; checked against the
+        entry when composed."""
+        return cls(name=entry.name, commands=entry.commands, entry=entry, **handlers)
+
+
+async def _never(*_args: object) -> Any:
+    raise RuntimeError("a described service handles nothing")
+
+
+def described(entry: ServiceEntry) -> ServiceSpec:
+    """``entry`` as a service whose handlers are never called: its broker,
+    assembled, has the subscribers the service has (for the AsyncAPI document)."""
+    return ServiceSpec.of(
+        entry,
+        requests=lambda _runtime: {
+            name: Request(lambda body: body, _never, "", title=request.title)
+            for name, request in entry.requests.items()
+        },
+        inputs=lambda runtime: [
+            Input(
+                source.name,
+                stream=source.stream(runtime.settings.naming),
+                subject=source.subject(runtime.settings.naming),
+                handle=_never,
+                title=source.title,
+            )
+            for source in entry.inputs
+        ],
+        consumers=lambda runtime: [
+            Consumer(consumer.name, _never, event_types=consumer.event_types)
+            for consumer in entry.consumers
+            if consumer.enabled(runtime.settings)
+        ],
+    )
+
+
+def _check_against_entry(
+    spec: ServiceSpec,
+    naming: Naming,
+    requests: Mapping[str, Request[Any]],
+    inputs: Sequence[Input],
+    consumers: Sequence[Consumer],
+) -> None:
+    """Refuse to compose a service that answers or consumes other than its
+    catalogue entry says: the AsyncAPI document is read from the catalogue."""
+    entry = spec.entry
+    if entry is None:
+        return
+    declared: dict[str, set[tuple[object, ...]]] = {
+        "requests": {(name, r.title) for name, r in entry.requests.items()},
+        "inputs": {(i.name, i.stream(naming), i.subject(naming), i.title) for i in entry.inputs},
+        "consumers": {
+            (c.name, tuple(Consumer(c.name, event_types=c.event_types).filter_subjects(naming)))
+            for c in entry.consumers
+        },
+    }
+    composed: dict[str, set[tuple[object, ...]]] = {
+        "requests": {(name, r.title) for name, r in requests.items()},
+        "inputs": {(i.name, i.stream, i.subject, i.title or i.name) for i in inputs},
+        "consumers": {(c.name, tuple(c.filter_subjects(naming))) for c in consumers},
+    }
+    for kind, wanted in declared.items():
+        got = composed[kind]
+        # A consumer the settings switch off is not composed.
+        if got != wanted and not (kind == "consumers" and got <= wanted):
+            raise ValueError(
+                f"service {spec.name}: its {kind} {sorted(str(x) for x in got)} are not "
+                f"its catalogue entry's {sorted(str(x) for x in wanted)}"
+            )
 
 
 def build_broker(
@@ -129,12 +207,14 @@ def _compose(
     executor = CommandExecutor(store, context)
     runtime = Runtime(settings, store, context, executor, broker, registry)
     naming = settings.naming
-    register_commands(broker, naming, spec.name, spec.commands, runtime.executor)
-    register_requests(broker, naming, spec.name, spec.requests(runtime))
+    requests = spec.requests(runtime)
     inputs = spec.inputs(runtime)
+    consumers = spec.consumers(runtime)
+    _check_against_entry(spec, naming, requests, inputs, consumers)
+    register_commands(broker, naming, spec.name, spec.commands, runtime.executor)
+    register_requests(broker, naming, spec.name, requests)
     for source in inputs:
         subscribe_input(broker, settings, source)
-    consumers = spec.consumers(runtime)
     app = build_app(settings, consumers, broker=broker, store=store, registry=registry)
     durables = [
         *consumer_durables(naming, consumers),

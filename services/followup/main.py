@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tousu.services.followup.notifier import dispatching, notifier
+from tousu.shared.application.catalogue import FOLLOWUP
 from tousu.shared.consumer import Consumer
-from tousu.shared.domain import commands as c
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
 
@@ -16,9 +16,8 @@ def consumers(runtime: Runtime) -> Sequence[Consumer]:
     return (notifier(runtime.context.render),)
 
 
-SPEC = ServiceSpec(
-    name="followup",
-    commands={"follow-up": c.RecordFollowUp, "reopen": c.ReopenComplaint},
+SPEC = ServiceSpec.of(
+    FOLLOWUP,
     consumers=consumers,
     lifespan=dispatching,
 )

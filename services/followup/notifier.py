@@ -30,6 +30,7 @@ from tousu.services.followup.notices import (
     channel_for,
     enqueue_all,
 )
+from tousu.shared.application.catalogue import FOLLOWUP
 from tousu.shared.consumer import Consumer
 from tousu.shared.domain.context import NoticeRenderer
 from tousu.shared.domain.state import ComplaintState, replay
@@ -44,15 +45,10 @@ from tousu.shared.store.postgres import Connection, PgUnitOfWork
 
 log = get_logger("tousu.notifier")
 
-CONSUMER = "notifier"
-EVENT_TYPES = (
-    "ComplaintAccepted",
-    "ComplaintRejected",
-    "ExtensionDecided",
-    "ProgressReported",
-    "ResultFeedbackSent",
-    "FollowUpScheduled",
-)
+# Its name and the events it sends a notice on: the catalogue's.
+(_ENTRY,) = FOLLOWUP.consumers
+CONSUMER = _ENTRY.name
+EVENT_TYPES = _ENTRY.event_types
 # A title for a text without one (the plain renderer of tests and tools).
 _TITLES = {
     NoticeKind.ACCEPTANCE: "受理告知书",

@@ -1,9 +1,12 @@
 """``/asyncapi``: the AsyncAPI documents FastStream generates for the NATS services.
 
-Each service's broker is assembled by ``tousu.shared.service.assemble``, as the
-service itself does (the ping, the commands, its own subscribers, the
-consumers), but never connected: only its subscribers' subjects and message schemas are read.
-The gateway's own store stands in for the service's, and nothing calls it.
+Each service is read from the catalogue (``tousu.shared.application.catalogue``,
+which its own ``ServiceSpec`` is built from) and its broker assembled by
+``tousu.shared.service.assemble``, as the service itself does (the ping, the
+commands, its requests and inputs, the consumers), with handlers that are
+never called, and never connected: only its subscribers' subjects and message
+schemas are read. The gateway's own store stands in for the service's, and
+nothing calls it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
 
 from tousu.services.gateway.problems import NotFound, Text
+from tousu.shared.application.catalogue import CATALOGUE
 from tousu.shared.application.context_source import ContextSource
-from tousu.shared.service import ServiceSpec, assemble
+from tousu.shared.service import ServiceSpec, assemble, described
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -31,14 +35,8 @@ NO_SUCH_SERVICE = Text("没有这个服务", "No such service")
 
 @cache
 def service_specs() -> dict[str, ServiceSpec]:
-    # Imported late: the gateway needs none of the services' code to serve requests.
-    from tousu.services.followup.main import SPEC as FOLLOWUP
-    from tousu.services.handling.main import SPEC as HANDLING
-    from tousu.services.intake.main import SPEC as INTAKE
-    from tousu.services.metrics.main import SPEC as METRICS
-    from tousu.services.routing.main import SPEC as ROUTING
-
-    return {s.name: s for s in (INTAKE, ROUTING, HANDLING, FOLLOWUP, METRICS)}
+    """Every service as the catalogue describes it: no service's code is imported."""
+    return {name: described(entry) for name, entry in CATALOGUE.items()}
 
 
 def public_url(url: str) -> str:

@@ -7,27 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 from nats.aio.msg import Msg
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from tousu.services.intake.bad_input import parse_submission
 from tousu.services.intake.intake import Intake
+from tousu.shared.application.catalogue import INTAKE
 from tousu.shared.application.replies import Request
 from tousu.shared.consumer.inputs import Input
 from tousu.shared.domain.errors import DomainError
 from tousu.shared.events import Actor
-from tousu.shared.intake.submission import Submission
+from tousu.shared.intake.submission import SubmitRequest
 from tousu.shared.logs import bound_contextvars, get_logger
 from tousu.shared.settings import Settings
 
 log = get_logger(__name__)
-SUBMISSIONS_DURABLE = "intake-submissions"
-
-
-class SubmitRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    submission: Submission
-    actor: Actor
+(CHANNEL_SUBMISSIONS,) = INTAKE.inputs
+SUBMISSIONS_DURABLE = CHANNEL_SUBMISSIONS.name
 
 
 def submit(intake: Intake) -> Request[SubmitRequest]:
@@ -39,7 +34,7 @@ def submit(intake: Intake) -> Request[SubmitRequest]:
         SubmitRequest.model_validate,
         handle,
         failed="the submission could not be registered",
-        title="intake submit",
+        title=INTAKE.requests["submit"].title,
         # Building the complaint's command from the submission validates again.
         refused=(ValidationError, DomainError),
     )
@@ -55,11 +50,11 @@ def channel_submissions(intake: Intake, settings: Settings) -> Input:
             log.info("submission registered", tracking_no=submitted.tracking_no)
 
     return Input(
-        SUBMISSIONS_DURABLE,
-        stream=settings.naming.intake_stream,
-        subject=settings.naming.all_intake,
+        CHANNEL_SUBMISSIONS.name,
+        stream=CHANNEL_SUBMISSIONS.stream(settings.naming),
+        subject=CHANNEL_SUBMISSIONS.subject(settings.naming),
         handle=register,
         # It can never succeed: dead-letter it at once, with the reason.
         refused=(ValidationError, ValueError, DomainError),
-        title="intake channel submissions",
+        title=CHANNEL_SUBMISSIONS.title,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tousu.services.intake import endpoints, merge
 from tousu.services.intake.intake import Intake
+from tousu.shared.application.catalogue import INTAKE
 from tousu.shared.application.context_source import ContextSource
-from tousu.shared.domain import commands as c
 from tousu.shared.keys import access_code_key
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
@@ -25,9 +25,8 @@ def desk(runtime: Runtime) -> Intake:
     )
 
 
-SPEC = ServiceSpec(
-    name="intake",
-    commands={"accept": c.AcceptComplaint, "reject": c.RejectComplaint},
+SPEC = ServiceSpec.of(
+    INTAKE,
     requests=lambda runtime: {
         "submit": endpoints.submit(runtime.part(desk)),
         "merge": merge.request(runtime.store, runtime.executor),

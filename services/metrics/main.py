@@ -11,7 +11,7 @@ from tousu.services.metrics.overdue_gauge import OverdueCases
 from tousu.services.metrics.projections import PROJECTIONS
 from tousu.services.metrics.projections.live import ProjectionRunner
 from tousu.services.metrics.watcher import DeadlineWatcher
-from tousu.shared.domain import commands as c
+from tousu.shared.application.catalogue import METRICS
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
 from tousu.shared.tasks import cancel_and_wait
@@ -35,9 +35,8 @@ async def projecting_and_watching(runtime: Runtime) -> AsyncIterator[None]:
             await cancel_and_wait(task)
 
 
-SPEC = ServiceSpec(
-    name="metrics",
-    commands={"supervise": c.RaiseSupervision, "recalculate-deadlines": c.RecalculateDeadlines},
+SPEC = ServiceSpec.of(
+    METRICS,
     lifespan=projecting_and_watching,
     scrape_sources=lambda runtime: [OverdueCases(runtime.registry, runtime.store.pool)],
 )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from tousu.services.routing.facts import facts_from
 from tousu.services.routing.matcher import match
 from tousu.services.routing.model import RuleSet
+from tousu.shared.application.catalogue import ROUTING
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.state import ComplaintState, replay
 from tousu.shared.domain.status import Status
@@ -22,7 +23,8 @@ from tousu.shared.events import Actor, Envelope, decode
 from tousu.shared.events import types as ev
 
 ACTOR = Actor(id="routing-rules", role="system")
-TRIGGERS = (ev.ComplaintAccepted.event_type(), ev.CaseReturned.event_type())
+# The events it routes on: its consumer's, in the catalogue.
+TRIGGERS = ROUTING.consumers[0].event_types
 # Raised when every eligible department returned the case before any
 # arbitration: the fallback is out too, so a person has to choose.
 MANUAL_ROUTING = "manual_routing"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from tousu.services.routing import RuleSet, load_rules
 from tousu.services.routing.auto import TRIGGERS, next_command
 from tousu.services.routing.known import register_departments
+from tousu.shared.application.catalogue import ROUTING
 from tousu.shared.consumer import Consumer
 from tousu.shared.domain import commands as c
 from tousu.shared.events import Envelope
@@ -23,6 +24,7 @@ from tousu.shared.settings import Settings
 from tousu.shared.store import UnitOfWork
 
 log = get_logger("tousu.routing")
+(AUTO_ROUTING,) = ROUTING.consumers
 
 
 def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
@@ -41,12 +43,12 @@ def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
         else:
             log.warning("no department left to route to", kind=command.kind)
 
-    return Consumer("routing", handle, event_types=TRIGGERS)
+    return Consumer(AUTO_ROUTING.name, handle, event_types=TRIGGERS)
 
 
 def consumers(runtime: Runtime) -> Sequence[Consumer]:
     config = runtime.settings.routing
-    if not config.auto_route:
+    if not AUTO_ROUTING.enabled(runtime.settings):
         log.info("automatic routing is off (TOUSU_AUTO_ROUTE)")
         return ()
     # A bad rules file stops the service at start, not at the first case.
@@ -55,9 +57,8 @@ def consumers(runtime: Runtime) -> Sequence[Consumer]:
     return (auto_routing(runtime, rules),)
 
 
-SPEC = ServiceSpec(
-    name="routing",
-    commands={"route": c.RouteComplaint, "claim": c.ClaimCase, "return": c.ReturnCase},
+SPEC = ServiceSpec.of(
+    ROUTING,
     consumers=consumers,
 )
 

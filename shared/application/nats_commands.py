@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from faststream.nats import NatsBroker
 from pydantic import BaseModel, ConfigDict
 
+from tousu.shared.application.catalogue import command_title
 from tousu.shared.application.executor import CommandExecutor, Outcome
 from tousu.shared.application.replies import Request, answer
 from tousu.shared.domain.commands import Command
@@ -84,7 +85,9 @@ def command_request(
             "correlation_id": str(command.correlation_id or ""),
         }
 
-    return Request(parse, handle, failed, title=f"{service} {command_type.name()}", context=context)
+    return Request(
+        parse, handle, failed, title=command_title(service, command_type), context=context
+    )
 
 
 def register_commands(

@@ -6,10 +6,11 @@ the channel adapters build submissions, intake registers them (on
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tousu.shared.domain.commands import ComplaintFacts
 from tousu.shared.domain.inputs import Instant, Text
+from tousu.shared.events import Actor
 from tousu.shared.events.types import Channel
 
 # A resend files nothing new: a submission's ``external_ref`` names its
@@ -79,3 +80,12 @@ class Submission(ComplaintFacts):
                 if not self.location:
                     out.append(("location", "须提供地点 / a location"))
         return out
+
+
+class SubmitRequest(BaseModel):
+    """The body of ``<root>.cmd.intake.submit``: a submission and who sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    submission: Submission
+    actor: Actor
