@@ -354,3 +354,24 @@ async def test_audit_verify_finds_a_missing_and_an_altered_file(
     assert sorted(p["name"] for p in problems) == ["检测.pdf", "现场.jpg"]
     assert any("not in the attachment store" in p["reason"] for p in problems)
     assert any("does not open" in p["reason"] for p in problems)
+
+
+async def test_the_sweep_command_lists_then_removes_an_orphan(
+    store: PostgresEventStore, attachments: Attachments, child_env: dict[str, str]
+) -> None:
+    _cid, _no, photo, _report = await file_with_evidence(store, attachments)
+    orphan = await attachments.add(None, files.docx(), "failed upload.docx")
+    orphan_blob = blob_name(None, orphan.sha256)
+    code, out, err = await tousu(child_env, "attachments", "sweep")
+    assert code == 0, err
+    assert "removed 0 unreferenced files" in out  # younger than the default 24 hours
+    code, out, err = await tousu(
+        child_env, "attachments", "sweep", "--grace-hours", "0", "--dry-run"
+    )
+    assert code == 0, err
+    assert f"would remove {orphan_blob}" in out and await attachments.store.exists(orphan_blob)
+    code, out, err = await tousu(child_env, "attachments", "sweep", "--grace-hours", "0")
+    assert code == 0, err
+    assert f"removed {orphan_blob}" in out and "removed 1 unreferenced files" in out
+    assert not await attachments.store.exists(orphan_blob)
+    assert await attachments.read(photo)
