@@ -1,11 +1,11 @@
-"""The public pages on a phone, in real Chromium against every service: three
+"""The public pages on a phone, in real Chromium against every service: four
 citizens, each on a phone of their own, file a complaint, track it, answer the
 satisfaction survey once the department has sent its result, read the
 commitment register and file a 监督举报 (a report naming their complaint):
 
 - an iPhone in Safari, 375 × 667, in Chinese;
 - the same in English, chosen with the language switch on the phone;
-- WeChat's in-app browser on Android, 320 wide, in Chinese.
+- WeChat's in-app browser on Android, 320 wide, in Chinese, and in English.
 
 On every page: nothing scrolls sideways (the document is no wider than the
 screen), each control a finger taps in a form or the header is at least 44 px
@@ -71,6 +71,7 @@ PHONES = [
     Phone("iphone-zh", 375, 667, IPHONE_SAFARI, "zh-CN", shots=True),
     Phone("iphone-en", 375, 667, IPHONE_SAFARI, "en", switches=True, shots=True),
     Phone("wechat-zh", 320, 568, WECHAT_ANDROID, "zh-CN"),
+    Phone("wechat-en", 320, 568, WECHAT_ANDROID, "en", switches=True),
 ]
 
 TEXT = {
