@@ -31,6 +31,7 @@ from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_commands, register_requests
 from tousu.shared.application.replies import Request, ok
+from tousu.shared.attachments.files import Attachments
 from tousu.shared.broker_logs import broker_logger
 from tousu.shared.consumer import Consumer, build_app
 from tousu.shared.consumer.inputs import Input, subscribe_input
@@ -199,12 +200,20 @@ def assemble(
 
 
 def _compose(
-    settings: Settings, spec: ServiceSpec, store: PostgresEventStore, context: ContextSource
+    settings: Settings,
+    spec: ServiceSpec,
+    store: PostgresEventStore,
+    context: ContextSource,
+    attachments: Attachments | None = None,
 ) -> tuple[Runtime, list[tuple[str, str]], FastStream]:
-    """The runtime, the (stream, durable) of the JetStream consumers it runs, the app."""
+    """The runtime, the (stream, durable) of the JetStream consumers it runs, the app.
+
+    ``attachments``: where the files commands name are stored; a running
+    service always has it (``run_service``), a described one needs none.
+    """
     registry = process_registry()
     broker = build_broker(settings, spec.name, registry)
-    executor = CommandExecutor(store, context)
+    executor = CommandExecutor(store, context, attachments=attachments)
     runtime = Runtime(settings, store, context, executor, broker, registry)
     naming = settings.naming
     requests = spec.requests(runtime)
@@ -256,7 +265,10 @@ async def run_service(settings: Settings, spec: ServiceSpec) -> None:
     context = ContextSource.for_settings(settings)
     try:
         await context.start(settings.database_url)
-        runtime, durables, app = _compose(settings, spec, store, context)
+        # Every service's commands may name files (docs/attachments.md): the
+        # executor asks the deployment's store whether each is there.
+        attachments = Attachments.for_settings(settings, store.pool)
+        runtime, durables, app = _compose(settings, spec, store, context, attachments)
         async with contextlib.AsyncExitStack() as background:
             if spec.lifespan is not None:
                 await background.enter_async_context(spec.lifespan(runtime))

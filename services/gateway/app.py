@@ -31,6 +31,7 @@ from tousu.services.gateway.throttle import RateLimitMiddleware, Throttle
 from tousu.services.gateway.web.public import static_files, web_public_router
 from tousu.services.gateway.web.staff import staff_router
 from tousu.services.relay.views import quarantine_readiness
+from tousu.shared.attachments.files import Attachments
 from tousu.shared.keys import access_code_key
 from tousu.shared.nats_setup import connect
 from tousu.shared.observability import database_check, nats_check, process_registry, readiness
@@ -44,6 +45,8 @@ class Connections:
     nats: NatsClient
     # The event store, for the case reads until the metrics projections serve them.
     store: PostgresEventStore
+    # Where uploads are checked and kept before a command names them.
+    attachments: Attachments
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -52,7 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
         pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=5)
         nats = await connect(str(settings.nats_url), name="tousu-gateway")
         store = await PostgresEventStore.connect(str(settings.database_url), min_size=1, max_size=5)
-        app.state.connections = Connections(pool, nats, store)
+        attachments = Attachments.for_settings(settings, pool)
+        app.state.connections = Connections(pool, nats, store, attachments)
         try:
             yield
         finally:

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from tousu.shared.attachments.checks import check
 from tousu.shared.attachments.limits import AttachmentLimits
 from tousu.shared.attachments.sealing import Unreadable, open_blob, owner_key, seal_blob
-from tousu.shared.attachments.store import BlobStore, blob_name
+from tousu.shared.attachments.store import BlobStore, blob_name, store_for
 from tousu.shared.events.types import FileRef
 from tousu.shared.privacy.keys import Queryable
+from tousu.shared.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Attachments:
     store: BlobStore
     keys: Queryable  # where the complainants' data keys are (the database)
     limits: AttachmentLimits = field(default_factory=AttachmentLimits)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, keys: Queryable) -> Attachments:
+        """The deployment's: its store (data folder or bucket) and its limits."""
+        return cls(store_for(settings), keys, AttachmentLimits.of(settings.attachments))
 
     async def add(
         self,
