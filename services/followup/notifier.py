@@ -115,6 +115,7 @@ def _result(history: list[Envelope], state: ComplaintState, render: NoticeRender
         basis=resolved.basis,
         improvements=resolved.improvements,
         department=state.department,
+        attachments=resolved.attachments,
     )
 
 

@@ -39,6 +39,7 @@ from pydantic import (
 
 from tousu.shared.calendar import TZ
 from tousu.shared.datafiles import load_packaged
+from tousu.shared.events.types import FileRef
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.i18n import Lang, Localized, NonEmpty, normalize_lang
 from tousu.shared.intake.taxonomy import Taxonomy
@@ -237,20 +238,70 @@ class ProgressFields(_Fields):
         }
 
 
+# What a result's files are called in a notice, by their kept type.
+FILE_KINDS: dict[str, Localized] = {
+    "image/jpeg": Localized(zh="JPEG 图片", en="JPEG image"),
+    "image/png": Localized(zh="PNG 图片", en="PNG image"),
+    "image/webp": Localized(zh="WebP 图片", en="WebP image"),
+    "application/pdf": Localized(zh="PDF 文件", en="PDF document"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": Localized(
+        zh="Word 文档", en="Word document"
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": Localized(
+        zh="Excel 表格", en="Excel workbook"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": Localized(
+        zh="PowerPoint 演示文稿", en="PowerPoint presentation"
+    ),
+    "application/vnd.oasis.opendocument.text": Localized(zh="ODF 文档", en="ODF text"),
+    "application/vnd.oasis.opendocument.spreadsheet": Localized(
+        zh="ODF 表格", en="ODF spreadsheet"
+    ),
+    "application/vnd.oasis.opendocument.presentation": Localized(
+        zh="ODF 演示文稿", en="ODF presentation"
+    ),
+}
+
+
+def file_size(size: int) -> str:
+    """Bytes as people read them: 820 B, 245 KB, 1.2 MB (1024-based, as file managers)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def file_line(ref: FileRef, lang: Lang) -> str:
+    """One attachment as a notice lists it: name (type, size)."""
+    kind = FILE_KINDS[ref.media_type].get(lang) if ref.media_type in FILE_KINDS else ref.media_type
+    if lang == "zh":
+        return f"{ref.name}（{kind}，{file_size(ref.size)}）"
+    return f"{ref.name} ({kind}, {file_size(ref.size)})"
+
+
 class ResultFields(_Fields):
     result: NonEmpty  # 处理结果
     basis: NonEmpty  # 处理依据
     improvements: OptText = None  # 改进措施
     department: OptText = None
     follow_up_due: Day | None = None
+    # The result's files: the notice lists those shared with the complainant
+    # (the others are the department's record, on the staff pages only).
+    attachments: tuple[FileRef, ...] = ()
 
     def values(self, at: _Lookups) -> dict[str, str | None]:
+        shared = [f for f in self.attachments if f.shared_with_complainant]
+        separator = "；" if at.lang == "zh" else "; "
         return super().values(at) | {
             "result": self.result,
             "basis": self.basis,
             "improvements": self.improvements,
             "department_name": at.department(self.department),
             "follow_up_due": at.day(self.follow_up_due),
+            # Left out (the line with it) when there is none, so a result
+            # without files reads exactly as before.
+            "attachments": separator.join(file_line(f, at.lang) for f in shared) or None,
         }
 
 

@@ -122,6 +122,7 @@ class _Collector:
             basis=resolved.basis,
             improvements=resolved.improvements,
             department=envelope.department,
+            attachments=resolved.attachments,
         )
 
     def notice(self, envelope: Envelope) -> tuple[DocumentKind, str] | None:
