@@ -16,6 +16,12 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from tousu.services.gateway.case_files import (
+    complainant_file,
+    complainant_files,
+    file_response,
+    public_file_url,
+)
 from tousu.services.gateway.complaints.client import CommandClient
 from tousu.services.gateway.complaints.reader import Case, load_case
 from tousu.services.gateway.complaints.request_id import correlation_id
@@ -128,6 +134,15 @@ def add_tracking_routes(router: APIRouter, web: Web) -> None:
         context = {
             "case": public_case(case, lang),
             "complaint": own_words(case),
+            # Thumbnails of the citizen's files and of those shared with them.
+            "files": [
+                {
+                    "url": public_file_url(ref),
+                    "thumb": public_file_url(ref, thumbnail=True) if ref.thumbnail else None,
+                    "name": ref.name,
+                }
+                for ref in complainant_files(case)
+            ],
             "survey": survey or {"values": {}, "errors": {}},
             "survey_choices": [s.value for s in SURVEY_CHOICES],
             "alert": gettext(lang, alert) if alert else None,
@@ -143,6 +158,24 @@ def add_tracking_routes(router: APIRouter, web: Web) -> None:
         return await case_page(
             request, complaint_id, alert=notes.get(request.query_params.get("survey", ""))
         )
+
+    @router.get(f"{CASE_PATH}/files/{{sha256}}")
+    async def own_file(sha256: str, request: Request) -> Response:
+        """A file of the case being tracked: the complainant's own, or one the
+        department shared with them; nothing of any other case."""
+        return await tracked_file(request, sha256, thumbnail=False)
+
+    @router.get(f"{CASE_PATH}/files/{{sha256}}/thumb")
+    async def own_file_thumbnail(sha256: str, request: Request) -> Response:
+        return await tracked_file(request, sha256, thumbnail=True)
+
+    async def tracked_file(request: Request, sha256: str, *, thumbnail: bool) -> Response:
+        complaint_id = viewing(request)
+        if complaint_id is None:
+            return Response(status_code=404, headers={"Cache-Control": "no-store"})
+        case = await load_case(get_store(request), complaint_id)
+        attachments = request.app.state.connections.attachments
+        return await file_response(attachments, complainant_file(case, sha256), thumbnail=thumbnail)
 
     @router.post(f"{CASE_PATH}/follow-up")
     async def follow_up(request: Request) -> Response:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from tousu.services.gateway.auth import Principal
 from tousu.services.gateway.auth.dependencies import get_pool
+from tousu.services.gateway.case_files import file_response, staff_file
 from tousu.services.gateway.complaints.personal import document_case, viewed_case
 from tousu.services.gateway.complaints.reader import Case, visible_case
 from tousu.services.gateway.complaints.routes import get_store
@@ -445,6 +446,28 @@ def router(settings: Settings) -> APIRouter:
         response = await pdf_response(document)
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    @routes.get("/cases/{complaint_id}/files/{sha256}")
+    async def case_file(complaint_id: uuid.UUID, sha256: str, request: Request) -> Response:
+        """A file of the case, for staff who may open the case (404 otherwise)."""
+        return await staff_case_file(request, complaint_id, sha256, thumbnail=False)
+
+    @routes.get("/cases/{complaint_id}/files/{sha256}/thumb")
+    async def case_file_thumbnail(
+        complaint_id: uuid.UUID, sha256: str, request: Request
+    ) -> Response:
+        return await staff_case_file(request, complaint_id, sha256, thumbnail=True)
+
+    async def staff_case_file(
+        request: Request, complaint_id: uuid.UUID, sha256: str, *, thumbnail: bool
+    ) -> Response:
+        principal = await require_staff(request)
+        try:
+            case = await visible_case(get_store(request), complaint_id, principal)
+        except NotFound:
+            return message_page(request, principal, NO_SUCH_CASE, 404)
+        attachments = request.app.state.connections.attachments
+        return await file_response(attachments, staff_file(case, sha256), thumbnail=thumbnail)
 
     @routes.post("/cases/{complaint_id}/{name}")
     async def act(complaint_id: uuid.UUID, name: str, request: Request) -> Response:
