@@ -35,6 +35,8 @@ FIXED: Mapping[str, str] = {
     "wd_sum": "CASE WHEN accepted THEN coalesce(handling_working_days, 0) ELSE 0 END",
     "wd_n": "(accepted AND handling_working_days IS NOT NULL)::int",
     "late_entries": "late_entries",
+    # Cases with evidence: a file on any step.
+    "with_evidence": "(files > 0)::int",
 }
 
 _AFTER = "interval '1 microsecond'"  # "passed by T" is due < T: counts from due + 1 µs

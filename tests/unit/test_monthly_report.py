@@ -5,6 +5,7 @@ October 2026 (Asia/Shanghai), figures as of 2026-11-20 12:00:
  c1 phone   water      =1+2         10-09     acc 10-10      10-20 (10-30) on time  satisfied
  c2 web     water      @SUM(A1)     10-12     acc 10-13      11-05 (11-02) late     dissatisfied
  c3 web     transport  -3           10-15     acc 10-16      none (11-06), overdue  -
+(c1 has two files on its steps, c3 one: two cases with evidence)
  c4 letter  -          -            10-20     never (due 10-22), overdue            -
  c0 phone   water      li           2026-08-03, timely and satisfied (trend only)
  c9 web     transport  li           2026-11-02 (after the month: in no October figure)
@@ -52,6 +53,7 @@ def fact(
     feedback_due: datetime | None = None,
     feedback: datetime | None = None,
     satisfaction: Satisfaction | None = None,
+    files: int = 0,
 ) -> ComplaintFacts:
     accepted = decided is not None
     overdue = (not accepted and at(10, 22, 23) < AS_OF) or (
@@ -80,6 +82,7 @@ def fact(
         satisfaction=satisfaction,
         reopen_count=0,
         late_entries=0,
+        files=files,
         overdue_now=overdue,
     )
 
@@ -88,12 +91,13 @@ FACTS = [
     fact("c0", at(8, 3), Channel.PHONE, "water", "li", decided=at(8, 4),
          feedback_due=at(8, 24, 23), feedback=at(8, 14), satisfaction=Satisfaction.SATISFIED),
     fact("c1", at(10, 9), Channel.PHONE, "water", "=1+2", decided=at(10, 10),
-         feedback_due=at(10, 30, 23), feedback=at(10, 20), satisfaction=Satisfaction.SATISFIED),
+         feedback_due=at(10, 30, 23), feedback=at(10, 20), satisfaction=Satisfaction.SATISFIED,
+         files=2),
     fact("c2", at(10, 12), Channel.WEB, "water", "@SUM(A1)", decided=at(10, 13),
          feedback_due=at(11, 2, 23), feedback=at(11, 5),
          satisfaction=Satisfaction.DISSATISFIED),
     fact("c3", at(10, 15), Channel.WEB, "transport", "-3", decided=at(10, 16),
-         feedback_due=at(11, 6, 23)),
+         feedback_due=at(11, 6, 23), files=1),
     fact("c4", at(10, 20), Channel.LETTER, None, None, decided=None),
     fact("c9", at(11, 2), Channel.WEB, "transport", "li", decided=at(11, 3)),
 ]  # fmt: skip
@@ -168,6 +172,11 @@ async def test_total_row(zh: ReportFiles) -> None:
     assert total["满意率"] == pytest.approx(0.5)
     # All four decided or past due; c4 missed its acceptance deadline.
     assert total["受理及时率"] == pytest.approx(0.75)
+    # Cases with evidence: c1 (two files) and c3 (one), each counted once.
+    assert total["有附件证据"] == 2
+    departments = sheet(zh, "部门")
+    assert row_of(departments, "市水务集团")["有附件证据"] == 1
+    assert row_of(departments, "市交通运输局")["有附件证据"] == 1
 
 
 async def test_rates_are_percentages_and_missing_rates_blank(zh: ReportFiles) -> None:

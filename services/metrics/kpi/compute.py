@@ -52,6 +52,8 @@ class KpiRow:
     # Late entries (补录) in these complaints' histories: how much of the
     # figures rests on back-dated facts.
     late_entries: int = 0
+    # Complaints with evidence: a file on any of their steps.
+    with_evidence: int = 0
 
 
 def _key(facts: ComplaintFacts, group_by: GroupBy) -> str | None:
@@ -126,6 +128,7 @@ def _row(
         ),
         avg_handling_working_days=sum(handled) / len(handled) if handled else None,
         late_entries=sum(f.late_entries for f in items),
+        with_evidence=sum(f.files > 0 for f in items),
     )
 
 

@@ -45,6 +45,9 @@ class ComplaintFacts:
     # Late entries (补录) among its events: facts recorded later than they
     # happened (LateEntryRecorded), so figures resting on them can be told.
     late_entries: int
+    # Files (evidence) named by any of its steps: the citizen's, the
+    # operator's scan, the handler's, a 督办's (docs/attachments.md).
+    files: int
     overdue_now: bool
 
     @property
@@ -76,8 +79,10 @@ class _Fold:
         self.satisfaction: Satisfaction | None = None
         self.reopen_count = 0
         self.late_entries = 0
+        self.files = 0
 
     def apply(self, envelope: Envelope, data: EventData) -> None:
+        self.files += len(getattr(data, "attachments", ()))
         match data:
             case ev.ComplaintReceived():
                 self.received, self.received_at = data, envelope.occurred_at
@@ -160,6 +165,7 @@ class _Fold:
             self.satisfaction,
             self.reopen_count,
             self.late_entries,
+            self.files,
         )
 
     def facts(self, as_of: datetime) -> ComplaintFacts | None:
@@ -189,6 +195,7 @@ Picture = tuple[
     bool,
     bool,
     Satisfaction | None,
+    int,
     int,
     int,
 ]

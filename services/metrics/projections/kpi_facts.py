@@ -26,8 +26,8 @@ from tousu.shared.store.postgres import Connection
 class KpiFacts(Projection):
     name = "kpi_facts"
     # 2: the current rows' index covers the KPI query. 3: the rollup.
-    # 4: late entries (补录).
-    schema_version = 4
+    # 4: late entries (补录). 5: files (cases with evidence).
+    schema_version = 5
     columns = (
         "complaint_id",
         "valid_from",
@@ -54,6 +54,7 @@ class KpiFacts(Projection):
         "reopen_count",
         "handling_working_days",
         "late_entries",
+        "files",
     )
 
     def create_sql(self, table: str) -> str:
@@ -84,6 +85,7 @@ CREATE TABLE {table} (
     reopen_count            integer     NOT NULL,
     handling_working_days   integer,
     late_entries            integer     NOT NULL,
+    files                   integer     NOT NULL,
     PRIMARY KEY (complaint_id, valid_from)
 );
 -- "As of now" reads only the current rows, from this index alone: it holds
@@ -95,7 +97,7 @@ CREATE INDEX ON {table} (received_at) INCLUDE (
     valid_from, month, channel, category, department, handler, acceptance_due, decided_at,
     accepted, rejected, first_feedback_due, current_feedback_due, first_feedback_at,
     latest_round_fed_back, reopened_after_feedback, closed, satisfaction, reopen_count,
-    handling_working_days, late_entries
+    handling_working_days, late_entries, files
 ) WHERE valid_to IS NULL;
 CREATE INDEX ON {table} (received_at, valid_from);
 CREATE INDEX ON {table} (valid_from);
@@ -154,6 +156,7 @@ CREATE INDEX ON {table} (valid_from);
                     f.reopen_count,
                     handling,
                     f.late_entries,
+                    f.files,
                 )
             )
         return rows

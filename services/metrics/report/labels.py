@@ -82,6 +82,8 @@ COLUMNS: tuple[Column, ...] = (
     *(Column(label, "count", _count(field)) for field, label in _COUNTS),
     # Late entries (补录): how many facts behind these figures were back-dated.
     Column(Text("补录", "Late entries"), "count", lambda row: row.late_entries),
+    # Cases with evidence: a file (photo, scan, document) on any step.
+    Column(Text("有附件证据", "With evidence"), "count", lambda row: row.with_evidence),
     *(column for name, label in RATES.items() for column in _rate_columns(name, label)),
     Column(
         Text("平均办理工作日", "Avg handling (working days)"),
