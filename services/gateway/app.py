@@ -15,11 +15,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tousu.services.gateway.asyncapi import asyncapi_router
 from tousu.services.gateway.auth.routes import auth_router
-from tousu.services.gateway.body_limit import BodyLimitMiddleware
+from tousu.services.gateway.body_limit import BodyLimitMiddleware, upload_bytes
 from tousu.services.gateway.clean_query import CleanQueryMiddleware
 from tousu.services.gateway.complaints.registration import registration_router
 from tousu.services.gateway.complaints.request_id import RequestIdMiddleware
 from tousu.services.gateway.complaints.routes import complaints_router
+from tousu.services.gateway.complaints.uploads import uploads_router
 from tousu.services.gateway.instrumentation import instrument
 from tousu.services.gateway.metrics.routes import metrics_router
 from tousu.services.gateway.notices.routes import notices_router
@@ -67,7 +68,13 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="tousu", version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
     document_problems(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    files = settings.attachments
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        # Routes that take files read the files too (body_limit.UPLOADS).
+        upload_bytes=upload_bytes(settings.max_request_bytes, files.max_files, files.max_bytes),
+    )
     # A control character in a query parameter or path: 422 naming it.
     app.add_middleware(CleanQueryMiddleware)
     # Per-IP limits on the public endpoints; inside the request id, so that a
@@ -85,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.include_router(auth_router())
     app.include_router(registration_router(settings))
+    app.include_router(uploads_router())
     app.include_router(complaints_router(settings))
     app.include_router(public_router(settings))
     app.include_router(notices_router(settings))

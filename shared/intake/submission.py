@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tousu.shared.domain.commands import ComplaintFacts
+from tousu.shared.domain.commands import Attaching, ComplaintFacts
 from tousu.shared.domain.inputs import Instant, Text
 from tousu.shared.events import Actor
 from tousu.shared.events.types import Channel
@@ -32,9 +32,11 @@ def complaint_reference(external_ref: str) -> str:
     return external_ref.partition(FINGERPRINT)[0]
 
 
-class Submission(ComplaintFacts):
+class Submission(ComplaintFacts, Attaching):
     """A channel's submission: the facts, and when it reached us (the date a
-    letter was received, the time of a call; default: now)."""
+    letter was received, the time of a call; default: now); with the files it
+    brings, each uploaded first and named here by its reference
+    (docs/attachments.md)."""
 
     received_at: Instant | None = None
     # Why it is registered later than staff may on their own (补录 beyond the
