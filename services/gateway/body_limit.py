@@ -23,6 +23,11 @@ UPLOADS: tuple[re.Pattern[str], ...] = (
     re.compile(r"/api/v1/attachments"),
     re.compile(r"/api/v1/complaints/[^/]+/attachments"),
     re.compile(r"/open311/v2/requests\.(json|xml)"),
+    # The web forms with a file field (services/gateway/web/uploads.py).
+    re.compile(r"/complaints/new"),
+    re.compile(r"/staff/intake/new"),
+    # The staff case page's forms that take evidence (web/staff/actions.py, evidence=True).
+    re.compile(r"/staff/cases/[^/]+/(investigation|plan|progress|resolve|resolve-short|supervise)"),
 )
 
 

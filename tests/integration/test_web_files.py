@@ -7,19 +7,30 @@ gateway in-process, files in the test's data folder."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from faststream.nats import NatsBroker
 from PIL import Image
 
+from tests import attachment_files as files
 from tests.attachment_files import pdf, photo_with_gps
 from tests.domain_kit import OPERATOR, ReplayExecutor
 from tests.helpers import project_everything
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
+from tousu.services.gateway.web.staff.intake import local_input
+from tousu.services.intake import endpoints
+from tousu.services.intake.intake import Intake
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.application.nats_commands import register_requests
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.attachments.limits import AttachmentLimits
 from tousu.shared.attachments.owners import owner_for_contact
@@ -176,3 +187,165 @@ async def test_the_complainant_sees_their_files_and_no_other_case_s(
     # Another case's file, known by its hash: never served on this session.
     assert (await client.get(f"/track/files/{theirs.photo.sha256}")).status_code == 404
     assert (await client.get(f"/track/files/{theirs.photo.sha256}/thumb")).status_code == 404
+
+
+# -- the public form's files -------------------------------------------------------------
+
+
+async def stored_blobs(settings: Settings) -> list[Path]:
+    root = settings.data_dir / "attachments"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def small_files(settings: Settings) -> Settings:
+    section = settings.attachments.model_copy(update={"max_bytes": 100_000})
+    return settings.model_copy(update={"attachments": section})
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "reason"),
+    [
+        (files.HTML_AS_JPG, "cat.jpg", "is HTML"),
+        (files.SVG_WITH_SCRIPT, "logo.svg", "SVG image, which can carry scripts"),
+        (files.pdf(javascript=True), "notice.pdf", "a PDF with JavaScript"),
+        (files.zip_bomb(40 << 20), "report.docx", "zip bomb"),
+        (files.photo_with_gps(640, 480), "huge.jpg", "per file"),
+    ],
+)
+async def test_each_refused_file_is_named_at_the_field_and_nothing_is_stored(
+    settings: Settings, data: bytes, name: str, reason: str
+) -> None:
+    async with gateway_client(small_files(settings)) as client:
+        page = await client.get("/complaints/new", params={"lang": "en"})
+        assert 'enctype="multipart/form-data"' in page.text
+        assert 'accept="image/*,application/pdf"' in page.text
+        assert 'capture="environment"' in page.text
+        fields = {
+            "csrf_token": hidden(page.text, "csrf_token"),
+            "form_id": hidden(page.text, "form_id"),
+            "subject": "水泵漏水",
+            "description": "泵房漏水三天",
+            "phone": "13700000009",
+        }
+        good = files.photo_with_gps(64, 48)
+        refused = await client.post(
+            "/complaints/new",
+            data=fields,
+            files=[("attachments", ("pump.jpg", good)), ("attachments", (name, data))],
+        )
+    assert refused.status_code == 422
+    html = refused.text
+    message = html.split('id="attachments-error"')[1][:600]
+    assert reason in message and "Not accepted" in message
+    assert 'href="#attachments"' in html  # the summary links to the field
+    # What the citizen typed is kept; the accepted photo was not stored either.
+    assert 'value="水泵漏水"' in html and "泵房漏水三天</textarea>" in html
+    assert await stored_blobs(settings) == []
+
+
+async def test_too_many_files_and_a_text_error_store_nothing(settings: Settings) -> None:
+    async with gateway_client(settings) as client:
+        page = await client.get("/complaints/new", params={"lang": "en"})
+        fields = {
+            "csrf_token": hidden(page.text, "csrf_token"),
+            "form_id": hidden(page.text, "form_id"),
+            "subject": "水泵漏水",
+            "description": "泵房漏水三天",
+            "phone": "13700000009",
+        }
+        photo = files.photo_with_gps(64, 48)
+        many = [("attachments", (f"p{i}.jpg", photo)) for i in range(6)]
+        too_many = await client.post("/complaints/new", data=fields, files=many)
+        assert too_many.status_code == 422
+        assert "at most 5 files (now 6)" in too_many.text.split('id="attachments-error"')[1]
+        # Good files, but the subject missing: nothing stored, and asked again.
+        no_subject = await client.post(
+            "/complaints/new",
+            data={**fields, "subject": ""},
+            files=[("attachments", ("pump.jpg", photo))],
+        )
+    assert no_subject.status_code == 422
+    assert "choose them again" in no_subject.text.split('id="attachments-error"')[1][:400]
+    assert await stored_blobs(settings) == []
+
+
+# -- the staff desk: a letter registered with its scan ----------------------------------
+
+
+@pytest.fixture
+async def intake(settings: Settings, store: PostgresEventStore) -> AsyncIterator[None]:
+    """intake's submit over NATS, its executor asking the deployment's store."""
+    executor = CommandExecutor(
+        store,
+        ContextSource.for_settings(settings),
+        attachments=Attachments.for_settings(settings, store.pool),
+    )
+    desk = Intake(store, executor, access_code_key=access_code_key(settings))
+    broker = NatsBroker(str(settings.nats_url))
+    register_requests(broker, settings.naming, "intake", {"submit": endpoints.submit(desk)})
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+async def test_an_operator_registers_a_letter_with_its_scan(
+    client: httpx.AsyncClient, intake: None, store: PostgresEventStore, settings: Settings
+) -> None:
+    await add_user(store.pool, "op-li", "operator")
+    assert (await sign_in(client, "op-li")).status_code == 303
+    page = await client.get("/staff/intake/new")
+    assert 'enctype="multipart/form-data"' in page.text and 'name="attachments"' in page.text
+    form = {
+        "csrf_token": hidden(page.text, "csrf_token"),
+        "form_id": hidden(page.text, "form_id"),
+        "channel": "letter",
+        "received_at": local_input(utcnow() - timedelta(days=1)),
+        "name": "周红",
+        # Written as people write it: the key is found from the normalised number.
+        "phone": "138-0013-8000",
+        "address": "某市东城区和平路 12 号",
+        "subject": "社区服务站长期无人值守",
+        "description": "多次前往社区服务站办事均无人接待。",
+    }
+    scan = files.photo_with_gps(400, 560)
+    done = await client.post(
+        "/staff/intake/new",
+        data=form,
+        files=[
+            ("attachments", ("来信扫描.jpg", scan)),
+            ("attachments", ("信封.pdf", files.pdf())),
+        ],
+    )
+    assert done.status_code == 200, done.text
+    assert 'id="access-code"' in done.text
+    row = await store.pool.fetchrow(
+        "SELECT stream_id, data FROM events WHERE type = 'ComplaintReceived'"
+    )
+    data = row["data"] if isinstance(row["data"], dict) else json.loads(row["data"])
+    refs = [FileRef.model_validate(f) for f in data["attachments"]]
+    assert [r.name for r in refs] == ["来信扫描.jpg", "信封.pdf"]
+    # Sealed with the complainant's key, as their personal fields are.
+    assert {str(r.owner) for r in refs} == {data["complainant"]["key"]}
+    complaint_id = row["stream_id"].split("-", 1)[1]
+    served = await client.get(f"/staff/cases/{complaint_id}/files/{refs[0].sha256}")
+    assert served.status_code == 200
+    assert_no_exif(served.content)
+
+
+async def test_the_form_takes_a_phone_photo_larger_than_a_plain_request(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    photo = files.photo_with_gps()  # 1600 × 1200, as a phone sends it
+    assert len(photo) > settings.max_request_bytes
+    page = await client.get("/complaints/new")
+    fields = {"csrf_token": hidden(page.text, "csrf_token"), "description": "泵房漏水"}
+    # Read and checked (not refused as too large): only the subject is missing.
+    sent = await client.post(
+        "/complaints/new", data=fields, files=[("attachments", ("pump.jpg", photo))]
+    )
+    assert sent.status_code == 422 and 'id="subject-error"' in sent.text
+    # A plain form the size of a photo is still refused.
+    padded = await client.post("/track", data={"tracking_no": "x" * len(photo), "code": "x"})
+    assert padded.status_code == 413

@@ -15,7 +15,7 @@ from tousu.services.gateway.complaints.registration import submit
 from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable
 from tousu.services.gateway.public.routes import PUBLIC_ACTOR
 from tousu.services.gateway.public.views import NEXT_STEPS
-from tousu.services.gateway.web import complaint_form
+from tousu.services.gateway.web import complaint_form, uploads
 from tousu.services.gateway.web.complaint_form import REPLY_CHANNELS, ComplaintForm
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, gettext
@@ -86,6 +86,9 @@ def web_public_router(settings: Settings) -> APIRouter:
             "categories": taxonomy.categories,
             "items": register.public_view(lang).items,
             "reply_channels": [c.value for c in REPLY_CHANNELS],
+            "max_files": settings.attachments.max_files,
+            "max_file_mb": settings.attachments.max_bytes >> 20,
+            "accept": uploads.ACCEPT,
         }
         return web.form_page(request, "complaint_form.html", context, status=status)
 
@@ -100,12 +103,28 @@ def web_public_router(settings: Settings) -> APIRouter:
         form = complaint_form.read(raw, lang, utcnow(), taxonomy, register)
         if not web.csrf.verify(request, raw):
             return show_form(request, form, status=403, alert=CSRF_REFUSED)
-        if form.submission is None:
+        # Every file checked before any is stored: a refusal stores nothing.
+        attachments = uploads.attachments_of(request)
+        files = await uploads.chosen_files(request)
+        kept = await uploads.checked(attachments, files, form, lang)
+        if form.submission is None or form.errors:
+            if kept and uploads.FIELD not in form.errors:
+                form.error(uploads.FIELD, uploads.CHOOSE_AGAIN, lang)
             # The error summary and the messages at the fields say it all.
             return show_form(request, form, status=422)
+        submission = form.submission
+        if kept:
+            # Stored before the complaint that names them, sealed with the key
+            # its contact details will be sealed with.
+            who = submission.complainant
+            owner = await uploads.owner_of_new_complaint(
+                request.app.state.connections.pool, who.phone, who.email
+            )
+            refs = await uploads.stored(attachments, owner, kept)
+            submission = submission.model_copy(update={"attachments": refs})
         nats = request.app.state.connections.nats
         try:
-            result = await submit(nats, settings.naming, form.submission, PUBLIC_ACTOR)
+            result = await submit(nats, settings.naming, submission, PUBLIC_ACTOR)
         except Unprocessable as problem:
             _service_errors(form, problem, lang)
             return show_form(request, form, status=422)

@@ -30,7 +30,7 @@ from tousu.services.gateway.complaints.reader import Case, load_case
 from tousu.services.gateway.complaints.registration import Registration, submit
 from tousu.services.gateway.notices.download import pdf_response
 from tousu.services.gateway.problems import DomainProblem, Lang, Unprocessable, localize
-from tousu.services.gateway.web import complaint_form
+from tousu.services.gateway.web import complaint_form, uploads
 from tousu.services.gateway.web.complaint_form import (
     REPLY_CHANNELS,
     Form,
@@ -435,6 +435,9 @@ def router(settings: Settings) -> APIRouter:
             "items": register.public_view(lang).items,
             "late_registration_days": settings.late_registration_days,
             "late_reason_limit": LATE_REASON_LIMIT,
+            "max_files": settings.attachments.max_files,
+            "max_file_mb": settings.attachments.max_bytes >> 20,
+            "accept": uploads.DESK_ACCEPT,
         }
         return staff_page(web, request, principal, "staff/intake_new.html", context, status=status)
 
@@ -451,11 +454,23 @@ def router(settings: Settings) -> APIRouter:
         form = read_registration(raw, lang, utcnow(), taxonomy, register)
         if not web.csrf.verify(request, raw):
             return show_new(request, principal, form, status=403, alert=gettext(lang, CSRF_REFUSED))
-        if form.registration is None:
+        # The scanned letter, a walk-in's documents: all checked before any is stored.
+        attachments = uploads.attachments_of(request)
+        kept = await uploads.checked(attachments, await uploads.chosen_files(request), form, lang)
+        if form.registration is None or form.errors:
+            if kept and uploads.FIELD not in form.errors:
+                form.error(uploads.FIELD, uploads.CHOOSE_AGAIN, lang)
             return show_new(request, principal, form, status=422)
+        registration = form.registration
+        if kept:
+            who = registration.complainant
+            owner = await uploads.owner_of_new_complaint(pool(request), who.phone, who.email)
+            refs = await uploads.stored(attachments, owner, kept)
+            registration = registration.model_copy(update={"attachments": refs})
+            form.registration = registration
         nats = request.app.state.connections.nats
         try:
-            result = await submit(nats, settings.naming, form.registration, principal.actor())
+            result = await submit(nats, settings.naming, registration, principal.actor())
         except Unprocessable as problem:
             for error in problem.extra.get("errors", []):
                 name = _field_name(str(error.get("field", "")).split("."))
