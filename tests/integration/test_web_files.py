@@ -22,7 +22,7 @@ from PIL import Image
 
 from tests import attachment_files as files
 from tests.attachment_files import pdf, photo_with_gps
-from tests.domain_kit import OPERATOR, ReplayExecutor
+from tests.domain_kit import HANDLER, OPERATOR, ReplayExecutor
 from tests.helpers import project_everything
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
 from tousu.services.gateway.web.staff.intake import local_input
@@ -33,7 +33,7 @@ from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_requests
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.attachments.limits import AttachmentLimits
-from tousu.shared.attachments.owners import owner_for_contact
+from tousu.shared.attachments.owners import owner_for_contact, owner_of_case
 from tousu.shared.attachments.store import store_for
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.domain import commands as c
@@ -349,3 +349,40 @@ async def test_the_form_takes_a_phone_photo_larger_than_a_plain_request(
     # A plain form the size of a photo is still refused.
     padded = await client.post("/track", data={"tracking_no": "x" * len(photo), "code": "x"})
     assert padded.status_code == 413
+
+
+async def test_the_complainant_sees_what_the_department_shared_and_nothing_else(
+    client: httpx.AsyncClient, store: PostgresEventStore, settings: Settings
+) -> None:
+    filed = await file_case(store, settings, "water", "13700000005")
+    attachments = Attachments(store_for(settings), store.pool, AttachmentLimits())
+    owner = await owner_of_case(store.pool, filed.complaint_id)
+    shared = await attachments.add(
+        owner, files.photo_with_gps(200, 150), "维修后.jpg", shared_with_complainant=True
+    )
+    # Not the citizen's own letter.pdf (the same bytes would be the same file).
+    internal = await attachments.add(owner, files.docx(), "内部记录.docx")
+    executor = ReplayExecutor(
+        store,
+        lambda: DecisionContext(calendar=WorkdayCalendar(), now=utcnow()),
+        attachments=attachments,
+    )
+    await executor.execute(filed.complaint_id, c.ClaimCase(actor=HANDLER, occurred_at=utcnow()))
+    await executor.execute(
+        filed.complaint_id,
+        c.RecordInvestigation(
+            actor=HANDLER,
+            occurred_at=utcnow(),
+            findings="泵房阀门老化，已更换",
+            attachments=[shared, internal],
+        ),
+    )
+
+    await track(client, filed)
+    page = await client.get("/track/case")
+    assert f'src="/track/files/{shared.sha256}/thumb"' in page.text
+    assert internal.sha256 not in page.text
+    served = await client.get(f"/track/files/{shared.sha256}")
+    assert served.status_code == 200
+    assert_no_exif(served.content)
+    assert (await client.get(f"/track/files/{internal.sha256}")).status_code == 404
