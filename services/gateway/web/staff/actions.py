@@ -34,6 +34,9 @@ Kind = Literal["text", "textarea", "number", "checkbox", "yesno", "lines", "choi
 # Rows of the handling plan's form (measure, owner, date); more can be added later.
 PLAN_ROWS: Final = 3
 KEY_FIELD: Final = "idempotency_key"
+# The evidence form's files and choice (services/gateway/web/staff/evidence.py).
+EVIDENCE_FIELD: Final = "evidence"
+SHARE_FIELD: Final = "share_with_complainant"
 # The case's version the form was shown with (optimistic concurrency).
 VERSION_FIELD: Final = "case_version"
 
@@ -63,6 +66,9 @@ class WebAction:
     key: str | None = None
     # Command fields taken from the case rather than the form.
     from_state: Callable[[ComplaintState, uuid.UUID], dict[str, Any]] | None = None
+    # Takes evidence: files, and whether the complainant may see them
+    # (services/gateway/web/staff/evidence.py).
+    evidence: bool = False
 
     @property
     def name(self) -> str:
@@ -146,6 +152,7 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
                 hint=N_("One per line, e.g. site visit, records checked, people interviewed."),
             ),
         ),
+        evidence=True,
     ),
     WebAction(
         _BY_NAME["plan"],
@@ -154,6 +161,7 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
         WORKING,
         (FormField("summary", N_("Summary of the plan")),),
         measures=True,
+        evidence=True,
     ),
     WebAction(
         _BY_NAME["consultation"],
@@ -174,6 +182,7 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
             FormField("progress", N_("Progress"), required=True),
             FormField("notify_complainant", N_("Tell the complainant about it"), kind="checkbox"),
         ),
+        evidence=True,
     ),
     WebAction(
         _BY_NAME["extension"],
@@ -201,6 +210,7 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
             FormField("basis", N_("Basis"), required=True),
             FormField("improvements", N_("Improvement measures")),
         ),
+        evidence=True,
     ),
     # The register's short path (docs/handling-order.md): offered only where
     # the service item allows it and a step of the full order is left out
@@ -222,6 +232,7 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
         ),
         key="resolve-short",
         from_state=lambda _state, _cid: {"short_path": True},
+        evidence=True,
     ),
     WebAction(
         _BY_NAME["feedback"],
@@ -281,6 +292,7 @@ WEB_ACTIONS: Final[tuple[WebAction, ...]] = (
             "it stays open until the case is closed."
         ),
         from_state=_manual_supervision,
+        evidence=True,
     ),
     WebAction(
         MERGE,
@@ -334,6 +346,9 @@ def read_form(wa: WebAction, raw: Mapping[str, Any]) -> tuple[dict[str, str], di
             if any(cells.values()):
                 measures.append({k: v or None for k, v in cells.items()})
         fields["measures"] = measures
+    if wa.evidence:
+        # Shown again ticked if it was; the files themselves cannot be.
+        values[SHARE_FIELD] = _text(raw, SHARE_FIELD)
     return values, fields
 
 
@@ -341,6 +356,8 @@ def _form_field(wa: WebAction, loc: tuple[Any, ...]) -> str:
     if not loc:
         return "form"
     head = str(loc[0])
+    if head == "attachments":  # the files, refused by the service: at the file input
+        return EVIDENCE_FIELD
     if head == "measures":
         row = int(loc[1]) + 1 if len(loc) > 1 and isinstance(loc[1], int) else 1
         cell = str(loc[2]) if len(loc) > 2 else "measure"

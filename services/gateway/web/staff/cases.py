@@ -30,7 +30,7 @@ from tousu.services.gateway.notices.routes import _Documents
 from tousu.services.gateway.problems import Conflict, DomainProblem, Lang, NotFound, Unprocessable
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, gettext
-from tousu.services.gateway.web.staff import actions, handling_steps
+from tousu.services.gateway.web.staff import actions, evidence, handling_steps
 from tousu.services.gateway.web.staff.case_links import linked_cases
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import (
@@ -46,6 +46,8 @@ from tousu.services.gateway.web.staff.session import (
 from tousu.services.gateway.web.templating import department_namer
 from tousu.services.gateway.web.tracking import UNAVAILABLE, own_words
 from tousu.services.metrics.views import Level, standing
+from tousu.shared.attachments.checks import Kept
+from tousu.shared.attachments.files import Attachments
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
 from tousu.shared.domain.labels import deadline_label, event_label
@@ -213,10 +215,14 @@ def _detail(value: Any, lang: Lang) -> str:
 
 
 def timeline(
-    case: Case, lang: Literal["zh", "en"], names: dict[str, str] | None = None
+    case: Case,
+    lang: Literal["zh", "en"],
+    names: dict[str, str] | None = None,
+    complaint_id: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Each event with who did it, its details, and the deadline it met (the one
-    that applied at that step)."""
+    """Each event with who did it, its details, the deadline it met (the one
+    that applied at that step) and its files (links to the case's files
+    under ``complaint_id``, a thumbnail for an image)."""
     entries: list[dict[str, Any]] = []
     state = ComplaintState()
     for envelope in case.history:
@@ -254,9 +260,23 @@ def timeline(
                 "actor": person(names or {}, envelope.actor.id),
                 "met": met,
                 "late": None,
+                "files": evidence.shown(complaint_id, _files(envelope))
+                if complaint_id is not None
+                else [],
             }
         )
     return entries
+
+
+def _files(envelope: Envelope) -> list[ev.FileRef]:
+    if "attachments" not in envelope.data:  # most steps carry none: no decoding
+        return []
+    try:
+        data = decode(envelope)
+    except UnknownEventType:
+        return []
+    files = getattr(data, "attachments", None)
+    return list(files) if isinstance(files, list) else []
 
 
 def late_entry(envelope: Envelope) -> dict[str, Any]:
@@ -398,7 +418,7 @@ def router(settings: Settings) -> APIRouter:
             "home": HOME_BY_ROLE[principal.role],
             "deadlines": deadlines,
             "colour_names": COLOUR_NAMES,
-            "timeline": timeline(case, lang, names),
+            "timeline": timeline(case, lang, names, complaint_id),
             "supervision": supervision_notices(case, lang),
             # A 监督举报's earlier complaint, and the reports on this one.
             "linked": await linked_cases(get_pool(request), principal, case, complaint_id, lang),
@@ -413,6 +433,19 @@ def router(settings: Settings) -> APIRouter:
                 if (reason := handling_steps.blocked(wa, state, lang)) is not None
             },
             "plan_rows": range(1, actions.PLAN_ROWS + 1),
+            "evidence": {
+                "field": evidence.FIELD,
+                "share_field": actions.SHARE_FIELD,
+                "accept": evidence.ACCEPT,
+                "label": evidence.LABEL,
+                "hint": gettext(
+                    lang,
+                    evidence.HINT,
+                    max=web_attachments(request).limits.max_files,
+                    mb=web_attachments(request).limits.max_bytes // (1024 * 1024),
+                ),
+                "share": evidence.SHARE,
+            },
             "form": form or {"action": None, "values": {}, "errors": {}},
             "new_key": str(uuid.uuid4()),
             "key_field": actions.KEY_FIELD,
@@ -506,6 +539,15 @@ def router(settings: Settings) -> APIRouter:
         if (out_of_order := handling_steps.blocked(wa, case.state, lang)) is not None:
             return await again(409, {}, out_of_order)
         errors = actions.check(wa, fields, lang)
+        kept: list[Kept] = []
+        if wa.evidence:
+            # Every file checked before any is stored; a refusal at the file field.
+            files = await evidence.chosen(request)
+            kept, refused = await evidence.checked(web_attachments(request), files, lang)
+            if refused is not None:
+                errors[evidence.FIELD] = refused
+            elif errors and kept:
+                errors[evidence.FIELD] = gettext(lang, evidence.CHOOSE_AGAIN)
         if errors:
             return await again(422, errors)
         key = str(raw.get(actions.KEY_FIELD, ""))[:100]
@@ -513,6 +555,14 @@ def router(settings: Settings) -> APIRouter:
         seen = actions.seen_version(raw)
         if seen is not None:
             fields["expected_version"] = seen
+        if kept:
+            fields["attachments"] = await evidence.stored(
+                web_attachments(request),
+                get_pool(request),
+                complaint_id,
+                kept,
+                shared=evidence.shared_chosen(raw),
+            )
         try:
             await actions.send_action(
                 request, settings.naming, wa.action, complaint_id, principal, fields, key
@@ -540,6 +590,11 @@ def router(settings: Settings) -> APIRouter:
         return response
 
     return routes
+
+
+def web_attachments(request: Request) -> Attachments:
+    attachments: Attachments = request.app.state.connections.attachments
+    return attachments
 
 
 def flash_message(web: Web, request: Request) -> str | None:
