@@ -215,6 +215,8 @@ class Citizen:
         # The language chosen on the home page holds on the next page.
         await expect(page.locator("html")).to_have_attribute("lang", self.phone.lang)
         await self.looks("02-form")
+        # The files: a photo from the camera, or chosen (issue 17).
+        await self.looks("02-form-files", at="#attachments")
         # Sent without a subject: the summary on the first screen, and its
         # link brings the field's label and its message into view.
         await page.fill("#phone", "13912345678")
