@@ -127,6 +127,11 @@ async def test_staff_see_their_departments_files_only(
     assert photo.headers["content-disposition"].startswith("inline;")
     assert "sandbox" in photo.headers["content-security-policy"]
     assert_no_exif(photo.content)
+    # A complainant's file is personal data: the full view is logged.
+    logged = await pool.fetch(
+        "SELECT viewer, complaint_id FROM personal_data_views WHERE view = 'web_file'"
+    )
+    assert [(r["viewer"], r["complaint_id"]) for r in logged] == [("h-zhao", water.complaint_id)]
     thumb = await client.get(f"{base}/{water.photo.sha256}/thumb")
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(thumb.content)).size[0] <= 320

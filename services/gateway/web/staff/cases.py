@@ -58,6 +58,7 @@ from tousu.shared.events import types as ev
 from tousu.shared.events.types import DeadlineKind
 from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.intake.taxonomy import Taxonomy, UnknownCode
+from tousu.shared.privacy.views_log import record_view
 from tousu.shared.settings import Settings
 
 Colour = Literal["green", "yellow", "red"]
@@ -500,7 +501,15 @@ def router(settings: Settings) -> APIRouter:
         except NotFound:
             return message_page(request, principal, NO_SUCH_CASE, 404)
         attachments = request.app.state.connections.attachments
-        return await file_response(attachments, staff_file(case, sha256), thumbnail=thumbnail)
+        ref = staff_file(case, sha256)
+        response = await file_response(attachments, ref, thumbnail=thumbnail)
+        if ref is not None and not thumbnail and response.status_code == 200:
+            # A complainant's file is personal data: each full view is logged
+            # (its thumbnail shows on the case page, whose view is logged).
+            await record_view(
+                get_pool(request), principal.username, principal.role, complaint_id, "web_file"
+            )
+        return response
 
     @routes.post("/cases/{complaint_id}/{name}")
     async def act(complaint_id: uuid.UUID, name: str, request: Request) -> Response:
