@@ -42,6 +42,7 @@ from tousu.shared.events import utcnow
 from tousu.shared.events.types import Channel, Complainant, FileRef
 from tousu.shared.intake.identifiers import hash_access_code, new_access_code, new_tracking_no
 from tousu.shared.keys import access_code_key
+from tousu.shared.privacy.erase import erase, find
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -391,3 +392,22 @@ async def test_the_complainant_sees_what_the_department_shared_and_nothing_else(
     assert served.status_code == 200
     assert_no_exif(served.content)
     assert (await client.get(f"/track/files/{internal.sha256}")).status_code == 404
+
+
+async def test_after_erasure_nobody_is_served_the_files(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, store: PostgresEventStore, settings: Settings
+) -> None:
+    filed = await file_case(store, settings, "water", "13700000006")
+    await project_everything(store)
+    await add_user(pool, "h-zhao", "handler", "water")
+    await sign_in(client, "h-zhao")
+    url = f"/staff/cases/{filed.complaint_id}/files/{filed.photo.sha256}"
+    assert (await client.get(url)).status_code == 200
+    async with pool.acquire() as conn, conn.transaction():
+        await erase(conn, await find(conn, filed.tracking_no), by="admin")
+    for path in (url, f"{url}/thumb"):
+        gone = await client.get(path)
+        assert gone.status_code == 404 and not gone.content.startswith(b"\xff\xd8")
+    client.cookies.clear()
+    await track(client, filed)
+    assert (await client.get(f"/track/files/{filed.photo.sha256}")).status_code == 404
