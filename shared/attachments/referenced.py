@@ -1,4 +1,5 @@
-"""The files the event store refers to, for the sweep and the audit."""
+"""The files the event store refers to, for the sweep and the audit, and
+the files staff published (for the public Open311 reads)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from tousu.shared.events.types import FileRef
 from tousu.shared.privacy.keys import Queryable
 
 
+def _ref(raw: object) -> FileRef:
+    # JSON text, or a dict where a codec decodes jsonb.
+    if isinstance(raw, str):
+        return FileRef.model_validate_json(raw)
+    return FileRef.model_validate(raw)
+
+
 async def referenced(conn: Queryable) -> AsyncIterator[tuple[str, FileRef]]:
     """(stream, file) for every file an event names, stream by stream."""
     rows = await conn.fetch(
@@ -16,13 +24,26 @@ async def referenced(conn: Queryable) -> AsyncIterator[tuple[str, FileRef]]:
         "WHERE data ? 'attachments' ORDER BY global_position"
     )
     for row in rows:
-        raw = row["ref"]  # JSON text, or a dict where a codec decodes jsonb
-        ref = (
-            FileRef.model_validate_json(raw)
-            if isinstance(raw, str)
-            else FileRef.model_validate(raw)
-        )
-        yield row["stream_id"], ref
+        yield row["stream_id"], _ref(row["ref"])
+
+
+async def published(conn: Queryable, streams: list[str]) -> dict[str, list[FileRef]]:
+    """Per stream, the files a step named as public, in the order they were
+    named, each once: only staff publish a file (the decider refuses a
+    complainant's own ``public``), by naming it with ``public`` in a step."""
+    rows = await conn.fetch(
+        "SELECT stream_id, f AS ref FROM events, jsonb_array_elements(data -> 'attachments') f "
+        "WHERE stream_id = any($1::text[]) AND data ? 'attachments' "
+        "AND (f ->> 'public')::boolean ORDER BY global_position",
+        streams,
+    )
+    found: dict[str, list[FileRef]] = {}
+    for row in rows:
+        ref = _ref(row["ref"])
+        files = found.setdefault(row["stream_id"], [])
+        if all(f.sha256 != ref.sha256 for f in files):
+            files.append(ref)
+    return found
 
 
 async def erased_owners(conn: Queryable, owners: set[uuid.UUID]) -> set[uuid.UUID]:

@@ -10,9 +10,10 @@ other channels' complaints are not published.
 
 Being public, they show what a case is (its status, service, agency, dates
 and public id), never what the complainant wrote or where they are: the
-description, the address, the position and the photo stay empty unless the
-operator opts in with ``TOUSU_OPEN311_PUBLIC_DETAILS``. Contacts and names
-are never shown (a request record does not even hold them).
+description, the address, the position and the photo link the client sent
+stay empty unless the operator opts in with ``TOUSU_OPEN311_PUBLIC_DETAILS``.
+Contacts and names are never shown (a request record does not even hold
+them). A file staff published is shown as ``media_url`` (open311/media.py).
 """
 
 from __future__ import annotations
@@ -83,10 +84,16 @@ DETAIL_FIELDS = ("description", "address", "address_id", "lat", "long", "media_u
 
 
 def as_open311(
-    record: RequestRecord, register: CommitmentRegister, lang: Lang, *, details: bool = False
+    record: RequestRecord,
+    register: CommitmentRegister,
+    lang: Lang,
+    *,
+    details: bool = False,
+    media: str | None = None,
 ) -> dict[str, Any]:
     """The spec's request object; ``details`` (the operator's opt-in) adds the
-    complainant's description, address, position and photo."""
+    complainant's description, address, position and photo link; ``media``
+    is the link to a file staff published, shown either way."""
     item = _item_name(register, record.service_item, lang)
     agency = _department_name(register, record.department, lang)
     shown: dict[str, Any] = {
@@ -111,6 +118,8 @@ def as_open311(
     }
     if not details:
         shown |= dict.fromkeys(DETAIL_FIELDS)
+    if media is not None:
+        shown["media_url"] = media
     return shown
 
 

@@ -4,6 +4,8 @@ Every path ends in ``.json`` or ``.xml``, which picks the format; errors are
 the spec's ``[{code, description}]`` in that format with the HTTP status as
 ``code``. Texts follow ``Accept-Language`` (zh, or en). Reads are public, as
 in the spec; posting a request needs an ``api_key`` (``tousu open311 keys``).
+A request may bring a photo (the ``media`` part of a multipart POST), and
+``media_url`` shows a file once staff publish it (``open311/media.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ from tousu.services.gateway.open311.formats import (
     render,
     timestamp,
 )
+from tousu.services.gateway.open311.media import (
+    MEDIA,
+    media_response,
+    media_url,
+    published_media,
+    uploaded,
+    with_media,
+)
 from tousu.services.gateway.open311.reads import (
     RequestQuery,
     as_open311,
@@ -41,6 +51,7 @@ from tousu.services.gateway.open311.reads import (
 from tousu.services.gateway.problems import DomainProblem, Lang, Text, localize, request_language
 from tousu.services.gateway.public.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tousu.services.gateway.public.idempotency import check_resend, keyed
+from tousu.shared.attachments.checks import ACCEPTED
 from tousu.shared.calendar import TZ
 from tousu.shared.domain.inputs import instant_problem
 from tousu.shared.events import Actor, utcnow
@@ -196,7 +207,9 @@ def open311_router(settings: Settings) -> APIRouter:
     async def post_request(suffix: Suffix, request: Request) -> Response:
         """File a request (form-encoded: api_key, service_code, lat/long or
         address_string or address_id, description, attribute[code], email,
-        phone, first_name, last_name, device_id, account_id, media_url)."""
+        phone, first_name, last_name, device_id, account_id, media_url; or
+        multipart/form-data with the same fields and a photo or document as
+        the file part ``media``)."""
 
         async def produce(fmt: Format) -> Response:
             fields = await form_fields(request)
@@ -211,10 +224,16 @@ def open311_router(settings: Settings) -> APIRouter:
             filing = parse(fields, register, taxonomy, lang)
             actor = Actor(id=f"open311:{client.name}", role="complainant")
             connections = request.app.state.connections
+            submission = filing.submission
+            if request.headers.get("content-type", "").lower().startswith("multipart/"):
+                media = uploaded(await request.form())
+                if media is not None:
+                    # Kept before the submission names it; refused: 400, nothing kept.
+                    submission = await with_media(submission, media, connections.attachments, pool)
             # An Idempotency-Key (not in GeoReport v2, honoured as on the public
             # API) is the client's own: scoped to its api key.
             submission = keyed(
-                filing.submission,
+                submission,
                 f"open311-{client.key_id}",
                 request.headers.get(IDEMPOTENCY_HEADER) or None,
             )
@@ -256,7 +275,20 @@ def open311_router(settings: Settings) -> APIRouter:
                 raise Open311Error(503, "the request list is not ready yet; retry later") from None
             lang = request_language(request)
             details = settings.open311_public_details
-            body = [as_open311(r, register, lang, details=details) for r in found]
+            media = await published_media(get_pool(request), [r.complaint_id for r in found])
+            base = _base(request)
+            body = [
+                as_open311(
+                    r,
+                    register,
+                    lang,
+                    details=details,
+                    media=media_url(base, r.tracking_no, media[r.complaint_id])
+                    if r.complaint_id in media
+                    else None,
+                )
+                for r in found
+            ]
             return render(fmt, body, root="service_requests", item="request")
 
         return await _answer(suffix, produce)
@@ -270,10 +302,40 @@ def open311_router(settings: Settings) -> APIRouter:
             if found is None:
                 raise Open311Error(404, f"service_request_id {service_request_id!r} was not found")
             lang = request_language(request)
-            body = [as_open311(found, register, lang, details=settings.open311_public_details)]
-            return render(fmt, body, root="service_requests", item="request")
+            media = await published_media(get_pool(request), [found.complaint_id])
+            ref = media.get(found.complaint_id)
+            shown = as_open311(
+                found,
+                register,
+                lang,
+                details=settings.open311_public_details,
+                media=media_url(_base(request), found.tracking_no, ref) if ref else None,
+            )
+            return render(fmt, [shown], root="service_requests", item="request")
 
         return await _answer(suffix, produce)
+
+    @router.get(
+        MEDIA,
+        operation_id="open311_get_media",
+        responses={
+            200: {
+                "description": "The file, as kept (an image re-encoded, without EXIF)",
+                "content": {kind: {} for kind in sorted(ACCEPTED)},
+            },
+            404: {"description": "No such published file of an Open311 request"},
+        },
+    )
+    async def get_media(service_request_id: str, sha256: str, request: Request) -> Response:
+        """A file staff published on an Open311 request: what its ``media_url`` links to."""
+        try:
+            found = await find_request(get_pool(request), get_store(request), service_request_id)
+            if found is None:
+                raise Open311Error(404, f"service_request_id {service_request_id!r} was not found")
+            attachments = request.app.state.connections.attachments
+            return await media_response(attachments, get_pool(request), found.complaint_id, sha256)
+        except Open311Error as exc:
+            return error_response("json", exc)
 
     @router.get("/tokens/{token}.{suffix}", operation_id="open311_get_token")
     async def get_token(token: str, suffix: Suffix, request: Request) -> Response:
@@ -289,6 +351,11 @@ def open311_router(settings: Settings) -> APIRouter:
         return await _answer(suffix, produce)
 
     return router
+
+
+def _base(request: Request) -> str:
+    """Where this endpoint is, as the client reached it."""
+    return f"{str(request.base_url).rstrip('/')}{PREFIX}"
 
 
 async def _keep_extras(
