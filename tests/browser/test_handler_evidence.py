@@ -78,6 +78,11 @@ async def test_a_handler_shares_result_evidence_that_the_complainant_then_sees(
     await expect(page.locator("#investigation-findings")).to_have_value("泵房阀门老化漏水。")
     await expect(page.locator("#case-status")).to_have_text("已签收")
     await shot(page, JOURNEY, "investigation-refused")
+    # On a phone the file field fits the page (nothing scrolls sideways).
+    await page.set_viewport_size({"width": 375, "height": 667})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+    await shot(page, JOURNEY, "investigation-refused-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
     # Again with a real photo, kept for the department only.
     await field.set_input_files(
         [{"name": "阀门.jpg", "mimeType": "image/jpeg", "buffer": files.photo_with_gps(640, 480)}]
