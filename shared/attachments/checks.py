@@ -16,7 +16,10 @@ which must agree:
 - everything else is refused, HTML and SVG (which run scripts in a
   browser) by name, whatever the file is called.
 
-A refusal is a :class:`Refused` naming the form field and the reason.
+A refusal is a :class:`Refused` naming the form field and the reason: an
+English sentence (the API's and Open311's detail) and a stable code with
+its values, which a page renders in its own language (the web layer's
+catalogue holds one message per code, see docs/attachments.md).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import puremagic
 from PIL import Image, ImageOps
@@ -89,13 +93,43 @@ _PDF_ACTIONS = {
 _PDF_MAX_OBJECTS = 200_000  # walked before giving up on a PDF as too complex
 
 
-class Refused(ValueError):
-    """An upload that is not taken, with the form field it came in and why."""
+# The codes a refusal carries (stable: pages translate by them, API
+# clients may match them); the values each comes with are named beside it.
+EMPTY: Final = "empty"  # name
+TOO_LARGE: Final = "too_large"  # name, size, max
+TOO_MANY_PIXELS: Final = "too_many_pixels"  # name, width, height, max
+UNREADABLE_IMAGE: Final = "unreadable_image"  # name
+IMAGE_TYPE: Final = "image_type"  # name, kind
+SVG: Final = "svg"  # name
+HTML: Final = "html"  # name
+OLD_OFFICE: Final = "old_office"  # name
+TYPE_NOT_ACCEPTED: Final = "type_not_accepted"  # name, kind ("" when unknown)
+PDF_ENCRYPTED: Final = "pdf_encrypted"  # name
+UNREADABLE_PDF: Final = "unreadable_pdf"  # name
+PDF_ACTIVE: Final = "pdf_active"  # name, what (one of the English phrases below)
+TOO_MANY_PARTS: Final = "too_many_parts"  # name, count, max
+UNREADABLE_OFFICE: Final = "unreadable_office"  # name
+ZIP_NOT_OFFICE: Final = "zip_not_office"  # name
+MACROS: Final = "macros"  # name
+ZIP_BOMB: Final = "zip_bomb"  # name, size, max, ratio
 
-    def __init__(self, field: str, reason: str) -> None:
+
+class Refused(ValueError):
+    """An upload that is not taken, with the form field it came in and why:
+    ``reason`` in English, ``code`` and ``values`` for a translation."""
+
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        code: str = "refused",
+        values: Mapping[str, str | int] | None = None,
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.code = code
+        self.values: dict[str, str | int] = dict(values or {})
 
 
 @dataclass(frozen=True)
@@ -112,11 +146,13 @@ def check(data: bytes, name: str, field: str, limits: AttachmentLimits) -> Kept:
     """The file as it is to be kept, or :class:`Refused`."""
     shown = safe_name(name, None)
     if not data:
-        raise Refused(field, f"{shown} is empty")
+        raise Refused(field, f"{shown} is empty", EMPTY, {"name": shown})
     if len(data) > limits.max_bytes:
         raise Refused(
             field,
             f"{shown} is {_size(len(data))}; at most {_size(limits.max_bytes)} per file",
+            TOO_LARGE,
+            {"name": shown, "size": _size(len(data)), "max": _size(limits.max_bytes)},
         )
     sniffed = _sniff(data)
     if sniffed in _PIL_FORMATS.values():
@@ -128,7 +164,8 @@ def check(data: bytes, name: str, field: str, limits: AttachmentLimits) -> Kept:
     if data.startswith(b"PK\x03\x04"):
         media_type = _office(data, shown, field, limits)
         return Kept(data, media_type, safe_name(name, media_type))
-    raise Refused(field, f"{shown} {_what(data, sniffed)}")
+    code, what = _what(data, sniffed)
+    raise Refused(field, f"{shown} {what}", code, {"name": shown, "kind": sniffed or ""})
 
 
 def _sniff(data: bytes) -> str | None:
@@ -139,21 +176,21 @@ def _sniff(data: bytes) -> str | None:
     return found or None
 
 
-def _what(data: bytes, sniffed: str | None) -> str:
+def _what(data: bytes, sniffed: str | None) -> tuple[str, str]:
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if sniffed == "image/svg+xml" or b"<svg" in head:
-        return "is an SVG image, which can carry scripts: not accepted (send a JPEG or PNG)"
+        return SVG, "is an SVG image, which can carry scripts: not accepted (send a JPEG or PNG)"
     if sniffed in {"text/html", "application/xhtml+xml"} or head.startswith(
         (b"<!doctype html", b"<html", b"<head", b"<body", b"<script")
     ):
-        return "is HTML (whatever its name says): not accepted"
+        return HTML, "is HTML (whatever its name says): not accepted"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return (
+        return OLD_OFFICE, (
             "is an old-style Office file (.doc/.xls/.ppt), which can carry macros: "
             "save it as .docx, .xlsx or .pptx"
         )
     kind = f" ({sniffed})" if sniffed else ""
-    return (
+    return TYPE_NOT_ACCEPTED, (
         f"is not a type accepted{kind}: photos (JPEG, PNG, WebP), PDF and office "
         "documents (docx, xlsx, pptx, odt, ods, odp)"
     )
@@ -174,6 +211,13 @@ def _image(
                         field,
                         f"{shown} is {width}×{height} pixels; at most "
                         f"{limits.max_pixels:,} pixels per image",
+                        TOO_MANY_PIXELS,
+                        {
+                            "name": shown,
+                            "width": width,
+                            "height": height,
+                            "max": f"{limits.max_pixels:,}",
+                        },
                     )
                 probe.verify()
             with Image.open(io.BytesIO(data)) as opened:
@@ -183,10 +227,17 @@ def _image(
     except Refused:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
-        raise Refused(field, f"{shown} is not a readable image ({e})") from None
+        raise Refused(
+            field, f"{shown} is not a readable image ({e})", UNREADABLE_IMAGE, {"name": shown}
+        ) from None
     media_type = _PIL_FORMATS.get(fmt)
     if media_type is None:
-        raise Refused(field, f"{shown} is a {fmt or 'unknown'} image: JPEG, PNG or WebP only")
+        raise Refused(
+            field,
+            f"{shown} is a {fmt or 'unknown'} image: JPEG, PNG or WebP only",
+            IMAGE_TYPE,
+            {"name": shown, "kind": fmt or "unknown"},
+        )
     pixels = _pixels_only(upright, keep_alpha=media_type != JPEG)
     out = io.BytesIO()
     if media_type == JPEG:
@@ -237,14 +288,29 @@ def _pdf(data: bytes, shown: str, field: str) -> None:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise Refused(field, f"{shown} is an encrypted PDF, which cannot be checked")
+            raise Refused(
+                field,
+                f"{shown} is an encrypted PDF, which cannot be checked",
+                PDF_ENCRYPTED,
+                {"name": shown},
+            )
         active = _active_content(reader.trailer)
     except Refused:
         raise
     except (PyPdfError, OSError, ValueError, KeyError, TypeError, RecursionError) as e:
-        raise Refused(field, f"{shown} is not a readable PDF ({type(e).__name__})") from None
+        raise Refused(
+            field,
+            f"{shown} is not a readable PDF ({type(e).__name__})",
+            UNREADABLE_PDF,
+            {"name": shown},
+        ) from None
     if active is not None:
-        raise Refused(field, f"{shown} is a PDF with {active}: not accepted")
+        raise Refused(
+            field,
+            f"{shown} is a PDF with {active}: not accepted",
+            PDF_ACTIVE,
+            {"name": shown, "what": active},
+        )
 
 
 def _active_content(root: Any) -> str | None:
@@ -282,7 +348,10 @@ def _office(data: bytes, shown: str, field: str, limits: AttachmentLimits) -> st
         members = archive.infolist()
         if len(members) > limits.max_zip_entries:
             raise Refused(
-                field, f"{shown} holds {len(members)} parts; at most {limits.max_zip_entries}"
+                field,
+                f"{shown} holds {len(members)} parts; at most {limits.max_zip_entries}",
+                TOO_MANY_PARTS,
+                {"name": shown, "count": len(members), "max": limits.max_zip_entries},
             )
         names = {m.filename for m in members}
         _inflate_all(archive, members, shown, field, limits, len(data))
@@ -290,15 +359,30 @@ def _office(data: bytes, shown: str, field: str, limits: AttachmentLimits) -> st
     except Refused:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
-        raise Refused(field, f"{shown} is not a readable office document ({e})") from None
+        raise Refused(
+            field,
+            f"{shown} is not a readable office document ({e})",
+            UNREADABLE_OFFICE,
+            {"name": shown},
+        ) from None
     if media_type is None:
-        raise Refused(field, f"{shown} is a zip archive, not an office document: not accepted")
+        raise Refused(
+            field,
+            f"{shown} is a zip archive, not an office document: not accepted",
+            ZIP_NOT_OFFICE,
+            {"name": shown},
+        )
     if any(n.lower().endswith("vbaproject.bin") for n in names) or "macroenabled" in (
         archive.read("[Content_Types].xml").decode("utf-8", "replace").lower()
         if "[Content_Types].xml" in names
         else ""
     ):
-        raise Refused(field, f"{shown} contains macros: save it without them (.docx, .xlsx)")
+        raise Refused(
+            field,
+            f"{shown} contains macros: save it without them (.docx, .xlsx)",
+            MACROS,
+            {"name": shown},
+        )
     return media_type
 
 
@@ -324,6 +408,13 @@ def _inflate_all(
                         f"{shown} unpacks to more than {_size(most)} "
                         f"(a zip bomb?): at most {_size(limits.max_unpacked_bytes)} "
                         f"and {limits.max_zip_ratio} times its size",
+                        ZIP_BOMB,
+                        {
+                            "name": shown,
+                            "size": _size(most),
+                            "max": _size(limits.max_unpacked_bytes),
+                            "ratio": limits.max_zip_ratio,
+                        },
                     )
 
 

@@ -411,3 +411,38 @@ async def test_after_erasure_nobody_is_served_the_files(
     client.cookies.clear()
     await track(client, filed)
     assert (await client.get(f"/track/files/{filed.photo.sha256}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "data", "name", "reason"),
+    [
+        ("zh", files.SVG_WITH_SCRIPT, "logo.svg", "文件类型不支持：logo.svg 是 SVG 图片"),
+        ("zh", files.pdf(javascript=True), "notice.pdf", "含有JavaScript 脚本的 PDF"),
+        ("zh", files.photo_with_gps(640, 480), "huge.jpg", "文件过大：huge.jpg 为"),
+        ("en", files.SVG_WITH_SCRIPT, "logo.svg", "logo.svg is an SVG image"),
+        ("en", files.photo_with_gps(640, 480), "huge.jpg", "per file"),
+    ],
+)
+async def test_a_refused_file_is_explained_in_the_pages_language(
+    settings: Settings, lang: str, data: bytes, name: str, reason: str
+) -> None:
+    async with gateway_client(small_files(settings)) as client:
+        page = await client.get("/complaints/new", params={"lang": lang})
+        fields = {
+            "csrf_token": hidden(page.text, "csrf_token"),
+            "form_id": hidden(page.text, "form_id"),
+            "subject": "水泵漏水",
+            "description": "泵房漏水三天",
+            "phone": "13700000009",
+        }
+        refused = await client.post(
+            "/complaints/new", data=fields, files=[("attachments", (name, data))]
+        )
+    assert refused.status_code == 422
+    message = refused.text.split('id="attachments-error"')[1][:600]
+    assert reason in message
+    # The other language's words are not there (the reason is not left in English).
+    if lang == "zh":
+        assert "not accepted" not in message.lower() and "per file" not in message
+    else:
+        assert "文件" not in message

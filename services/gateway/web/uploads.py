@@ -21,6 +21,7 @@ from starlette.requests import Request
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.web.complaint_form import Form
 from tousu.services.gateway.web.i18n import N_
+from tousu.services.gateway.web.refusals import reason
 from tousu.shared.attachments.checks import Kept, Refused
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.attachments.owners import owner_for_contact
@@ -69,7 +70,7 @@ async def checked(
         try:
             kept.append(await attachments.check(data, name, field=FIELD))
         except Refused as refused:
-            reasons.append(refused.reason)
+            reasons.append(reason(refused, lang))
     if reasons:
         form.error(FIELD, REFUSED, lang, reasons="; ".join(reasons))
         return []
