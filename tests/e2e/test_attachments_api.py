@@ -80,6 +80,7 @@ async def test_staff_upload_and_name_files_in_commands(
     assert refused.headers["content-type"].startswith("application/problem+json")
     (error,) = refused.json()["errors"]
     assert error["field"] == "file" and "HTML" in error["message"]
+    assert error["code"] == "html"  # the checks' stable code beside the English reason
     assert await stored(settings) == before
 
     photo = await gateway.post(

@@ -86,7 +86,15 @@ async def keep(
     except Refused as refusal:
         raise Unprocessable(
             REFUSED,
-            errors=[{"field": refusal.field, "message": refusal.reason, "type": "file_refused"}],
+            errors=[
+                {
+                    "field": refusal.field,
+                    "message": refusal.reason,
+                    "type": "file_refused",
+                    # Stable, for a client that shows the reason in its own words.
+                    "code": refusal.code,
+                }
+            ],
         ) from None
 
 
