@@ -446,3 +446,28 @@ async def test_a_refused_file_is_explained_in_the_pages_language(
         assert "not accepted" not in message.lower() and "per file" not in message
     else:
         assert "文件" not in message
+
+
+async def test_the_staff_desk_explains_a_refused_scan_in_chinese(
+    client: httpx.AsyncClient, store: PostgresEventStore
+) -> None:
+    await add_user(store.pool, "op-wu", "operator")
+    assert (await sign_in(client, "op-wu")).status_code == 303
+    page = await client.get("/staff/intake/new", params={"lang": "zh"})
+    form = {
+        "csrf_token": hidden(page.text, "csrf_token"),
+        "form_id": hidden(page.text, "form_id"),
+        "channel": "letter",
+        "received_at": local_input(utcnow() - timedelta(days=1)),
+        "name": "周红",
+        "phone": "13800138000",
+        "subject": "社区服务站长期无人值守",
+        "description": "多次前往社区服务站办事均无人接待。",
+    }
+    refused = await client.post(
+        "/staff/intake/new", data=form, files=[("attachments", ("来信.html", files.HTML_AS_JPG))]
+    )
+    assert refused.status_code == 422, refused.text[:300]
+    message = refused.text.split('id="attachments-error"')[1][:600]
+    assert "文件类型不支持：来信.html 是网页（HTML）文件" in message
+    assert "not accepted" not in message.lower()
