@@ -300,6 +300,13 @@ class AttachmentsSection(Section):
         description="A stored file no event refers to is removed by `tousu attachments sweep` "
         "once it is this old (hours): an upload whose command failed.",
     )
+    sweep_interval: float = Field(
+        default=3600,
+        gt=0,
+        description="Seconds between the sweeps the metrics service runs by itself (one "
+        "replica at a time): an unreferenced file goes at most this long after its grace "
+        "period. A quiet sweep lists the stored files and reads no events.",
+    )
     s3_bucket: str | None = Field(
         default=None,
         description="Keep the files in this bucket of S3-compatible object storage. Unset: "

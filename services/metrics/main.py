@@ -1,17 +1,20 @@
 """`tousu service metrics`: the projections (case view, KPI facts), the deadline
-watcher (督办) and the supervision commands."""
+watcher (督办), the supervision commands, and the attachment sweep."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from tousu.services.metrics.overdue_gauge import OverdueCases
 from tousu.services.metrics.projections import PROJECTIONS
 from tousu.services.metrics.projections.live import ProjectionRunner
 from tousu.services.metrics.watcher import DeadlineWatcher
 from tousu.shared.application.catalogue import METRICS
+from tousu.shared.attachments.store import store_for
+from tousu.shared.attachments.sweeper import Sweeper
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
 from tousu.shared.tasks import cancel_and_wait
@@ -27,7 +30,19 @@ async def projecting_and_watching(runtime: Runtime) -> AsyncIterator[None]:
         lambda: runtime.context.calendar,
         interval=runtime.settings.supervision_interval,
     )
-    tasks = [asyncio.create_task(runner.run()), asyncio.create_task(watcher.run())]
+    attachments = runtime.settings.attachments
+    sweeper = Sweeper(
+        runtime.store.pool,
+        store_for(runtime.settings),
+        grace=timedelta(hours=attachments.sweep_grace_hours),
+        interval=attachments.sweep_interval,
+        registry=runtime.registry,
+    )
+    tasks = [
+        asyncio.create_task(runner.run()),
+        asyncio.create_task(watcher.run()),
+        asyncio.create_task(sweeper.run()),
+    ]
     try:
         yield
     finally:

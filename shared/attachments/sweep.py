@@ -20,15 +20,29 @@ class Swept:
     leftovers: int = 0  # temporary files a crash left mid-write
 
 
-async def sweep(
-    conn: Queryable, store: BlobStore, *, grace: timedelta, now: datetime, dry_run: bool = False
-) -> Swept:
-    """Remove the unreferenced files older than ``grace`` (listed only, with ``dry_run``)."""
+async def referenced_names(conn: Queryable) -> set[str]:
+    """The blob names the events refer to (a file and its thumbnail)."""
     wanted: set[str] = set()
     async for _stream, ref in referenced(conn):
         wanted.add(blob_name(ref.owner, ref.sha256))
         if ref.thumbnail:
             wanted.add(blob_name(ref.owner, ref.sha256, thumbnail=True))
+    return wanted
+
+
+async def sweep(
+    conn: Queryable,
+    store: BlobStore,
+    *,
+    grace: timedelta,
+    now: datetime,
+    dry_run: bool = False,
+    wanted: set[str] | None = None,
+) -> Swept:
+    """Remove the unreferenced files older than ``grace`` (listed only, with
+    ``dry_run``); ``wanted``: the referenced names, when the caller read them."""
+    if wanted is None:
+        wanted = await referenced_names(conn)
     out = Swept()
     cutoff = now - grace
     async for blob in store.listing():
