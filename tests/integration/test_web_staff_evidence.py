@@ -71,6 +71,9 @@ async def test_a_supervision_notice_s_files_come_back_at_their_field(
     assert refused.status_code == 422
     message = re.search(r'id="supervise-evidence-error">(.*?)</p>', refused.text, re.S)
     assert message is not None and "JavaScript" in message.group(1)
+    # In the page's language, as the public form and the desk say it.
+    assert "含有JavaScript 脚本的 PDF" in message.group(1)
+    assert "is a PDF with" not in message.group(1)
     assert "逾期未回复，请说明" in refused.text
     assert (
         'id="supervise-share_with_complainant" name="share_with_complainant" value="1" checked'

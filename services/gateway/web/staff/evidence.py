@@ -24,6 +24,7 @@ from starlette.requests import Request
 from tousu.services.gateway.case_files import staff_file_url
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.web.i18n import N_, gettext
+from tousu.services.gateway.web.refusals import reason
 from tousu.services.gateway.web.staff.actions import EVIDENCE_FIELD, SHARE_FIELD
 from tousu.shared.attachments.checks import Kept, Refused
 from tousu.shared.attachments.files import Attachments
@@ -71,7 +72,7 @@ async def checked(
         try:
             kept.append(await attachments.check(data, name, field=FIELD))
         except Refused as refused:
-            reasons.append(refused.reason)
+            reasons.append(reason(refused, lang))
     if reasons:
         return [], gettext(lang, REFUSED, reasons="; ".join(reasons))
     return kept, None
