@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from tests import attachment_files as files
 from tests.helpers import eventually
 from tests.integration.test_attachments import file_with_evidence
+from tests.processes import spawn, stop
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.attachments.limits import AttachmentLimits
 from tousu.shared.attachments.store import LocalStore, blob_name
@@ -120,3 +121,32 @@ async def test_one_replica_sweeps_at_a_time(
         assert await attachments.store.exists(orphan)
     swept = await task.tick()
     assert swept is not None and swept.removed == [orphan]
+
+
+async def test_the_metrics_service_sweeps_by_itself(
+    store: PostgresEventStore, attachments: Attachments, child_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The service as deployed: `tousu service metrics` with a short interval
+    removes the old orphan and logs it at INFO."""
+    orphan, kept = await old_young_and_referenced(store, attachments)
+    env = {
+        **child_env,
+        "TOUSU_ATTACHMENTS_SWEEP_GRACE_HOURS": "1",  # the test's files are two hours old
+        "TOUSU_ATTACHMENTS_SWEEP_INTERVAL": "0.2",
+    }
+    proc = spawn("metrics", env, tmp_path)
+    try:
+
+        async def orphan_gone() -> bool:
+            return not await attachments.store.exists(orphan)
+
+        await eventually(orphan_gone, "the metrics service to sweep the old orphan", timeout=60)
+        assert stop(proc) == 0, (tmp_path / "metrics.log").read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for name in kept:
+        assert await attachments.store.exists(name), name
+    log = (tmp_path / "metrics.log").read_text()
+    assert "attachment sweep removed files" in log and orphan in log
