@@ -4,6 +4,7 @@ hashing the same bytes, in the same run, interleaved (each round runs every
 step once, in a shuffled order, so a slow moment of the machine falls on all
 of them alike). docs/attachments.md gives the numbers.
 
+    tousu bench attachments [--quick]
     .venv/bin/python -m bench.attachment_cost [--rounds 30] [--megapixels 12]
 """
 
@@ -13,12 +14,15 @@ import argparse
 import asyncio
 import hashlib
 import io
+import json
 import random
+import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -29,14 +33,13 @@ from tousu.shared.attachments.sealing import seal_blob
 from tousu.shared.attachments.store import LocalStore, blob_name
 
 KEY = bytes(32)
+BASELINE = "baseline: hash the bytes"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--megapixels", type=float, default=12.0)
-    args = parser.parse_args()
-    width = int((args.megapixels * 1e6 * 4 / 3) ** 0.5)
+def run_attachment_bench(rounds: int = 30, megapixels: float = 12.0) -> dict[str, Any]:
+    """Every step ``rounds`` times on one photo of ``megapixels``, interleaved;
+    the medians and p90s in ms, and each step's ratio to the baseline."""
+    width = int((megapixels * 1e6 * 4 / 3) ** 0.5)
     height = width * 3 // 4
     photo = photo_with_gps(width, height)
     limits = AttachmentLimits(max_bytes=64 << 20)
@@ -51,7 +54,7 @@ def main() -> None:
     sealed = seal_blob(KEY, None, sha, name, kept.content)
 
     steps: dict[str, Callable[[], object]] = {
-        "baseline: hash the bytes": lambda: hashlib.sha256(photo).hexdigest(),
+        BASELINE: lambda: hashlib.sha256(photo).hexdigest(),
         "check + re-encode + thumbnail": lambda: check(photo, "IMG.jpg", "photos", limits),
         "thumbnail alone": lambda: thumbnail(pixels, limits.thumbnail_px),
         "seal (AES-256-GCM)": lambda: seal_blob(KEY, None, sha, name, kept.content),
@@ -59,22 +62,45 @@ def main() -> None:
     }
     times: dict[str, list[float]] = {label: [] for label in steps}
     order = list(steps)
-    for _ in range(args.rounds):
-        random.shuffle(order)
-        for label in order:
-            start = time.perf_counter()
-            steps[label]()
-            times[label].append(time.perf_counter() - start)
-    print(
-        f"photo {width}×{height} ({width * height / 1e6:.1f} MP), "
-        f"{len(photo) / 1e6:.2f} MB sent, {len(kept.content) / 1e6:.2f} MB kept, "
-        f"thumbnail {len(kept.thumbnail or b'') / 1e3:.1f} kB; {args.rounds} rounds"
-    )
-    print(f"{'step':32} {'median ms':>10} {'p90 ms':>8}")
+    try:
+        for _ in range(rounds):
+            random.shuffle(order)
+            for label in order:
+                start = time.perf_counter()
+                steps[label]()
+                times[label].append(time.perf_counter() - start)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    base = statistics.median(times[BASELINE])
+    out: dict[str, Any] = {
+        "photo": {
+            "width": width,
+            "height": height,
+            "megapixels": round(width * height / 1e6, 1),
+            "bytes_sent": len(photo),
+            "bytes_kept": len(kept.content),
+            "thumbnail_bytes": len(kept.thumbnail or b""),
+        },
+        "rounds": rounds,
+        "steps": {},
+    }
     for label, samples in times.items():
         ordered = sorted(samples)
-        p90 = ordered[int(0.9 * (len(ordered) - 1))]
-        print(f"{label:32} {statistics.median(samples) * 1e3:10.1f} {p90 * 1e3:8.1f}")
+        median = statistics.median(samples)
+        out["steps"][label] = {
+            "median_ms": round(median * 1e3, 2),
+            "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))] * 1e3, 2),
+            "x_baseline": round(median / base, 1) if base else None,
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--megapixels", type=float, default=12.0)
+    args = parser.parse_args()
+    print(json.dumps(run_attachment_bench(args.rounds, args.megapixels), indent=2))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tousu.services import SERVICES
 
@@ -71,3 +72,31 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
     assert floor["consume"]["messages"] > 0 and floor["consume"]["consumer_cpu_ms_per_message"] > 0
     assert floor["transaction"]["transactions"] > 0
     assert floor["transaction"]["client_cpu_ms_per_transaction"] > 0
+    photos = result["attachments"]
+    assert set(photos) == {"12MP", "3MP"}
+    for photo in photos.values():
+        steps = photo["steps"]
+        assert photo["photo"]["bytes_kept"] > 0 and photo["photo"]["thumbnail_bytes"] > 0
+        assert steps["baseline: hash the bytes"]["x_baseline"] == 1.0
+        assert steps["check + re-encode + thumbnail"]["median_ms"] > 0
+
+
+def test_the_tousu_script_finds_the_benchmarks_from_any_folder(
+    child_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The `tousu` script of a source checkout's virtualenv runs `tousu bench`
+    outside the checkout too (bench/ is not installed; the CLI finds it beside
+    the package), and the attachments part needs no servers."""
+    script = Path(sys.executable).parent / "tousu"
+    done = subprocess.run(
+        [str(script), "bench", "attachments", "--quick"],
+        env=child_env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    result = json.loads(done.stdout)
+    assert set(result) == {"machine", "quick", "attachments"}
+    assert result["attachments"]["3MP"]["rounds"] == 3

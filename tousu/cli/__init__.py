@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from pathlib import Path
 
 import typer
 
@@ -46,7 +48,20 @@ _COMMAND_MODULES = (
 _CHECKOUT_ONLY = {"tousu.cli.bench_cmds": "bench", "tousu.cli.chaos_cmds": "chaos"}
 
 
+def _source_checkout_on_path() -> None:
+    """In a source checkout (`make` installs tousu editable), bench/ sits beside
+    the tousu package but is not installed, and the `tousu` script does not
+    run from the checkout: put the checkout at the end of the path so `tousu
+    bench` finds it from any folder. Installed from a wheel, the package's
+    folder has no bench/ beside it, and nothing changes."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "bench" / "pipeline_bench.py").is_file() and (root / "pyproject.toml").is_file():
+        if str(root) not in sys.path:
+            sys.path.append(str(root))
+
+
 def _load_commands() -> None:
+    _source_checkout_on_path()
     # Imported here, not at the top: each module imports `app` from this one.
     for name in _COMMAND_MODULES:
         try:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bench.attachment_cost import run_attachment_bench
 from bench.floor_bench import run_floor_bench
 from bench.kpi_bench import run_kpi_bench
 from bench.pipeline_bench import FULL, QUICK, PipelineConfig, run_pipeline_bench
@@ -39,6 +40,7 @@ class Part(StrEnum):
     KPIS = "kpis"
     PIPELINE = "pipeline"
     FLOOR = "floor"
+    ATTACHMENTS = "attachments"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
@@ -75,7 +77,8 @@ def bench(
 ) -> None:
     """Measure the event store, the relay, projection rebuilds, KPI queries, the
     plumbing's CPU floor (a message consumed, a transaction committed) and the
-    whole pipeline (submission → accepted → routed, every service its own process);
+    whole pipeline (submission → accepted → routed, every service its own process),
+    and the cost of keeping a photo (attachments: no servers needed);
     print JSON.
 
     Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
@@ -95,7 +98,16 @@ def bench(
         if unknown:
             raise typer.BadParameter(f"unknown channel(s): {', '.join(sorted(unknown))}")
         config = dataclasses.replace(config, channels=tuple(channel))
-    result = run(_bench(part, quick, config))
+    if part is Part.ATTACHMENTS:  # no servers: the checks, sealing and the data folder
+        result: dict[str, Any] = {
+            "machine": _machine(),
+            "quick": quick,
+            "attachments": _attachments(quick),
+        }
+    else:
+        result = run(_bench(part, quick, config))
+        if part is Part.ALL:
+            result["attachments"] = _attachments(quick)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if "pipeline" in result:
@@ -105,14 +117,7 @@ def bench(
 
 
 async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
-        "quick": quick,
-    }
+    result: dict[str, Any] = {"machine": _machine(), "quick": quick}
     async with _servers() as (db_url, nats):
         async with scratch(db_url, nats) as space:
             result["servers"] = await _versions(space)
@@ -136,6 +141,26 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
             async with scratch(db_url, nats) as space:
                 result["pipeline"] = await run_pipeline_bench(space, pipeline)
     return result
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+# Photos (megapixels) of a phone's camera and of what WeChat sends; rounds (quick, full).
+ATTACHMENT_PHOTOS = (12.0, 3.0)
+ATTACHMENT_ROUNDS = (3, 20)
+
+
+def _attachments(quick: bool) -> dict[str, Any]:
+    rounds = ATTACHMENT_ROUNDS[0 if quick else 1]
+    return {
+        f"{mp:g}MP": run_attachment_bench(rounds=rounds, megapixels=mp) for mp in ATTACHMENT_PHOTOS
+    }
 
 
 @asynccontextmanager
