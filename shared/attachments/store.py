@@ -96,8 +96,15 @@ class LocalStore:
         self._path(name).unlink(missing_ok=True)
 
     async def listing(self) -> AsyncIterator[Stored]:
+        # The walk runs in a thread: the sweeper lists every tick, in the
+        # metrics service's event loop, and a large data folder would stall it.
+        for stored in await asyncio.to_thread(self._listing):
+            yield stored
+
+    def _listing(self) -> list[Stored]:
         if not self.root.is_dir():
-            return
+            return []
+        found: list[Stored] = []
         for owner in sorted(self.root.iterdir()):
             if not owner.is_dir():
                 continue
@@ -105,11 +112,14 @@ class LocalStore:
                 if path.name.startswith(".upload-"):
                     continue  # being written (or left by a crash: the sweep's age rule)
                 st = path.stat()
-                yield Stored(
-                    f"{owner.name}/{path.name}",
-                    st.st_size,
-                    datetime.fromtimestamp(st.st_mtime, UTC),
+                found.append(
+                    Stored(
+                        f"{owner.name}/{path.name}",
+                        st.st_size,
+                        datetime.fromtimestamp(st.st_mtime, UTC),
+                    )
                 )
+        return found
 
     def leftovers(self) -> list[Path]:
         """Temporary files a crash left mid-write."""
