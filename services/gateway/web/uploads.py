@@ -45,15 +45,50 @@ def attachments_of(request: Request) -> Attachments:
     return attachments
 
 
-async def chosen_files(request: Request) -> list[tuple[str, bytes]]:
-    """(name, bytes) of each file chosen in the form's file inputs; an input
-    left empty sends a part without a name, which is no file."""
+async def chosen_files(request: Request, field: str = FIELD) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file chosen in the form's file inputs named
+    ``field``; an input left empty sends a part without a name, which is no
+    file. The staff evidence forms read theirs here too."""
     form = await request.form()
     out: list[tuple[str, bytes]] = []
-    for item in form.getlist(FIELD):
+    for item in form.getlist(field):
         if isinstance(item, UploadFile) and item.filename:
             out.append((item.filename, await item.read()))
     return out
+
+
+# A refusal for the file field: a catalogue message and its values, which
+# each form words its own way (the public form and desk; the case page).
+Problem = tuple[str, dict[str, object]]
+
+
+async def check_all(
+    attachments: Attachments,
+    files: list[tuple[str, bytes]],
+    lang: Lang,
+    *,
+    field: str,
+    too_many: str,
+    refused: str,
+) -> tuple[list[Kept], Problem | None]:
+    """What would be kept of each file, nothing stored; or, when there are
+    too many or any is refused, none kept and the problem for the file field
+    (``too_many`` with the limit and count, or ``refused`` with every refused
+    file's reason in ``lang``). Every web form with files checks them here,
+    so one refused file leaves none of the others stored."""
+    limit = attachments.limits.max_files
+    if len(files) > limit:
+        return [], (too_many, {"max": limit, "count": len(files)})
+    kept: list[Kept] = []
+    reasons: list[str] = []
+    for name, data in files:
+        try:
+            kept.append(await attachments.check(data, name, field=field))
+        except Refused as refusal:
+            reasons.append(reason(refusal, lang))
+    if reasons:
+        return [], (refused, {"reasons": "; ".join(reasons)})
+    return kept, None
 
 
 async def checked(
@@ -61,19 +96,12 @@ async def checked(
 ) -> list[Kept]:
     """What would be kept of each file; nothing stored. A problem goes to
     the form's file field (every refused file's reason, in one message)."""
-    if len(files) > attachments.limits.max_files:
-        form.error(FIELD, TOO_MANY, lang, max=attachments.limits.max_files, count=len(files))
-        return []
-    kept: list[Kept] = []
-    reasons: list[str] = []
-    for name, data in files:
-        try:
-            kept.append(await attachments.check(data, name, field=FIELD))
-        except Refused as refused:
-            reasons.append(reason(refused, lang))
-    if reasons:
-        form.error(FIELD, REFUSED, lang, reasons="; ".join(reasons))
-        return []
+    kept, problem = await check_all(
+        attachments, files, lang, field=FIELD, too_many=TOO_MANY, refused=REFUSED
+    )
+    if problem is not None:
+        message, values = problem
+        form.error(FIELD, message, lang, **values)
     return kept
 
 

@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import asyncpg
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from tousu.services.gateway.case_files import staff_file_url
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.web.i18n import N_, gettext
-from tousu.services.gateway.web.refusals import reason
 from tousu.services.gateway.web.staff.actions import EVIDENCE_FIELD, SHARE_FIELD
-from tousu.shared.attachments.checks import Kept, Refused
+from tousu.services.gateway.web.uploads import check_all, chosen_files
+from tousu.shared.attachments.checks import Kept
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.attachments.owners import owner_of_case
 from tousu.shared.events.types import FileRef
@@ -50,12 +49,7 @@ SHARED = N_("shared with the complainant")
 
 async def chosen(request: Request) -> list[tuple[str, bytes]]:
     """(name, bytes) of each file chosen; an empty input sends a part without a name."""
-    form = await request.form()
-    out: list[tuple[str, bytes]] = []
-    for item in form.getlist(FIELD):
-        if isinstance(item, UploadFile) and item.filename:
-            out.append((item.filename, await item.read()))
-    return out
+    return await chosen_files(request, FIELD)
 
 
 async def checked(
@@ -63,19 +57,13 @@ async def checked(
 ) -> tuple[list[Kept], str | None]:
     """What would be kept of each file, nothing stored; or the message for
     the file field (every refused file's reason)."""
-    limit = attachments.limits.max_files
-    if len(files) > limit:
-        return [], gettext(lang, TOO_MANY, max=limit, count=len(files))
-    kept: list[Kept] = []
-    reasons: list[str] = []
-    for name, data in files:
-        try:
-            kept.append(await attachments.check(data, name, field=FIELD))
-        except Refused as refused:
-            reasons.append(reason(refused, lang))
-    if reasons:
-        return [], gettext(lang, REFUSED, reasons="; ".join(reasons))
-    return kept, None
+    kept, problem = await check_all(
+        attachments, files, lang, field=FIELD, too_many=TOO_MANY, refused=REFUSED
+    )
+    if problem is None:
+        return kept, None
+    message, values = problem
+    return [], gettext(lang, message, **values)
 
 
 async def stored(
