@@ -6,7 +6,6 @@ from __future__ import annotations
 from tousu.services.intake import endpoints, merge
 from tousu.services.intake.intake import Intake
 from tousu.shared.application.catalogue import INTAKE
-from tousu.shared.application.context_source import ContextSource
 from tousu.shared.keys import access_code_key
 from tousu.shared.service import Runtime, ServiceSpec, run_service
 from tousu.shared.settings import Settings
@@ -21,7 +20,7 @@ def desk(runtime: Runtime) -> Intake:
         auto_accept=runtime.settings.auto_accept,
         group_commit=runtime.settings.group_commit,
         registry=runtime.registry,
-        render=ContextSource.for_settings(runtime.settings).render,
+        render=runtime.context.render,
     )
 
 
