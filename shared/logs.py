@@ -61,6 +61,8 @@ REDACTED_FIELDS = frozenset(
         "recipient_name",
         "id_number",
         "address",
+        "openid",
+        "wechat_openid",
         "api_key",
         "password",
         "token",

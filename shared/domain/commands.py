@@ -39,7 +39,9 @@ class ComplainantFacts(Complainant):
     # checked), as a dict would be.
     model_config = ConfigDict(from_attributes=True)
 
-    @field_validator("name", "phone", "email", "address", "id_number", mode="before")
+    @field_validator(
+        "name", "phone", "email", "address", "id_number", "wechat_openid", mode="before"
+    )
     @classmethod
     def _clean(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value

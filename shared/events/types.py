@@ -47,7 +47,7 @@ class _Part(BaseModel):
 
 class Complainant(_Part):
     """Who complained. The personal fields (name, phone, email, address,
-    id_number) are stored sealed: the event store keeps only ``key`` (the
+    id_number, wechat_openid) are stored sealed: the event store keeps only ``key`` (the
     complainant whose data key encrypts them) and ``sealed`` (the ciphertext),
     and :mod:`tousu.shared.privacy` reveals them where they are needed. ``erased``
     marks a complainant whose key has been destroyed: the fields are gone."""
@@ -57,6 +57,9 @@ class Complainant(_Part):
     email: str | None = None
     address: str | None = None
     id_number: str | None = None  # 居民身份证号码, checked with its check digit
+    # The sender's OpenID at the organisation's WeChat official account
+    # (微信公众号): how a WeChat complainant is told (template messages).
+    wechat_openid: str | None = Field(default=None, max_length=128)
     anonymous: bool = False
     preferred_channel: Channel | None = None
     key: uuid.UUID | None = None

@@ -68,7 +68,9 @@ class Submission(ComplaintFacts, Attaching):
                         ("complainant.phone", "须登记电话或地址 / a phone number or address")
                     )
             case Channel.WEB | Channel.WECHAT:
-                if not (who.phone or who.email or who.anonymous):
+                # Through WeChat the sender's OpenID is a way back to them.
+                wechat = self.channel == Channel.WECHAT and who.wechat_openid
+                if not (who.phone or who.email or who.anonymous or wechat):
                     out.append(
                         (
                             "complainant",

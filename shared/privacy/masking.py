@@ -33,8 +33,8 @@ def mask_email(email: str) -> str:
 
 
 def masked(who: Complainant) -> Complainant:
-    """``who`` with name, phone and e-mail masked; the address and the ID
-    number are left out (no part of them is both useful and harmless)."""
+    """``who`` with name, phone and e-mail masked; the address, the ID
+    number and the WeChat OpenID are left out (no part of them is both useful and harmless)."""
     return who.model_copy(
         update={
             "name": mask_name(who.name) if who.name else None,
@@ -42,5 +42,6 @@ def masked(who: Complainant) -> Complainant:
             "email": mask_email(who.email) if who.email else None,
             "address": None,
             "id_number": None,
+            "wechat_openid": None,
         }
     )

@@ -18,7 +18,7 @@ from tousu.shared.events import NewEvent
 from tousu.shared.privacy.crypto import seal
 from tousu.shared.privacy.keys import key_for
 
-PERSONAL_FIELDS = ("name", "phone", "email", "address", "id_number")
+PERSONAL_FIELDS = ("name", "phone", "email", "address", "id_number", "wechat_openid")
 # Set by sealing only: a client's copy of them is dropped, never trusted.
 _SEAL_FIELDS = ("key", "sealed", "erased")
 _CARRIERS = frozenset({"ComplaintReceived"})
