@@ -159,6 +159,157 @@ class NotifySection(Section):
     )
 
 
+SMS_PROVIDERS = ("log", "tencent", "aliyun")
+# What an SMS template's parameters may be filled with (docs/notices.md).
+SMS_PARAM_SOURCES = ("tracking_no", "date", "link", "access_code", "name", "organisation")
+# A template's parameters when its setting names none: the access-code
+# notice carries the code, the others the number, the day and the link.
+SMS_DEFAULT_PARAMS = ("tracking_no", "date", "link")
+SMS_ACCESS_CODE_PARAMS = ("tracking_no", "access_code", "link")
+
+_TEMPLATE_HELP = (
+    "The provider's approved template id for the {what} SMS, optionally followed by "
+    "`:` and its parameters in the template's order, each a source (tracking_no, date, "
+    "link, access_code, name, organisation) or `variable=source` for a named variable "
+    "(Alibaba's ${{variable}}); default parameters {default}. Unset: this notice is not "
+    "sent by SMS (it goes dead and the web page keeps it)."
+)
+
+
+def _template_help(what: str, default: tuple[str, ...] = SMS_DEFAULT_PARAMS) -> str:
+    return _TEMPLATE_HELP.format(what=what, default="`" + ",".join(default) + "`")
+
+
+class SmsTemplate(BaseModel):
+    """One notice kind's template: its id and its parameters, in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    template_id: str
+    # (variable name, source); the variable is the source unless renamed.
+    params: tuple[tuple[str, str], ...]
+
+
+def parse_sms_template(spec: str, default: tuple[str, ...]) -> SmsTemplate:
+    """``"1234567"`` or ``"1234567:tracking_no,day=date,link"`` as a template."""
+    template_id, _, rest = spec.partition(":")
+    if not template_id.strip():
+        raise ValueError(f"SMS template {spec!r} has no template id")
+    items = [p.strip() for p in rest.split(",") if p.strip()] if rest else list(default)
+    params: list[tuple[str, str]] = []
+    for item in items:
+        name, _, source = item.partition("=")
+        source = (source or name).strip()
+        if source not in SMS_PARAM_SOURCES:
+            raise ValueError(
+                f"SMS template {spec!r}: unknown parameter {source!r} "
+                f"(one of {', '.join(SMS_PARAM_SOURCES)})"
+            )
+        params.append((name.strip(), source))
+    return SmsTemplate(template_id=template_id.strip(), params=tuple(params))
+
+
+class SmsSection(Section):
+    """The HTTP SMS gateway SMS notices go through (docs/notices.md)."""
+
+    env_prefix = "TOUSU_SMS_"
+
+    provider: str = Field(
+        default="log",
+        description="Whose API the gateway speaks: `tencent` (Tencent Cloud SMS, SendSms "
+        "2021-01-11, TC3-HMAC-SHA256), `aliyun` (Alibaba Cloud SMS, SendSms 2017-05-25, "
+        "ACS3-HMAC-SHA256), or `log` (no gateway: each SMS is written to the log).",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="The gateway's URL. Unset: the provider's public endpoint "
+        "(https://sms.tencentcloudapi.com/, https://dysmsapi.aliyuncs.com/); set it to "
+        "reach the provider through a proxy, or to have a local gateway stand in.",
+    )
+    region: str = Field(
+        default="ap-guangzhou",
+        description="Tencent Cloud's region of the SMS API (X-TC-Region); not used by Alibaba.",
+    )
+    secret_id: str | None = Field(
+        default=None,
+        description="The API key's id: Tencent Cloud SecretId, or Alibaba Cloud AccessKey ID.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="The API key's secret: Tencent Cloud SecretKey, or Alibaba Cloud "
+        "AccessKey secret. Never logged.",
+    )
+    app_id: str | None = Field(
+        default=None,
+        description="Tencent Cloud's SmsSdkAppId (the SMS application, 1400…); not used "
+        "by Alibaba.",
+    )
+    sign_name: str | None = Field(
+        default=None,
+        description="The approved SMS signature (签名, SignName) without 【】. Unset: "
+        "TOUSU_NOTIFY_ORGANISATION.",
+    )
+    timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one request to the gateway may take."
+    )
+    template_acceptance: str | None = Field(
+        default=None, description=_template_help("acceptance (受理告知)")
+    )
+    template_rejection: str | None = Field(
+        default=None, description=_template_help("rejection (不予受理告知)")
+    )
+    template_extension: str | None = Field(
+        default=None, description=_template_help("extension (延期告知)")
+    )
+    template_progress: str | None = Field(
+        default=None, description=_template_help("progress (办理进度)")
+    )
+    template_result: str | None = Field(
+        default=None, description=_template_help("result (处理结果告知)")
+    )
+    template_follow_up_survey: str | None = Field(
+        default=None, description=_template_help("follow-up survey (回访)")
+    )
+    template_access_code: str | None = Field(
+        default=None,
+        description=_template_help("access code (查询码告知)", SMS_ACCESS_CODE_PARAMS),
+    )
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SMS_PROVIDERS:
+            raise ValueError(f"TOUSU_SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        self.templates()  # a bad template fails at start-up, not at the first SMS
+        if self.provider == "log":
+            return self
+        missing = [
+            self.env_name(f)
+            for f in ("secret_id", "secret_key")
+            + (("app_id",) if self.provider == "tencent" else ())
+            if getattr(self, f) is None
+        ]
+        if missing:
+            raise ValueError(f"TOUSU_SMS_PROVIDER={self.provider} needs {', '.join(missing)}")
+        return self
+
+    def templates(self) -> dict[str, SmsTemplate]:
+        """Notice kind → template, for the kinds that have one."""
+        found: dict[str, SmsTemplate] = {}
+        for name in type(self).model_fields:
+            spec = getattr(self, name)
+            if name.startswith("template_") and spec:
+                kind = name.removeprefix("template_")
+                default = SMS_ACCESS_CODE_PARAMS if kind == "access_code" else SMS_DEFAULT_PARAMS
+                found[kind] = parse_sms_template(spec, default)
+        return found
+
+
 # A shared slowdown (of a number or a username, from any address) locks its
 # owner out too: its window may not be longer than this, so that an attacker
 # can never keep the owner out for long.
@@ -552,6 +703,11 @@ class Settings(BaseSettings):
     notify: NotifySection = Field(
         default_factory=NotifySection,
         description="How the notice dispatcher claims, retries and gives up.",
+    )
+    sms: SmsSection = Field(
+        default_factory=SmsSection,
+        description="The HTTP SMS gateway SMS notices go through: provider, key, "
+        "signature and a template per notice kind (docs/notices.md).",
     )
     rate: RateSection = Field(
         default_factory=RateSection,
