@@ -112,6 +112,10 @@ class DecisionContext:
     attachment_problem: Callable[[FileRef], str | None] = any_file
     # Most files one step may carry (TOUSU_ATTACHMENTS_MAX_FILES).
     max_attachments: int = 5
+    # Set only in the process of `tousu import` (tousu/importer/): an
+    # administrator records an earlier system's history, under the rules of
+    # shared/domain/imports.py. No running service sets it.
+    importing: bool = False
 
     def deadline(self, kind: DeadlineKind, start: datetime, days: int) -> Deadline:
         due = self.calendar.add_working_days(start, days)

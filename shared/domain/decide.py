@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tousu.shared.domain import commands as c
+from tousu.shared.domain.actors import channel_of, check_channel, is_department_system
 from tousu.shared.domain.context import DecisionContext, Limits
 from tousu.shared.domain.errors import (
     Forbidden,
@@ -19,6 +20,7 @@ from tousu.shared.domain.errors import (
     StaleVersion,
 )
 from tousu.shared.domain.handling_order import missing_before, refusal_reason
+from tousu.shared.domain.imports import authorise_import
 from tousu.shared.domain.late_entries import assess, check_order
 from tousu.shared.domain.state import ComplaintState
 from tousu.shared.domain.status import FINAL, HANDLING, Status
@@ -70,7 +72,7 @@ def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> l
     decider = _DECIDERS[type(command)]
     if not state.exists and not isinstance(command, c.SubmitComplaint):
         raise NotFound("no such complaint")
-    _authorise(state, command)
+    _authorise(state, command, ctx)
     if command.expected_version is not None and command.expected_version != state.version:
         raise StaleVersion(command.name(), state.status, command.expected_version, state.version)
     check_order(state, command, ctx)
@@ -106,10 +108,18 @@ def _event_id(command: c.Command, index: int) -> uuid.UUID:
     return uuid.uuid5(command.command_id, str(index))
 
 
-def _authorise(state: ComplaintState, command: c.Command) -> None:
+def _authorise(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> None:
+    if ctx.importing:
+        authorise_import(command)
+        return
     role = command.actor.role
     if role not in ROLES[type(command)]:
         raise Forbidden(f"role {role} may not {command.name()}", role=role, command=command.name())
+    if channel_of(command.actor) is not None and not isinstance(command, c.SubmitComplaint):
+        # A channel's adapter is a system only for what it brings in.
+        raise Forbidden(
+            f"a channel's adapter may not {command.name()}", role=role, command=command.name()
+        )
     if role in DEPARTMENT and state.exists:
         if command.actor.department is None or command.actor.department != state.department:
             # Not "forbidden": a department must not learn other departments' cases exist.
@@ -153,7 +163,14 @@ def _check_service_item(item: str | None, ctx: DecisionContext) -> None:
 def _check_handler(handler: str, department: str, cmd: c.ClaimCase, ctx: DecisionContext) -> None:
     # Whom a case is claimed for is whose figures it counts in: a handler
     # claims for himself, only the department head assigns it to another.
-    if handler != cmd.actor.id and cmd.actor.role != "dept_head":
+    # A department's own system is no person: it claims for one of the
+    # department's staff, as the department head would.
+    system = is_department_system(cmd.actor)
+    if system and handler == cmd.actor.id:
+        raise InvalidCommand(
+            "handler", "a department's system names the staff member who handles the case"
+        )
+    if handler != cmd.actor.id and cmd.actor.role != "dept_head" and not system:
         raise InvalidCommand(
             "handler", "only a department head may assign a case to someone else; claim it yourself"
         )
@@ -202,6 +219,7 @@ def _files(cmd: c.Attaching, s: ComplaintState, ctx: DecisionContext) -> list[ev
 def _submit(s: ComplaintState, cmd: c.SubmitComplaint, ctx: DecisionContext) -> Emitted:
     if s.exists:
         raise IllegalTransition(cmd.name(), s.status, "the complaint exists already")
+    check_channel(cmd.actor, cmd.channel.value)
     if cmd.category is not None:
         _check_classification(ctx.classification_problem, cmd.category, cmd.subcategory)
     elif cmd.subcategory is not None:
@@ -475,6 +493,18 @@ def _decide_extension(s: ComplaintState, cmd: c.DecideExtension, ctx: DecisionCo
 def _resolve(s: ComplaintState, cmd: c.ResolveComplaint, ctx: DecisionContext) -> Emitted:
     if s.status == Status.EXTENSION_PENDING:
         raise IllegalTransition(cmd.name(), s.status, "decide the extension request first")
+    if ctx.importing:
+        # An earlier system's result: no claim, investigation, plan or
+        # consultation on record (shared/domain/imports.py); said so.
+        _require(s, cmd, HANDLING | {Status.ROUTED})
+        data = ev.ComplaintResolved(
+            result=cmd.result,
+            basis=cmd.basis,
+            improvements=cmd.improvements,
+            round=s.round,
+            short_path=bool(missing_before(s, type(cmd))),
+        )
+        return [(data, s.department)]
     _require(s, cmd, HANDLING)
     if cmd.short_path and not ctx.short_path_allowed(s.service_item):
         raise InvalidCommand(

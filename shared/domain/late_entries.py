@@ -2,14 +2,18 @@
 
 A command's ``occurred_at`` is when the fact happened, ``ctx.now`` when it is
 recorded. More than the grace apart, it is a late entry. Staff may record
-one on their own within a window: registering a letter, a visit or a call
-within ``registration`` (30 days), any other step within the working day
+one on their own within a window: registering a complaint that reached the
+organisation by letter, visit, call, or by web or WeChat outside tousu (an
+e-mail, a message to a staff phone) within ``registration`` (30 days), any
+other step within the working day
 (``step_working_days`` back; 0: the same day). Beyond that only a supervisor
 (or an administrator) may record it, with a ``late_reason``. System actors
 (the deadline watcher, automatic routing, channel adapters) date their steps
 by the stored facts they follow or by the instant a channel received a
 submission, so no window applies to them: a backlog must not lose a citizen's
-complaint. Every late entry, within its window or not, is marked by a
+complaint. An import of an earlier system's history (``ctx.importing``,
+shared/domain/imports.py) has a window of its own, ``import``, with no limit.
+Every late entry, within its window or not, is marked by a
 :class:`~tousu.shared.events.types.LateEntryRecorded` stored after its events.
 
 Pure: the time comes from the context.
@@ -24,13 +28,19 @@ from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.context import DecisionContext
 from tousu.shared.domain.errors import InvalidCommand
+from tousu.shared.domain.imports import imported_mark
 from tousu.shared.domain.state import ComplaintState
 from tousu.shared.events import Envelope
 from tousu.shared.events import types as ev
 from tousu.shared.events.types import Channel
 
-# What staff register from paper or speech, often after the day it came in.
-REGISTERED_CHANNELS = frozenset({Channel.LETTER, Channel.WALK_IN, Channel.PHONE})
+# What staff register, often after the day it came in: from paper or speech,
+# and a web or WeChat complaint that reached the organisation outside tousu
+# (an e-mail to an office, a WeChat message to a staff member's phone). Every
+# channel but Open311, whose clients submit themselves.
+REGISTERED_CHANNELS = frozenset(
+    {Channel.LETTER, Channel.WALK_IN, Channel.PHONE, Channel.WEB, Channel.WECHAT}
+)
 STAFF = frozenset({"operator", "handler", "dept_head", "supervisor", "admin"})
 APPROVERS = frozenset({"supervisor", "admin"})
 # Past any clock skew: an occurred_at later than now by more is refused.
@@ -57,6 +67,8 @@ def assess(command: c.Command, ctx: DecisionContext) -> ev.LateEntryRecorded | N
 
     Raises InvalidCommand if it is later than the actor may record it.
     """
+    if ctx.importing:
+        return imported_mark(command, ctx.now)
     rules = ctx.late_entries
     late_by = ctx.now - command.occurred_at
     if late_by <= rules.grace:
@@ -71,7 +83,7 @@ def assess(command: c.Command, ctx: DecisionContext) -> ev.LateEntryRecorded | N
     ):
         window = "registration"
         within = late_by <= rules.registration
-        limit = f"a letter, visit or call may be registered up to {_span(rules.registration)} late"
+        limit = f"staff may register a complaint up to {_span(rules.registration)} late"
     else:
         window = "working_day"
         earliest = _earliest_step(ctx)

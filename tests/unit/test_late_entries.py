@@ -112,23 +112,32 @@ def test_a_registration_beyond_thirty_days_needs_a_supervisor_with_a_reason(
     assert (mark.reason, mark.approved_by) == ("信件积压，核对后补登", "sup-wang")
 
 
-def test_other_channels_are_not_registrations() -> None:
-    """A web or WeChat complaint is dated when it reaches us: typed in the next
-    day by staff it is a step like any other."""
+@pytest.mark.parametrize("channel", [Channel.WEB, Channel.WECHAT])
+def test_staff_register_a_web_or_wechat_complaint_with_its_real_date(channel: Channel) -> None:
+    """A web or WeChat complaint that reached the organisation outside tousu
+    (an e-mail to an office, a WeChat message to a staff phone) is registered
+    by staff with the day it came, within the registration window; a
+    complainant on the public site still cannot date anything back."""
+    fields = {
+        "channel": channel,
+        "occurred_at": START,
+        "tracking_no": "TS1",
+        "complainant": Complainant(name="张三", phone="13800000000"),
+        "subject": "s",
+        "description": "d",
+    }
     case = Case()
-    case.now = START + timedelta(days=1)
-    field = refused(
-        case,
-        c.SubmitComplaint,
-        OPERATOR,
-        channel=Channel.WECHAT,
-        occurred_at=START,
-        tracking_no="TS1",
-        complainant=Complainant(anonymous=True),
-        subject="s",
-        description="d",
-    )
-    assert field == "occurred_at"
+    case.now = START + timedelta(days=10)
+    case.do(c.SubmitComplaint, OPERATOR, **fields)
+    (mark,) = marks(case)
+    assert (mark.window, mark.within_window, mark.approved_by) == ("registration", True, None)
+    assert case.state.received_at == START
+    beyond = Case()
+    beyond.now = START + timedelta(days=31)
+    assert refused(beyond, c.SubmitComplaint, OPERATOR, **fields) == "occurred_at"
+    public = Case()
+    public.now = START + timedelta(days=1)
+    assert refused(public, c.SubmitComplaint, COMPLAINANT, **fields) == "occurred_at"
 
 
 # -- beyond the window ------------------------------------------------------------
