@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from tousu.shared.application.results import SubmitResult
 from tousu.shared.domain import commands as c
 from tousu.shared.events import types as ev
 from tousu.shared.intake.submission import Submission, SubmitRequest
@@ -36,6 +37,9 @@ class RequestEntry:
     title: str
     # What the request carries: the body, or a command request's command.
     payload: type[BaseModel]
+    # What its ``{"ok": true}`` reply's ``result`` is (the published schemas);
+    # None: a command request's (``results.CommandOutcome``), or not described.
+    result: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ INTAKE = ServiceEntry(
     "intake",
     commands={"accept": c.AcceptComplaint, "reject": c.RejectComplaint},
     requests={
-        "submit": RequestEntry("intake submit", SubmitRequest),
+        "submit": RequestEntry("intake submit", SubmitRequest, result=SubmitResult),
         # A command request run by intake itself, across two complaints.
         "merge": RequestEntry(command_title("intake", c.LinkDuplicate), c.LinkDuplicate),
     },
