@@ -75,8 +75,11 @@ def test_the_wheel_holds_every_file_of_the_package_folders(source: Path, wheel: 
         for name in files
     }
     kinds = {Path(name).suffix for name in expected}
-    assert {".py", ".sql", ".yaml", ".html", ".css", ".po", ".cfg"} <= kinds
+    assert {".py", ".sql", ".yaml", ".html", ".css", ".po", ".cfg", ".json"} <= kinds
     assert any("/templates/staff/" in name for name in expected)
+    # The message schemas an adapter validates against (tousu schemas export).
+    assert "tousu/kit/schemas/index.json" in expected
+    assert "tousu/kit/schemas/cmd.intake.submit.schema.json" in expected
     assert sorted(expected - names_in(wheel)) == []
 
 
