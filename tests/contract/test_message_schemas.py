@@ -1,0 +1,129 @@
+"""The published JSON Schemas (tousu/kit/schemas): what the generator makes,
+one for every message of the catalogue and every event type, and they say
+what tousu itself accepts and sends."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from tousu.shared.application import replies, schemas
+from tousu.shared.application.catalogue import CATALOGUE
+from tousu.shared.events import EventData
+from tousu.shared.intake.submission import SubmitRequest
+
+SHIPPED = Path(str(schemas.shipped()))
+REGENERATE = "run `tousu schemas export` and commit tousu/kit/schemas"
+
+
+def shipped(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SHIPPED / f"{name}{schemas.SUFFIX}").read_text("utf-8"))
+    return loaded
+
+
+def errors(name: str, message: object) -> list[str]:
+    validator = Draft202012Validator(shipped(name))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(message)]
+
+
+def test_the_shipped_files_are_what_the_generator_makes() -> None:
+    present = {p.name for p in SHIPPED.iterdir()}
+    wanted = schemas.rendered(present)
+    missing = sorted(set(wanted) - present)
+    stale = sorted(present - set(wanted) - schemas.kept(present))
+    differ = sorted(
+        name
+        for name in set(wanted) & present
+        if (SHIPPED / name).read_text("utf-8") != wanted[name]
+    )
+    assert (missing, stale, differ) == ([], [], []), (
+        f"tousu/kit/schemas is not what the models say (missing, stale, changed); {REGENERATE}"
+    )
+
+
+def test_every_file_is_a_valid_schema_and_the_index_names_only_shipped_ones() -> None:
+    index = json.loads((SHIPPED / schemas.INDEX).read_text("utf-8"))
+    named = set()
+    for entry in index["subjects"].values():
+        named |= {entry["schema"], entry.get("reply"), *entry.get("versions", {}).values()}
+    named.discard(None)
+    files = {p.name.removesuffix(schemas.SUFFIX) for p in SHIPPED.glob(f"*{schemas.SUFFIX}")}
+    assert named == files
+    for name in files:
+        Draft202012Validator.check_schema(shipped(name))
+
+
+def test_every_request_of_the_catalogue_and_every_event_type_has_its_schema() -> None:
+    subjects = schemas.index()["subjects"]
+    for service, entry in CATALOGUE.items():
+        for name in [*entry.commands, *entry.requests, "ping"]:
+            contract = subjects[f"{{root}}.cmd.{service}.{name}"]
+            assert contract["schema"] == f"cmd.{service}.{name}"
+            assert contract["reply"] == f"cmd.{service}.{name}.reply"
+    for event_type, data in EventData.registry.items():
+        contract = subjects[f"{{root}}.events.{{department}}.{event_type}"]
+        assert contract["versions"][str(data.schema_version)] == contract["schema"]
+    assert subjects["{root}.intake.{channel}"]["schema"] == "intake.submission"
+
+
+def test_subject_patterns_match_one_token_per_placeholder() -> None:
+    pattern = "{root}.events.{department}.CaseClaimed"
+    assert schemas.subject_matches(pattern, "t1.events.water.CaseClaimed", "t1")
+    assert schemas.subject_matches(pattern, "a.b.events._.CaseClaimed", "a.b")
+    assert not schemas.subject_matches(pattern, "t1.events.water.CaseReturned", "t1")
+    assert not schemas.subject_matches(pattern, "t1.events.a.b.CaseClaimed", "t1")
+
+
+SUBMISSION = {
+    "channel": "wechat",
+    "external_ref": "wx-1",
+    "complainant": {"phone": "13800000000"},
+    "subject": "路灯不亮",
+    "description": "小区门口的路灯坏了一周。",
+}
+ACTOR = {"id": "channel:wechat", "role": "system"}
+
+
+def test_a_submission_tousu_accepts_is_valid_and_one_missing_a_field_is_not() -> None:
+    request = {"submission": SUBMISSION, "actor": ACTOR}
+    SubmitRequest.model_validate(request)
+    assert errors("cmd.intake.submit", request) == []
+    assert errors("intake.submission", SUBMISSION) == []
+    broken = {"submission": {**SUBMISSION, "subject": ""}, "actor": {"role": "system"}}
+    found = errors("cmd.intake.submit", broken)
+    # A made-up actor (no id) is no actor.
+    assert any(e.startswith("['actor']") for e in found), found
+    assert any("['submission', 'subject']" in e for e in found), found
+    assert errors("intake.submission", {**SUBMISSION, "colour": "red"}) != []
+
+
+def test_the_reply_shapes_of_the_reply_helpers_are_the_schemas() -> None:
+    outcome = {
+        "complaint_id": str(uuid.uuid4()),
+        "tracking_no": "TS2603-0001-00",
+        "status": "received",
+        "version": 1,
+        "department": None,
+        "repeated": False,
+        "events": [
+            {
+                "event_id": str(uuid.uuid4()),
+                "type": "ComplaintReceived",
+                "version": 1,
+                "global_position": 7,
+            }
+        ],
+    }
+    assert errors("cmd.handling.resolve.reply", replies.ok(outcome)) == []
+    refused = replies.error("illegal_transition", "not now", {"command": "ResolveComplaint"})
+    assert errors("cmd.handling.resolve.reply", refused) == []
+    with pytest.raises(ValidationError) as invalid:
+        SubmitRequest.model_validate({"submission": {}, "actor": ACTOR})
+    assert errors("cmd.intake.submit.reply", replies.from_exception(invalid.value)) == []
+    assert errors("cmd.intake.submit.reply", replies.ok(outcome)) != []
