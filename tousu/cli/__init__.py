@@ -41,6 +41,7 @@ _COMMAND_MODULES = (
     "tousu.cli.attachments_cmds",
     "tousu.cli.settings_cmds",
     "tousu.cli.schemas_cmds",
+    "tousu.cli.import_cmds",
 )
 
 

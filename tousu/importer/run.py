@@ -1,0 +1,178 @@
+"""An import run: rows in batches, each batch decided in memory and its
+accepted rows appended in one transaction.
+
+Per batch: the old ids the file repeats are refused (the first row with an id
+is the record); rows whose complaint exists already (a second run, a run cut
+short) are counted as already there; the rest get tracking numbers not yet
+taken and are decided (records.py); the decided rows' events are appended,
+one append per complaint, and their tracking numbers reserved, all in one
+transaction. A batch is small (a few hundred rows) because readers of the
+store wait for any open writing transaction (docs/architecture.md). A
+tracking number taken meanwhile by a live registration, or a complaint a
+concurrent run imported first, fails the transaction: the batch is then done
+again from the start. Nothing is published from here: the relay publishes
+what was appended, and the services project it as any other history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from itertools import islice
+
+import asyncpg
+
+from tousu.importer.records import Decided, Recorder, Refusal, complaint_id_of
+from tousu.importer.rows import Row
+from tousu.shared.events import complaint_stream, utcnow
+from tousu.shared.intake.identifiers import new_tracking_no
+from tousu.shared.intake.tracking_numbers import reserve, taken
+from tousu.shared.store import ConcurrencyConflict
+from tousu.shared.store.postgres import (
+    Connection,
+    PgUnitOfWork,
+    PostgresEventStore,
+    read_streams,
+)
+
+BATCH = 250
+ATTEMPTS = 5
+
+
+@dataclass
+class Summary:
+    read: int = 0
+    imported: int = 0
+    already: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class Importer:
+    def __init__(
+        self,
+        store: PostgresEventStore,
+        recorder: Recorder,
+        *,
+        dry_run: bool = False,
+        batch: int = BATCH,
+    ) -> None:
+        self.store = store
+        self.recorder = recorder
+        self.dry_run = dry_run
+        self.batch = batch
+        self._first_row: dict[str, int] = {}  # old id -> the row that has it first
+
+    async def run(
+        self, rows: Iterable[Row], progress: Callable[[int], None] = lambda _n: None
+    ) -> Summary:
+        summary = Summary(dry_run=self.dry_run)
+        started = time.perf_counter()
+        for batch in _batches(rows, self.batch):
+            await self._batch(batch, summary)
+            summary.read += len(batch)
+            progress(len(batch))
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _unique(self, batch: list[Row], summary: Summary) -> list[tuple[Row, str | None]]:
+        """The rows whose old id the file has not given before (a row without
+        one goes on, to be refused with the others' reasons)."""
+        out: list[tuple[Row, str | None]] = []
+        for row in batch:
+            old_id = self.recorder.old_id(row)
+            if old_id is not None:
+                first = self._first_row.setdefault(old_id, row.number)
+                if first != row.number:
+                    summary.refused.append(
+                        Refusal(
+                            row.number,
+                            old_id,
+                            "external_id",
+                            f"the same old id as row {first}: each record once",
+                        )
+                    )
+                    continue
+            out.append((row, old_id))
+        return out
+
+    async def _batch(self, batch: list[Row], summary: Summary) -> None:
+        rows = self._unique(batch, summary)
+        for attempt in range(ATTEMPTS):
+            try:
+                imported, already, refused = await self._attempt(rows)
+            except (asyncpg.UniqueViolationError, ConcurrencyConflict):
+                # A tracking number or a complaint taken since we looked: again.
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            summary.imported += imported
+            summary.already += already
+            summary.refused.extend(refused)
+            return
+
+    async def _attempt(self, rows: list[tuple[Row, str | None]]) -> tuple[int, int, list[Refusal]]:
+        source = self.recorder.source
+        streams = {
+            old_id: complaint_stream(complaint_id_of(source, old_id))
+            for _, old_id in rows
+            if old_id is not None
+        }
+        async with self.store.pool.acquire() as conn:
+            histories = await read_streams(conn, list(streams.values()))
+            fresh = [(r, o) for r, o in rows if o is None or not histories.get(streams[o])]
+            numbers = await self._numbers(conn, [r for r, _ in fresh])
+        decided: list[Decided] = []
+        refused: list[Refusal] = []
+        for (row, _), number in zip(fresh, numbers, strict=True):
+            outcome = self.recorder.decide(row, number)
+            if isinstance(outcome, Decided):
+                decided.append(outcome)
+            else:
+                refused.append(outcome)
+        if decided and not self.dry_run:
+            async with self.store.unit_of_work() as uow:
+                for d in decided:
+                    await uow.append(complaint_stream(d.complaint_id), 0, d.events)
+                assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
+                uow.defer(
+                    partial(reserve, pairs=[(d.tracking_no, d.complaint_id) for d in decided])
+                )
+        return len(decided), len(rows) - len(fresh), refused
+
+    async def _numbers(self, conn: Connection, rows: list[Row]) -> list[str]:
+        """An unused tracking number for each row, of the month it was received."""
+        received = [self._received(row) for row in rows]
+        numbers = [new_tracking_no(at) for at in received]
+        while True:
+            seen: set[str] = set()
+            clash = await taken(conn, numbers)
+            again = False
+            for i, number in enumerate(numbers):
+                if number in clash or number in seen:
+                    numbers[i] = new_tracking_no(received[i])
+                    again = True
+                seen.add(numbers[i])
+            if not again:
+                return numbers
+
+    def _received(self, row: Row) -> datetime:
+        try:
+            at = self.recorder.mapping.instant(row.values, "received_at")
+        except ValueError:
+            at = None  # refused when decided; any month will do meanwhile
+        return at or utcnow()
