@@ -41,8 +41,10 @@ from bench.observer import Observer
 from bench.scratch import Scratch
 from tousu.services.intake.intake import SUBMISSION_NAMESPACE
 from tousu.services.relay.message import MSG_ID
+from tousu.shared.application.credentials import signed_connect
 from tousu.shared.events import complaint_stream
-from tousu.shared.nats_setup import connect, ensure_streams
+from tousu.shared.nats_setup import ensure_streams
+from tousu.shared.settings import Settings
 
 SERVICES = ("intake", "routing", "handling", "followup", "metrics", "gateway")
 NATS_SERVICES = tuple(s for s in SERVICES if s != "gateway")
@@ -330,7 +332,9 @@ async def run_pipeline_bench(scratch: Scratch, config: PipelineConfig) -> dict[s
         data_dir = Path(folder)
         port = _free_port()
         fleet = Fleet(_child_env(scratch, data_dir, port), data_dir)
-        nc = await connect(scratch.nats_url, name="tousu-bench-pipeline")
+        # Signed as the services (sharing its data folder's key) expect.
+        signer = Settings(data_dir=data_dir, subject_root=scratch.naming.root)
+        nc = await signed_connect(signer, scratch.nats_url, "tousu-bench-pipeline", sender="bench")
         observer = Observer(config.in_flight)
         submitter = Submitter(observer, nc, scratch, f"http://127.0.0.1:{port}")
         try:

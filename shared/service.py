@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from tousu.shared.application.catalogue import ServiceEntry
 from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.credentials import credential_key
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_commands, register_requests
 from tousu.shared.application.replies import Request, ok
@@ -220,8 +221,10 @@ def _compose(
     inputs = spec.inputs(runtime)
     consumers = spec.consumers(runtime)
     _check_against_entry(spec, naming, requests, inputs, consumers)
-    register_commands(broker, naming, spec.name, spec.commands, runtime.executor)
-    register_requests(broker, naming, spec.name, requests)
+    # The credential key is read (or made) once, before the first request.
+    key = credential_key(settings)
+    register_commands(broker, naming, spec.name, spec.commands, runtime.executor, key=key)
+    register_requests(broker, naming, spec.name, requests, key=key)
     for source in inputs:
         subscribe_input(broker, settings, source)
     app = build_app(settings, consumers, broker=broker, store=store, registry=registry)

@@ -646,6 +646,13 @@ class Settings(BaseSettings):
         description="Keys the access codes' HMAC. Unset: kept in `<data_dir>/access-code-key`. "
         "The same on every intake and gateway process, and never changed.",
     )
+    credential_key: SecretStr | None = Field(
+        default=None,
+        description="Signs the credentials NATS senders carry in their `Tousu-Credential` "
+        "header (the gateway's, the CLI's, each channel adapter's and department system's; "
+        "docs/integrations.md). Unset: kept in `<data_dir>/credential-key`. The same in every "
+        "process; changing it revokes every credential issued.",
+    )
     # Read from the environment by tousu.shared.privacy.crypto itself, on each
     # use and without building every setting (it may change in tests); declared
     # here so that it is documented and checked with the others.

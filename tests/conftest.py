@@ -17,7 +17,8 @@ from nats.js import JetStreamContext
 from tests.infra import Servers, configured_servers, new_database, unique_suffix, with_database
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.database import prepare_database as migrate
-from tousu.shared.nats_setup import connect, delete_streams, ensure_streams
+from tousu.shared.application.credentials import signed_connect
+from tousu.shared.nats_setup import delete_streams, ensure_streams
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -144,7 +145,10 @@ async def store(database_url: str) -> AsyncIterator[PostgresEventStore]:
 
 @pytest.fixture
 async def nats_client(settings: Settings) -> AsyncIterator[NatsClient]:
-    client = await connect(str(settings.nats_url), name="tousu-test")
+    # A trusted sender, like the gateway: its commands name their actors.
+    client = await signed_connect(
+        settings, str(settings.nats_url), "tousu-test", sender="tests", max_reconnect_attempts=-1
+    )
     try:
         yield client
     finally:

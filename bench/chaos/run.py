@@ -24,8 +24,10 @@ from bench.chaos.processes import Processes
 from bench.chaos.servers import Servers
 from bench.fleet import logged_errors
 from tousu.database import prepare_database
+from tousu.shared.application.credentials import signed_connect
 from tousu.shared.naming import Naming
-from tousu.shared.nats_setup import connect, ensure_streams
+from tousu.shared.nats_setup import ensure_streams
+from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,7 +91,9 @@ async def _run(config: ChaosConfig, data_dir: Path, progress: Progress | None) -
     try:
         await prepare_database(servers.database_url)
         await handler_accounts(servers.database_url)
-        nc = await connect(servers.nats_url, name="tousu-chaos")
+        # Signed as the services (sharing its data folder's key) expect.
+        bench_settings = Settings(data_dir=data_dir, subject_root=naming.root)
+        nc = await signed_connect(bench_settings, servers.nats_url, "tousu-chaos", sender="bench")
         try:
             await ensure_streams(nc.jetstream(), naming)
             processes.start_all()

@@ -28,13 +28,14 @@ from tousu.services.gateway.open311.routes import open311_router
 from tousu.services.gateway.openapi_problems import document_problems
 from tousu.services.gateway.problems import install_problem_handlers
 from tousu.services.gateway.public.routes import public_router
+from tousu.services.gateway.schemas import schemas_router
 from tousu.services.gateway.throttle import RateLimitMiddleware, Throttle
 from tousu.services.gateway.web.public import static_files, web_public_router
 from tousu.services.gateway.web.staff import staff_router
 from tousu.services.relay.views import quarantine_readiness
+from tousu.shared.application.credentials import signed_connect
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.keys import access_code_key
-from tousu.shared.nats_setup import connect
 from tousu.shared.observability import database_check, nats_check, process_registry, readiness
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
@@ -54,7 +55,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=5)
-        nats = await connect(str(settings.nats_url), name="tousu-gateway")
+        # Every command and submission the gateway sends carries its trusted
+        # credential: it has authenticated the staff member or public it names.
+        nats = await signed_connect(
+            settings,
+            str(settings.nats_url),
+            "tousu-gateway",
+            sender="gateway",
+            max_reconnect_attempts=-1,
+        )
         store = await PostgresEventStore.connect(str(settings.database_url), min_size=1, max_size=5)
         attachments = Attachments.for_settings(settings, pool)
         app.state.connections = Connections(pool, nats, store, attachments)
@@ -99,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(open311_router(settings))
     app.include_router(metrics_router())
     app.include_router(asyncapi_router(settings))
+    app.include_router(schemas_router())
     app.include_router(web_public_router(settings))
     app.include_router(staff_router(settings))
     app.mount("/static", static_files(), name="static")

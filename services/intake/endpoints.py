@@ -1,6 +1,12 @@
 """intake's ways in, as its ServiceSpec declares them: ``<root>.cmd.intake.submit``
 (request-reply) and the durable channel submissions on ``<root>.intake.<channel>``
-(stream <ROOT>_INTAKE, durable ``intake-submissions``)."""
+(stream <ROOT>_INTAKE, durable ``intake-submissions``).
+
+Both are answered for the sender their ``Tousu-Credential`` names
+(``tousu.shared.application.credentials``): a trusted sender (the gateway)
+names the actor, a channel's adapter is ``channel:<channel>`` and submits for
+its own channel only; anyone else is refused (replied to, or dead-lettered
+with the reason)."""
 
 from __future__ import annotations
 
@@ -12,10 +18,16 @@ from pydantic import ValidationError
 from tousu.services.intake.bad_input import parse_submission
 from tousu.services.intake.intake import Intake
 from tousu.shared.application.catalogue import INTAKE
+from tousu.shared.application.credentials import (
+    Kind,
+    credential_key,
+    principal_of,
+    submission_admission,
+)
 from tousu.shared.application.replies import Request
 from tousu.shared.consumer.inputs import Input
-from tousu.shared.domain.errors import DomainError
-from tousu.shared.events import Actor
+from tousu.shared.domain.actors import channel_actor, check_channel
+from tousu.shared.domain.errors import DomainError, Forbidden, InvalidCommand
 from tousu.shared.intake.submission import SubmitRequest
 from tousu.shared.logs import bound_contextvars, get_logger
 from tousu.shared.settings import Settings
@@ -27,7 +39,13 @@ SUBMISSIONS_DURABLE = CHANNEL_SUBMISSIONS.name
 
 def submit(intake: Intake) -> Request[SubmitRequest]:
     async def handle(request: SubmitRequest) -> dict[str, Any]:
-        submitted = await intake.submit(request.submission, request.actor)
+        actor = request.actor
+        if actor is None:  # submission_admission names one for every sender it admits
+            raise InvalidCommand("actor", "the submission's actor is missing")
+        # The decider refuses it too; refused here before a resend of another
+        # channel's reference could be answered with that channel's complaint.
+        check_channel(actor, request.submission.channel.value)
+        submitted = await intake.submit(request.submission, actor)
         return submitted.as_json()
 
     return Request(
@@ -37,15 +55,23 @@ def submit(intake: Intake) -> Request[SubmitRequest]:
         title=INTAKE.requests["submit"].title,
         # Building the complaint's command from the submission validates again.
         refused=(ValidationError, DomainError),
+        admit=submission_admission,
     )
 
 
 def channel_submissions(intake: Intake, settings: Settings) -> Input:
+    key = credential_key(settings)
+
     async def register(msg: Msg) -> None:
         channel = msg.subject.rsplit(".", 1)[-1]
         with bound_contextvars(channel=channel):
+            principal = principal_of(key, msg.headers)
+            if principal.kind is Kind.DEPARTMENT:
+                raise Forbidden(f"{principal} may not submit", principal=str(principal))
+            # A trusted sender's message is its channel's; an adapter is its own channel.
+            actor = principal.actor() or channel_actor(channel)
+            check_channel(actor, channel)
             submission = parse_submission(msg.data, channel, settings.max_submission_bytes)
-            actor = Actor(id=f"channel:{channel}", role="system")
             submitted = await intake.submit(submission, actor, details=False)
             log.info("submission registered", tracking_no=submitted.tracking_no)
 

@@ -3,6 +3,8 @@
 A command request: ``{"complaint_id": "<uuid>", "command": {<fields>, "actor":
 {…}, "occurred_at": "…"}}``. Reply ``{"ok": true, "result": {…}}`` or ``{"ok":
 false, "error": {"code", "message", "details"}}`` (``replies.answer``).
+Each request is answered for the sender its ``Tousu-Credential`` header
+names (``credentials``); without a valid one the reply is ``unauthenticated``.
 Replicas of a service share each subject through a queue group, so each
 request is executed once.
 """
@@ -14,15 +16,25 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, ConfigDict
 
 from tousu.shared.application.catalogue import command_title
+from tousu.shared.application.credentials import (
+    Admission,
+    Unauthenticated,
+    command_admission,
+    principal_of,
+    trusted_only,
+)
 from tousu.shared.application.executor import CommandExecutor, Outcome
-from tousu.shared.application.replies import Request, answer
+from tousu.shared.application.replies import Request, answer, from_exception
 from tousu.shared.domain.commands import Command
+from tousu.shared.logs import get_logger
 from tousu.shared.naming import Naming
 
 C = TypeVar("C", bound=Command)
+log = get_logger("tousu.requests")
 
 # Requests one process handles at once on each subject. nats-py runs a
 # subscription's callbacks one after another, so without this a process
@@ -66,9 +78,11 @@ def command_request(
     run: Callable[[uuid.UUID, C], Awaitable[Outcome]],
     *,
     failed: str = "the command could not be executed",
+    admit: Admission = trusted_only,
 ) -> Request[tuple[uuid.UUID, C]]:
     """A command request whose command ``run`` carries out (the executor, or a
-    service's own way, such as intake's merge across two complaints)."""
+    service's own way, such as intake's merge across two complaints); ``admit``:
+    who may send it (``credentials.command_admission``)."""
 
     def parse(body: dict[str, Any]) -> tuple[uuid.UUID, C]:
         request = CommandRequest.model_validate(body)
@@ -86,7 +100,12 @@ def command_request(
         }
 
     return Request(
-        parse, handle, failed, title=command_title(service, command_type), context=context
+        parse,
+        handle,
+        failed,
+        title=command_title(service, command_type),
+        context=context,
+        admit=admit,
     )
 
 
@@ -96,23 +115,40 @@ def register_commands(
     service: str,
     commands: Mapping[str, type[Command]],
     executor: CommandExecutor,
+    *,
+    key: bytes,
 ) -> None:
-    """Each of ``commands`` executed by ``executor``."""
+    """Each of ``commands`` executed by ``executor``; ``key``: the credential key."""
     requests = {
-        name: command_request(service, command_type, executor.execute)
+        name: command_request(
+            service, command_type, executor.execute, admit=command_admission(service, name)
+        )
         for name, command_type in commands.items()
     }
-    register_requests(broker, naming, service, requests)
+    register_requests(broker, naming, service, requests, key=key)
 
 
 def register_requests(
-    broker: NatsBroker, naming: Naming, service: str, requests: Mapping[str, Request[Any]]
+    broker: NatsBroker,
+    naming: Naming,
+    service: str,
+    requests: Mapping[str, Request[Any]],
+    *,
+    key: bytes,
 ) -> None:
+    """Each of ``requests``, answered for the sender whose credential ``key`` verifies."""
     for name, request in requests.items():
-        _register(broker, naming.command(service, name), service, request)
+        _register(broker, naming.command(service, name), service, request, key)
 
 
-def _register(broker: NatsBroker, subject: str, service: str, request: Request[Any]) -> None:
+def _register(
+    broker: NatsBroker, subject: str, service: str, request: Request[Any], key: bytes
+) -> None:
     @broker.subscriber(subject, queue=service, max_workers=CONCURRENT_REQUESTS, title=request.title)
-    async def handle(body: dict[str, Any]) -> dict[str, Any]:
-        return await answer(request, body)
+    async def handle(body: dict[str, Any], message: NatsMessage) -> dict[str, Any]:
+        try:
+            principal = principal_of(key, message.headers)
+        except Unauthenticated as exc:
+            log.info("request refused", request=request.title, code=exc.code, reason=exc.message)
+            return from_exception(exc)
+        return await answer(request, body, principal)

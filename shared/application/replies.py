@@ -5,7 +5,9 @@ Every request on ``<root>.cmd.<service>.<name>`` — a command, a submission, a
 merge — is a :class:`Request` declared in the service's ``ServiceSpec`` and
 answered by :func:`answer`: a body that does not validate, or a refusal, is an
 ``{"ok": false, ...}`` reply naming why; anything else that fails is an
-``internal_error`` (logged here, never shown to the caller).
+``internal_error`` (logged here, never shown to the caller). Who may send it,
+and as whom, is the request's ``admit`` (``tousu.shared.application.credentials``):
+by default only a trusted sender.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from tousu.shared.application.credentials import Admission, Principal, trusted_only
 from tousu.shared.domain.errors import DomainError
 from tousu.shared.logs import bound_contextvars, get_logger
 
@@ -66,13 +69,25 @@ class Request(Generic[T]):
     context: Callable[[T], Mapping[str, str]] = _nothing_to_log
     # What ``handle`` raises that is the caller's to hear, not an internal error.
     refused: tuple[Refusal, ...] = (DomainError,)
+    # Who may send it, and the body as it is parsed for them (their actor
+    # derived from their credential); by default, trusted senders only.
+    admit: Admission = trusted_only
 
 
-async def answer(request: Request[T], body: dict[str, Any]) -> dict[str, Any]:
-    """The reply to ``body``."""
+async def answer(request: Request[T], body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """The reply to ``body`` sent by ``principal``."""
     try:
-        parsed = request.parse(body)
+        parsed = request.parse(request.admit(principal, body))
     except ValidationError as exc:
+        return from_exception(exc)
+    except DomainError as exc:
+        log.info(
+            "request refused",
+            request=request.title,
+            code=exc.code,
+            reason=exc.message,
+            principal=str(principal),
+        )
         return from_exception(exc)
     with bound_contextvars(**request.context(parsed)):
         try:

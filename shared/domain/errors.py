@@ -71,3 +71,10 @@ class InvalidCommand(DomainError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, field=field)
         self.field = field
+
+
+class WrongChannel(DomainError):
+    """A channel's adapter submitting for another channel (403)."""
+
+    code = "wrong_channel"
+    http_status = 403

@@ -87,9 +87,13 @@ class Submission(ComplaintFacts, Attaching):
 
 
 class SubmitRequest(BaseModel):
-    """The body of ``<root>.cmd.intake.submit``: a submission and who sends it."""
+    """The body of ``<root>.cmd.intake.submit``: a submission and who sends it.
+
+    ``actor``: named by a trusted sender (the gateway, for the staff member or
+    the public); a channel's adapter leaves it out, its credential makes it
+    ``channel:<channel>`` (docs/integrations.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
     submission: Submission
-    actor: Actor
+    actor: Actor | None = None

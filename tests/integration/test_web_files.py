@@ -29,6 +29,7 @@ from tousu.services.gateway.web.staff.intake import local_input
 from tousu.services.intake import endpoints
 from tousu.services.intake.intake import Intake
 from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.credentials import credential_key
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_requests
 from tousu.shared.attachments.files import Attachments
@@ -288,7 +289,8 @@ async def intake(settings: Settings, store: PostgresEventStore) -> AsyncIterator
     )
     desk = Intake(store, executor, access_code_key=access_code_key(settings))
     broker = NatsBroker(str(settings.nats_url))
-    register_requests(broker, settings.naming, "intake", {"submit": endpoints.submit(desk)})
+    requests = {"submit": endpoints.submit(desk)}
+    register_requests(broker, settings.naming, "intake", requests, key=credential_key(settings))
     await broker.start()
     try:
         yield
