@@ -6,7 +6,8 @@ which its own ``ServiceSpec`` is built from) and its broker assembled by
 commands, its requests and inputs, the consumers), with handlers that are
 never called, and never connected: only its subscribers' subjects and message
 schemas are read. The gateway's own store stands in for the service's, and
-nothing calls it.
+nothing calls it. Their payloads, replies and the events the relay publishes
+come from the published message schemas (``asyncapi_payloads``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from faststream.nats import NatsBroker
-from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
+from faststream.specification import AsyncAPI, get_asyncapi_html
 
+from tousu.services.gateway.asyncapi_payloads import Document, with_contracts
 from tousu.services.gateway.problems import NotFound, Text
 from tousu.shared.application.catalogue import CATALOGUE
 from tousu.shared.application.context_source import ContextSource
@@ -61,40 +63,51 @@ class Documents:
     def __init__(self, settings: Settings) -> None:
         url = public_url(settings.nats_url or "nats://localhost:4222")
         self._settings = settings.model_copy(update={"nats_url": url})
-        self._specs: dict[str, Specification] | None = None
+        self._specs: dict[str, Document] | None = None
         self._lock = asyncio.Lock()
 
-    async def get(self, store: PostgresEventStore) -> dict[str, Specification]:
+    async def get(self, store: PostgresEventStore) -> dict[str, Document]:
         async with self._lock:
             if self._specs is None:
                 self._specs = await asyncio.to_thread(self._build, store)
             return self._specs
 
-    def _build(self, store: PostgresEventStore) -> dict[str, Specification]:
+    def _build(self, store: PostgresEventStore) -> dict[str, Document]:
         brokers = {
             name: described_broker(self._settings, spec, store)
             for name, spec in service_specs().items()
         }
+        root = self._settings.naming.root
         out = {
-            name: AsyncAPI(broker, title=f"{TITLE} {name}", version=VERSION).to_specification()
+            name: self._document(
+                AsyncAPI(broker, title=f"{TITLE} {name}", version=VERSION), root, events=False
+            )
             for name, broker in brokers.items()
         }
-        out[""] = AsyncAPI(
+        whole = AsyncAPI(
             *brokers.values(),
             title=TITLE,
             version=VERSION,
             description="Every tousu service's NATS subjects: commands "
-            "(`<root>.cmd.<service>.<command>`, request-reply), channel submissions "
-            "and the event consumers. Per service: `/asyncapi/{service}`.",
-        ).to_specification()
+            "(`<root>.cmd.<service>.<command>`, request-reply, with their replies), "
+            "channel submissions, the event consumers and the events the relay publishes "
+            "(`<root>.events.<department>.<Type>`). Per service: `/asyncapi/{service}`. "
+            "The same payload schemas, one file per message: `GET /schemas`.",
+        )
+        out[""] = self._document(whole, root, events=True)
         return out
+
+    @staticmethod
+    def _document(asyncapi: AsyncAPI, root: str, *, events: bool) -> Document:
+        spec = asyncapi.to_specification()
+        return Document(spec.title, with_contracts(spec.to_jsonable(), root, events=events))
 
 
 def asyncapi_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["asyncapi"])
     documents = Documents(settings)
 
-    async def specification(request: Request, service: str = "") -> Specification:
+    async def specification(request: Request, service: str = "") -> Document:
         specs = await documents.get(request.app.state.connections.store)
         if service not in specs:
             raise NotFound(NO_SUCH_SERVICE, code="service_not_found")
