@@ -1,11 +1,18 @@
 """`tousu service followup`: the satisfaction follow-up (回访), re-handling, closing,
-and the notices to complainants (consumer ``notifier`` and the outbox dispatcher)."""
+and the notices to complainants (consumer ``notifier`` and the outbox dispatcher),
+and the departments' webhooks (consumer ``webhooks`` and its dispatcher)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from tousu.services.followup.notifier import dispatching, notifier
+from tousu.services.followup.webhooks.consumer import (
+    PendingDeliveries,
+    webhook_dispatching,
+    webhooks_consumer,
+)
 from tousu.shared.application.catalogue import FOLLOWUP
 from tousu.shared.consumer import Consumer
 from tousu.shared.service import Runtime, ServiceSpec, run_service
@@ -13,13 +20,21 @@ from tousu.shared.settings import Settings
 
 
 def consumers(runtime: Runtime) -> Sequence[Consumer]:
-    return (notifier(runtime.context.render),)
+    return (notifier(runtime.context.render), webhooks_consumer())
+
+
+@asynccontextmanager
+async def background(runtime: Runtime) -> AsyncIterator[None]:
+    """Both dispatchers: the notices' and the webhooks'."""
+    async with dispatching(runtime), webhook_dispatching(runtime):
+        yield
 
 
 SPEC = ServiceSpec.of(
     FOLLOWUP,
     consumers=consumers,
-    lifespan=dispatching,
+    lifespan=background,
+    scrape_sources=lambda runtime: [PendingDeliveries(runtime.registry, runtime.store.pool)],
 )
 
 

@@ -46,7 +46,7 @@ from tousu.shared.store.postgres import Connection, PgUnitOfWork
 log = get_logger("tousu.notifier")
 
 # Its name and the events it sends a notice on: the catalogue's.
-(_ENTRY,) = FOLLOWUP.consumers
+(_ENTRY,) = [entry for entry in FOLLOWUP.consumers if entry.name == "notifier"]
 CONSUMER = _ENTRY.name
 EVENT_TYPES = _ENTRY.event_types
 # A title for a text without one (the plain renderer of tests and tools).

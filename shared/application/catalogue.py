@@ -140,6 +140,21 @@ FOLLOWUP = ServiceEntry(
                 "FollowUpScheduled",
             ),
         ),
+        # Department webhooks: the events of a department's cases, for its
+        # own system (services/followup/webhooks/payload.py, docs/webhooks.md).
+        ConsumerEntry(
+            "webhooks",
+            (
+                "ComplaintRouted",
+                "CaseClaimed",
+                "CaseReturned",
+                "ExtensionDecided",
+                "SupervisionRaised",
+                "DeadlineRecalculated",
+                "ComplaintReopened",
+                "ComplaintClosed",
+            ),
+        ),
     ),
 )
 
