@@ -118,6 +118,78 @@ class SmtpSection(Section):
         return self.message_id_domain or self.from_address.rpartition("@")[2] or "tousu.invalid"
 
 
+class WechatSection(Section):
+    """The WeChat official account (微信公众号): the adapter (``tousu service
+    wechat``, docs/wechat.md) and the template messages followup sends."""
+
+    env_prefix = "TOUSU_WECHAT_"
+
+    token: SecretStr | None = Field(
+        default=None,
+        description="The Token entered in the official account's server configuration "
+        "(服务器配置 → 令牌): signs every callback. Unset: the adapter refuses to start.",
+    )
+    appid: str | None = Field(default=None, description="The official account's AppID (开发者ID).")
+    secret: SecretStr | None = Field(
+        default=None,
+        description="The official account's AppSecret (开发者密码), for the access token. "
+        "Unset: no template messages are sent (WeChat notices wait in the outbox) and "
+        "photos are fetched by their PicUrl.",
+    )
+    api_base: str = Field(
+        default="https://api.weixin.qq.com",
+        description="Where the WeChat API answers (a test points it at a local server).",
+    )
+    form_url: str | None = Field(
+        default=None,
+        description="The public complaint form's address, offered in the adapter's help "
+        "reply for those who prefer to type on a page.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the adapter listens on.")
+    port: int = Field(
+        default=8090, ge=1, le=65535, description="Port the adapter listens on (its server URL)."
+    )
+    credential: SecretStr | None = Field(
+        default=None,
+        description="The adapter's channel credential (`tousu credentials issue channel "
+        "wechat`), sent with every request it makes to tousu.",
+    )
+    gateway_url: str | None = Field(
+        default=None,
+        description="The gateway's address, for uploading photos (POST /api/v1/attachments).",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="The staff API token photos are uploaded with (an operator account's).",
+    )
+    dialogue_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="How long an unfinished complaint dialogue waits for the next message "
+        "before it is forgotten (minutes).",
+    )
+    templates: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Template ids (模板ID) per notice kind, as kind=id pairs separated by "
+        'commas ("acceptance=..., result=..."); "default=..." for every other kind. A '
+        "WeChat notice of a kind without one is dead at once, shown in the outbox (the "
+        "public lookup page has it anyway).",
+    )
+
+    @field_validator("templates", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.strip() for part in value.split(",") if part.strip()]
+            if any("=" not in pair for pair in pairs):
+                raise ValueError("TOUSU_WECHAT_TEMPLATES: kind=template_id pairs, comma-separated")
+            return dict((k.strip(), v.strip()) for k, v in (pair.split("=", 1) for pair in pairs))
+        return value
+
+    def template_for(self, kind: str) -> str | None:
+        return self.templates.get(kind) or self.templates.get("default")
+
+
 class NotifySection(Section):
     env_prefix = "TOUSU_NOTIFY_"
 
@@ -308,50 +380,6 @@ class SmsSection(Section):
                 default = SMS_ACCESS_CODE_PARAMS if kind == "access_code" else SMS_DEFAULT_PARAMS
                 found[kind] = parse_sms_template(spec, default)
         return found
-
-
-class WebhooksSection(Section):
-    """Department webhooks (docs/webhooks.md): how the followup service's
-    dispatcher posts, retries and gives up."""
-
-    env_prefix = "TOUSU_WEBHOOKS_"
-
-    timeout: float = Field(
-        default=10.0,
-        gt=0,
-        le=120,
-        description="Seconds a department's receiver has to answer one POST; no answer in "
-        "time is a failed try.",
-    )
-    # 5 s, 10 s, 20 s … 5 min, each with jitter: a receiver down for a minute
-    # gets everything within about 40 s of coming back.
-    backoff_base: float = Field(
-        default=5.0,
-        gt=0,
-        description="Seconds to wait after a delivery's first failed try; doubled after each "
-        "further one, up to the maximum, then jittered (between half and all of it).",
-    )
-    backoff_max: float = Field(
-        default=300.0, gt=0, description="Longest wait between two tries of a delivery (seconds)."
-    )
-    give_up_hours: float = Field(
-        default=24.0,
-        gt=0,
-        description="Hours after its first try that a delivery still not answered with 2xx is "
-        "given up (failed, visible in `tousu webhooks deliveries --failed`); the department's "
-        "later deliveries then go on.",
-    )
-    lease: float = Field(
-        default=60.0,
-        gt=0,
-        description="Seconds a dispatcher's claim holds a delivery; then another may try it "
-        "(a dispatcher that died while posting). Longer than the timeout.",
-    )
-    recheck: float = Field(
-        default=5.0,
-        gt=0,
-        description="Seconds between looks at the deliveries when no wake-up came.",
-    )
 
 
 # A shared slowdown (of a number or a username, from any address) locks its
@@ -690,13 +718,6 @@ class Settings(BaseSettings):
         description="Keys the access codes' HMAC. Unset: kept in `<data_dir>/access-code-key`. "
         "The same on every intake and gateway process, and never changed.",
     )
-    credential_key: SecretStr | None = Field(
-        default=None,
-        description="Signs the credentials NATS senders carry in their `Tousu-Credential` "
-        "header (the gateway's, the CLI's, each channel adapter's and department system's; "
-        "docs/integrations.md). Unset: kept in `<data_dir>/credential-key`. The same in every "
-        "process; changing it revokes every credential issued.",
-    )
     # Read from the environment by tousu.shared.privacy.crypto itself, on each
     # use and without building every setting (it may change in tests); declared
     # here so that it is documented and checked with the others.
@@ -755,14 +776,15 @@ class Settings(BaseSettings):
         default_factory=NotifySection,
         description="How the notice dispatcher claims, retries and gives up.",
     )
+    wechat: WechatSection = Field(
+        default_factory=WechatSection,
+        description="The WeChat official account: its callbacks, the adapter, template "
+        "messages (docs/wechat.md).",
+    )
     sms: SmsSection = Field(
         default_factory=SmsSection,
         description="The HTTP SMS gateway SMS notices go through: provider, key, "
         "signature and a template per notice kind (docs/notices.md).",
-    )
-    webhooks: WebhooksSection = Field(
-        default_factory=WebhooksSection,
-        description="Department webhooks: timeout, retries with back-off, when to give up.",
     )
     rate: RateSection = Field(
         default_factory=RateSection,

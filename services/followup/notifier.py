@@ -122,12 +122,19 @@ def _result(history: list[Envelope], state: ComplaintState, render: NoticeRender
 def notifications(envelope: Envelope, state: ComplaintState, notice: Notice) -> list[Notification]:
     who = state.complainant or ev.Complainant()
     preferred = who.preferred_channel or state.channel
-    usable = channel_for(preferred, bool(who.email), bool(who.phone), bool(who.address))
+    usable = channel_for(
+        preferred,
+        bool(who.email),
+        bool(who.phone),
+        bool(who.address),
+        has_wechat=bool(who.wechat_openid),
+    )
     chosen = list(dict.fromkeys([*usable[:1], NoticeChannel.WEB]))
     recipients = {
         NoticeChannel.EMAIL: who.email,
         NoticeChannel.SMS: who.phone,
         NoticeChannel.LETTER: who.address,
+        NoticeChannel.WECHAT: who.wechat_openid,
         NoticeChannel.WEB: None,
     }
     name = None if who.anonymous else who.name

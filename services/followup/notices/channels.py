@@ -14,6 +14,8 @@ def channel_for(
     has_email: bool,
     has_phone: bool,
     has_address: bool,
+    *,
+    has_wechat: bool = False,
 ) -> list[NoticeChannel]:
     """Usable notice channels: the primary first, then fallbacks; WEB is always one.
 
@@ -22,14 +24,17 @@ def channel_for(
     the complainant can look the notice up with their tracking number.
 
     The policy's rule (notices through the complainant's chosen channel):
-    phone → SMS; web, WeChat and Open311 → e-mail when an address was given,
-    else the web page; letter → letter; walk-in → SMS when a phone number was
-    given, else letter. No preference: SMS, e-mail, letter, whichever exists.
+    phone → SMS; WeChat → a WeChat template message when the complaint came
+    with the sender's OpenID (``has_wechat``); web, WeChat and Open311 →
+    e-mail when an address was given, else the web page; letter → letter;
+    walk-in → SMS when a phone number was given, else letter. No preference:
+    SMS, e-mail, letter, whichever exists.
     """
     usable = {
         NoticeChannel.EMAIL: has_email,
         NoticeChannel.SMS: has_phone,
         NoticeChannel.LETTER: has_address,
+        NoticeChannel.WECHAT: has_wechat,
         NoticeChannel.WEB: True,
     }
     primary = _primary(Channel(preferred_channel) if preferred_channel else None, usable)
@@ -42,6 +47,9 @@ def _primary(preferred: Channel | None, usable: dict[NoticeChannel, bool]) -> No
     match preferred:
         case Channel.PHONE:
             wanted = [NoticeChannel.SMS]
+        case Channel.WECHAT if usable[NoticeChannel.WECHAT]:
+            # Told where they wrote to us, as they read it: in the chat.
+            return NoticeChannel.WECHAT
         case Channel.WEB | Channel.WECHAT | Channel.OPEN311:
             # Without an e-mail address the web page is what they chose.
             return NoticeChannel.EMAIL if usable[NoticeChannel.EMAIL] else NoticeChannel.WEB

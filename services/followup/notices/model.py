@@ -43,6 +43,9 @@ class NoticeChannel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     LETTER = "letter"
+    # A template message from the official account to the complainant's
+    # OpenID (notices/wechat.py).
+    WECHAT = "wechat"
     # Shown on the public lookup page only; nothing leaves the system.
     WEB = "web"
 

@@ -9,6 +9,7 @@ from tousu.services.followup.notices.sms import LoggingSmsSender
 from tousu.services.followup.notices.sms_gateway import HttpSmsSender
 from tousu.services.followup.notices.smtp import SmtpSender
 from tousu.services.followup.notices.web import WebSender
+from tousu.services.followup.notices.wechat import WechatSender
 from tousu.shared.settings import NotifySection, Settings, SmtpSection
 
 
@@ -39,4 +40,7 @@ def build_senders(
     }
     if smtp.host:
         senders[NoticeChannel.EMAIL] = SmtpSender(smtp, org)
+    wechat = settings.wechat
+    if wechat.appid and wechat.secret:
+        senders[NoticeChannel.WECHAT] = WechatSender(wechat)
     return senders
