@@ -382,6 +382,50 @@ class SmsSection(Section):
         return found
 
 
+class WebhooksSection(Section):
+    """Department webhooks (docs/webhooks.md): how the followup service's
+    dispatcher posts, retries and gives up."""
+
+    env_prefix = "TOUSU_WEBHOOKS_"
+
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a department's receiver has to answer one POST; no answer in "
+        "time is a failed try.",
+    )
+    # 5 s, 10 s, 20 s … 5 min, each with jitter: a receiver down for a minute
+    # gets everything within about 40 s of coming back.
+    backoff_base: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds to wait after a delivery's first failed try; doubled after each "
+        "further one, up to the maximum, then jittered (between half and all of it).",
+    )
+    backoff_max: float = Field(
+        default=300.0, gt=0, description="Longest wait between two tries of a delivery (seconds)."
+    )
+    give_up_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours after its first try that a delivery still not answered with 2xx is "
+        "given up (failed, visible in `tousu webhooks deliveries --failed`); the department's "
+        "later deliveries then go on.",
+    )
+    lease: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a dispatcher's claim holds a delivery; then another may try it "
+        "(a dispatcher that died while posting). Longer than the timeout.",
+    )
+    recheck: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between looks at the deliveries when no wake-up came.",
+    )
+
+
 # A shared slowdown (of a number or a username, from any address) locks its
 # owner out too: its window may not be longer than this, so that an attacker
 # can never keep the owner out for long.
@@ -718,6 +762,13 @@ class Settings(BaseSettings):
         description="Keys the access codes' HMAC. Unset: kept in `<data_dir>/access-code-key`. "
         "The same on every intake and gateway process, and never changed.",
     )
+    credential_key: SecretStr | None = Field(
+        default=None,
+        description="Signs the credentials NATS senders carry in their `Tousu-Credential` "
+        "header (the gateway's, the CLI's, each channel adapter's and department system's; "
+        "docs/integrations.md). Unset: kept in `<data_dir>/credential-key`. The same in every "
+        "process; changing it revokes every credential issued.",
+    )
     # Read from the environment by tousu.shared.privacy.crypto itself, on each
     # use and without building every setting (it may change in tests); declared
     # here so that it is documented and checked with the others.
@@ -785,6 +836,10 @@ class Settings(BaseSettings):
         default_factory=SmsSection,
         description="The HTTP SMS gateway SMS notices go through: provider, key, "
         "signature and a template per notice kind (docs/notices.md).",
+    )
+    webhooks: WebhooksSection = Field(
+        default_factory=WebhooksSection,
+        description="Department webhooks: timeout, retries with back-off, when to give up.",
     )
     rate: RateSection = Field(
         default_factory=RateSection,
