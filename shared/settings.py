@@ -70,6 +70,13 @@ class AuthSection(Section):
         le=3650,
         description="Lifetime of an API token issued at login or by `tousu users token` (days).",
     )
+    service_token_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="Lifetime of an API token `tousu users token` issues to a department "
+        "system's service account (days).",
+    )
     # A working day plus overtime, then sign in again.
     session_hours: float = Field(
         default=10,

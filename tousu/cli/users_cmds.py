@@ -54,7 +54,12 @@ def _read_password(from_stdin: bool) -> str:
 @users_app.command("add")
 def add(
     username: Annotated[str, typer.Argument(help="Login name (stored in lower case).")],
-    role: Annotated[str, typer.Option("--role", "-r", help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", "-r", help=f"One of: {', '.join(ROLES)}. A service account's is handler."
+        ),
+    ] = None,
     department: Annotated[
         str | None,
         typer.Option("--department", "-d", help="Department code; handler and dept_head only."),
@@ -65,24 +70,46 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    service: Annotated[
+        bool,
+        typer.Option(
+            "--service",
+            help="A department system's service account: acts as a handler of --department "
+            "through the staff API with a long-lived token (`tousu users token`), has no "
+            "password and cannot sign in on the web.",
+        ),
+    ] = False,
 ) -> None:
-    """Create a staff account; the password is asked twice unless --password-stdin."""
+    """Create a staff account; the password is asked twice unless --password-stdin.
+
+    With --service: a department system's account, no password asked.
+    """
     username = repo.normalize_username(username)
+    if service:
+        if role not in (None, "handler"):
+            fail(f"a service account acts as a department's handler, not a {role}", code=2)
+        if password_stdin:
+            fail("a service account has no password: leave out --password-stdin", code=2)
+        role = "handler"
+    elif role is None:
+        fail("--role is needed (or --service for a department system's account)", code=2)
     try:
         # Before asking for a password: a typo in the role should not cost one.
         repo.check_new_user(username, role, department)
     except repo.InvalidUser as exc:
         fail(str(exc), code=2)
-    password_hash = hash_password(_read_password(password_stdin))
+    password_hash = "" if service else hash_password(_read_password(password_stdin))
+    valid_role = role
 
     async def create(conn: asyncpg.Connection) -> repo.User:
         return await repo.create_user(
             conn,
             username,
-            role=cast(StaffRole, role),
+            role=cast(StaffRole, valid_role),
             department=department,
             display_name=name,
             password_hash=password_hash,
+            service=service,
         )
 
     try:
@@ -90,7 +117,10 @@ def add(
     except repo.UserExists as exc:
         fail(str(exc))
     where = f" in {user.department}" if user.department else ""
-    out.print(f"added {user.username} ({user.role}{where}), id {user.id}", highlight=False)
+    kind = ", service account" if user.service else ""
+    out.print(f"added {user.username} ({user.role}{where}{kind}), id {user.id}", highlight=False)
+    if user.service:
+        out.print(f"its API token: tousu users token {user.username}", highlight=False)
 
 
 @users_app.command("list")
@@ -113,7 +143,8 @@ def list_cmd(
         table.add_row(
             u.username,
             u.display_name,
-            f"{u.role} {ROLE_LABELS[u.role]}",
+            f"{u.role} {ROLE_LABELS[u.role]}"
+            + (" · service account 系统账号" if u.service else ""),
             u.department or "-",
             "yes" if u.active else "[red]disabled[/red]",
             str(u.active_tokens),
@@ -144,14 +175,17 @@ def token(
     """Issue an API token for USERNAME and print it, once: it is stored only as a hash.
 
     Standard output carries the token alone (TOKEN=$(tousu users token alice));
-    its id and expiry go to standard error.
+    its id and expiry go to standard error. A service account's lives
+    TOUSU_SERVICE_TOKEN_DAYS (365) unless --days.
     """
-    lifetime = timedelta(days=days or load_settings().auth.token_days)
+    auth = load_settings().auth
 
     async def issue(conn: asyncpg.Connection) -> repo.IssuedToken:
         user = await _user_orfail(conn, username)
         if not user.active:
             fail(f"user {user.username!r} is disabled")
+        default = auth.service_token_days if user.service else auth.token_days
+        lifetime = timedelta(days=days or default)
         return await repo.issue_token(conn, user.id, name=name, lifetime=lifetime)
 
     issued = _with_db(issue)

@@ -21,7 +21,12 @@ Db = asyncpg.Pool | asyncpg.Connection
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 DEPARTMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 
-_USER_COLUMNS = "u.id, u.username, u.display_name, u.role, u.department, u.active, u.created_at"
+_USER_COLUMNS = (
+    "u.id, u.username, u.display_name, u.role, u.department, u.active, u.created_at, u.service"
+)
+# The password hash of a service account: not an Argon2 hash, so no password
+# verifies against it (the API and web sign-in refuse it like a wrong one).
+SERVICE_PASSWORD_HASH = "!service-account"
 
 
 class UserExists(Exception):
@@ -42,6 +47,8 @@ class User:
     active: bool
     created_at: datetime
     active_tokens: int = 0
+    # A department system's account (tousu users add --service): API token only.
+    service: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +60,7 @@ class User:
             "active": self.active,
             "created_at": self.created_at.isoformat(),
             "active_tokens": self.active_tokens,
+            "service": self.service,
         }
 
 
@@ -126,6 +134,7 @@ def _user(row: asyncpg.Record) -> User:
         active=row["active"],
         created_at=row["created_at"],
         active_tokens=row.get("active_tokens") or 0,
+        service=row.get("service") or False,
     )
 
 
@@ -137,19 +146,27 @@ async def create_user(
     password_hash: str,
     department: str | None = None,
     display_name: str | None = None,
+    service: bool = False,
 ) -> User:
+    """A new account; ``service``: a department system's (a handler of
+    ``department``, no web sign-in: ``password_hash`` is ignored)."""
     username = normalize_username(username)
     check_new_user(username, role, department)
+    if service and role != "handler":
+        raise InvalidUser(f"a service account acts as a department's handler, not a {role}")
     try:
         row = await db.fetchrow(
-            """INSERT INTO users (username, display_name, role, department, password_hash)
-               VALUES ($1, $2, $3, $4, $5)
-               RETURNING id, username, display_name, role, department, active, created_at""",
+            """INSERT INTO users (username, display_name, role, department, password_hash,
+                                  service)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               RETURNING id, username, display_name, role, department, active, created_at,
+                         service""",
             username,
             display_name or username,
             role,
             department,
-            password_hash,
+            SERVICE_PASSWORD_HASH if service else password_hash,
+            service,
         )
     except asyncpg.UniqueViolationError:
         raise UserExists(f"user {username!r} exists already") from None
