@@ -288,7 +288,7 @@ class Recorder:
                         event,
                         stream_id=stream,
                         version=state.version + 1,
-                        global_position=0,
+                        global_position=state.version + 1,  # in memory only
                         recorded_at=now,
                     ),
                 )

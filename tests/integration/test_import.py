@@ -1,0 +1,416 @@
+"""`tousu import` (tousu/importer/): an old system's 10,000 complaints, from a
+CSV and from an XLSX, bad rows mixed in. Each bad row is reported by number,
+old id and field, and nothing of it is stored; a second run adds nothing;
+the KPIs of the imported months, from the metrics service's projection and
+query, equal those worked out from the file by a separate small function
+(``file_kpis``) that reads the file on its own, with chinese-calendar for
+working days."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import openpyxl
+import pytest
+
+from tests.helpers import tousu
+from tousu.cli.import_cmds import import_file
+from tousu.importer.mapping import Mapping
+from tousu.importer.records import complaint_id_of
+from tousu.services.gateway.auth.repository import create_user
+from tousu.services.metrics.kpis import PgKpiSource
+from tousu.shared.domain.imports import IMPORT_WINDOW
+from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SOURCE = "旧投诉系统"
+ADMIN = "admin-import"
+MONTHS = (datetime(2025, 3, 1, tzinfo=SHANGHAI), datetime(2025, 6, 1, tzinfo=SHANGHAI))
+HEADER = [
+    "工单编号", "来源", "受理时间", "标题", "内容", "姓名", "电话", "地址", "类别",
+    "承办单位", "状态", "受理日期", "转办日期", "反馈日期", "办理结果", "回访日期", "满意度",
+]  # fmt: skip
+MAPPING = f"""
+source: {SOURCE}
+columns:
+  external_id: 工单编号
+  channel: 来源
+  received_at: 受理时间
+  subject: 标题
+  description: 内容
+  complainant_name: 姓名
+  complainant_phone: 电话
+  complainant_address: 地址
+  category: 类别
+  department: 承办单位
+  status: 状态
+  accepted_at: 受理日期
+  routed_at: 转办日期
+  fed_back_at: 反馈日期
+  result: 办理结果
+  closed_at: 回访日期
+  satisfaction: 满意度
+values:
+  channel: {{电话: phone, 网站: web, 微信: wechat, 来信: letter, 来访: walk_in}}
+  category: {{A01: service_quality, A02: service_result, A03: misconduct, A04: service_environment}}
+  department: {{SW: water, JT: transport, CG: urban_management, SC: market_regulation}}
+  status: {{待受理: received, 已受理: accepted, 不予受理: rejected, 已转办: routed,
+           已反馈: fed_back, 已办结: closed}}
+  satisfaction: {{满意: satisfied, 基本满意: basically_satisfied, 不满意: dissatisfied,
+                 联系不上: unreachable}}
+"""
+DEPARTMENTS = {"SW": "water", "JT": "transport", "CG": "urban_management", "SC": "market_regulation"}
+FMT = "%Y-%m-%d %H:%M"
+
+
+# -- the old system's export, made up deterministically ---------------------------
+@dataclass(frozen=True)
+class Bad:
+    row: int
+    old_id: str
+    field: str
+
+
+def _at(day: date, rng: random.Random) -> datetime:
+    return datetime.combine(day, dt_time(rng.randint(8, 17), rng.randint(0, 59)), SHANGHAI)
+
+
+def _later(start: datetime, days: float, rng: random.Random) -> datetime:
+    at = start + timedelta(days=days, minutes=rng.randint(1, 600))
+    return max(at, start + timedelta(minutes=1))
+
+
+def generate(n: int, seed: int) -> tuple[list[list[str]], list[Bad]]:
+    """``n`` rows of the old system, about 1 in 40 bad in one of five ways."""
+    rng = random.Random(seed)
+    span = (MONTHS[1] - MONTHS[0]).days
+    rows: list[list[str]] = []
+    bad: list[Bad] = []
+    for i in range(n):
+        old_id = f"GD{seed:02d}{i:06d}"
+        received = _at(MONTHS[0].date() + timedelta(days=rng.randrange(span)), rng)
+        accepted = _later(received, rng.choice((0, 0.5, 1, 1, 2, 3, 5)), rng)
+        routed = _later(accepted, 0.1, rng)
+        fed_back = _later(accepted, rng.choice((3, 7, 12, 18, 20, 25)), rng)
+        closed = _later(fed_back, rng.uniform(1, 4), rng)
+        status = rng.choices(
+            ("已办结", "已反馈", "已转办", "已受理", "不予受理", "待受理"),
+            weights=(60, 15, 10, 5, 5, 5),
+        )[0]
+        satisfaction = ""
+        if status == "已办结":
+            satisfaction = rng.choice(("满意", "满意", "基本满意"))
+        elif status == "已反馈":
+            satisfaction = rng.choice(("", "不满意", "联系不上"))
+        dept = rng.choice(list(DEPARTMENTS))
+        row = {
+            "工单编号": old_id,
+            "来源": rng.choice(("电话", "网站", "微信", "来信", "来访")),
+            "受理时间": received.strftime(FMT),
+            "标题": rng.choice(("停水未通知", "窗口态度差", "路灯不亮", "收费不合理")),
+            "内容": f"第{i}号投诉：反映的问题需要处理。",
+            "姓名": "张三",
+            "电话": f"138{i:08d}",
+            "地址": "人民路1号",
+            "类别": rng.choice(("A01", "A02", "A03", "A04")),
+            "承办单位": dept if status not in ("待受理", "已受理", "不予受理") else "",
+            "状态": status,
+            "受理日期": accepted.strftime(FMT) if status != "待受理" else "",
+            "转办日期": routed.strftime(FMT) if status in ("已转办", "已反馈", "已办结") else "",
+            "反馈日期": fed_back.strftime(FMT) if status in ("已反馈", "已办结") else "",
+            "办理结果": "已处理完毕并答复" if status != "待受理" else "",
+            "回访日期": closed.strftime(FMT) if satisfaction else "",
+            "满意度": satisfaction,
+        }
+        number = len(rows) + 2  # the header is row 1
+        if i % 40 == 7:
+            kind = (i // 40) % 5
+            if kind == 0:
+                row["标题"] = ""
+                bad.append(Bad(number, old_id, "subject"))
+            elif kind == 1 and row["承办单位"]:
+                row["承办单位"] = "XX"  # no such department, and not mapped
+                bad.append(Bad(number, old_id, "department"))
+            elif kind == 2 and row["反馈日期"]:
+                row["反馈日期"] = (received - timedelta(days=2)).strftime(FMT)
+                bad.append(Bad(number, old_id, "fed_back_at"))
+            elif kind == 3 and rows:
+                row["工单编号"] = old_id = rows[-1][0]  # the row before's id again
+                bad.append(Bad(number, old_id, "external_id"))
+            elif kind == 4:
+                row["受理时间"] = "三月五日"
+                bad.append(Bad(number, old_id, "received_at"))
+        rows.append([row[h] for h in HEADER])
+    return rows, bad
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list[str]]) -> Path:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("工单")
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def read_back(path: Path) -> Iterator[dict[str, str]]:
+    """The file's rows, read with nothing of tousu."""
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield from csv.DictReader(handle)
+        return
+    book = openpyxl.load_workbook(path, read_only=True)
+    cells = book.worksheets[0].iter_rows(values_only=True)
+    header = [str(v) for v in next(cells)]
+    for values in cells:
+        yield {h: "" if v is None else str(v) for h, v in zip(header, values, strict=False)}
+    book.close()
+
+
+# -- the KPIs worked out from the file, apart from tousu -------------------------
+def _due(start: datetime, days: int) -> datetime:
+    """The end of the ``days``-th working day after ``start``'s day."""
+    day = start.astimezone(SHANGHAI).date()
+    while days:
+        day += timedelta(days=1)
+        days -= chinese_calendar.is_workday(day)
+    return datetime.combine(day, dt_time.max, SHANGHAI)
+
+
+Pair = tuple[int, int]
+
+
+def file_kpis(path: Path, refused_rows: set[int]) -> dict[str | None, dict[str, object]]:
+    """Per department (None: not routed): received, and the four rates as
+    (numerator, denominator), for the rows not refused. All the old cases'
+    deadlines have passed: every decided or undecided case counts."""
+    groups: dict[str | None, dict[str, list[int]]] = defaultdict(
+        lambda: {k: [0, 0] for k in ("acceptance", "feedback", "closure", "satisfaction")}
+        | {"received": [0]}
+    )
+
+    def when(text: str) -> datetime | None:
+        return datetime.strptime(text, FMT).replace(tzinfo=SHANGHAI) if text else None
+
+    for number, row in enumerate(read_back(path), start=2):
+        if number in refused_rows:
+            continue
+        status, dept = row["状态"], DEPARTMENTS.get(row["承办单位"])
+        g = groups[dept]
+        g["received"][0] += 1
+        received, accepted = when(row["受理时间"]), when(row["受理日期"])
+        assert received is not None
+        g["acceptance"][1] += 1
+        if accepted is not None and accepted <= _due(received, 2):
+            g["acceptance"][0] += 1
+        if accepted is None or status == "不予受理":
+            continue
+        fed_back = when(row["反馈日期"])
+        g["feedback"][1] += 1
+        g["closure"][1] += 1
+        if fed_back is not None and fed_back <= _due(accepted, 15):
+            g["feedback"][0] += 1
+        if fed_back is not None and row["满意度"] != "不满意":
+            g["closure"][0] += 1
+        if row["满意度"] in ("满意", "基本满意", "不满意"):
+            g["satisfaction"][1] += 1
+            g["satisfaction"][0] += row["满意度"] != "不满意"
+    return {
+        k: {name: tuple(v) if len(v) == 2 else v[0] for name, v in g.items()}
+        for k, g in groups.items()
+    }
+
+
+async def project(store: PostgresEventStore) -> None:
+    """The kpi_facts projection built from the store as ``tousu projections
+    rebuild`` builds it: 10,000 histories at once, not as a live tail."""
+    from tousu.services.metrics.projections import PROJECTIONS
+    from tousu.services.metrics.projections.live import ProjectionRunner
+    from tousu.services.metrics.projections.rebuild import rebuild_all
+    from tousu.shared.calendar import WorkdayCalendar
+
+    calendar = WorkdayCalendar()
+    await ProjectionRunner(store, PROJECTIONS, lambda: calendar).prepare()
+    chosen = [p for p in PROJECTIONS if p.name == "kpi_facts"]
+    async with store.pool.acquire() as conn:
+        await rebuild_all(conn, store, chosen, lambda: calendar, workers=1)
+
+
+async def tousu_kpis(store: PostgresEventStore) -> dict[str | None, dict[str, object]]:
+    await project(store)
+    rows = await PgKpiSource(store.pool).kpis(
+        start=MONTHS[0], end=MONTHS[1], as_of=utcnow(), group_by="department"
+    )
+    return {
+        r.group: {
+            "received": r.received,
+            "acceptance": (r.acceptance_timeliness.numerator, r.acceptance_timeliness.denominator),
+            "feedback": (r.feedback_timeliness.numerator, r.feedback_timeliness.denominator),
+            "closure": (r.closure_rate.numerator, r.closure_rate.denominator),
+            "satisfaction": (r.satisfaction_rate.numerator, r.satisfaction_rate.denominator),
+        }
+        for r in rows
+    }
+
+
+# -- the tests ---------------------------------------------------------------------
+@pytest.fixture
+def mapping(tmp_path: Path) -> Mapping:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(MAPPING, encoding="utf-8")
+    return Mapping.load(path)
+
+
+@pytest.fixture
+async def admin(store: PostgresEventStore, settings: Settings) -> str:
+    """An administrator account; ``settings``: the test's data folder (the
+    privacy key that seals the complainants' details)."""
+    await create_user(store.pool, ADMIN, role="admin", password_hash="!")
+    return ADMIN
+
+
+async def stored_complaints(store: PostgresEventStore) -> int:
+    count: int = await store.pool.fetchval(
+        "SELECT count(*) FROM events WHERE type = 'ComplaintReceived'"
+    )
+    return count
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+async def test_ten_thousand_rows_then_the_kpis_of_the_imported_months(
+    kind: str,
+    tmp_path: Path,
+    mapping: Mapping,
+    store: PostgresEventStore,
+    database_url: str,
+    admin: str,
+) -> None:
+    rows, bad = generate(10_000, seed=1 if kind == "csv" else 2)
+    path = tmp_path / f"old.{kind}"
+    (write_csv if kind == "csv" else write_xlsx)(path, rows)
+
+    started = time.perf_counter()
+    summary = await import_file(path, mapping, url=database_url, username=admin)
+    took = time.perf_counter() - started
+    print(f"\n{kind}: {summary.read} rows in {took:.1f} s = {summary.read / took:.0f} rows/s")
+
+    # Each bad row reported, by number, old id and field; no other refused.
+    assert {(r.row, r.old_id, r.field) for r in summary.refused} == {
+        (b.row, b.old_id, b.field) for b in bad
+    }
+    assert (summary.read, summary.imported) == (10_000, 10_000 - len(bad))
+    # ... and nothing of them stored (a duplicate's id is its first row's).
+    assert await stored_complaints(store) == summary.imported
+    for b in bad:
+        if b.field != "external_id":
+            assert not await store.read_stream(f"complaint-{complaint_id_of(SOURCE, b.old_id)}")
+
+    again = await import_file(path, mapping, url=database_url, username=admin)
+    assert (again.imported, again.already, len(again.refused)) == (0, summary.imported, len(bad))
+    assert await stored_complaints(store) == summary.imported
+
+    refused_rows = {b.row for b in bad}
+    assert await tousu_kpis(store) == file_kpis(path, refused_rows)
+
+
+async def test_an_imported_case_is_marked_in_its_history_with_its_real_dates(
+    tmp_path: Path, mapping: Mapping, store: PostgresEventStore, database_url: str, admin: str
+) -> None:
+    rows, _ = generate(40, seed=3)
+    closed = next(r for r in rows if r[HEADER.index("状态")] == "已办结")
+    path = write_csv(tmp_path / "one.csv", [closed])
+    summary = await import_file(path, mapping, url=database_url, username=admin)
+    assert summary.imported == 1
+    history = await store.read_stream(f"complaint-{complaint_id_of(SOURCE, closed[0])}")
+    steps = [e for e in history if e.type != "LateEntryRecorded"]
+    marks = [e for e in history if e.type == "LateEntryRecorded"]
+    assert [e.type for e in steps] == [
+        "ComplaintReceived",
+        "ComplaintAccepted",
+        "ComplaintRouted",
+        "ComplaintResolved",
+        "ResultFeedbackSent",
+        "FollowUpScheduled",
+        "ComplaintFollowedUp",
+        "ComplaintClosed",
+    ]
+    received = datetime.strptime(closed[HEADER.index("受理时间")], FMT).replace(tzinfo=SHANGHAI)
+    assert steps[0].occurred_at == received
+    assert all(e.actor.id == admin and e.actor.role == "admin" for e in history)
+    assert {
+        (m.data["window"], m.data["reason"], m.data["approved_by"]) for m in marks
+    } == {(IMPORT_WINDOW, f"导入：{SOURCE} {closed[0]}", admin)}
+    assert sum(len(m.data["events"]) for m in marks) == len(steps)
+
+
+async def test_only_an_administrator_imports(
+    tmp_path: Path,
+    mapping: Mapping,
+    store: PostgresEventStore,
+    database_url: str,
+    settings: Settings,
+) -> None:
+    await create_user(store.pool, "op-li", role="operator", password_hash="!")
+    path = write_csv(tmp_path / "few.csv", generate(5, seed=4)[0])
+    with pytest.raises(PermissionError):
+        await import_file(path, mapping, url=database_url, username="op-li")
+    assert await stored_complaints(store) == 0
+
+
+async def test_the_command_line_dry_run_report_and_second_run(
+    tmp_path: Path, child_env: dict[str, str], store: PostgresEventStore
+) -> None:
+    await create_user(store.pool, ADMIN, role="admin", password_hash="!")
+    rows, bad = generate(200, seed=5)
+    path = write_csv(tmp_path / "old.csv", rows)
+    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    report = tmp_path / "refused.csv"
+    args = ("import", str(path), "--mapping", str(tmp_path / "mapping.yaml"), "--as", ADMIN)
+
+    code, out, err = await tousu(child_env, *args, "--dry-run", "--report", str(report))
+    assert code == 0, err
+    assert "试运行" in out and await stored_complaints(store) == 0
+    with report.open(encoding="utf-8-sig") as handle:
+        listed = [(int(r["row"]), r["external_id"], r["field"]) for r in csv.DictReader(handle)]
+    assert listed == [(b.row, b.old_id, b.field) for b in bad]
+    assert f"row {bad[0].row} ({bad[0].old_id}): {bad[0].field}" in err
+
+    code, out, err = await tousu(child_env, *args)
+    assert code == 0, err
+    assert re.search(rf"已导入 imported\s*│\s*{200 - len(bad)}\b", out), out
+    assert await stored_complaints(store) == 200 - len(bad)
+
+    code, out, err = await tousu(child_env, *args)
+    assert code == 0, err
+    assert re.search(rf"已存在 already there\s*│\s*{200 - len(bad)}\b", out), out
+    assert await stored_complaints(store) == 200 - len(bad)
+
+
+def test_generated_ids_are_stable() -> None:
+    """The complaint of an old id is the same in every run (idempotency rests on it)."""
+    assert complaint_id_of(SOURCE, "GD1") == complaint_id_of(SOURCE, "GD1")
+    assert complaint_id_of(SOURCE, "GD1") != complaint_id_of("其他系统", "GD1")
+    assert isinstance(complaint_id_of(SOURCE, "GD1"), uuid.UUID)
