@@ -51,7 +51,9 @@ def imported(case: Case) -> Case:
 def test_an_administrator_imports_a_whole_history_each_step_marked() -> None:
     case = imported(ImportCase())
     # No claim, investigation, plan or consultation on record: the result anyway.
-    case.do(c.ResolveComplaint, ADMIN, result="已恢复供水", basis="旧系统办理结果", late_reason=REASON)
+    case.do(
+        c.ResolveComplaint, ADMIN, result="已恢复供水", basis="旧系统办理结果", late_reason=REASON
+    )
     case.do(c.SendFeedback, ADMIN, late_reason=REASON)
     case.do(c.RecordFollowUp, ADMIN, satisfaction="satisfied", late_reason=REASON)
     assert case.state.status == Status.CLOSED
