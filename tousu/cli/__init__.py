@@ -42,6 +42,7 @@ _COMMAND_MODULES = (
     "tousu.cli.settings_cmds",
     "tousu.cli.schemas_cmds",
     "tousu.cli.import_cmds",
+    "tousu.cli.credentials_cmds",
 )
 
 
