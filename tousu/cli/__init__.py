@@ -40,6 +40,7 @@ _COMMAND_MODULES = (
     "tousu.cli.audit_cmds",
     "tousu.cli.attachments_cmds",
     "tousu.cli.settings_cmds",
+    "tousu.cli.webhooks_cmds",
     "tousu.cli.schemas_cmds",
     "tousu.cli.import_cmds",
     "tousu.cli.credentials_cmds",
