@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from tests.helpers import eventually
@@ -155,10 +156,17 @@ def sms_sender(gateway: Gateway) -> HttpSmsSender:
     return HttpSmsSender(settings, "某市政务服务中心", "https://t.example.cn/q")
 
 
-def dispatcher(pool: asyncpg.Pool, database_url: str, gateway: Gateway) -> Dispatcher:
+def dispatcher(
+    pool: asyncpg.Pool, database_url: str, gateway: Gateway, registry: CollectorRegistry
+) -> Dispatcher:
     quick = NotifySection(backoff_base=0.05, backoff_max=0.2, max_attempts=5, lease=10, recheck=0.5)
     senders = {NoticeChannel.SMS: sms_sender(gateway)}
-    return Dispatcher(pool, senders, database_url=database_url, settings=quick)
+    return Dispatcher(pool, senders, database_url=database_url, settings=quick, registry=registry)
+
+
+def sends(registry: CollectorRegistry, outcome: str) -> float | None:
+    labels = {"channel": "sms", "outcome": outcome}
+    return registry.get_sample_value("tousu_notices_sent_total", labels)
 
 
 def sms_notice(phone: str = PHONE) -> Notification:
@@ -195,8 +203,9 @@ async def test_an_sms_is_sent_once_after_two_failed_tries(
     gateway.script.extend([(502, {"message": "bad gateway"}), (200, error("RequestLimitExceeded"))])
     n = sms_notice()
     await put(pool, n)
+    registry = CollectorRegistry()
     with capture_logs() as logs:
-        async with dispatcher(pool, database_url, gateway).running() as d:
+        async with dispatcher(pool, database_url, gateway, registry).running() as d:
             await eventually(settled(pool, n), "the SMS to be sent")
             # Sent is final: another round finds nothing to send.
             assert await d.run_once() == 0
@@ -217,6 +226,8 @@ async def test_an_sms_is_sent_once_after_two_failed_tries(
     assert [(e["channel"], e["attempts"]) for e in retries] == [("sms", 1), ("sms", 2)]
     assert "HTTP 502" in retries[0]["error"] and "RequestLimitExceeded" in retries[1]["error"]
     assert PHONE not in json.dumps([str(e) for e in logs])  # masked: never a number in a log
+    # ...and in the metrics: two retried, one sent.
+    assert (sends(registry, "retried"), sends(registry, "sent")) == (2, 1)
 
 
 async def test_a_refused_number_is_dead_at_once_and_listed(
@@ -243,8 +254,9 @@ async def test_a_refused_number_is_dead_at_once_and_listed(
     )
     n = sms_notice(bad)
     await put(pool, n)
+    registry = CollectorRegistry()
     with capture_logs() as logs:
-        async with dispatcher(pool, database_url, gateway).running():
+        async with dispatcher(pool, database_url, gateway, registry).running():
             await eventually(settled(pool, n), "the SMS to be given up")
 
     [dead] = await list_notifications(pool, status="dead")
@@ -253,3 +265,4 @@ async def test_a_refused_number_is_dead_at_once_and_listed(
     assert bad not in dead.last_error  # the provider quoted it; the outbox keeps it sealed
     assert len(gateway.requests) == 1 and gateway.delivered == []
     assert [e["channel"] for e in logs if e["event"] == "notice dead"] == ["sms"]
+    assert (sends(registry, "dead"), sends(registry, "sent")) == (1, None)

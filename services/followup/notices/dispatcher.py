@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 
 from tousu.services.followup.notices.claims import (
     Delivery,
@@ -92,6 +92,15 @@ class Dispatcher:
         self.policy = RetryPolicy.from_settings(self.settings)
         self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._channels = [c.value for c in self.senders]
+        # Failures are visible per channel (an SMS gateway's as an SMTP server's),
+        # beside the outbox rows and the log.
+        self._outcomes = Counter(
+            "tousu_notices_sent",
+            "Notice send attempts by channel and outcome: sent, retried (failed, another "
+            "try scheduled), dead (given up: a permanent refusal or the tries used up)",
+            ["channel", "outcome"],
+            registry=registry,
+        )
         # Sends finishing together are recorded in one statement; each is
         # recorded as soon as a statement is free, not when its batch ends.
         self._sent: GroupCommit[Delivery, bool] = GroupCommit(
@@ -141,6 +150,7 @@ class Dispatcher:
             bound.exception("sender raised")
             await self._failed(token, n, f"{type(exc).__name__}: {exc}", True, bound)
             return
+        self._outcomes.labels(n.channel.value, "sent").inc()
         if await self._sent.handle(Delivery(n.id, token, provider_id)):
             bound.info("notice sent", kind=n.kind, attempt=n.attempts, provider_id=provider_id)
         else:
@@ -154,6 +164,7 @@ class Dispatcher:
         # contact sealed, so its error column must not hold it in plain.
         error = scrub_contacts(error)
         await mark_failed(self.pool, n.id, token, error, retry_in)
+        self._outcomes.labels(n.channel.value, "dead" if retry_in is None else "retried").inc()
         if retry_in is None:
             bound.error("notice dead", kind=n.kind, attempts=n.attempts, error=error)
         else:
