@@ -21,7 +21,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from tests.helpers import eventually
+from tests.helpers import eventually, tousu
 from tousu.services.followup.notices import (
     Dispatcher,
     NoticeChannel,
@@ -231,7 +231,7 @@ async def test_an_sms_is_sent_once_after_two_failed_tries(
 
 
 async def test_a_refused_number_is_dead_at_once_and_listed(
-    pool: asyncpg.Pool, database_url: str, gateway: Gateway
+    pool: asyncpg.Pool, database_url: str, gateway: Gateway, child_env: dict[str, str]
 ) -> None:
     bad = "+8613800000000"
     gateway.script.append(
@@ -266,3 +266,11 @@ async def test_a_refused_number_is_dead_at_once_and_listed(
     assert len(gateway.requests) == 1 and gateway.delivered == []
     assert [e["channel"] for e in logs if e["event"] == "notice dead"] == ["sms"]
     assert (sends(registry, "dead"), sends(registry, "sent")) == (1, None)
+    # ...and to an operator at the command line, with why, never with the number.
+    code, out, err = await tousu(child_env, "notices", "list", "--status", "dead", "--json")
+    assert code == 0, err
+    [line] = [json.loads(row) for row in out.splitlines()]
+    assert (line["id"], line["channel"], line["status"]) == (str(n.id), "sms", "dead")
+    assert "IncorrectPhoneNumber" in line["last_error"] and bad not in out
+    code, out, err = await tousu(child_env, "notices", "list", "-s", "dead", "-c", "email")
+    assert (code, out.strip()) == (0, "no such notices"), err

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "tousu.cli.relay_cmds",
     "tousu.cli.bench_cmds",
     "tousu.cli.users_cmds",
+    "tousu.cli.notices_cmds",
     "tousu.cli.complaint_cmds",
     "tousu.cli.demo_cmds",
     "tousu.cli.report_cmds",
