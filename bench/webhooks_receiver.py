@@ -29,6 +29,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     refused: int = 0  # requests answered 503
     _server: asyncio.Server | None = None
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -45,6 +46,20 @@ class Receiver:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    async def wait_for(self, count: int, timeout: float) -> bool:
+        """Until ``count`` requests were taken, or ``timeout`` seconds; whether they were."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.received) < count:
+            self._arrived.clear()
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return len(self.received) >= count
+        return True
 
     async def __aenter__(self) -> Receiver:
         return await self.start()
@@ -67,6 +82,7 @@ class Receiver:
                 status = b"503 Service Unavailable"
             else:
                 self.received.append(Received(headers, body, time.time()))
+                self._arrived.set()
                 status = b"204 No Content"
             writer.write(
                 b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

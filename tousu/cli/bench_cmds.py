@@ -25,6 +25,7 @@ from bench.projection_bench import run_projection_bench
 from bench.relay_bench import run_relay_bench
 from bench.scratch import Scratch, scratch
 from bench.store_bench import run_store_bench
+from bench.webhooks_bench import run_webhooks_bench
 from tousu.cli import app
 from tousu.cli._async import run
 from tousu.connect import NotConfiguredError, database_url, nats_url
@@ -41,6 +42,7 @@ class Part(StrEnum):
     PIPELINE = "pipeline"
     FLOOR = "floor"
     ATTACHMENTS = "attachments"
+    WEBHOOKS = "webhooks"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
@@ -78,7 +80,8 @@ def bench(
     """Measure the event store, the relay, projection rebuilds, KPI queries, the
     plumbing's CPU floor (a message consumed, a transaction committed) and the
     whole pipeline (submission → accepted → routed, every service its own process),
-    and the cost of keeping a photo (attachments: no servers needed);
+    the cost of keeping a photo (attachments: no servers needed), and department
+    webhooks' delivery latency at routine load beside the relay's (webhooks);
     print JSON.
 
     Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
@@ -140,6 +143,10 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
         if part in (Part.ALL, Part.PIPELINE):
             async with scratch(db_url, nats) as space:
                 result["pipeline"] = await run_pipeline_bench(space, pipeline)
+        if part in (Part.ALL, Part.WEBHOOKS):
+            # Routine load: 5 routed cases a second for 60 s (10 s quick).
+            async with scratch(db_url, nats) as space:
+                result["webhooks"] = await run_webhooks_bench(space, quick)
     return result
 
 
