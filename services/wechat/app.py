@@ -124,7 +124,7 @@ class WechatAdapter:
         )
 
     async def _once(self, message: Message) -> str:
-        key = f"{message.to_user}:{message.key}"
+        key = f"{message.to_user}:{message.from_user}:{message.key}"
         answer = self._answers.get(key)
         if answer is None:
             answer = asyncio.get_running_loop().create_future()
