@@ -54,9 +54,12 @@ class DuplicateFound(_Reply):
 
 
 class CategorySuggestion(_Reply):
-    category: str
+    """A likely classification of the text: a category (in scope) or an
+    out-of-scope code, for the operator who decides."""
+
+    category: str | None
     subcategory: str | None
-    out_of_scope: bool
+    out_of_scope: str | None
     in_scope: bool
     score: float
 

@@ -1,5 +1,6 @@
 """Staff and the gateway in-process, beside the services run as separate processes
-(``running_services``, in tests/conftest.py)."""
+(``running_services``, in tests/conftest.py); every message published during
+a test is checked against the published schemas (``message_contracts``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.kit import HANDLER, Headers
+from tests.e2e.message_contracts import published_messages_follow_the_schemas  # noqa: F401
 from tests.lifecycle import staff_accounts, staff_tokens
 from tousu.services.gateway.app import create_app
 from tousu.services.gateway.auth import StaffRole

@@ -1,0 +1,184 @@
+"""The contract test of the e2e suite: every message tousu publishes during a
+test matches the published JSON Schemas (tousu/kit/schemas).
+
+An autouse fixture (imported by tests/e2e/conftest.py) listens, on a NATS
+connection of its own, to ``<root>.>`` of the test's subject root and to the
+reply inboxes, and when the test ends checks what it heard against the schema
+its subject maps to through index.json:
+
+- every event the relay publishes (by its envelope's ``schema_version``);
+- every reply to a request on ``<root>.cmd.>`` (a request's reply subject is
+  its own inbox, so the replies are picked out of ``_INBOX.>`` by the reply
+  subjects the requests named);
+- every request tousu answered with ``ok: true`` and every channel submission
+  intake's model reads: what tousu accepts, its schema must accept too (a
+  test's deliberately broken messages are refused, and left alone);
+- and that nothing is published on a subject the index does not list.
+
+A mismatch fails the test at teardown, naming the subject and the error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import nats
+import pytest
+from jsonschema import Draft202012Validator
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from tests.infra import Servers
+from tousu.shared.application import schemas
+from tousu.shared.intake.submission import Submission
+
+# How many problems a failure lists (the rest are counted).
+SHOWN = 10
+
+
+@cache
+def _index() -> dict[str, Any]:
+    folder = schemas.shipped()
+    subjects: dict[str, Any] = json.loads(folder.joinpath(schemas.INDEX).read_text("utf-8"))[
+        "subjects"
+    ]
+    return subjects
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    text = schemas.shipped().joinpath(f"{name}{schemas.SUFFIX}").read_text("utf-8")
+    return Draft202012Validator(
+        json.loads(text), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def schema_errors(name: str, message: Any) -> list[str]:
+    out = []
+    for error in _validator(name).iter_errors(message):
+        # Not "is not valid under any of the given schemas": the reason deepest
+        # in the message (the branch that matched furthest, as {"ok": true} for a reply).
+        found = max(error.context, key=lambda e: len(e.absolute_path)) if error.context else error
+        where = "/".join(map(str, found.absolute_path)) or "(message)"
+        out.append(f"{name}: {where}: {found.message[:300]}")
+    return out
+
+
+@dataclass(frozen=True)
+class Heard:
+    subject: str
+    reply: str
+    data: bytes
+    headers: dict[str, str] | None
+
+
+@dataclass
+class Capture:
+    root: str
+    messages: list[Heard] = field(default_factory=list)
+    inbox: dict[str, list[Heard]] = field(default_factory=dict)
+
+    async def on_root(self, msg: Msg) -> None:
+        self.messages.append(Heard(msg.subject, msg.reply, msg.data, msg.headers))
+
+    async def on_inbox(self, msg: Msg) -> None:
+        self.inbox.setdefault(msg.subject, []).append(
+            Heard(msg.subject, msg.reply, msg.data, msg.headers)
+        )
+
+    def contract(self, subject: str) -> dict[str, Any] | None:
+        for pattern, contract in _index().items():
+            if schemas.subject_matches(pattern, subject, self.root):
+                found: dict[str, Any] = contract
+                return found
+        return None
+
+    def problems(self) -> list[str]:
+        out: list[str] = []
+        for heard in self.messages:
+            contract = self.contract(heard.subject)
+            if contract is None:
+                out.append(f"{heard.subject}: published on a subject index.json does not list")
+                continue
+            out += [f"{heard.subject}: {p}" for p in self._check(heard, contract)]
+        return out
+
+    def _check(self, heard: Heard, contract: dict[str, Any]) -> list[str]:
+        kind = contract["kind"]
+        if kind == "dead_letter":
+            return []  # the original bytes, whatever they were
+        try:
+            body = json.loads(heard.data) if heard.data else {}
+        except ValueError:
+            body = None
+        if kind == "event":
+            version = str(body.get("schema_version")) if isinstance(body, dict) else ""
+            name = contract["versions"].get(version, contract["schema"])
+            return schema_errors(name, body)
+        if kind == "submission":
+            try:
+                Submission.model_validate_json(heard.data)
+            except ValidationError:
+                return []  # refused by intake (dead-lettered): a test's broken message
+            return [f"accepted by intake, but {p}" for p in schema_errors(contract["schema"], body)]
+        return self._check_request(heard, contract, body)
+
+    def _check_request(self, heard: Heard, contract: dict[str, Any], body: Any) -> list[str]:
+        out: list[str] = []
+        for reply in self.inbox.get(heard.reply, []) if heard.reply else []:
+            if reply.headers and "Status" in reply.headers:
+                continue  # the server's own (no responders), not tousu's
+            try:
+                answer = json.loads(reply.data)
+            except ValueError:
+                out.append(f"reply is not JSON: {reply.data[:200]!r}")
+                continue
+            out += [f"reply: {p}" for p in schema_errors(contract["reply"], answer)]
+            if isinstance(answer, dict) and answer.get("ok") is True:
+                out += [
+                    f"answered ok, but the request: {p}"
+                    for p in schema_errors(contract["schema"], body)
+                ]
+        return out
+
+
+@asynccontextmanager
+async def listening(nats_url: str, root: str) -> AsyncIterator[Capture]:
+    """What is published under ``root`` (and the inboxes) while inside."""
+    capture = Capture(root)
+    client = await nats.connect(nats_url, name="tousu-test-contracts")
+    try:
+        await client.subscribe(f"{root}.>", cb=capture.on_root)
+        await client.subscribe("_INBOX.>", cb=capture.on_inbox)
+        await client.flush()
+        yield capture
+    finally:
+        # Every message the server sent before is handled, then the connection closes.
+        await client.drain()
+
+
+def failure(problems: list[str]) -> str:
+    more = f"\n... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
+    return (
+        f"{len(problems)} message(s) do not match the published schemas "
+        f"(tousu/kit/schemas; `tousu schemas export` regenerates them from the models):\n"
+        + "\n".join(problems[:SHOWN])
+        + more
+    )
+
+
+@pytest.fixture(autouse=True)
+async def published_messages_follow_the_schemas(
+    servers: Servers, subject_root: str
+) -> AsyncIterator[Capture]:
+    """Checks, when the test ends, what was published under its subject root."""
+    async with listening(servers.nats_url, subject_root) as capture:
+        yield capture
+    problems = capture.problems()
+    if problems:
+        pytest.fail(failure(problems), pytrace=False)
