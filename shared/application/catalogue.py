@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from tousu.shared.application.results import SubmitResult
+from tousu.shared.application.status_read import StatusRequest, StatusResult
 from tousu.shared.domain import commands as c
 from tousu.shared.events import types as ev
 from tousu.shared.intake.submission import Submission, SubmitRequest
@@ -161,6 +162,10 @@ FOLLOWUP = ServiceEntry(
 METRICS = ServiceEntry(
     "metrics",
     commands={"supervise": c.RaiseSupervision, "recalculate-deadlines": c.RecalculateDeadlines},
+    requests={
+        # Where a complaint stands, for the channel that filed it (WeChat's 查询).
+        "status": RequestEntry("metrics status", StatusRequest, result=StatusResult),
+    },
 )
 
 CATALOGUE: Mapping[str, ServiceEntry] = {
