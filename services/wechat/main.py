@@ -68,6 +68,9 @@ async def adapter(settings: Settings) -> AsyncIterator[WechatAdapter]:
         subject_root=settings.subject_root,
         gateway_url=wechat.gateway_url,
         api_token=wechat.api_token.get_secret_value() if wechat.api_token else None,
+        # The NATS user channel-wechat (tousu nats-config) is answered in its
+        # own inbox only; its user and password go in TOUSU_NATS_URL.
+        nats_options={"inbox_prefix": "_INBOX.channel-wechat"},
     )
     async with httpx.AsyncClient(timeout=10.0) as http, tousu:
         yield WechatAdapter(
