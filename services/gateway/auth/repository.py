@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from tousu.services.gateway.auth.passwords import hash_password
 from tousu.services.gateway.auth.roles import DEPARTMENT_ROLES, ROLES, Principal, StaffRole
 from tousu.services.gateway.auth.tokens import new_token, token_digest
 from tousu.shared.intake.commitments import CommitmentRegister
@@ -24,9 +26,6 @@ DEPARTMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 _USER_COLUMNS = (
     "u.id, u.username, u.display_name, u.role, u.department, u.active, u.created_at, u.service"
 )
-# The password hash of a service account: not an Argon2 hash, so no password
-# verifies against it (the API and web sign-in refuse it like a wrong one).
-SERVICE_PASSWORD_HASH = "!service-account"
 
 
 class UserExists(Exception):
@@ -149,7 +148,7 @@ async def create_user(
     service: bool = False,
 ) -> User:
     """A new account; ``service``: a department system's (a handler of
-    ``department``, no web sign-in: ``password_hash`` is ignored)."""
+    ``department`` that never signs in: ``password_hash`` is ignored)."""
     username = normalize_username(username)
     check_new_user(username, role, department)
     if service and role != "handler":
@@ -165,7 +164,9 @@ async def create_user(
             display_name or username,
             role,
             department,
-            SERVICE_PASSWORD_HASH if service else password_hash,
+            # A service account's password is a secret nobody keeps: sign-in
+            # refuses it, and takes as long as for a person (timing tells nothing).
+            hash_password(secrets.token_urlsafe(32)) if service else password_hash,
             service,
         )
     except asyncpg.UniqueViolationError:
