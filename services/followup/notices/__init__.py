@@ -27,12 +27,14 @@ from tousu.services.followup.notices.outbox import (
 from tousu.services.followup.notices.sender import Sender, SendError
 from tousu.services.followup.notices.senders import build_senders
 from tousu.services.followup.notices.sms import LoggingSmsSender, SmsSender
+from tousu.services.followup.notices.sms_gateway import HttpSmsSender
 from tousu.services.followup.notices.smtp import SmtpSender
 from tousu.services.followup.notices.web import WebSender
 
 __all__ = [
     "OUTBOX_CHANNEL",
     "Dispatcher",
+    "HttpSmsSender",
     "LetterSender",
     "LoggingSmsSender",
     "NoticeChannel",

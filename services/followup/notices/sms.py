@@ -1,7 +1,10 @@
-"""SMS notices: the text of a notice, and the gateway it goes through.
+"""SMS notices as free text: the sender that logs them, and the base of a free-text gateway.
 
-A real gateway subclasses :class:`SmsSender` and implements :meth:`deliver`;
-until one is configured :class:`LoggingSmsSender` writes each SMS to the log.
+A gateway that takes any text subclasses :class:`SmsSender` and implements
+:meth:`deliver`. China's providers send approved templates only: that is
+:class:`~tousu.services.followup.notices.sms_gateway.HttpSmsSender`
+(``TOUSU_SMS_PROVIDER``); until one is configured :class:`LoggingSmsSender`
+writes each SMS to the log.
 """
 
 from __future__ import annotations
