@@ -71,6 +71,14 @@ DEPARTMENT_COMMANDS = frozenset(
 )
 
 
+# Other requests a department's system may send: reading its own cases
+# (metrics answers for its department only).
+DEPARTMENT_REQUESTS = frozenset({("metrics", "case")})
+# What a channel's adapter may send: a submission, and where a complaint it
+# filed stands (WeChat's 查询).
+CHANNEL_REQUESTS = frozenset({("intake", "submit"), ("metrics", "status")})
+
+
 class Kind(StrEnum):
     TRUSTED = "trusted"
     CHANNEL = "channel"

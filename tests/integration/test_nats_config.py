@@ -1,6 +1,8 @@
 """`tousu nats-config` on a real nats-server started with its output: every
-forbidden publish and subscribe is refused by the server, and every service,
-the relay and the gateway still do their whole job as their own users."""
+forbidden publish and subscribe is refused by the server, every service, the
+relay and the gateway still do their whole job as their own users, a
+department's system follows its own events through its durable consumer and
+nobody else's, and a channel's adapter submits for its own channel only."""
 
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ from tests.e2e.kit import HANDLER, OPERATOR, Commands, received, routed_by_rules
 from tests.helpers import eventually, tousu
 from tests.lifecycle import staff_accounts
 from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
+from tousu.cli.nats_permissions import own_inbox
 from tousu.embedded.nats_server import EmbeddedNats
 from tousu.embedded.ports import free_port
+from tousu.shared.application.credentials import SigningClient, trusted_headers
+from tousu.shared.nats_setup import ensure_streams
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -50,13 +55,22 @@ class Confined:
     urls: dict[str, str]
     sessions: list[Session] = field(default_factory=list)
 
-    async def session(self, user: str) -> Session:
+    async def session(
+        self, user: str, *, inbox: str | None = None, signed: Settings | None = None
+    ) -> Session:
+        """Connected as ``user``; ``inbox``: its own inbox prefix (a confined
+        user's replies come there); ``signed``: its messages to tousu carry
+        the trusted credential made with these settings' key (as the gateway's)."""
         errors: list[str] = []
 
         async def on_error(error: Exception) -> None:
             errors.append(str(error))
 
-        client = await nats.connect(self.urls[user], error_cb=on_error, allow_reconnect=False)
+        client = (
+            SigningClient(signed.naming, trusted_headers(signed, user)) if signed else NatsClient()
+        )
+        options = {"inbox_prefix": inbox} if inbox else {}
+        await client.connect(self.urls[user], error_cb=on_error, allow_reconnect=False, **options)
         opened = Session(client, errors)
         self.sessions.append(opened)
         return opened
@@ -140,6 +154,76 @@ async def test_forbidden_publishes_and_subscriptions_are_refused(
     assert not [e for e in relay.errors if "permissions" in e.lower() and "cmd.intake" not in e]
 
 
+async def test_a_department_follows_its_own_events_through_its_durable_consumer(
+    confined: Confined, settings: Settings
+) -> None:
+    naming, root = settings.naming, settings.subject_root
+    stream = naming.events_stream
+    admin = await confined.session("admin")
+    await ensure_streams(admin.client.jetstream(), naming)
+    relay = await confined.session("relay")
+    for department in ("transport", "water", "transport", "water"):
+        await relay.client.publish(
+            f"{root}.events.{department}.ComplaintRouted", department.encode()
+        )
+    await relay.client.flush()
+
+    water = await confined.session("dept-water", inbox=own_inbox("dept-water"))
+    js = water.client.jetstream()
+    follow = await js.pull_subscribe(f"{root}.events.water.>", durable="dept-water", stream=stream)
+    got = await follow.fetch(2, timeout=5)
+    for message in got:
+        await message.ack_sync()
+    assert [m.data for m in got] == [b"water", b"water"]
+    # Acknowledged: the consumer resumes after them.
+    assert (await js.consumer_info(stream, "dept-water")).num_ack_pending == 0
+
+    # Not over another department's subjects, under its name or another's.
+    over_transport = f"$JS.API.CONSUMER.CREATE.{stream}.dept-water.{root}.events.transport.>"
+    await water.client.publish(over_transport, b"{}")
+    await water.refused("Publish", over_transport)
+    as_transport = f"$JS.API.CONSUMER.CREATE.{stream}.dept-transport.{root}.events.water.>"
+    await water.client.publish(as_transport, b"{}")
+    await water.refused("Publish", as_transport)
+    legacy = f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.dept-water"
+    await water.client.publish(legacy, b"{}")
+    await water.refused("Publish", legacy)
+    # Nor take messages from tousu's own consumers, nor read others' replies.
+    theirs = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.routing"
+    await water.client.publish(theirs, b"{}")
+    await water.refused("Publish", theirs)
+    await water.client.subscribe("_INBOX.>")
+    await water.refused("Subscription", "_INBOX.>")
+    # The department's commands, and no other.
+    await water.client.publish(f"{root}.cmd.metrics.supervise", b"{}")
+    await water.refused("Publish", f"{root}.cmd.metrics.supervise")
+    await water.client.publish(f"{root}.cmd.routing.claim", b"{}")
+    await water.client.flush()
+    assert not [e for e in water.errors if "cmd.routing.claim" in e]
+
+
+async def test_a_channel_adapter_submits_for_its_own_channel_only(
+    confined: Confined, settings: Settings
+) -> None:
+    naming, root = settings.naming, settings.subject_root
+    admin = await confined.session("admin")
+    await ensure_streams(admin.client.jetstream(), naming)
+
+    wechat = await confined.session("channel-wechat", inbox=own_inbox("channel-wechat"))
+    ack = await wechat.client.jetstream().publish(naming.intake("wechat"), b"{}")
+    assert ack.stream == naming.intake_stream
+
+    await wechat.client.publish(naming.intake("web"), b"{}")
+    await wechat.refused("Publish", naming.intake("web"))
+    await wechat.client.publish(f"{root}.cmd.intake.accept", b"{}")
+    await wechat.refused("Publish", f"{root}.cmd.intake.accept")
+    await wechat.client.subscribe("_INBOX.>")
+    await wechat.refused("Subscription", "_INBOX.>")
+    await wechat.client.publish(f"{root}.cmd.intake.submit", b"{}")
+    await wechat.client.flush()
+    assert not [e for e in wechat.errors if "cmd.intake.submit" in e]
+
+
 async def test_every_process_does_its_job_as_its_own_user(
     confined: Confined,
     settings: Settings,
@@ -154,7 +238,7 @@ async def test_every_process_does_its_job_as_its_own_user(
         for name in ("relay", *NATS_SERVICES):
             env = child_env | {"TOUSU_NATS_URL": confined.urls[name]}
             procs.append(spawn(name, env, tmp_path))
-        gateway = await confined.session("gateway")
+        gateway = await confined.session("gateway", signed=settings)
         water = await confined.session("dept-water")
         seen = await water.client.subscribe(f"{settings.subject_root}.events.water.>")
         deadline = time.monotonic() + 60

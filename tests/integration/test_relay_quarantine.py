@@ -271,7 +271,7 @@ async def test_a_department_code_with_a_space_reaches_the_departments_subscripti
         assert json.loads(msg.data)["department"] == SPACED_DEPARTMENT
     # The department's own NATS user may read exactly that subject.
     [user] = [u for u in users(naming, [SPACED_DEPARTMENT]) if u.name.startswith(DEPARTMENT_PREFIX)]
-    assert user.subscribe == (naming.department_events(SPACED_DEPARTMENT),)
+    assert user.subscribe[0] == naming.department_events(SPACED_DEPARTMENT)
 
 
 async def test_the_gateway_reports_degraded_while_the_quarantine_holds_events(

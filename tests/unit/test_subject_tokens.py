@@ -43,6 +43,6 @@ def test_a_department_user_reads_the_subjects_its_events_get() -> None:
     [user] = [u for u in users(NAMING, ["水务 局"]) if u.name.startswith(DEPARTMENT_PREFIX)]
     token = department_token("水务 局")
     assert user.name == f"{DEPARTMENT_PREFIX}{token}"
-    assert user.subscribe == (f"tousu.events.{token}.>",)
+    assert user.subscribe[0] == f"tousu.events.{token}.>"
     [odd] = [u for u in users(NAMING, ["a\nb"]) if u.name.startswith(DEPARTMENT_PREFIX)]
     assert "\n" not in odd.notes  # it ends up in a comment line of nats-auth.conf

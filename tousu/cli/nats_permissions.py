@@ -4,10 +4,17 @@ per department, for ``tousu nats-config``.
 Everything not allowed is refused. Each service may answer its own commands,
 consume the streams through JetStream and write dead letters, and nothing
 else; only the relay publishes
-events and only the gateway (and the administrator) sends commands. A
-department's own systems may read its events and no other department's. The
-stream-management API (create, update, info) stays open to the processes that
-call ``ensure_streams`` at start; deleting or purging a stream is the
+events and only the gateway (and the administrator) sends any command. A
+channel's adapter (``channel-<c>``) may submit for its channel and ask where a
+complaint stands; a department's system (``dept-<token>``) may read its
+events, live or through its one durable consumer ``dept-<token>``, and send
+its department's commands, and no other department's. What they send counts
+for whom their signed credential names (``tousu.shared.application.credentials``);
+these users keep them to their own subjects. Their replies come to their own
+inbox, ``_INBOX.<user>.>`` (connect with that ``inbox_prefix``): a subscription
+to every ``_INBOX.>`` would let them read the replies other users are sent.
+The stream-management API (create, update, info) stays open to the processes
+that call ``ensure_streams`` at start; deleting or purging a stream is the
 administrator's alone.
 """
 
@@ -16,6 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tousu.shared.application.credentials import (
+    CHANNEL_REQUESTS,
+    DEPARTMENT_COMMANDS,
+    DEPARTMENT_REQUESTS,
+)
+from tousu.shared.events.types import Channel
 from tousu.shared.naming import Naming, department_token, is_token
 
 INBOX = "_INBOX.>"
@@ -25,6 +38,38 @@ GATEWAY = "gateway"
 # The services that run JetStream consumers and answer commands over NATS.
 NATS_SERVICES = ("intake", "routing", "handling", "followup", "metrics")
 DEPARTMENT_PREFIX = "dept-"
+CHANNEL_PREFIX = "channel-"
+
+
+def own_inbox(user: str) -> str:
+    """The inbox prefix a confined user connects with (nats-py's ``inbox_prefix``)."""
+    return f"_INBOX.{user}"
+
+
+def department_durable(department: str) -> str:
+    """The one durable consumer a department's system may create and read."""
+    return DEPARTMENT_PREFIX + department_token(department)
+
+
+def _follows(naming: Naming, department: str) -> tuple[str, ...]:
+    """A department's durable pull consumer on the events stream, filtered to its events.
+
+    nats-py (2.16) creates it with the extended subject of nats-server 2.9+,
+    ``$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>``: the server refuses a
+    filter that differs from the subject's, so naming the filter here confines
+    what the consumer can ever deliver. The legacy create subjects (which name
+    no filter) stay refused. Acks come as ``$JS.ACK.<stream>.<consumer>...``,
+    or with domain and account first on newer servers.
+    """
+    stream, durable = naming.events_stream, department_durable(department)
+    return (
+        "$JS.API.INFO",
+        f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.{naming.department_events(department)}",
+        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"$JS.ACK.{stream}.{durable}.>",
+        f"$JS.ACK.*.*.{stream}.{durable}.>",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,16 +149,35 @@ def users(naming: Naming, departments: Iterable[str]) -> list[NatsUser]:
                 notes=f"answers {root}.cmd.{service}.*, consumes the streams",
             )
         )
-    for code in sorted(set(departments)):
+    for channel in Channel:
+        user = CHANNEL_PREFIX + channel.value
         out.append(
             NatsUser(
-                # The subject's token, so that a code with a space or a dot
-                # still makes a user name, a file name and a URL's user.
-                DEPARTMENT_PREFIX + department_token(code),
-                publish=(),
-                subscribe=(naming.department_events(code),),
+                user,
+                publish=(
+                    naming.intake(channel.value),  # durable, through JetStream
+                    *(naming.command(s, n) for s, n in sorted(CHANNEL_REQUESTS)),
+                ),
+                subscribe=(own_inbox(user) + ".>",),
+                notes=f"the {channel.value} channel's adapter: submits for it, asks a status",
+            )
+        )
+    department_sends = sorted(DEPARTMENT_COMMANDS | DEPARTMENT_REQUESTS)
+    for code in sorted(set(departments)):
+        # The subject's token, so that a code with a space or a dot still
+        # makes a user name, a file name and a URL's user.
+        user = department_durable(code)
+        out.append(
+            NatsUser(
+                user,
+                publish=(
+                    *(naming.command(s, n) for s, n in department_sends),
+                    *_follows(naming, code),
+                ),
+                subscribe=(naming.department_events(code), own_inbox(user) + ".>"),
                 # repr: a line break in a code must not end the comment line.
-                notes=f"reads department {code if is_token(code) else repr(code)}'s events, live",
+                notes=f"department {code if is_token(code) else repr(code)}'s system: "
+                "reads its events (live or durable), sends its handling commands",
             )
         )
     out.append(
