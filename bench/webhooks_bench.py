@@ -119,7 +119,7 @@ async def _wait_for_consumer(space: Scratch, fleet: Fleet) -> None:
 async def run_webhooks_bench(
     space: Scratch, quick: bool, rate: float = 5.0, duration: float | None = None
 ) -> dict[str, Any]:
-    duration = duration if duration is not None else (10.0 if quick else 60.0)
+    duration = duration if duration is not None else (5.0 if quick else 60.0)
     with tempfile.TemporaryDirectory(prefix="tousu-webhooks-") as folder:
         data_dir = Path(folder)
         with _environ(TOUSU_DATA_DIR=str(data_dir)):
