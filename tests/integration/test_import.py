@@ -299,16 +299,18 @@ async def stored_complaints(store: PostgresEventStore) -> int:
     return count
 
 
-@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+# 10,000 rows from the CSV; the XLSX reads the same way, so fewer keep the suite short.
+@pytest.mark.parametrize(("kind", "n"), [("csv", 10_000), ("xlsx", 2_000)])
 async def test_ten_thousand_rows_then_the_kpis_of_the_imported_months(
     kind: str,
+    n: int,
     tmp_path: Path,
     mapping: Mapping,
     store: PostgresEventStore,
     database_url: str,
     admin: str,
 ) -> None:
-    rows, bad = generate(10_000, seed=1 if kind == "csv" else 2)
+    rows, bad = generate(n, seed=1 if kind == "csv" else 2)
     path = tmp_path / f"old.{kind}"
     (write_csv if kind == "csv" else write_xlsx)(path, rows)
 
@@ -321,7 +323,7 @@ async def test_ten_thousand_rows_then_the_kpis_of_the_imported_months(
     assert {(r.row, r.old_id, r.field) for r in summary.refused} == {
         (b.row, b.old_id, b.field) for b in bad
     }
-    assert (summary.read, summary.imported) == (10_000, 10_000 - len(bad))
+    assert (summary.read, summary.imported) == (n, n - len(bad))
     # ... and nothing of them stored (a duplicate's id is its first row's).
     assert await stored_complaints(store) == summary.imported
     for b in bad:

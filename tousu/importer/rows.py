@@ -35,9 +35,16 @@ def header_and_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
 
 
 def count_rows(path: Path) -> int:
-    """How many data rows the file has (for the progress bar)."""
-    _, rows = header_and_rows(path)
-    return sum(1 for _ in rows)
+    """How many data rows the file has, for the progress bar: a CSV's lines
+    counted, an XLSX's from the sheet's dimensions (blank rows included)."""
+    if path.suffix.lower() == ".csv":
+        _, rows = header_and_rows(path)
+        return sum(1 for _ in rows)
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return max((book.worksheets[0].max_row or 1) - 1, 0)
+    finally:
+        book.close()
 
 
 def _csv(path: Path) -> tuple[list[str], Iterator[Row]]:

@@ -10,12 +10,14 @@ transaction. A batch is small (a few hundred rows) because readers of the
 store wait for any open writing transaction (docs/architecture.md). A
 tracking number taken meanwhile by a live registration, or a complaint a
 concurrent run imported first, fails the transaction: the batch is then done
-again from the start. Nothing is published from here: the relay publishes
-what was appended, and the services project it as any other history.
+again from the start. One batch is written while the next is decided.
+Nothing is published from here: the relay publishes what was appended, and
+the services project it as any other history.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +58,15 @@ class Summary:
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass
+class _Prepared:
+    size: int  # rows of the file in the batch, refused duplicates included
+    rows: list[tuple[Row, str | None]]  # the rows with an old id not given before
+    already: int = 0
+    decided: list[Decided] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     it = iter(rows)
     while batch := list(islice(it, size)):
@@ -82,10 +93,16 @@ class Importer:
     ) -> Summary:
         summary = Summary(dry_run=self.dry_run)
         started = time.perf_counter()
+        # One batch is written while the next is decided: the decisions are
+        # this process's work, the writes mostly PostgreSQL's.
+        writing: tuple[asyncio.Task[None], _Prepared] | None = None
         for batch in _batches(rows, self.batch):
-            await self._batch(batch, summary)
-            summary.read += len(batch)
-            progress(len(batch))
+            prepared = await self._prepare(len(batch), self._unique(batch, summary))
+            if writing is not None:
+                await self._settle(*writing, summary, progress)
+            writing = (asyncio.create_task(self._write(prepared.decided)), prepared)
+        if writing is not None:
+            await self._settle(*writing, summary, progress)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -110,22 +127,40 @@ class Importer:
             out.append((row, old_id))
         return out
 
-    async def _batch(self, batch: list[Row], summary: Summary) -> None:
-        rows = self._unique(batch, summary)
+    async def _settle(
+        self,
+        task: asyncio.Task[None],
+        prepared: _Prepared,
+        summary: Summary,
+        progress: Callable[[int], None],
+    ) -> None:
+        try:
+            await task
+        except (asyncpg.UniqueViolationError, ConcurrencyConflict):
+            prepared = await self._again(prepared)
+        summary.read += prepared.size
+        summary.imported += len(prepared.decided)
+        summary.already += prepared.already
+        summary.refused.extend(prepared.refused)
+        progress(prepared.size)
+
+    async def _again(self, prepared: _Prepared) -> _Prepared:
+        """A batch whose write failed because a tracking number or a complaint
+        was taken since we looked (a live registration, a concurrent run):
+        looked at and decided afresh, then written, alone."""
         for attempt in range(ATTEMPTS):
+            prepared = await self._prepare(prepared.size, prepared.rows)
             try:
-                imported, already, refused = await self._attempt(rows)
+                await self._write(prepared.decided)
             except (asyncpg.UniqueViolationError, ConcurrencyConflict):
-                # A tracking number or a complaint taken since we looked: again.
                 if attempt == ATTEMPTS - 1:
                     raise
                 continue
-            summary.imported += imported
-            summary.already += already
-            summary.refused.extend(refused)
-            return
+            return prepared
+        raise AssertionError("unreachable")
 
-    async def _attempt(self, rows: list[tuple[Row, str | None]]) -> tuple[int, int, list[Refusal]]:
+    async def _prepare(self, size: int, rows: list[tuple[Row, str | None]]) -> _Prepared:
+        """The batch's rows not imported before, decided (in memory)."""
         source = self.recorder.source
         streams = {
             old_id: complaint_stream(complaint_id_of(source, old_id))
@@ -136,23 +171,24 @@ class Importer:
             histories = await read_streams(conn, list(streams.values()))
             fresh = [(r, o) for r, o in rows if o is None or not histories.get(streams[o])]
             numbers = await self._numbers(conn, [r for r, _ in fresh])
-        decided: list[Decided] = []
-        refused: list[Refusal] = []
+        prepared = _Prepared(size, rows, already=len(rows) - len(fresh))
         for (row, _), number in zip(fresh, numbers, strict=True):
             outcome = self.recorder.decide(row, number)
             if isinstance(outcome, Decided):
-                decided.append(outcome)
+                prepared.decided.append(outcome)
             else:
-                refused.append(outcome)
-        if decided and not self.dry_run:
-            async with self.store.unit_of_work() as uow:
-                for d in decided:
-                    await uow.append(complaint_stream(d.complaint_id), 0, d.events)
-                assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
-                uow.defer(
-                    partial(reserve, pairs=[(d.tracking_no, d.complaint_id) for d in decided])
-                )
-        return len(decided), len(rows) - len(fresh), refused
+                prepared.refused.append(outcome)
+        return prepared
+
+    async def _write(self, decided: list[Decided]) -> None:
+        """The decided rows' events and tracking numbers, in one transaction."""
+        if not decided or self.dry_run:
+            return
+        async with self.store.unit_of_work() as uow:
+            for d in decided:
+                await uow.append(complaint_stream(d.complaint_id), 0, d.events)
+            assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
+            uow.defer(partial(reserve, pairs=[(d.tracking_no, d.complaint_id) for d in decided]))
 
     async def _numbers(self, conn: Connection, rows: list[Row]) -> list[str]:
         """An unused tracking number for each row, of the month it was received."""
