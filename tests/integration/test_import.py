@@ -73,7 +73,12 @@ values:
   satisfaction: {{满意: satisfied, 基本满意: basically_satisfied, 不满意: dissatisfied,
                  联系不上: unreachable}}
 """
-DEPARTMENTS = {"SW": "water", "JT": "transport", "CG": "urban_management", "SC": "market_regulation"}
+DEPARTMENTS = {
+    "SW": "water",
+    "JT": "transport",
+    "CG": "urban_management",
+    "SC": "market_regulation",
+}
 FMT = "%Y-%m-%d %H:%M"
 
 
@@ -208,8 +213,10 @@ def file_kpis(path: Path, refused_rows: set[int]) -> dict[str | None, dict[str, 
     (numerator, denominator), for the rows not refused. All the old cases'
     deadlines have passed: every decided or undecided case counts."""
     groups: dict[str | None, dict[str, list[int]]] = defaultdict(
-        lambda: {k: [0, 0] for k in ("acceptance", "feedback", "closure", "satisfaction")}
-        | {"received": [0]}
+        lambda: (
+            {k: [0, 0] for k in ("acceptance", "feedback", "closure", "satisfaction")}
+            | {"received": [0]}
+        )
     )
 
     def when(text: str) -> datetime | None:
@@ -362,9 +369,9 @@ async def test_an_imported_case_is_marked_in_its_history_with_its_real_dates(
     received = datetime.strptime(closed[HEADER.index("受理时间")], FMT).replace(tzinfo=SHANGHAI)
     assert steps[0].occurred_at == received
     assert all(e.actor.id == admin and e.actor.role == "admin" for e in history)
-    assert {
-        (m.data["window"], m.data["reason"], m.data["approved_by"]) for m in marks
-    } == {(IMPORT_WINDOW, f"导入：{SOURCE} {closed[0]}", admin)}
+    assert {(m.data["window"], m.data["reason"], m.data["approved_by"]) for m in marks} == {
+        (IMPORT_WINDOW, f"导入：{SOURCE} {closed[0]}", admin)
+    }
     assert sum(len(m.data["events"]) for m in marks) == len(steps)
 
 
