@@ -33,6 +33,7 @@ from tousu.services.followup.notices import (
 from tousu.shared.application.catalogue import FOLLOWUP
 from tousu.shared.consumer import Consumer
 from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.domain.imports import imported_versions
 from tousu.shared.domain.state import ComplaintState, replay
 from tousu.shared.events import Envelope, decode
 from tousu.shared.events import types as ev
@@ -166,9 +167,12 @@ def notifier(render: NoticeRenderer) -> Consumer:
             raise TypeError("the notifier needs the PostgreSQL event store")
         # The stream as it was at this event: a later event must not change
         # what an earlier notice says when it is redelivered.
-        history = [
-            e for e in await uow.read_stream(envelope.stream_id) if e.version <= envelope.version
-        ]
+        stream = await uow.read_stream(envelope.stream_id)
+        if envelope.version in imported_versions(stream):
+            # An earlier system's history (tousu import): that system told
+            # its complainant at the time; nobody is told again years on.
+            return
+        history = [e for e in stream if e.version <= envelope.version]
         state = replay(history)
         notice = notice_for(envelope, history, state, render)
         if notice is None:

@@ -22,10 +22,12 @@ every transition. Pure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.errors import Forbidden, InvalidCommand
+from tousu.shared.events import Envelope
 from tousu.shared.events import types as ev
 
 IMPORT_WINDOW = "import"
@@ -88,3 +90,16 @@ def imported_mark(command: c.Command, now: datetime) -> ev.LateEntryRecorded:
 def is_imported(mark: ev.LateEntryRecorded) -> bool:
     """Whether a late-entry mark marks imported history."""
     return mark.window == IMPORT_WINDOW
+
+
+def imported_versions(history: Sequence[Envelope]) -> set[int]:
+    """The versions of a stream's events that an import recorded (its marks
+    follow the events they mark). Such history was told to its complainant
+    by the earlier system: nobody sends its notices again."""
+    out: set[int] = set()
+    for envelope in history:
+        if envelope.type == ev.LateEntryRecorded.event_type():
+            if envelope.data.get("window") == IMPORT_WINDOW:
+                marked = len(envelope.data.get("events", []))
+                out.update(range(envelope.version - marked, envelope.version))
+    return out

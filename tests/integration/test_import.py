@@ -423,3 +423,26 @@ def test_generated_ids_are_stable() -> None:
     assert complaint_id_of(SOURCE, "GD1") == complaint_id_of(SOURCE, "GD1")
     assert complaint_id_of(SOURCE, "GD1") != complaint_id_of("其他系统", "GD1")
     assert isinstance(complaint_id_of(SOURCE, "GD1"), uuid.UUID)
+
+
+async def test_imported_history_sends_no_notices(
+    tmp_path: Path, mapping: Mapping, store: PostgresEventStore, database_url: str, admin: str
+) -> None:
+    """The old system told its complainants at the time: the notifier, given
+    every imported event, puts nothing in the outbox (no acceptance notice,
+    result or survey years on)."""
+    from tousu.services.followup.notifier import notifier
+    from tousu.shared.domain.context import plain_notice
+
+    rows, _ = generate(40, seed=6)
+    path = write_csv(tmp_path / "few.csv", rows)
+    summary = await import_file(path, mapping, url=database_url, username=admin)
+    assert summary.imported > 20
+    consumer = notifier(plain_notice)
+    handled = 0
+    for envelope in await store.read_all(limit=10_000):
+        async with store.unit_of_work() as uow:
+            await consumer.handle(envelope, uow)
+        handled += envelope.type in ("ComplaintAccepted", "ResultFeedbackSent")
+    assert handled > 20
+    assert await store.pool.fetchval("SELECT count(*) FROM notifications") == 0
