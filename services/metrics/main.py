@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from tousu.services.metrics import status
+from tousu.services.metrics import case_read, status
 from tousu.services.metrics.overdue_gauge import OverdueCases
 from tousu.services.metrics.projections import PROJECTIONS
 from tousu.services.metrics.projections.live import ProjectionRunner
@@ -53,7 +53,10 @@ async def projecting_and_watching(runtime: Runtime) -> AsyncIterator[None]:
 
 SPEC = ServiceSpec.of(
     METRICS,
-    requests=lambda runtime: {"status": status.request(runtime.store, runtime.store.pool)},
+    requests=lambda runtime: {
+        "case": case_read.request(runtime.store),
+        "status": status.request(runtime.store, runtime.store.pool),
+    },
     lifespan=projecting_and_watching,
     scrape_sources=lambda runtime: [OverdueCases(runtime.registry, runtime.store.pool)],
 )

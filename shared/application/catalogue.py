@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from tousu.shared.application.case_read import CaseFacts, CaseRequest
 from tousu.shared.application.results import SubmitResult
 from tousu.shared.application.status_read import StatusRequest, StatusResult
 from tousu.shared.domain import commands as c
@@ -163,6 +164,8 @@ METRICS = ServiceEntry(
     "metrics",
     commands={"supervise": c.RaiseSupervision, "recalculate-deadlines": c.RecalculateDeadlines},
     requests={
+        # One case for a department's own system (its own cases only).
+        "case": RequestEntry("metrics case", CaseRequest, result=CaseFacts),
         # Where a complaint stands, for the channel that filed it (WeChat's 查询).
         "status": RequestEntry("metrics status", StatusRequest, result=StatusResult),
     },

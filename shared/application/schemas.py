@@ -25,19 +25,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, partial
 from importlib.resources import files as package_files
 from importlib.resources.abc import Traversable
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tousu.shared.application.catalogue import CATALOGUE, RequestEntry, ServiceEntry
 from tousu.shared.application.nats_commands import CommandRequest
 from tousu.shared.application.results import CommandOutcome, Ping, PingResult, Refused
 from tousu.shared.domain.commands import Command
-from tousu.shared.events import Envelope, EventData
+from tousu.shared.events import Actor, Envelope, EventData
 from tousu.shared.intake.submission import Submission
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -86,7 +89,7 @@ def command_request_model(command: type[Command]) -> type[BaseModel]:
         name: (command if name == "command" else info.annotation, info)
         for name, info in CommandRequest.model_fields.items()
     }
-    fields["command"] = (command, ...)
+    fields["command"] = (_as_sent(command), ...)
     model: type[BaseModel] = create_model(
         f"{command.__name__}Request",
         __config__=_forbid(f"{command.__name__}Request"),
@@ -97,6 +100,22 @@ def command_request_model(command: type[Command]) -> type[BaseModel]:
         **fields,
     )
     return model
+
+
+def _as_sent(command: type[Command]) -> type[BaseModel]:
+    """``command`` as a sender writes it: the actor may be left out, as a
+    department's system does (its credential makes it, ``credentials``); a
+    trusted sender names it."""
+    sent: type[BaseModel] = create_model(
+        command.__name__,
+        __base__=command,
+        __doc__=command.__doc__,
+        actor=(
+            Actor | None,
+            Field(default=None, description="Who acts; derived from a non-trusted credential"),
+        ),
+    )
+    return sent
 
 
 def reply_model(name: str, result: type[BaseModel] | None) -> type[BaseModel]:
@@ -166,21 +185,41 @@ def event_schema_name(event_type: str, version: int) -> str:
 SUBMISSION = "intake.submission"
 
 
-def generate() -> dict[str, Any]:
-    """Every schema tousu publishes, by name (``<name>.schema.json``)."""
-    out: dict[str, Any] = {}
+def _reply_schema(name: str, title: str, result: type[BaseModel] | None) -> Any:
+    return _schema(name, reply_model(title, result), "serialization")
+
+
+def _event_schema(name: str, data: type[EventData]) -> Any:
+    return _schema(name, event_model(data), "serialization")
+
+
+def _makers() -> dict[str, Callable[[], Any]]:
+    """Each schema's name and how it is made (made only when asked for)."""
+    out: dict[str, Callable[[], Any]] = {}
     for service, entry in CATALOGUE.items():
         for name, (body, result) in _requests(entry).items():
             schema = _request_name(service, name)
-            out[schema] = _schema(schema, body, "validation")
+            out[schema] = partial(_schema, schema, body, "validation")
             reply = f"{schema}.reply"
-            model = reply_model(_pascal(service, name), result)
-            out[reply] = _schema(reply, model, "serialization")
-    out[SUBMISSION] = _schema(SUBMISSION, Submission, "validation")
-    for event_type, data in sorted(EventData.registry.items()):
+            out[reply] = partial(_reply_schema, reply, _pascal(service, name), result)
+    out[SUBMISSION] = partial(_schema, SUBMISSION, Submission, "validation")
+    for event_type, data in EventData.registry.items():
         schema = event_schema_name(event_type, data.schema_version)
-        out[schema] = _schema(schema, event_model(data), "serialization")
-    return dict(sorted(out.items()))
+        out[schema] = partial(_event_schema, schema, data)
+    return out
+
+
+@cache
+def generate() -> dict[str, Any]:
+    """Every schema tousu publishes, by name (``<name>.schema.json``); one
+    process's models do not change, so it is made once (do not mutate it)."""
+    return {name: make() for name, make in sorted(_makers().items())}
+
+
+@cache
+def one(name: str) -> Any:
+    """The schema ``name`` alone (KeyError: no such message)."""
+    return _makers()[name]()
 
 
 def _pascal(*words: str) -> str:
@@ -321,3 +360,49 @@ def kept(present: Iterable[str]) -> set[str]:
         for versions in archived_versions(names).values()
         for name in versions.values()
     }
+
+
+# -- checking a message against its schema -----------------------------------
+SCHEMA_VIOLATION = "schema_violation"
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(one(name))
+
+
+def violations(name: str, message: Any) -> list[tuple[str, str]]:
+    """(field, why) for each place ``message`` breaks the schema ``name``;
+    the field as a dotted path, a missing or unexpected property named."""
+    out: list[tuple[str, str]] = []
+    for error in _validator(name).iter_errors(message):
+        found = max(error.context, key=lambda e: len(e.absolute_path)) if error.context else error
+        path = [str(p) for p in found.absolute_path]
+        instance = found.instance if isinstance(found.instance, dict) else {}
+        if found.validator == "required":
+            path += [p for p in found.validator_value if p not in instance][:1]
+        elif found.validator == "additionalProperties":
+            known = found.schema.get("properties", {})
+            path += [p for p in instance if p not in known][:1]
+        out.append((".".join(path), found.message))
+    return out
+
+
+def enforce(name: str, message: Any) -> None:
+    """A pydantic ``ValidationError`` naming each field where ``message`` breaks
+    the schema ``name``: what a model reads leniently (``"yes"`` for a boolean,
+    ``"3"`` for a number) is still refused, as an adapter validating against
+    the published schema would have been told."""
+    found = violations(name, message)
+    if found:
+        raise ValidationError.from_exception_data(
+            name,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(SCHEMA_VIOLATION, "{why}", {"why": why}),
+                    loc=tuple(field.split(".")) if field else (),
+                    input=message,
+                )
+                for field, why in found
+            ],
+        )

@@ -34,7 +34,7 @@ from tousu.kit.transport import MSG_ID_HEADER, Connection, Retry
 
 # The schema of a submission (the body of <root>.intake.<channel>, and the
 # "submission" of <root>.cmd.intake.submit).
-SUBMISSION_SCHEMA = "Submission"
+SUBMISSION_SCHEMA = "intake.submission"
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ class ChannelClient:
             raise ValueError("a submission needs its reference (the adapter's own id for it)")
         body = {**submission, "external_ref": reference}
         if self.validate:
-            schemas.check(body, name=SUBMISSION_SCHEMA)
+            subject = self.intake_subject(str(body.get("channel")))
+            schemas.check(body, name=SUBMISSION_SCHEMA, subject=subject)
         return body
 
     async def submit(self, submission: dict[str, Any], *, reference: str) -> Submitted:
@@ -202,12 +203,14 @@ class ChannelClient:
         *,
         phone: str | None = None,
         email: str | None = None,
+        wechat_openid: str | None = None,
     ) -> dict[str, Any]:
         """Upload one file for a complaint about to be filed; its reference (a
         ``FileRef``) is to be named in the submission's ``attachments``.
 
         Give the complainant's ``phone`` or ``email`` exactly as the
-        submission will: the file is sealed with that person's key. tousu
+        submission will (without either, their ``wechat_openid``): the file
+        is sealed with that person's key. tousu
         decides the type from the content (``media_type`` is only a hint). A
         refused file raises :class:`Refused` with the stable code of the
         reason (``html``, ``too_large``, ...; docs/attachments.md).
@@ -219,7 +222,8 @@ class ChannelClient:
             if isinstance(content, bytes)
             else await asyncio.to_thread(Path(content).read_bytes)
         )
-        form = {k: v for k, v in (("phone", phone), ("email", email)) if v}
+        contact = (("phone", phone), ("email", email), ("wechat_openid", wechat_openid))
+        form = {k: v for k, v in contact if v}
         http = self._http_client()
         last = ""
         for delay in [*self._retry.delays(), None]:

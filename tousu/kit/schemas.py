@@ -89,19 +89,40 @@ def schema_name_for(subject: str) -> str | None:
     return None
 
 
-def check(instance: Any, *, name: str | None = None, subject: str | None = None) -> None:
+def check(
+    instance: Any,
+    *,
+    name: str | None = None,
+    subject: str | None = None,
+    derived: tuple[str, ...] = (),
+) -> None:
     """Raise :class:`Refused` (``validation_error``) if ``instance`` breaks the
-    schema called ``name`` (else the one ``subject`` carries); nothing when that
-    schema is not shipped."""
-    wanted = name or (schema_name_for(subject) if subject else None)
-    found = schema(wanted) if wanted else None
+    schema called ``name`` (if shipped; else the one ``subject`` carries); nothing when that
+    schema is not shipped. ``derived``: fields the schema requires that tousu
+    fills in itself (the actor, from the credential), not required here."""
+    candidates = [name, schema_name_for(subject) if subject else None]
+    shipped = [(n, schema(n)) for n in candidates if n]
+    wanted, found = next(((n, s) for n, s in shipped if s is not None), (None, None))
     if found is None:
         return
+    if derived:
+        found = _not_required(found, set(derived))
     problems = errors(found, instance)
     if problems:
         raise Refused(
             "validation_error", f"the message does not match the schema {wanted}", problems
         )
+
+
+def _not_required(node: Any, names: set[str]) -> Any:
+    if isinstance(node, dict):
+        out = {k: _not_required(v, names) for k, v in node.items()}
+        if isinstance(node.get("required"), list):
+            out["required"] = [r for r in node["required"] if r not in names]
+        return out
+    if isinstance(node, list):
+        return [_not_required(v, names) for v in node]
+    return node
 
 
 def errors(found: dict[str, Any], instance: Any) -> list[dict[str, str]]:
