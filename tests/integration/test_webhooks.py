@@ -186,6 +186,9 @@ async def test_each_department_gets_its_cases_once_signed_and_no_other(
     for department, receiver in receivers.items():
         for got in receiver.received:
             check_signature(secrets[department], got.headers, got.body)
+            other = secrets["transport" if department == "water" else "water"]
+            with pytest.raises(AssertionError):  # another department's secret does not sign it
+                check_signature(other, got.headers, got.body)
             document = json.loads(got.body)
             assert got.headers["tousu-webhook-id"] == document["id"]
             assert document["department"] == department and document["replay"] is False
@@ -216,7 +219,9 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_in_order(
     # Down: first answering 503, then not listening at all (refused).
     water.failing = True
     await routed_cases(store, 3)
-    await eventually(lambda: water.refused >= 2, "tries while it answers 503")
+    await eventually(
+        lambda: water.refused >= 2, "tries while it answers 503", 2 * WEBHOOKS.backoff_base + 10
+    )
     await water.down()
     outage_ends = time.monotonic() + OUTAGE
     await routed_cases(store, 3, first=10)  # more arrive while it is away
