@@ -180,18 +180,11 @@ def deliveries_cmd(
     for row in rows:
         table.add_row(*(str(row[h]) for h in headers))
         for t in row.get("tries", []):
-            table.add_row(
-                "",
-                "",
-                f"try {t['attempt']}",
-                "",
-                str(t["status_code"] or "-"),
-                "",
-                f"{t['duration_ms']:.0f} ms",
-                t["error"] or "",
-                t["started_at"],
-                "",
-            )
+            # Under the delivery: its code and error columns, how long it took.
+            took = f"{t['duration_ms']:.0f} ms"
+            error = f"{t['error']} ({took})" if t["error"] else took
+            row_values = ["", "", f"try {t['attempt']}", "", "", "", str(t["status_code"] or "-")]
+            table.add_row(*row_values, error, t["started_at"], "")
     out.print(table)
 
 

@@ -130,7 +130,8 @@ class WebhookDispatcher:
             )
             code = response.status_code
             if not response.is_success:
-                error = f"HTTP {code}: {response.text[:200]}"
+                said = response.text[:200].strip()
+                error = f"HTTP {code}: {said}" if said else f"HTTP {code}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except Exception as exc:  # a bug must not stop the dispatcher
