@@ -55,7 +55,8 @@ async def file_one(tousu: ChannelClient, form: dict[str, Any], folder: Path) -> 
         for name in form.get("photos", [])
     ]
     filed = await tousu.submit(submission(form, photos), reference=form["reference"])
-    status = await tousu.status(filed.tracking_no)
+    # Read back as the visitor will ask for it: their number, and their phone.
+    status = await tousu.status(filed.tracking_no, contact=form["phone"])
     return {
         "reference": form["reference"],
         "tracking_no": filed.tracking_no,

@@ -14,11 +14,14 @@ copied or vendored alone. docs/integrations.md is the guide.
 """
 
 from tousu.kit.channel import ChannelClient, Published, Submitted
+from tousu.kit.department import DepartmentClient, Event
 from tousu.kit.errors import KitError, Refused, Unavailable
 from tousu.kit.transport import Retry
 
 __all__ = [
     "ChannelClient",
+    "DepartmentClient",
+    "Event",
     "KitError",
     "Published",
     "Refused",
