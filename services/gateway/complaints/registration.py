@@ -1,5 +1,6 @@
-"""``POST /api/v1/complaints``: an operator registers a complaint that came by phone,
-letter, in person or WeChat, through the intake service's ``submit`` command.
+"""``POST /api/v1/complaints``: an operator registers a complaint that came by
+phone, letter, in person, or by web or WeChat outside tousu, through the
+intake service's ``submit`` command.
 
 :func:`submit` is also how the public web form files one.
 """
@@ -28,8 +29,13 @@ from tousu.shared.intake.submission import Submission
 from tousu.shared.naming import Naming
 from tousu.shared.settings import Settings
 
-# What staff type in; web and Open311 arrive by their own adapters.
-STAFF_CHANNELS = frozenset({Channel.PHONE, Channel.LETTER, Channel.WALK_IN, Channel.WECHAT})
+# What staff type in: a call, a letter, a visit, and a web or WeChat
+# complaint that reached the organisation outside tousu (an e-mail, a WeChat
+# message to a staff phone), registered with the time it came
+# (docs/late-entries.md). Open311 clients submit themselves.
+STAFF_CHANNELS = frozenset(
+    {Channel.PHONE, Channel.LETTER, Channel.WALK_IN, Channel.WEB, Channel.WECHAT}
+)
 
 
 Registrar = Annotated[Principal, Depends(require_roles("operator", "supervisor", "admin"))]

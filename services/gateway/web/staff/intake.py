@@ -69,8 +69,17 @@ from tousu.shared.intake.taxonomy import Taxonomy
 from tousu.shared.settings import Settings
 
 INTAKE_ROLES: Final = ("operator", "supervisor", "admin")
-# What an operator types in at the console (web and Open311 come by themselves).
-CONSOLE_CHANNELS: Final = (Channel.PHONE, Channel.LETTER, Channel.WALK_IN)
+# What an operator types in at the console: a call, a letter, a visit, and a
+# web or WeChat complaint that reached the organisation outside tousu (an
+# e-mail, a WeChat message to a staff phone), each with the time it came
+# (docs/late-entries.md). Open311 clients submit themselves.
+CONSOLE_CHANNELS: Final = (
+    Channel.PHONE,
+    Channel.LETTER,
+    Channel.WALK_IN,
+    Channel.WEB,
+    Channel.WECHAT,
+)
 NOTE_LIMIT: Final = 2000
 
 CSRF_REFUSED = N_("This form has expired. Please check what you entered and send it again.")
