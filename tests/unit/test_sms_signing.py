@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
-from tousu.services.followup.notices import NoticeChannel, NoticeKind, Notification, SendError
+from tousu.services.followup.notices import (
+    LoggingSmsSender,
+    NoticeChannel,
+    NoticeKind,
+    Notification,
+    SendError,
+    build_senders,
+)
 from tousu.services.followup.notices.sms_gateway import HttpSmsSender, phone_number
 from tousu.services.followup.notices.sms_providers import AliyunSms, SmsMessage, TencentSms
 from tousu.services.followup.notices.sms_signing import (
@@ -18,7 +26,7 @@ from tousu.services.followup.notices.sms_signing import (
     tc3_authorization,
     tc3_canonical_request,
 )
-from tousu.shared.settings import SmsSection, parse_sms_template
+from tousu.shared.settings import Settings, SmsSection, parse_sms_template
 
 # -- Tencent Cloud: "Signature v3" (API 3.0), its worked example ---------------
 # https://www.tencentcloud.com/document/api/382/40467 (the SMS product's copy):
@@ -279,3 +287,14 @@ def test_the_sender_fills_the_kinds_template_and_refuses_what_it_cannot_send() -
     with pytest.raises(ValueError, match="TOUSU_LOOKUP_URL"):
         HttpSmsSender(settings, lookup_url=None)
     assert phone_number("+86 138-0013-8000") == "+8613800138000"
+
+
+def test_the_deployment_sends_sms_through_the_configured_provider(tmp_path: Path) -> None:
+    logged = build_senders(Settings(data_dir=tmp_path))[NoticeChannel.SMS]
+    assert isinstance(logged, LoggingSmsSender)  # the default: the log, no gateway
+    sms = SmsSection(
+        provider="aliyun", secret_id="id", secret_key="k", template_result="SMS_1:tracking_no"
+    )
+    sender = build_senders(Settings(data_dir=tmp_path, sms=sms))[NoticeChannel.SMS]
+    assert isinstance(sender, HttpSmsSender)
+    assert (sender.provider.name, sender.endpoint) == ("aliyun", "https://dysmsapi.aliyuncs.com/")
