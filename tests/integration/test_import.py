@@ -446,3 +446,29 @@ async def test_imported_history_sends_no_notices(
         handled += envelope.type in ("ComplaintAccepted", "ResultFeedbackSent")
     assert handled > 20
     assert await store.pool.fetchval("SELECT count(*) FROM notifications") == 0
+
+
+async def test_the_staff_case_page_shows_each_imported_step_as_imported(
+    tmp_path: Path,
+    mapping: Mapping,
+    store: PostgresEventStore,
+    database_url: str,
+    admin: str,
+    settings: Settings,
+) -> None:
+    """The case page's timeline: each step of an imported case tagged 导入
+    (not 补录), with the reason naming the old system and its id."""
+    from tests.web_kit import add_user, gateway_client, sign_in
+
+    rows, _ = generate(40, seed=3)
+    closed = next(r for r in rows if r[HEADER.index("状态")] == "已办结")
+    path = write_csv(tmp_path / "one.csv", [closed])
+    assert (await import_file(path, mapping, url=database_url, username=admin)).imported == 1
+    await add_user(store.pool, "sup-wang", "supervisor")
+    async with gateway_client(settings) as client:
+        assert (await sign_in(client, "sup-wang")).status_code == 303
+        page = await client.get(f"/staff/cases/{complaint_id_of(SOURCE, closed[0])}")
+    assert page.status_code == 200, page.text
+    assert page.text.count("data-imported") == 8  # every step, received to closed
+    assert page.text.count(f"导入：{SOURCE} {closed[0]}") == 8
+    assert ">导入</span>" in page.text and ">补录</span>" not in page.text

@@ -50,6 +50,7 @@ from tousu.shared.attachments.checks import Kept
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
+from tousu.shared.domain.imports import is_imported
 from tousu.shared.domain.labels import deadline_label, event_label
 from tousu.shared.domain.state import ComplaintState, evolve
 from tousu.shared.domain.status import Status
@@ -290,6 +291,8 @@ def late_entry(envelope: Envelope) -> dict[str, Any]:
         "approved_by": data.approved_by,
         "reason": data.reason,
         "within_window": data.within_window,
+        # Brought in from an earlier system by `tousu import` (docs/import.md).
+        "imported": is_imported(data),
     }
 
 
