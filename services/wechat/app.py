@@ -53,6 +53,7 @@ class Tousu(Protocol):
         *,
         phone: str | None = None,
         email: str | None = None,
+        wechat_openid: str | None = None,
     ) -> dict[str, Any]: ...
 
     async def status(self, tracking_no: str, *, contact: str | None = None) -> dict[str, Any]: ...
@@ -199,8 +200,14 @@ class WechatAdapter:
             return refusal.text
         try:
             content, media_type = await self._fetch_photo(m)
+            # Sealed for the person the complaint will name: by the phone
+            # number if they gave one, else by their OpenID.
             ref = await self._tousu.upload(
-                content, f"wechat-{m.key}.jpg", media_type or "image/jpeg", phone=draft.phone
+                content,
+                f"wechat-{m.key}.jpg",
+                media_type or "image/jpeg",
+                phone=draft.phone,
+                wechat_openid=None if draft.phone else m.from_user,
             )
         except Refused as exc:
             return f"照片未能接收：{exc.message}\nPhoto not taken: {exc.message}"

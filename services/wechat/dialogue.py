@@ -202,8 +202,8 @@ class Dialogues:
         if draft is None:
             return None, Reply(PHOTO_NOT_NOW)
         if draft.step != Step.PHOTOS:
-            # Uploaded with the phone number the complaint will carry (the
-            # file is sealed with that person's key), so only once it is known.
+            # Uploaded with the contact the complaint will carry (the file is
+            # sealed with that person's key), so only once it is known.
             return None, Reply(PHOTO_LATER)
         if len(draft.photos) >= self.max_photos:
             return None, Reply(TOO_MANY_PHOTOS.format(max=self.max_photos))

@@ -19,14 +19,17 @@ from tousu.shared.intake.duplicates import normalize_email, normalize_phone
 from tousu.shared.privacy.keys import key_for
 
 
-async def owner_for_contact(pool: asyncpg.Pool, phone: str | None, email: str | None) -> uuid.UUID:
+async def owner_for_contact(
+    pool: asyncpg.Pool, phone: str | None, email: str | None, wechat_openid: str | None = None
+) -> uuid.UUID:
     """The complainant key a new complaint's files are sealed with: the one
     its personal fields will be sealed with (normalised phone, e-mail, as
-    intake records them: 138-0013-8000 and 13800138000 are one person)."""
+    intake records them: 138-0013-8000 and 13800138000 are one person; the
+    WeChat OpenID without either)."""
     phone = normalize_phone(phone) if phone else None
     email = normalize_email(email) if email else None
     async with pool.acquire() as conn, conn.transaction():
-        owner, _ = await key_for(conn, phone, email)
+        owner, _ = await key_for(conn, phone, email, wechat_openid)
     return owner
 
 

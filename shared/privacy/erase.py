@@ -116,7 +116,7 @@ async def erase(conn: asyncpg.Connection | PoolConnectionProxy, found: list[Foun
     async with conn.transaction():
         erased = await conn.fetch(
             "UPDATE complainant_keys SET data_key = NULL, phone_digest = NULL, "
-            "email_digest = NULL, erased_at = now(), erased_by = $2 "
+            "email_digest = NULL, wechat_digest = NULL, erased_at = now(), erased_by = $2 "
             "WHERE complainant_id = any($1::uuid[]) AND erased_at IS NULL RETURNING 1",
             owners,
             by,

@@ -1,9 +1,10 @@
 """The ``complainant_keys`` table: a data key per complainant.
 
 Who is one complainant: the same normalised phone number, or without one the
-same e-mail address, is the same person, so their complaints share a key and
-one erasure reaches all of them. A complainant with neither (anonymous, or a
-name and address only) gets a key of their own for that complaint.
+same e-mail address, or without either the same WeChat OpenID, is the same
+person, so their complaints share a key and one erasure reaches all of them.
+A complainant with none of them (anonymous, or a name and address only) gets
+a key of their own for that complaint.
 """
 
 from __future__ import annotations
@@ -27,16 +28,27 @@ def contact_digests(phone: str | None, email: str | None) -> tuple[bytes | None,
     )
 
 
+def wechat_digest(openid: str | None) -> bytes | None:
+    """The keyed digest of a WeChat OpenID (prefixed: never equal to a phone's)."""
+    return digest(f"wechat:{openid.strip()}", digest_key()) if openid else None
+
+
 async def key_for(
-    conn: asyncpg.Connection | PoolConnectionProxy, phone: str | None, email: str | None
+    conn: asyncpg.Connection | PoolConnectionProxy,
+    phone: str | None,
+    email: str | None,
+    wechat_openid: str | None = None,
 ) -> tuple[uuid.UUID, bytes]:
     """The complainant and data key for these contact details, made if new.
 
     Run in the transaction that stores the event, so that a key exists if and
-    only if something was sealed with it.
+    only if something was sealed with it. The OpenID counts only without a
+    phone number and an e-mail address.
     """
     phone_digest, email_digest = contact_digests(phone, email)
     master = master_key()
+    if phone_digest is None and email_digest is None and wechat_openid:
+        return await _key_for_wechat(conn, wechat_digest(wechat_openid), master)
     for _ in range(2):
         row = await _existing(conn, phone_digest, email_digest)
         if row is not None:
@@ -62,6 +74,34 @@ async def key_for(
             email_digest,
             wrap(key, owner, master),
             True,  # never stored unwrapped
+        )
+        if inserted:
+            return owner, key
+    raise RuntimeError("could not find or make a complainant key")
+
+
+async def _key_for_wechat(
+    conn: asyncpg.Connection | PoolConnectionProxy, found_by: bytes | None, master: bytes
+) -> tuple[uuid.UUID, bytes]:
+    for _ in range(2):
+        row = await conn.fetchrow(
+            "SELECT complainant_id, data_key, wrapped FROM complainant_keys "
+            "WHERE wechat_digest = $1 AND erased_at IS NULL",
+            found_by,
+        )
+        if row is not None:
+            owner = row["complainant_id"]
+            return owner, unwrap(row["data_key"], owner, row["wrapped"], master)
+        owner, key = uuid.uuid4(), new_data_key()
+        # As by phone: of two first complaints at once, one inserts, the other finds it.
+        inserted = await conn.fetchval(
+            "INSERT INTO complainant_keys (complainant_id, wechat_digest, data_key, wrapped) "
+            "VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (wechat_digest) WHERE erased_at IS NULL DO NOTHING RETURNING 1",
+            owner,
+            found_by,
+            wrap(key, owner, master),
+            True,
         )
         if inserted:
             return owner, key

@@ -40,7 +40,9 @@ async def _sealed(
     personal = {f: who[f] for f in PERSONAL_FIELDS if who.get(f) is not None}
     kept = {k: v for k, v in who.items() if k not in PERSONAL_FIELDS and k not in _SEAL_FIELDS}
     if personal:
-        owner, key = await key_for(conn, personal.get("phone"), personal.get("email"))
+        owner, key = await key_for(
+            conn, personal.get("phone"), personal.get("email"), personal.get("wechat_openid")
+        )
         kept["key"] = str(owner)
         kept["sealed"] = seal(key, owner, personal)
     return {**data, "complainant": kept}

@@ -241,7 +241,24 @@ async def test_a_wechat_user_files_with_a_photo_asks_its_status_and_is_told_by_t
             stranger = Chat(wx, f"o{uuid.uuid4().hex[:27]}")
             assert await stranger.say(f"查询 {tracking_no}") == NOT_FOUND
 
-        assert fake.media_asked == ["media_id"]
+            # Known by the OpenID alone: no place, no phone, one photo.
+            for said in ("投诉", "路灯不亮", "跳过", "跳过"):
+                await stranger.say(said)
+            assert "第1张" in await stranger.image()
+            other_no = (await stranger.say("提交")).split("投诉编号：")[1].split("。")[0]
+
+        assert fake.media_asked == ["media_id", "media_id"]
+        # The photo of a complainant known by the OpenID alone is sealed with
+        # their key too: it is found by the OpenID's digest, as by a phone's.
+        alone = await store.pool.fetchval(
+            "SELECT data FROM events WHERE type = 'ComplaintReceived' "
+            "AND data ->> 'tracking_no' = $1",
+            other_no,
+        )
+        alone = json.loads(alone) if isinstance(alone, str) else dict(alone)
+        lone = await reveal(store.pool, Complainant.model_validate(alone["complainant"]))
+        assert (lone.wechat_openid, lone.phone, alone["location"]) == (stranger.openid, None, None)
+        assert [f["owner"] for f in alone["attachments"]] == [alone["complainant"]["key"]]
         rows = await store.pool.fetch(
             "SELECT stream_id, data FROM events WHERE type = 'ComplaintReceived' "
             "AND data ->> 'tracking_no' = $1",

@@ -112,7 +112,8 @@ async def _sealed(
             # complainant's key is found, or made, from the contact itself.
             phone = n.recipient if n.channel == NoticeChannel.SMS else None
             email = n.recipient if n.channel == NoticeChannel.EMAIL else None
-            owner, key = await key_for(conn, phone, email)
+            openid = n.recipient if n.channel == NoticeChannel.WECHAT else None
+            owner, key = await key_for(conn, phone, email, openid)
         else:
             owner, found = n.complainant, keys.get(n.complainant)
             if found is None:

@@ -147,6 +147,14 @@ def uploads_router() -> APIRouter:
         email: Annotated[
             str | None, Form(max_length=254, description="The complainant's e-mail")
         ] = None,
+        wechat_openid: Annotated[
+            str | None,
+            Form(
+                max_length=128,
+                description="The complainant's WeChat OpenID, when they gave neither "
+                "phone nor e-mail (the WeChat adapter)",
+            ),
+        ] = None,
     ) -> FileRef:
         """Upload one file for a complaint about to be registered (operators,
         supervisors, admins; and channel adapters with such an account's
@@ -154,7 +162,9 @@ def uploads_router() -> APIRouter:
         will have them: the file is sealed with that person's key, so erasing
         them reaches it. Name the answered reference in the submission's
         `attachments`."""
-        owner = await owner_for_contact(get_pool(request), phone or None, email or None)
+        owner = await owner_for_contact(
+            get_pool(request), phone or None, email or None, wechat_openid or None
+        )
         return await keep(get_attachments(request), owner, file)
 
     return router
