@@ -55,7 +55,7 @@ SPEC = ServiceSpec.of(
     METRICS,
     requests=lambda runtime: {
         "case": case_read.request(runtime.store),
-        "status": status.request(runtime.store, runtime.store.pool),
+        "status": status.request(runtime.store),
     },
     lifespan=projecting_and_watching,
     scrape_sources=lambda runtime: [OverdueCases(runtime.registry, runtime.store.pool)],

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
 from tousu.services.metrics.views import case_detail
 from tousu.shared.application.catalogue import METRICS
 from tousu.shared.application.replies import Request
@@ -19,7 +17,7 @@ from tousu.shared.intake.duplicates import normalize_email, normalize_phone
 from tousu.shared.intake.identifiers import normalize_tracking_no
 from tousu.shared.intake.tracking_numbers import complaint_of
 from tousu.shared.privacy.reveal import reveal
-from tousu.shared.store import EventStore
+from tousu.shared.store.postgres import PostgresEventStore
 
 _NOT_FOUND = "no complaint with this tracking number was filed through this channel"
 
@@ -56,8 +54,9 @@ def result(state: ComplaintState) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def request(store: EventStore, pool: asyncpg.Pool) -> Request[StatusRequest]:
+def request(store: PostgresEventStore) -> Request[StatusRequest]:
     async def handle(asked: StatusRequest) -> dict[str, Any]:
+        pool = store.pool
         number = normalize_tracking_no(asked.tracking_no)
         complaint_id = await complaint_of(pool, number) if number else None
         if complaint_id is None:
