@@ -1,11 +1,15 @@
 """A channel submission off NATS, checked before anything else: small enough,
-UTF-8 text, JSON, a submission of the channel it was sent on. What fails is
+UTF-8 text, JSON, a submission (as the model and the published schema read
+it) of the channel it was sent on. What fails is
 refused with a reason a person reading ``tousu dlq list`` can act on."""
 
 from __future__ import annotations
 
+import json
+
 from pydantic import ValidationError
 
+from tousu.shared.application import schemas
 from tousu.shared.intake.submission import Submission
 
 # How many field problems a reason names; the rest are counted.
@@ -31,6 +35,10 @@ def parse_submission(data: bytes, channel: str, max_bytes: int) -> Submission:
         submission = Submission.model_validate_json(data)
     except ValidationError as exc:
         raise RefusedSubmission(_reason(exc)) from None
+    # What the model reads leniently ("yes" for a boolean) the published schema refuses.
+    if problems := schemas.violations(schemas.SUBMISSION, json.loads(data)):
+        shown = [f"{field or 'payload'}: {why}" for field, why in problems[:SHOWN_PROBLEMS]]
+        raise RefusedSubmission(f"not a valid submission ({'; '.join(shown)})")
     if submission.channel.value != channel:
         raise RefusedSubmission(
             f"submitted on channel {channel} but names channel {submission.channel.value}"

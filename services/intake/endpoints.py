@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from tousu.services.intake.bad_input import parse_submission
 from tousu.services.intake.intake import Intake
+from tousu.shared.application import schemas
 from tousu.shared.application.catalogue import INTAKE
 from tousu.shared.application.credentials import (
     Kind,
@@ -35,6 +36,16 @@ from tousu.shared.settings import Settings
 log = get_logger(__name__)
 (CHANNEL_SUBMISSIONS,) = INTAKE.inputs
 SUBMISSIONS_DURABLE = CHANNEL_SUBMISSIONS.name
+SUBMIT_SCHEMA = "cmd.intake.submit"
+
+
+def parse_request(body: dict[str, Any]) -> SubmitRequest:
+    """The request as the model reads it, and as the published schema does: what
+    the model reads leniently (``"yes"`` for a boolean) is refused too, before
+    intake sees it (docs/integrations.md, "Message contracts: schemas")."""
+    request = SubmitRequest.model_validate(body)
+    schemas.enforce(SUBMIT_SCHEMA, body)
+    return request
 
 
 def submit(intake: Intake) -> Request[SubmitRequest]:
@@ -49,7 +60,7 @@ def submit(intake: Intake) -> Request[SubmitRequest]:
         return submitted.as_json()
 
     return Request(
-        SubmitRequest.model_validate,
+        parse_request,
         handle,
         failed="the submission could not be registered",
         title=INTAKE.requests["submit"].title,
