@@ -472,3 +472,29 @@ async def test_the_staff_case_page_shows_each_imported_step_as_imported(
     assert page.text.count("data-imported") == 8  # every step, received to closed
     assert page.text.count(f"导入：{SOURCE} {closed[0]}") == 8
     assert ">导入</span>" in page.text and ">补录</span>" not in page.text
+
+
+async def test_the_documented_mapping_and_sample_import(
+    tmp_path: Path, store: PostgresEventStore, database_url: str, admin: str
+) -> None:
+    """docs/import.md's mapping file and sample export, as printed there."""
+    doc = (Path(__file__).parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    mapping_text = re.search(r"```yaml\n(# mapping\.yaml\n.*?)```", doc, re.S)
+    sample = re.search(r"```csv\n(.*?)```", doc, re.S)
+    assert mapping_text and sample
+    (tmp_path / "mapping.yaml").write_text(mapping_text.group(1), encoding="utf-8")
+    path = tmp_path / "export.csv"
+    path.write_text(sample.group(1), encoding="utf-8")
+    mapping = Mapping.load(tmp_path / "mapping.yaml")
+    summary = await import_file(path, mapping, url=database_url, username=admin)
+    assert (summary.read, summary.imported, summary.refused) == (3, 3, [])
+    statuses = await store.pool.fetch(
+        "SELECT type FROM events WHERE type IN ('ComplaintClosed', 'ComplaintAccepted',"
+        " 'ComplaintRejected') ORDER BY type"
+    )
+    assert [r["type"] for r in statuses] == [
+        "ComplaintAccepted",
+        "ComplaintAccepted",
+        "ComplaintClosed",
+        "ComplaintRejected",
+    ]

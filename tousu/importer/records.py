@@ -96,6 +96,8 @@ def _validation(exc: ValidationError, default: str) -> Refused:
     first = exc.errors()[0]
     loc = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
     field = _FIELD_OF.get(loc, loc or default)
+    if first.get("input") is None:  # a blank cell
+        return Refused(field, "blank: this field is required here")
     return Refused(field, f"{first['msg']}")
 
 
@@ -276,8 +278,11 @@ class Recorder:
             try:
                 new = decide(state, command, self._context())
             except InvalidCommand as refusal:
-                field = date_field if refusal.field == "occurred_at" else refusal.field
-                raise Refused(_FIELD_OF.get(field, field), refusal.message) from None
+                if refusal.field == "occurred_at":  # said as the row's date
+                    message = refusal.message.replace("occurred_at", date_field)
+                    raise Refused(date_field, message) from None
+                field = _FIELD_OF.get(refusal.field, refusal.field)
+                raise Refused(field, refusal.message) from None
             except DomainError as refusal:
                 raise Refused("status", refusal.message) from None
             now = utcnow()
