@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from tousu.kit.errors import Refused, Unavailable
 from tousu.services.wechat import dialogue as d
-from tousu.services.wechat.messages import Message, MessageError, parse, text_reply
+from tousu.services.wechat.messages import MAX_BYTES, Message, MessageError, parse, text_reply
 from tousu.services.wechat.signature import verify
 from tousu.shared.logs import get_logger
 
@@ -111,8 +111,14 @@ class WechatAdapter:
                 "security mode is not supported: set the account to plaintext mode (明文模式)",
                 status_code=400,
             )
+        body = bytearray()
+        # Read no further than a message can be: the body is not signed.
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BYTES:
+                return PlainTextResponse("too large for a WeChat message", status_code=413)
         try:
-            message = parse(await request.body())
+            message = parse(bytes(body))
         except MessageError as exc:
             log.warning("wechat callback refused: not a message", reason=str(exc))
             return PlainTextResponse("not a WeChat message", status_code=400)

@@ -335,6 +335,8 @@ async def test_url_verification_echoes_and_a_bad_signature_is_refused() -> None:
         assert refused.status_code == 403
         unsigned = await wx.post("/wechat", content=text)
         assert unsigned.status_code == 403
+        huge = await wx.post("/wechat", params=signed(), content=b"<xml>" + b" " * 70_000)
+        assert huge.status_code == 413
         # Security mode is not spoken: said so, not misread.
         aes = await wx.post("/wechat", params=signed({"encrypt_type": "aes"}), content=text)
         assert aes.status_code == 400
