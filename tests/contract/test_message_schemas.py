@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,37 @@ def test_the_reply_shapes_of_the_reply_helpers_are_the_schemas() -> None:
         SubmitRequest.model_validate({"submission": {}, "actor": ACTOR})
     assert errors("cmd.intake.submit.reply", replies.from_exception(invalid.value)) == []
     assert errors("cmd.intake.submit.reply", replies.ok(outcome)) != []
+
+
+@pytest.fixture
+def case_claimed_v2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """CaseClaimed as if its data had changed shape (schema_version 2)."""
+    from tousu.shared.events.types import CaseClaimed
+
+    monkeypatch.setattr(CaseClaimed, "schema_version", 2)
+    schemas.generate.cache_clear()
+    schemas.one.cache_clear()
+    yield
+    schemas.generate.cache_clear()
+    schemas.one.cache_clear()
+
+
+def test_a_new_event_version_is_exported_beside_the_old_one_which_stays(
+    tmp_path: Path, case_claimed_v2: None
+) -> None:
+    from tousu.cli.schemas_cmds import export
+
+    old = "event.CaseClaimed.v1.schema.json"
+    (tmp_path / old).write_text((SHIPPED / old).read_text("utf-8"), "utf-8")
+    (tmp_path / "cmd.intake.gone.schema.json").write_text("{}", "utf-8")
+    written, _unchanged, removed = export(tmp_path)
+    assert (tmp_path / old).read_text("utf-8") == (SHIPPED / old).read_text("utf-8")
+    assert (tmp_path / "event.CaseClaimed.v2.schema.json").is_file()
+    assert not (tmp_path / "cmd.intake.gone.schema.json").exists()
+    assert removed == 1 and written == len(list(tmp_path.iterdir())) - 1
+    index = json.loads((tmp_path / schemas.INDEX).read_text("utf-8"))
+    claimed = index["subjects"]["{root}.events.{department}.CaseClaimed"]
+    assert claimed["schema"] == "event.CaseClaimed.v2"
+    assert claimed["versions"] == {"1": "event.CaseClaimed.v1", "2": "event.CaseClaimed.v2"}
+    # Exported again: nothing changes, the old version is still kept.
+    assert export(tmp_path) == (0, len(list(tmp_path.iterdir())) - 1, 0)
