@@ -155,7 +155,9 @@ def verify(key: bytes, token: str | None) -> Principal:
     part, _, signature = rest.partition(".")
     if version != VERSION or not part or not signature:
         raise Unauthenticated("the credential is not a tousu credential")
-    if not hmac.compare_digest(_signature(key, part), signature):
+    # Compared as bytes: compare_digest refuses a str that is not ASCII.
+    expected = _signature(key, part).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         raise Unauthenticated("the credential's signature does not match")
     try:
         claims = json.loads(_unb64(part))

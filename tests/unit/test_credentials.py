@@ -55,6 +55,8 @@ def test_the_claims_are_the_documented_json() -> None:
         "",
         "Bearer abc",
         "v2.e30.sig",
+        "v1.e30.签名",
+        "v1.签名.sig",
         issue(b"another key, just as long", "trusted", "gateway"),
     ],
 )
