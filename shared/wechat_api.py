@@ -36,7 +36,9 @@ class WechatError(Exception):
         super().__init__(f"WeChat errcode {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
-        self.retryable = errcode in RETRYABLE if retryable is None else retryable
+        # A token still refused after it was replaced: later, with a new one.
+        worth_again = errcode in RETRYABLE or errcode in STALE_TOKEN
+        self.retryable = worth_again if retryable is None else retryable
 
 
 class WechatApi:
@@ -99,9 +101,10 @@ class WechatApi:
             except httpx.HTTPError as exc:
                 raise WechatError(-1, f"{type(exc).__name__}: {exc}", retryable=True) from exc
             body = _json(response)
-            if body.get("errcode") in STALE_TOKEN and attempt == 0:
-                self.forget(token)
-                continue
+            if body.get("errcode") in STALE_TOKEN:
+                self.forget(token)  # and the next call fetches a new one
+                if attempt == 0:
+                    continue
             _check(body)
             return body
         raise AssertionError("unreachable")  # pragma: no cover
@@ -122,9 +125,10 @@ class WechatApi:
             if response.status_code == 200 and not kind.startswith(("application/json", "text/")):
                 return response.content, kind
             body = _json(response)
-            if body.get("errcode") in STALE_TOKEN and attempt == 0:
-                self.forget(token)
-                continue
+            if body.get("errcode") in STALE_TOKEN:
+                self.forget(token)  # and the next call fetches a new one
+                if attempt == 0:
+                    continue
             _check(body)
             raise WechatError(-1, "no file in the answer", retryable=True)
         raise AssertionError("unreachable")  # pragma: no cover
