@@ -175,12 +175,14 @@ class WechatAdapter:
         try:
             found = await self._tousu.status(tracking_no, contact=m.from_user)
         except Refused as exc:
-            if exc.code in ("not_found", "forbidden", "wrong_channel"):
+            if exc.code == "not_found":
                 return d.NOT_FOUND
+            # The adapter's own fault (its credential, its NATS user): said in
+            # the log for the operator, not to the user.
             log.warning("wechat status refused", code=exc.code, reason=exc.message)
-            return d.NOT_FOUND
+            return d.STATUS_UNAVAILABLE
         except Unavailable:
-            return d.BUSY
+            return d.STATUS_UNAVAILABLE
         return d.status_text(found)
 
     async def _file(self, m: Message, draft: d.Draft) -> str:

@@ -30,8 +30,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 START = frozenset({"投诉", "我要投诉", "complaint", "complain"})
 CANCEL = frozenset({"取消", "cancel"})
@@ -41,6 +43,7 @@ SUBMIT = frozenset({"提交", "完成", "submit", "done"})
 _STATUS = re.compile(r"^\s*(?:查询|query|status)\s*[:：]?\s*(?P<no>\S.{2,39}?)\s*$", re.I)
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{6,19}$")
 SUBJECT_CHARS = 30
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 class Step(StrEnum):
@@ -254,13 +257,19 @@ def status_text(found: dict[str, Any]) -> str:
 
 
 def _day(value: Any) -> str:
-    # An ISO instant as the date and minute it names (in its own offset, Beijing time).
-    text = str(value)
-    return text[:16].replace("T", " ") if len(text) >= 16 else text
+    """An ISO instant as its date and minute in Beijing time (deadlines are Beijing days)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BEIJING)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 NOT_FOUND = (
     "未找到该投诉编号，或该投诉不是通过本公众号提交的。\n"
     "No such complaint filed through this account."
 )
+STATUS_UNAVAILABLE = "暂时无法查询，请稍后再试。\nCannot look it up just now; try again shortly."
 BUSY = "系统繁忙，请稍后再试（回复“提交”可重新提交）。\nBusy; try again shortly (提交 again)."

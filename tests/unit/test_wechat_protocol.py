@@ -162,6 +162,27 @@ def test_status_is_asked_with_the_number_as_typed() -> None:
     assert talks.on_text("o1", "查询：ts2612 0001 23").status == "ts2612 0001 23"
 
 
+def test_the_status_reply_names_beijing_times() -> None:
+    text = d.status_text(
+        {
+            "tracking_no": "TS2612-0001-23",
+            "status": "accepted",
+            "status_label": "已受理",
+            "department": "water",
+            "accepted_at": "2026-12-07T02:30:00Z",
+            "feedback_due": "2026-12-28T23:59:59.999999+08:00",
+            "fed_back_at": None,
+        }
+    )
+    assert text.splitlines() == [
+        "投诉编号 / No.: TS2612-0001-23",
+        "状态 / Status: 已受理",
+        "承办部门 / Department: water",
+        "受理时间 / Accepted: 2026-12-07 10:30",
+        "反馈期限 / Feedback due: 2026-12-28 23:59",
+    ]
+
+
 def test_a_photo_waits_for_the_phone_step() -> None:
     talks = d.Dialogues(ttl=60)
     assert talks.photo_slot("o1")[1] == d.Reply(d.PHOTO_NOT_NOW)
