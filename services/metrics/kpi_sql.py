@@ -37,6 +37,8 @@ FIXED: Mapping[str, str] = {
     "late_entries": "late_entries",
     # Cases with evidence: a file on any step.
     "with_evidence": "(files > 0)::int",
+    # Complaints brought in from an earlier system (tousu import).
+    "imported": "imported::int",
 }
 
 _AFTER = "interval '1 microsecond'"  # "passed by T" is due < T: counts from due + 1 µs

@@ -135,6 +135,7 @@ def _row(group: str | None, values: list[int]) -> KpiRow:
         avg_handling_working_days=f["wd_sum"] / f["wd_n"] if f["wd_n"] else None,
         late_entries=f["late_entries"],
         with_evidence=f["with_evidence"],
+        imported=f["imported"],
     )
 
 

@@ -247,6 +247,7 @@ def file_kpis(path: Path, refused_rows: set[int]) -> dict[str | None, dict[str, 
             g["satisfaction"][0] += row["满意度"] != "不满意"
     return {
         k: {name: tuple(v) if len(v) == 2 else v[0] for name, v in g.items()}
+        | {"imported": g["received"][0]}
         for k, g in groups.items()
     }
 
@@ -278,6 +279,8 @@ async def tousu_kpis(store: PostgresEventStore) -> dict[str | None, dict[str, ob
             "feedback": (r.feedback_timeliness.numerator, r.feedback_timeliness.denominator),
             "closure": (r.closure_rate.numerator, r.closure_rate.denominator),
             "satisfaction": (r.satisfaction_rate.numerator, r.satisfaction_rate.denominator),
+            # Every complaint of these months came by the import, and says so.
+            "imported": r.imported,
         }
         for r in rows
     }

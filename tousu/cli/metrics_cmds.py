@@ -153,7 +153,8 @@ def _kpi_table(
     names = GroupNames()
     title = f"投诉 {header['from'][:16]} – {header['to'][:16]}，截至 {header['as_of'][:16]}"
     table = Table(title=title)
-    for name in ("group", *COUNTS, *RATES, "avg_handling_working_days", "late_entries"):
+    columns = ("group", *COUNTS, *RATES, "avg_handling_working_days", "late_entries", "imported")
+    for name in columns:
         table.add_column(label(name), justify="left" if name == "group" else "right")
     last = rows[-1] if rows else None
     for row in [*rows, total]:
@@ -165,6 +166,7 @@ def _kpi_table(
             *(percent(getattr(row, n)) for n in RATES),
             "—" if avg is None else f"{avg:.1f}",
             str(row.late_entries),
+            str(row.imported),
             end_section=row is last,
         )
     out.print(table)

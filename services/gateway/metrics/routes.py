@@ -61,6 +61,11 @@ class KpiRowOut(BaseModel):
         description="Late entries (补录) in these complaints' histories: facts recorded "
         "later than they happened, the figures resting on them"
     )
+    imported: int = Field(
+        default=0,
+        description="Complaints brought in from an earlier system by `tousu import` "
+        "(docs/import.md), counted like any other",
+    )
 
     @classmethod
     def of(cls, row: KpiRow) -> KpiRowOut:

@@ -54,6 +54,8 @@ class KpiRow:
     late_entries: int = 0
     # Complaints with evidence: a file on any of their steps.
     with_evidence: int = 0
+    # Complaints imported from an earlier system (tousu import, docs/import.md).
+    imported: int = 0
 
 
 def _key(facts: ComplaintFacts, group_by: GroupBy) -> str | None:
@@ -129,6 +131,7 @@ def _row(
         avg_handling_working_days=sum(handled) / len(handled) if handled else None,
         late_entries=sum(f.late_entries for f in items),
         with_evidence=sum(f.files > 0 for f in items),
+        imported=sum(f.imported for f in items),
     )
 
 

@@ -27,6 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "satisfaction_rate": ("满意率", "satisfaction rate"),
     "avg_handling_working_days": ("平均办理工作日", "avg handling working days"),
     "late_entries": ("补录", "late entries"),
+    "imported": ("导入", "imported"),
 }
 
 
@@ -45,12 +46,13 @@ def row_dict(row: KpiRow) -> dict[str, Any]:
     out |= {name: rate_dict(getattr(row, name)) for name in RATES}
     out["avg_handling_working_days"] = row.avg_handling_working_days
     out["late_entries"] = row.late_entries
+    out["imported"] = row.imported
     return out
 
 
 def csv_header() -> list[str]:
     rates = [f"{r}_{part}" for r in RATES for part in ("numerator", "denominator", "value")]
-    return ["group", *COUNTS, *rates, "avg_handling_working_days", "late_entries"]
+    return ["group", *COUNTS, *rates, "avg_handling_working_days", "late_entries", "imported"]
 
 
 def csv_row(row: KpiRow) -> list[str]:
@@ -62,6 +64,7 @@ def csv_row(row: KpiRow) -> list[str]:
     avg = row.avg_handling_working_days
     cells.append("" if avg is None else f"{avg:.2f}")
     cells.append(str(row.late_entries))
+    cells.append(str(row.imported))
     return cells
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from tousu.shared.calendar import TZ
+from tousu.shared.domain.imports import is_imported
 from tousu.shared.events import Envelope, EventData, decode
 from tousu.shared.events import types as ev
 from tousu.shared.events.types import Channel, DeadlineKind, Satisfaction
@@ -49,6 +50,8 @@ class ComplaintFacts:
     # operator's scan, the handler's, a 督办's (docs/attachments.md).
     files: int
     overdue_now: bool
+    # Registered by `tousu import` from an earlier system (docs/import.md).
+    imported: bool = False
 
     @property
     def fed_back(self) -> bool:
@@ -80,6 +83,7 @@ class _Fold:
         self.reopen_count = 0
         self.late_entries = 0
         self.files = 0
+        self.imported = False
 
     def apply(self, envelope: Envelope, data: EventData) -> None:
         self.files += len(getattr(data, "attachments", ()))
@@ -128,6 +132,8 @@ class _Fold:
                 self.closed = True
             case ev.LateEntryRecorded():
                 self.late_entries += 1
+                if is_imported(data) and "ComplaintReceived" in data.events:
+                    self.imported = True
             case _:
                 pass
 
@@ -166,6 +172,7 @@ class _Fold:
             self.reopen_count,
             self.late_entries,
             self.files,
+            self.imported,
         )
 
     def facts(self, as_of: datetime) -> ComplaintFacts | None:
@@ -173,7 +180,7 @@ class _Fold:
         return None if picture is None else _facts(picture, as_of)
 
 
-# ComplaintFacts' fields but the last (overdue_now), as _Fold.picture gives them.
+# ComplaintFacts' fields but overdue_now (imported last), as _Fold.picture gives them.
 Picture = tuple[
     str,
     datetime,
@@ -198,11 +205,12 @@ Picture = tuple[
     int,
     int,
     int,
+    bool,
 ]
 
 
 def _facts(picture: Picture, as_of: datetime) -> ComplaintFacts:
-    facts = ComplaintFacts(*picture, overdue_now=False)
+    facts = ComplaintFacts(*picture[:-1], overdue_now=False, imported=picture[-1])
     overdue = (
         facts.decided_at is None
         and facts.acceptance_due is not None

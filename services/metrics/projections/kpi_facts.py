@@ -26,8 +26,8 @@ from tousu.shared.store.postgres import Connection
 class KpiFacts(Projection):
     name = "kpi_facts"
     # 2: the current rows' index covers the KPI query. 3: the rollup.
-    # 4: late entries (补录). 5: files (cases with evidence).
-    schema_version = 5
+    # 4: late entries (补录). 5: files (cases with evidence). 6: imported.
+    schema_version = 6
     columns = (
         "complaint_id",
         "valid_from",
@@ -55,6 +55,7 @@ class KpiFacts(Projection):
         "handling_working_days",
         "late_entries",
         "files",
+        "imported",
     )
 
     def create_sql(self, table: str) -> str:
@@ -86,6 +87,7 @@ CREATE TABLE {table} (
     handling_working_days   integer,
     late_entries            integer     NOT NULL,
     files                   integer     NOT NULL,
+    imported                boolean     NOT NULL,
     PRIMARY KEY (complaint_id, valid_from)
 );
 -- "As of now" reads only the current rows, from this index alone: it holds
@@ -97,7 +99,7 @@ CREATE INDEX ON {table} (received_at) INCLUDE (
     valid_from, month, channel, category, department, handler, acceptance_due, decided_at,
     accepted, rejected, first_feedback_due, current_feedback_due, first_feedback_at,
     latest_round_fed_back, reopened_after_feedback, closed, satisfaction, reopen_count,
-    handling_working_days, late_entries, files
+    handling_working_days, late_entries, files, imported
 ) WHERE valid_to IS NULL;
 CREATE INDEX ON {table} (received_at, valid_from);
 CREATE INDEX ON {table} (valid_from);
@@ -157,6 +159,7 @@ CREATE INDEX ON {table} (valid_from);
                     handling,
                     f.late_entries,
                     f.files,
+                    f.imported,
                 )
             )
         return rows

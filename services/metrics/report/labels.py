@@ -84,6 +84,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(Text("补录", "Late entries"), "count", lambda row: row.late_entries),
     # Cases with evidence: a file (photo, scan, document) on any step.
     Column(Text("有附件证据", "With evidence"), "count", lambda row: row.with_evidence),
+    # Imported from an earlier system (tousu import): history tousu did not see happen.
+    Column(Text("导入", "Imported"), "count", lambda row: row.imported),
     *(column for name, label in RATES.items() for column in _rate_columns(name, label)),
     Column(
         Text("平均办理工作日", "Avg handling (working days)"),
