@@ -111,6 +111,7 @@ def test_compose_runs_every_process_replicated_after_migrating() -> None:
         assert port == (8080 if process == "gateway" else METRICS_PORT), process
         assert f"127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"]), process
         assert env["TOUSU_ACCESS_CODE_KEY"], f"{process}: one access-code key everywhere"
+        assert env["TOUSU_CREDENTIAL_KEY"], f"{process}: one credential key everywhere"
     assert services["gateway"]["environment"]["TOUSU_WEB_SECRET"], "replicas must share the key"
 
 
@@ -190,7 +191,7 @@ def test_kubernetes_runs_a_three_node_nats_statefulset_and_three_stream_replicas
     assert config["TOUSU_STREAM_REPLICAS"] == "3"
     assert config["TOUSU_NATS_URL"] == "nats://nats:4222"
     assert config["TOUSU_HTTP_HOST"] == "0.0.0.0", "probes come from outside the container"
-    assert {"TOUSU_WEB_SECRET", "TOUSU_ACCESS_CODE_KEY"} <= set(
+    assert {"TOUSU_WEB_SECRET", "TOUSU_ACCESS_CODE_KEY", "TOUSU_CREDENTIAL_KEY"} <= set(
         docs["Secret", "tousu-secrets"]["stringData"]
     )
 
