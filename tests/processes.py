@@ -58,9 +58,18 @@ def stop_all(procs: Iterable[subprocess.Popen[bytes]], timeout: float = 15) -> N
 
 
 async def request(
-    client: NatsClient, subject: str, body: dict[str, Any], timeout: float = 10.0
+    client: NatsClient,
+    subject: str,
+    body: dict[str, Any],
+    timeout: float = 10.0,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    reply = await client.request(subject, json.dumps(body).encode(), timeout=timeout)
+    """The reply to ``body``. The tests' ``nats_client`` signs it as a trusted
+    sender; ``headers``: another credential (``Tousu-Credential``) instead."""
+    reply = await client.request(
+        subject, json.dumps(body).encode(), timeout=timeout, headers=headers
+    )
     return dict(json.loads(reply.data))
 
 
