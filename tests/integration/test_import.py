@@ -341,6 +341,7 @@ async def test_ten_thousand_rows_then_the_kpis_of_the_imported_months(
             assert not await store.read_stream(f"complaint-{complaint_id_of(SOURCE, b.old_id)}")
 
     again = await import_file(path, mapping, url=database_url, username=admin)
+    print(f"{kind} again: {again.seconds:.1f} s, {again.rows_per_second:.0f} rows/s")
     assert (again.imported, again.already, len(again.refused)) == (0, summary.imported, len(bad))
     assert await stored_complaints(store) == summary.imported
 

@@ -6,6 +6,7 @@ the running system, whose relay and services publish and project them
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -76,8 +77,8 @@ async def import_file(
         await context.start(url)  # the calendar years imported into this database
 
         def decision_context() -> DecisionContext:
-            ctx = context()
-            return DecisionContext(**{**ctx.__dict__, "importing": True})
+            # The import's rules (shared/domain/imports.py): only here.
+            return replace(context(), importing=True)
 
         recorder = Recorder(mapping, actor, decision_context, source=source)
         importer = Importer(store, recorder, dry_run=dry_run, batch=batch)
