@@ -52,6 +52,7 @@ _DATE_OF: dict[type[c.Command], Field_] = {
 }
 # A command's own field → the row field it came from.
 _FIELD_OF: dict[str, str] = {
+    "external_ref": "external_id",
     "reason": "result",
     "result": "result",
     "complainant.name": "complainant_name",
