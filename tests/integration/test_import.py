@@ -463,15 +463,24 @@ async def test_the_staff_case_page_shows_each_imported_step_as_imported(
     """The case page's timeline: each step of an imported case tagged 导入
     (not 补录), with the reason naming the old system and its id."""
     from tests.web_kit import add_user, gateway_client, sign_in
+    from tousu.services.gateway.auth.repository import issue_token
 
     rows, _ = generate(40, seed=3)
     closed = next(r for r in rows if r[HEADER.index("状态")] == "已办结")
     path = write_csv(tmp_path / "one.csv", [closed])
     assert (await import_file(path, mapping, url=database_url, username=admin)).imported == 1
-    await add_user(store.pool, "sup-wang", "supervisor")
+    supervisor = await add_user(store.pool, "sup-wang", "supervisor")
+    token = await issue_token(store.pool, supervisor.id, name="t", lifetime=timedelta(hours=1))
+    cid = complaint_id_of(SOURCE, closed[0])
     async with gateway_client(settings) as client:
+        api = await client.get(
+            f"/api/v1/complaints/{cid}", headers={"Authorization": f"Bearer {token.token}"}
+        )
         assert (await sign_in(client, "sup-wang")).status_code == 303
-        page = await client.get(f"/staff/cases/{complaint_id_of(SOURCE, closed[0])}")
+        page = await client.get(f"/staff/cases/{cid}")
+    # The staff API: each step's mark says the window, import.
+    marked = [e["late_entry"] for e in api.json()["timeline"] if e["late_entry"]]
+    assert len(marked) == 8 and {m["window"] for m in marked} == {IMPORT_WINDOW}
     assert page.status_code == 200, page.text
     assert page.text.count("data-imported") == 8  # every step, received to closed
     assert page.text.count(f"导入：{SOURCE} {closed[0]}") == 8

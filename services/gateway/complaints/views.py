@@ -68,6 +68,9 @@ class LateEntryOut(BaseModel):
     within_window: bool
     approved_by: str | None
     reason: str | None
+    # Which window applied: registration, working_day, system, or import (a
+    # step brought in from an earlier system by `tousu import`, docs/import.md).
+    window: str = "working_day"
 
 
 class TimelineEntry(BaseModel):
@@ -177,6 +180,7 @@ def timeline_entry(
             within_window=late[1].within_window,
             approved_by=late[1].approved_by,
             reason=late[1].reason,
+            window=late[1].window,
         ),
     )
 
