@@ -421,6 +421,12 @@ async def test_the_command_line_dry_run_report_and_second_run(
     assert re.search(rf"已存在 already there\s*│\s*{200 - len(bad)}\b", out), out
     assert await stored_complaints(store) == 200 - len(bad)
 
+    # `tousu complaint show` reads each imported step as imported.
+    first = str(complaint_id_of(SOURCE, rows[0][0]))
+    code, out, err = await tousu(child_env, "complaint", "show", first)
+    assert code == 0, err
+    assert "（导入）" in out and "（补录）" not in out and f"导入：{SOURCE} {rows[0][0]}" in out
+
 
 def test_generated_ids_are_stable() -> None:
     """The complaint of an old id is the same in every run (idempotency rests on it)."""

@@ -18,6 +18,7 @@ from tousu.cli._async import run
 from tousu.cli._console import add_columns, console
 from tousu.connect import NotConfiguredError, database_url
 from tousu.shared.calendar import TZ
+from tousu.shared.domain.imports import IMPORT_WINDOW
 from tousu.shared.domain.labels import deadline_label, event_label
 from tousu.shared.domain.late_entries import late_marks
 from tousu.shared.domain.state import ComplaintState, replay
@@ -179,7 +180,9 @@ def _late_entry(marked: tuple[Envelope, ev.LateEntryRecorded] | None) -> dict[st
 def _late_note(late: dict[str, Any] | None) -> str:
     if late is None:
         return ""
-    note = f"【补录 {late['recorded_at'][:16].replace('T', ' ')} 录入"
+    # An earlier system's history brought in by `tousu import` reads as such.
+    kind = "导入" if late["window"] == IMPORT_WINDOW else "补录"
+    note = f"【{kind} {late['recorded_at'][:16].replace('T', ' ')} 录入"
     if late["approved_by"]:
         note += f"，经 {late['approved_by']} 批准"
     if late["reason"]:
@@ -308,7 +311,8 @@ def _print(doc: dict[str, Any]) -> None:
     for e in doc["timeline"]:
         when = e["occurred_at"][:16].replace("T", " ")
         late = _late_note(e["late_entry"])
-        label = e["label"] + ("（补录）" if late else "")
+        imported = e["late_entry"] is not None and e["late_entry"]["window"] == IMPORT_WINDOW
+        label = e["label"] + (("（导入）" if imported else "（补录）") if late else "")
         timeline.add_row(when, label, e["actor"], _short(e["summary"]) + late)
     out.print(timeline)
 
