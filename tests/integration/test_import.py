@@ -8,6 +8,7 @@ working days."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import random
 import re
@@ -517,3 +518,65 @@ async def test_the_documented_mapping_and_sample_import(
         "ComplaintClosed",
         "ComplaintRejected",
     ]
+
+
+async def test_two_runs_at_once_import_each_row_once(
+    tmp_path: Path, mapping: Mapping, store: PostgresEventStore, database_url: str, admin: str
+) -> None:
+    """Two administrators start the same file at once: each complaint is
+    stored once, with one tracking number, whichever run got there first."""
+    rows, bad = generate(300, seed=7)
+    path = write_csv(tmp_path / "old.csv", rows)
+    one, two = await asyncio.gather(
+        import_file(path, mapping, url=database_url, username=admin, batch=20),
+        import_file(path, mapping, url=database_url, username=admin, batch=20),
+    )
+    valid = 300 - len(bad)
+    assert one.imported + two.imported == valid
+    assert (one.imported + one.already, two.imported + two.already) == (valid, valid)
+    assert await stored_complaints(store) == valid
+    numbers = await store.pool.fetchval(
+        "SELECT count(*) FROM tracking_numbers t JOIN events e"
+        " ON e.stream_id = 'complaint-' || t.complaint_id AND e.type = 'ComplaintReceived'"
+        " AND e.data->>'tracking_no' = t.tracking_no"
+    )
+    assert numbers == valid
+    assert await store.pool.fetchval("SELECT count(*) FROM tracking_numbers") == valid
+
+
+async def test_a_row_stored_by_another_run_meanwhile_is_not_stored_again(
+    tmp_path: Path, mapping: Mapping, store: PostgresEventStore, admin: str
+) -> None:
+    """The race itself, step by step: two runs both find a batch new and
+    decide it; the first writes it; the second's write finds the same events
+    stored under another tracking number, and its batch fails whole (nothing
+    of it written, no second tracking number) to be looked at again."""
+    from dataclasses import replace
+
+    from tousu.importer.records import Recorder
+    from tousu.importer.rows import header_and_rows
+    from tousu.importer.run import Importer
+    from tousu.shared.application.context_source import ContextSource
+    from tousu.shared.events import Actor
+    from tousu.shared.store import ConcurrencyConflict
+
+    source = ContextSource.for_settings(Settings())
+
+    def importer() -> Importer:
+        recorder = Recorder(
+            mapping, Actor(id=admin, role="admin"), lambda: replace(source(), importing=True)
+        )
+        return Importer(store, recorder)
+
+    _, rows = header_and_rows(write_csv(tmp_path / "old.csv", generate(5, seed=8)[0]))
+    batch = [(row, row.values["工单编号"]) for row in rows]
+    first, second = importer(), importer()
+    mine = await first._prepare(len(batch), batch)
+    theirs = await second._prepare(len(batch), batch)
+    await first._write(mine.decided)
+    with pytest.raises(ConcurrencyConflict):
+        await second._write(theirs.decided)
+    assert await stored_complaints(store) == 5
+    assert await store.pool.fetchval("SELECT count(*) FROM tracking_numbers") == 5
+    again = await second._again(theirs)
+    assert (again.already, again.decided) == (5, [])

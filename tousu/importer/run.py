@@ -186,7 +186,13 @@ class Importer:
             return
         async with self.store.unit_of_work() as uow:
             for d in decided:
-                await uow.append(complaint_stream(d.complaint_id), 0, d.events)
+                stream = complaint_stream(d.complaint_id)
+                stored = await uow.append(stream, 0, d.events)
+                if stored[0].data.get("tracking_no") != d.tracking_no:
+                    # The same events' ids, stored by a concurrent run of the
+                    # same rows (the store answers a repeated append with
+                    # what it holds): theirs stands, this batch goes again.
+                    raise ConcurrencyConflict(stream, 0, len(stored))
             assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
             uow.defer(partial(reserve, pairs=[(d.tracking_no, d.complaint_id) for d in decided]))
 
