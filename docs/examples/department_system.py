@@ -109,6 +109,7 @@ async def main() -> None:
                 "complaint_id": event.complaint_id,
                 "delivered": event.delivered,
                 "arrived_at": arrived.isoformat(),
+                "published_at": event.published_at.isoformat() if event.published_at else None,
                 **done,
             }
             print(json.dumps(line, ensure_ascii=False), flush=True)

@@ -162,13 +162,15 @@ async def test_the_example_follows_its_cases_across_restarts_of_itself_and_of_to
             for x in lines
             if x["event"] == "ComplaintRouted" and x["complaint_id"] == complaint_id
         )
+        stored = datetime.fromisoformat(routed_event["recorded_at"])
+        published = datetime.fromisoformat(line["published_at"])
         arrived = datetime.fromisoformat(line["arrived_at"])
         latencies.append(
-            (arrived - datetime.fromisoformat(routed_event["recorded_at"])).total_seconds()
+            ((published - stored).total_seconds(), (arrived - published).total_seconds())
         )
     # Routed while the system was away: it waited; the others, a moment.
-    print(f"department client delivery latency (s): {latencies}")
-    assert latencies[2] < 5.0
+    print(f"stored -> published, published -> the system's handler (s): {latencies}")
+    assert sum(latencies[2]) < 5.0
 
 
 async def test_another_departments_credential_reads_and_changes_none_of_them(

@@ -77,6 +77,9 @@ class Event:
     # 1 the first time; more when it comes again (the handler failed, or the
     # system stopped before acknowledging it).
     delivered: int = 1
+    # When JetStream stored it, i.e. when tousu published it (the relay
+    # publishes each event moments after it is stored, in commit order).
+    published_at: datetime | None = None
 
     def command_id(self, name: str) -> str:
         """The id of the ``name`` command sent in answer to this event: the same
@@ -84,7 +87,9 @@ class Event:
         return str(uuid.uuid5(COMMAND_NAMESPACE, f"{self.event_id}:{name}"))
 
 
-def decode(envelope: dict[str, Any], delivered: int = 1) -> Event:
+def decode(
+    envelope: dict[str, Any], delivered: int = 1, published_at: datetime | None = None
+) -> Event:
     stream_id = str(envelope.get("stream_id", ""))
     return Event(
         event_id=str(envelope["event_id"]),
@@ -96,7 +101,16 @@ def decode(envelope: dict[str, Any], delivered: int = 1) -> Event:
         data=dict(envelope.get("data") or {}),
         envelope=envelope,
         delivered=delivered,
+        published_at=published_at,
     )
+
+
+def _event_of(msg: Any) -> Event:
+    """The event a JetStream message carries (ValueError, KeyError: not one)."""
+    meta = msg.metadata
+    if meta is None:
+        return decode(_json(msg.data))
+    return decode(_json(msg.data), meta.num_delivered, meta.timestamp)
 
 
 Handler = Callable[[Event], Awaitable[None]]
@@ -129,7 +143,7 @@ class DepartmentClient:
         durable: str | None = None,
         *,
         start: str = "all",
-        ack_wait: float = 60.0,
+        ack_wait: float = 30.0,
         retry: Retry | None = None,
         nats_options: dict[str, Any] | None = None,
         validate: bool = True,
@@ -214,29 +228,32 @@ class DepartmentClient:
         handler: Handler,
         *,
         stop: asyncio.Event | None = None,
-        batch: int = 10,
-        wait: float = 5.0,
+        batch: int = 1,
+        wait: float = 2.0,
     ) -> None:
         """Call ``handler`` with each of the department's events, in the order
-        tousu stored them, until ``stop`` is set (or forever).
+        tousu stored them, until ``stop`` is set (or forever): it stops within
+        ``wait`` seconds, giving back the events it fetched and did not handle.
 
         Each event is acknowledged once ``handler`` has returned. If it
         raises, the event comes back after a pause (with ``delivered``
         counting the tries) and the others go on; the error is logged.
+        ``batch``: events fetched at once. One arrives as soon as it is
+        published; a larger batch catches up faster on a backlog, but when
+        fewer are waiting, nats-py waits up to ``wait`` seconds to fill it.
         """
         stop = stop or asyncio.Event()
         sub = await self._subscription()
         while not stop.is_set():
-            messages = await self._fetch(sub, batch, wait, stop)
+            messages = await self._fetch(sub, batch, wait)
             for i, msg in enumerate(messages):
                 if stop.is_set():
                     # Not handled: back at once for whoever follows next.
                     for rest in messages[i:]:
                         await rest.nak()
                     break
-                delivered = msg.metadata.num_delivered if msg.metadata else 1
                 try:
-                    event = decode(_json(msg.data), delivered)
+                    event = _event_of(msg)
                 except (ValueError, KeyError, TypeError):
                     log.error("not an event, skipped: %r", msg.data[:200])
                     await msg.term()
@@ -245,47 +262,30 @@ class DepartmentClient:
                     await handler(event)
                 except Exception:
                     log.exception("handling %s %s failed", event.type, event.event_id)
-                    await msg.nak(delay=min(2.0 ** min(delivered, 6), 60.0))
+                    await msg.nak(delay=min(2.0 ** min(event.delivered, 6), 60.0))
                     continue
                 await msg.ack_sync()
 
-    async def events(self, *, batch: int = 10, wait: float = 5.0) -> AsyncIterator[Event]:
+    async def events(self, *, batch: int = 1, wait: float = 2.0) -> AsyncIterator[Event]:
         """The department's events, one by one, forever: ``async for event in
         client.events(): ...``. Each is acknowledged when the loop asks for the
         next, i.e. after its body ran; leaving the loop (``break``, an error)
         leaves it unacknowledged, to come back after ``ack_wait`` seconds."""
         sub = await self._subscription()
-        never = asyncio.Event()
         while True:
-            for msg in await self._fetch(sub, batch, wait, never):
-                delivered = msg.metadata.num_delivered if msg.metadata else 1
-                yield decode(_json(msg.data), delivered)
+            for msg in await self._fetch(sub, batch, wait):
+                yield _event_of(msg)
                 await msg.ack_sync()
 
     async def _fetch(
-        self,
-        sub: JetStreamContext.PullSubscription,
-        batch: int,
-        wait: float,
-        stop: asyncio.Event,
+        self, sub: JetStreamContext.PullSubscription, batch: int, wait: float
     ) -> list[Any]:
-        stopping = asyncio.create_task(stop.wait())
-        fetching = asyncio.create_task(sub.fetch(batch, timeout=wait))
+        # Never cut short: the server has the pull request and would deliver
+        # to it still, and what it delivered would come back only after
+        # ack_wait. A caller stopping waits for it (``wait`` at most) and
+        # gives back what it brought.
         try:
-            await asyncio.wait({stopping, fetching}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if not fetching.done():
-            # Stopping: a fetch cut short loses nothing (what it would have
-            # brought stays unacknowledged and comes back).
-            fetching.cancel()
-            try:
-                await fetching
-            except (asyncio.CancelledError, Exception):
-                pass
-            return []
-        try:
-            return list(fetching.result())
+            return list(await sub.fetch(batch, timeout=wait))
         except (TimeoutError, NatsTimeout):
             return []  # nothing new within ``wait``
         except Exception as exc:  # the connection is away: it reconnects by itself
