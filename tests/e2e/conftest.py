@@ -11,7 +11,10 @@ import httpx
 import pytest
 
 from tests.e2e.kit import HANDLER, Headers
-from tests.e2e.message_contracts import published_messages_follow_the_schemas  # noqa: F401
+from tests.e2e.message_contracts import (  # noqa: F401
+    published_messages_follow_the_schemas,
+    pytest_configure,
+)
 from tests.lifecycle import staff_accounts, staff_tokens
 from tousu.services.gateway.app import create_app
 from tousu.services.gateway.auth import StaffRole

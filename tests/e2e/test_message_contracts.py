@@ -12,6 +12,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import nats
+import pytest
 from nats.aio.client import Client as NatsClient
 
 from tests.e2e.message_contracts import listening
@@ -72,3 +74,19 @@ async def test_the_check_names_each_message_that_breaks_its_schema(
     ) in problems, text
     assert all(p.startswith(f"{claim}: answered ok, but the request: ") for p in problems[3:])
     assert f"{root}.intake.wechat" not in text
+
+
+@pytest.mark.off_contract(
+    "{root}.events.{department}.CaseClaimed", reason="the exemption itself, under test"
+)
+async def test_a_test_names_the_garbage_it_publishes_on_purpose(
+    servers: Servers, subject_root: str
+) -> None:
+    # Checked by the autouse check at teardown: this garbage is exempt, and
+    # the test would error there if it were not.
+    client = await nats.connect(servers.nats_url)
+    try:
+        await client.publish(f"{subject_root}.events.water.CaseClaimed", b"not an event")
+        await client.flush()
+    finally:
+        await client.close()
