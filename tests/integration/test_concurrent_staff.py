@@ -36,6 +36,7 @@ from tests.lifecycle import staff_tokens
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
 from tousu.services.gateway.complaints.actions import ACTIONS
 from tousu.services.gateway.problems import PROBLEM_JSON
+from tousu.shared.application.credentials import credential_key
 from tousu.shared.application.executor import CommandExecutor, Outcome
 from tousu.shared.application.nats_commands import register_commands
 from tousu.shared.domain import commands as c
@@ -234,7 +235,9 @@ async def command_services(
     broker = NatsBroker(str(settings.nats_url))
     for service in {a.service for a in ACTIONS}:
         commands = {a.name: a.command for a in ACTIONS if a.service == service}
-        register_commands(broker, settings.naming, service, commands, executor)
+        register_commands(
+            broker, settings.naming, service, commands, executor, key=credential_key(settings)
+        )
     await broker.start()
     try:
         yield executor

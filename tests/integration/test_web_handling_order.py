@@ -18,6 +18,7 @@ from tests.domain_kit import OPERATOR, START, ReplayExecutor, as_it_happens
 from tests.lifecycle import staff_tokens
 from tests.web_kit import add_user, gateway_client, hidden, sign_in
 from tousu.services.gateway.complaints.actions import ACTIONS
+from tousu.shared.application.credentials import credential_key
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_commands
 from tousu.shared.domain import commands as c
@@ -40,7 +41,9 @@ async def services(settings: Settings, store: PostgresEventStore) -> AsyncIterat
     broker = NatsBroker(str(settings.nats_url))
     for service in {a.service for a in ACTIONS}:
         commands = {a.name: a.command for a in ACTIONS if a.service == service}
-        register_commands(broker, settings.naming, service, commands, executor)
+        register_commands(
+            broker, settings.naming, service, commands, executor, key=credential_key(settings)
+        )
     await broker.start()
     try:
         yield executor
