@@ -168,7 +168,7 @@ class ChannelClient:
         Stored by JetStream (stream ``<ROOT>_INTAKE``) before this returns;
         intake files it when it can (or dead-letters it with the reason, for
         an operator to see with ``tousu dlq list``). No tracking number comes
-        back: read it later with :meth:`status`-like lookups, or use
+        back (tousu's acceptance notice tells the complainant theirs): use
         :meth:`submit` when the complainant is waiting for it.
         """
         body = self._prepared(submission, reference)
