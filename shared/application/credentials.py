@@ -39,6 +39,7 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from pydantic import ValidationError
 
+from tousu.shared.consumer.headers import CREDENTIAL
 from tousu.shared.domain.actors import channel_actor, department_system_actor
 from tousu.shared.domain.errors import DomainError, Forbidden, InvalidCommand
 from tousu.shared.events import Actor
@@ -46,7 +47,7 @@ from tousu.shared.keys import configured_or_stored
 from tousu.shared.naming import Naming
 from tousu.shared.settings import Settings
 
-HEADER = "Tousu-Credential"
+HEADER = CREDENTIAL
 VERSION = "v1"
 CREDENTIAL_KEY_FILE = "credential-key"
 # A name is a channel, a department code or a trusted sender's name: short,

@@ -22,6 +22,10 @@ ORIGINAL_MSG_ID = "Tousu-Original-Msg-Id"
 ORIGINAL_STREAM = "Tousu-Original-Stream"
 ORIGINAL_SEQUENCE = "Tousu-Original-Sequence"
 RETRY_OF = "Tousu-Retry-Of"
+# Who sent the message (tousu.shared.application.credentials): the sender's
+# secret, checked on arrival and never copied into a dead letter, where
+# `tousu dlq show` would print it for anyone to send with.
+CREDENTIAL = "Tousu-Credential"
 
 # Describe one failure; dropped when the entry is replayed.
 FAILURE_HEADERS = frozenset({ERROR, TRACEBACK, FAILED_AT, DELIVERIES})
@@ -58,6 +62,10 @@ def carried_over(headers: dict[str, str] | None) -> dict[str, str]:
 
     ``Nats-*`` headers are instructions to the server (dedup id, expected
     sequence, ...) meant for the original publish; replaying them into another
-    stream would drop or refuse the copy.
+    stream would drop or refuse the copy. The sender's credential stays behind.
     """
-    return {k: v for k, v in (headers or {}).items() if not k.lower().startswith("nats-")}
+    return {
+        k: v
+        for k, v in (headers or {}).items()
+        if not k.lower().startswith("nats-") and k.lower() != CREDENTIAL.lower()
+    }

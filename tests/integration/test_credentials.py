@@ -261,8 +261,10 @@ async def test_channel_submissions_are_dead_lettered_unless_their_channel_sent_t
 
     await eventually(registered, "the adapter's own channel's submission registered")
     await eventually(lambda: _is(dead_letters, 2), "both refused submissions dead-lettered")
-    errors = sorted(e.error.split(":")[0] for e in await dlq.list_entries(js, naming))
-    assert errors == ["Unauthenticated", "WrongChannel"]
+    entries = await dlq.list_entries(js, naming)
+    assert sorted(e.error.split(":")[0] for e in entries) == ["Unauthenticated", "WrongChannel"]
+    # The adapter's credential is its secret: not kept with the dead letter.
+    assert [HEADER in e.headers for e in entries] == [False, False]
 
 
 async def _is(count: Callable[[], Awaitable[int]], expected: int) -> bool:
