@@ -435,6 +435,7 @@ async def test_the_command_line_dry_run_report_and_second_run(
     code, out, err = await tousu(child_env, *args)
     assert code == 0, err
     assert re.search(rf"已存在 already there\s*│\s*{200 - len(bad)}\b", out), out
+    assert f"nothing new: {200 - len(bad)} rows were imported before" in out
     assert await stored_complaints(store) == 200 - len(bad)
 
     # `tousu complaint show` reads each imported step as imported.

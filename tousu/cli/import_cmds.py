@@ -181,5 +181,5 @@ def import_cmd(
     if report is not None:
         write_report(report, summary.refused)
         err.print(f"refused rows: {report}")
-    if summary.imported == 0 and summary.already and not summary.refused:
-        out.print("nothing new: every row was imported before")
+    if summary.imported == 0 and summary.already and not summary.dry_run:
+        out.print(f"nothing new: {summary.already} rows were imported before (没有新增)")
