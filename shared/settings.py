@@ -811,7 +811,8 @@ class Settings(BaseSettings):
         default=30,
         ge=0,
         le=366,
-        description="Days late staff may register a letter, visit or call.",
+        description="Days late staff may register a complaint (a letter, visit or call, or a "
+        "web or WeChat complaint received outside tousu).",
     )
     late_step_working_days: int = Field(
         default=0,
