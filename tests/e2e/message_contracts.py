@@ -2,9 +2,10 @@
 test matches the published JSON Schemas (tousu/kit/schemas).
 
 An autouse fixture (imported by tests/e2e/conftest.py) listens, on a NATS
-connection of its own, to ``<root>.>`` of the test's subject root and to the
-reply inboxes, and when the test ends checks what it heard against the schema
-its subject maps to through index.json:
+connection of its own, to the test's subject root (events, intake, dead
+letters; the requests as the test process sends them, see :func:`listening`)
+and to the reply inboxes, and when the test ends checks what it heard against
+the schema its subject maps to through index.json:
 
 - every event the relay publishes (by its envelope's ``schema_version``);
 - every reply to a request on ``<root>.cmd.>`` (a request's reply subject is
@@ -13,7 +14,7 @@ its subject maps to through index.json:
 - every request tousu answered with ``ok: true`` and every channel submission
   intake did not dead-letter: what tousu accepts, its schema must accept too
   (a test's deliberately broken messages are refused, and left alone);
-- and that nothing is published on a subject the index does not list.
+- and that nothing is published, or answered, on a subject the index does not list.
 
 A mismatch fails the test at teardown, naming the subject and the error. A
 test that publishes garbage on purpose names those subjects with
@@ -32,6 +33,7 @@ from typing import Any
 import nats
 import pytest
 from jsonschema import Draft202012Validator
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
@@ -120,6 +122,10 @@ class Capture:
         out: list[str] = []
         for heard in self.messages:
             contract = self.contract(heard.subject)
+            if contract is None and heard.subject.startswith(f"{self.root}.cmd."):
+                if self.inbox.get(heard.reply):
+                    out.append(f"{heard.subject}: answered on a subject index.json does not list")
+                continue  # a request nobody serves (a test's, for no_responders)
             if contract is None:
                 out.append(f"{heard.subject}: published on a subject index.json does not list")
                 continue
@@ -165,17 +171,45 @@ class Capture:
         return out
 
 
+def _stream_prefixes() -> set[str]:
+    """The subjects' second tokens other than the requests' (events, intake, dlq ...)."""
+    return {pattern.split(".")[1] for pattern in _index()} - {"cmd"}
+
+
 @asynccontextmanager
 async def listening(nats_url: str, root: str) -> AsyncIterator[Capture]:
-    """What is published under ``root`` (and the inboxes) while inside."""
+    """What is published under ``root`` (and the inboxes) while inside.
+
+    The request subjects are not listened to: a listener there is a responder
+    to the server, and a request nobody serves would then time out instead of
+    failing at once with "no responders" (which the gateway tells apart). The
+    requests this process sends are taken as it sends them instead; those of
+    other processes (a spawned gateway, the CLI) are not checked.
+    """
     capture = Capture(root)
+    send = NatsClient.publish
+
+    async def publish(
+        self: NatsClient,
+        subject: str,
+        payload: bytes = b"",
+        reply: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if reply and subject.startswith(f"{root}.cmd."):
+            capture.messages.append(Heard(subject, reply, payload, headers))
+        await send(self, subject, payload, reply, headers)
+
     client = await nats.connect(nats_url, name="tousu-test-contracts")
+    NatsClient.publish = publish  # type: ignore[method-assign]
     try:
-        await client.subscribe(f"{root}.>", cb=capture.on_root)
+        for prefix in sorted(_stream_prefixes()):
+            await client.subscribe(f"{root}.{prefix}.>", cb=capture.on_root)
         await client.subscribe("_INBOX.>", cb=capture.on_inbox)
         await client.flush()
         yield capture
     finally:
+        NatsClient.publish = send  # type: ignore[method-assign]
         # Every message the server sent before is handled, then the connection closes.
         await client.drain()
 
