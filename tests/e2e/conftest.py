@@ -14,6 +14,7 @@ from tests.e2e.kit import HANDLER, Headers
 from tests.e2e.message_contracts import (  # noqa: F401
     published_messages_follow_the_schemas,
     pytest_configure,
+    pytest_terminal_summary,
 )
 from tests.lifecycle import staff_accounts, staff_tokens
 from tousu.services.gateway.app import create_app

@@ -24,6 +24,7 @@ test that publishes garbage on purpose names those subjects with
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -94,6 +95,8 @@ class Capture:
     root: str
     messages: list[Heard] = field(default_factory=list)
     inbox: dict[str, list[Heard]] = field(default_factory=dict)
+    # How many messages of each kind were checked.
+    checked: Counter[str] = field(default_factory=Counter)
 
     async def on_root(self, msg: Msg) -> None:
         self.messages.append(Heard(msg.subject, msg.reply, msg.data, msg.headers))
@@ -145,10 +148,12 @@ class Capture:
                 return [f"not JSON: {heard.data[:80]!r}"]
             version = str(body.get("schema_version")) if isinstance(body, dict) else ""
             name = contract["versions"].get(version, contract["schema"])
+            self.checked["events"] += 1
             return schema_errors(name, body)
         if kind == "submission":
             if heard.data in self.dead_letters() or not _model_reads(heard.data):
                 return []  # refused by intake (dead-lettered): a test's broken message
+            self.checked["submissions"] += 1
             return [f"accepted by intake, but {p}" for p in schema_errors(contract["schema"], body)]
         return self._check_request(heard, contract, body)
 
@@ -162,8 +167,10 @@ class Capture:
             except ValueError:
                 out.append(f"reply is not JSON: {reply.data[:200]!r}")
                 continue
+            self.checked["replies"] += 1
             out += [f"reply: {p}" for p in schema_errors(contract["reply"], answer)]
             if isinstance(answer, dict) and answer.get("ok") is True:
+                self.checked["requests"] += 1
                 out += [
                     f"answered ok, but the request: {p}"
                     for p in schema_errors(contract["schema"], body)
@@ -225,6 +232,8 @@ def failure(problems: list[str]) -> str:
 
 
 OFF_CONTRACT = "off_contract"
+# Of the whole run, for its summary.
+CHECKED: Counter[str] = Counter()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -247,6 +256,7 @@ async def published_messages_follow_the_schemas(
     async with listening(servers.nats_url, subject_root) as capture:
         yield capture
     exempt = marker.args if marker is not None else ()
+    CHECKED.update(capture.checked)
     problems = [
         problem
         for problem in capture.problems()
@@ -256,3 +266,9 @@ async def published_messages_follow_the_schemas(
     ]
     if problems:
         pytest.fail(failure(problems), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if CHECKED:
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(CHECKED.items()))
+        terminalreporter.write_line(f"messages checked against the published schemas: {counts}")
