@@ -86,8 +86,7 @@ def _forbid(name: str) -> ConfigDict:
 def command_request_model(command: type[Command]) -> type[BaseModel]:
     """``CommandRequest`` with ``command`` typed as ``command``: what is sent."""
     fields: dict[str, Any] = {
-        name: (command if name == "command" else info.annotation, info)
-        for name, info in CommandRequest.model_fields.items()
+        name: (info.annotation, info) for name, info in CommandRequest.model_fields.items()
     }
     fields["command"] = (_as_sent(command), ...)
     model: type[BaseModel] = create_model(
