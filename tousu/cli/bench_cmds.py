@@ -147,10 +147,6 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
             # Routine load: 5 routed cases a second for 60 s (5 s quick).
             async with scratch(db_url, nats) as space:
                 result["webhooks"] = await run_webhooks_bench(space, quick)
-        if part in (Part.ALL, Part.WEBHOOKS):
-            # Routine load: 5 routed cases a second for 60 s (10 s quick).
-            async with scratch(db_url, nats) as space:
-                result["webhooks"] = await run_webhooks_bench(space, quick)
     return result
 
 
