@@ -13,13 +13,8 @@ import pytest
 
 from tests.domain_kit import HANDLER, SUPERVISOR, Case
 from tousu.services.followup.webhooks import endpoints, payload, signing
-from tousu.services.followup.webhooks.consumer import EVENT_TYPES
 from tousu.services.followup.webhooks.dispatcher import Backoff
 from tousu.shared.domain import commands as c
-
-
-def test_the_catalogue_lists_the_events_the_payload_knows() -> None:
-    assert EVENT_TYPES == payload.EVENT_TYPES
 
 
 def test_each_event_goes_to_the_department_it_concerns_and_no_other() -> None:

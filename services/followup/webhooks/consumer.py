@@ -27,7 +27,6 @@ from tousu.services.followup.webhooks.deliveries import (
 )
 from tousu.services.followup.webhooks.dispatcher import WebhookDispatcher
 from tousu.services.followup.webhooks.endpoints import is_active
-from tousu.shared.application.catalogue import FOLLOWUP
 from tousu.shared.consumer import Consumer
 from tousu.shared.events import Envelope
 from tousu.shared.logs import get_logger
@@ -38,9 +37,7 @@ from tousu.shared.store.postgres import Connection, PgUnitOfWork, read_streams
 log = get_logger("tousu.webhooks")
 
 CONSUMER = "webhooks"
-# Its events: the catalogue's entry, which must list payload.EVENT_TYPES.
-(_ENTRY,) = [entry for entry in FOLLOWUP.consumers if entry.name == CONSUMER]
-EVENT_TYPES = _ENTRY.event_types
+EVENT_TYPES = payload.EVENT_TYPES
 
 
 def webhooks_consumer() -> Consumer:

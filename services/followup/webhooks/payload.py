@@ -14,22 +14,16 @@ import json
 import uuid
 from typing import Any
 
+from tousu.shared.application.catalogue import FOLLOWUP
 from tousu.shared.domain.state import replay
 from tousu.shared.events import Envelope, decode
 from tousu.shared.events import types as ev
 from tousu.shared.events.envelope import STREAM_PREFIX
 
-# The catalogue's ConsumerEntry lists these too (a test keeps them equal).
-EVENT_TYPES: tuple[str, ...] = (
-    "ComplaintRouted",
-    "CaseClaimed",
-    "CaseReturned",
-    "ExtensionDecided",
-    "SupervisionRaised",
-    "DeadlineRecalculated",
-    "ComplaintReopened",
-    "ComplaintClosed",
-)
+# The events a department's system is told of: the catalogue's consumer
+# entry says them once, for the consumer's subscription and for this.
+(_ENTRY,) = [entry for entry in FOLLOWUP.consumers if entry.name == "webhooks"]
+EVENT_TYPES: tuple[str, ...] = _ENTRY.event_types
 
 # Ids of first deliveries derive from (department, event): the same on every
 # redelivery of the event, so a receiver can deduplicate by it.
