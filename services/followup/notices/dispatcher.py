@@ -39,10 +39,10 @@ from tousu.services.followup.notices.claims import (
 from tousu.services.followup.notices.model import NoticeChannel, NotificationRecord
 from tousu.services.followup.notices.outbox import OUTBOX_CHANNEL
 from tousu.services.followup.notices.sender import Sender, SendError
+from tousu.services.followup.woken_rounds import in_background, run_woken_rounds
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.logs import get_logger, scrub_contacts
 from tousu.shared.settings import NotifySection, load_settings
-from tousu.shared.store import Wakeup
 
 log = get_logger("tousu.notify")
 
@@ -174,40 +174,19 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Send due notices until cancelled."""
-        wakeup = Wakeup()
-        listener: asyncpg.Connection | None = None
-        failures = 0
-        try:
-            while True:
-                try:
-                    if listener is None or listener.is_closed():
-                        listener = await self._listen(wakeup)
-                    while await self.run_once() == self.settings.batch_size:
-                        pass  # a full batch: more may be due right now
-                    failures = 0
-                    await wakeup.wait(await self._idle_timeout())
-                except Exception as exc:
-                    # The database is away (or a bug): keep going, without spinning,
-                    # rather than leave the service running with no dispatcher.
-                    failures += 1
-                    delay = min(0.5 * 2 ** (failures - 1), self.settings.recheck)
-                    log.warning(
-                        "dispatcher round failed", error=repr(exc), retry_in=delay, exc_info=True
-                    )
-                    await asyncio.sleep(delay)
-        finally:
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
 
-    async def _listen(self, wakeup: Wakeup) -> asyncpg.Connection:
-        # A connection of its own: LISTEN belongs to a session, and a pooled
-        # connection would be reset (UNLISTEN ALL) on release.
-        conn = await asyncpg.connect(self.database_url)
-        await conn.add_listener(OUTBOX_CHANNEL, wakeup.wake)
-        # Whatever was enqueued before the LISTEN is found by the next round.
-        wakeup.wake()
-        return conn
+        async def round_() -> bool:
+            # A full batch: more may be due right now.
+            return await self.run_once() == self.settings.batch_size
+
+        await run_woken_rounds(
+            database_url=self.database_url,
+            channel=OUTBOX_CHANNEL,
+            round_=round_,
+            idle_timeout=self._idle_timeout,
+            max_pause=self.settings.recheck,
+            failed="dispatcher round failed",
+        )
 
     async def _idle_timeout(self) -> float:
         due_in = await next_due_in(self.pool, self._channels)
@@ -220,10 +199,5 @@ class Dispatcher:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Dispatcher]:
         """Run in the background for the duration of the block."""
-        task = asyncio.create_task(self.run(), name=f"notify-dispatcher-{self.name}")
-        try:
+        async with in_background(self.run, f"notify-dispatcher-{self.name}"):
             yield self
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -33,9 +33,9 @@ from prometheus_client import CollectorRegistry, Counter
 from tousu.services.followup.webhooks import deliveries as log_
 from tousu.services.followup.webhooks.deliveries import WEBHOOKS_CHANNEL, Attempt, Claimed
 from tousu.services.followup.webhooks.signing import headers
+from tousu.services.followup.woken_rounds import in_background, run_woken_rounds
 from tousu.shared.logs import get_logger
 from tousu.shared.settings import WebhooksSection
-from tousu.shared.store import Wakeup
 
 log = get_logger("tousu.webhooks")
 
@@ -161,43 +161,28 @@ class WebhookDispatcher:
 
     async def run(self) -> None:
         """Deliver until cancelled."""
-        wakeup = Wakeup()
-        listener: asyncpg.Connection | None = None
-        failures = 0
         own_client = self._client is None
         if own_client:
             # No redirects: a signed body goes only where it was configured to.
             self._client = httpx.AsyncClient(follow_redirects=False)
+
+        async def round_() -> bool:
+            # Something was posted: the departments' next may be due at once.
+            return bool(await self.run_once())
+
         try:
-            while True:
-                try:
-                    if listener is None or listener.is_closed():
-                        listener = await self._listen(wakeup)
-                    while await self.run_once():
-                        pass  # something was posted: the departments' next may be due
-                    failures = 0
-                    await wakeup.wait(await self._idle_timeout())
-                except Exception as exc:
-                    failures += 1
-                    delay = min(0.5 * 2 ** (failures - 1), self.settings.recheck)
-                    log.warning(
-                        "webhook round failed", error=repr(exc), retry_in=delay, exc_info=True
-                    )
-                    await asyncio.sleep(delay)
+            await run_woken_rounds(
+                database_url=self.database_url,
+                channel=WEBHOOKS_CHANNEL,
+                round_=round_,
+                idle_timeout=self._idle_timeout,
+                max_pause=self.settings.recheck,
+                failed="webhook round failed",
+            )
         finally:
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
             if own_client and self._client is not None:
                 await self._client.aclose()
                 self._client = None
-
-    async def _listen(self, wakeup: Wakeup) -> asyncpg.Connection:
-        # Its own connection: LISTEN belongs to a session, and a pooled one is reset.
-        conn = await asyncpg.connect(self.database_url)
-        await conn.add_listener(WEBHOOKS_CHANNEL, wakeup.wake)
-        wakeup.wake()  # whatever was written before the LISTEN
-        return conn
 
     async def _idle_timeout(self) -> float:
         due_in = await log_.next_due_in(self.pool)
@@ -209,10 +194,5 @@ class WebhookDispatcher:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[WebhookDispatcher]:
         """Run in the background for the duration of the block."""
-        task = asyncio.create_task(self.run(), name=f"webhook-dispatcher-{self.name}")
-        try:
+        async with in_background(self.run, f"webhook-dispatcher-{self.name}"):
             yield self
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
