@@ -32,6 +32,7 @@ from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, gettext
 from tousu.services.gateway.web.staff import actions, evidence, handling_steps
 from tousu.services.gateway.web.staff.case_links import linked_cases
+from tousu.services.gateway.web.staff.case_notices import case_notices
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import (
     HOME_BY_ROLE,
@@ -427,6 +428,8 @@ def router(settings: Settings) -> APIRouter:
             # A 监督举报's earlier complaint, and the reports on this one.
             "linked": await linked_cases(get_pool(request), principal, case, complaint_id, lang),
             "notices": documents(case),
+            # How each notice went out: sent, retried, or given up and why.
+            "notice_rows": await case_notices(get_pool(request), complaint_id, lang),
             "actions": handling_steps.offered(actions.available(principal, state.status), state),
             # The order of the handling steps: what comes next, what must wait.
             "next_step": handling_steps.next_step_text(state, lang),
