@@ -11,6 +11,7 @@ the fields' descriptions (``tousu settings reference``) and a test keeps it so.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,8 @@ from pydantic_settings import (
 from tousu.shared.naming import Naming
 
 ENV_PREFIX = "TOUSU_"
+# A credential's id (tousu.shared.application.credentials): 6 random bytes in hex.
+CREDENTIAL_ID = re.compile(r"[0-9a-f]{12}")
 
 
 class Section(BaseModel):
@@ -774,7 +777,16 @@ class Settings(BaseSettings):
         description="Signs the credentials NATS senders carry in their `Tousu-Credential` "
         "header (the gateway's, the CLI's, each channel adapter's and department system's; "
         "docs/integrations.md). Unset: kept in `<data_dir>/credential-key`. The same in every "
-        "process; changing it revokes every credential issued.",
+        "process; changing it revokes every credential issued (the last resort: "
+        "`TOUSU_CREDENTIAL_REVOKED` revokes one).",
+    )
+    # A list, as the environment gives it; the key makes it a frozenset (credentials).
+    credential_revoked: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Ids of revoked credentials, comma-separated (`tousu credentials revoke "
+        "<id>` prints the line; `tousu credentials show <token>` names a token's id, 12 hex "
+        "characters). Every process refuses them (`unauthenticated`; a durable submission is "
+        "dead-lettered) from its next start; a process never issues one. Empty: none.",
     )
     # Read from the environment by tousu.shared.privacy.crypto itself, on each
     # use and without building every setting (it may change in tests); declared
@@ -874,6 +886,20 @@ class Settings(BaseSettings):
             for item in value:
                 # A typo fails at start-up instead of trusting nobody (or everybody).
                 ipaddress.ip_network(str(item), strict=False)
+        return value
+
+    @field_validator("credential_revoked", mode="before")
+    @classmethod
+    def _credential_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple | set | frozenset):
+            ids = {str(item).strip().lower() for item in value} - {""}
+            # A typo fails at start-up instead of leaving a leaked credential valid.
+            bad = sorted(i for i in ids if not CREDENTIAL_ID.fullmatch(i))
+            if bad:
+                raise ValueError(f"not a credential id (12 hex characters): {', '.join(bad)}")
+            return sorted(ids)
         return value
 
     @cached_property

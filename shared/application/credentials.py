@@ -6,7 +6,8 @@ deployment's credential key (docs/integrations.md, "Who is sending"):
 
     v1.<base64url(claims)>.<base64url(HMAC-SHA256(key, "v1." + claims part))>
 
-with claims ``{"kind": "trusted"|"channel"|"department", "name": ..., "iat": <unix s>}``.
+with claims ``{"kind": "trusted"|"channel"|"department", "name": ..., "iat": <unix s>,
+"id": <12 hex>}``.
 What the sender may do, and as whom, follows from the verified principal, not
 from the message:
 
@@ -18,9 +19,13 @@ from the message:
 - ``department`` ``<d>``: only the department's commands, as
   ``dept-system:<d>`` (a handler of ``d``); the domain confines it to ``d``'s cases.
 
-A token carries no expiry: it is revoked by changing the key (which revokes
-every one). The key is ``TOUSU_CREDENTIAL_KEY``, else one kept in
-``<data_dir>/credential-key`` (made on first use, like the access-code key).
+A token carries no expiry. It is revoked alone by its ``id``, listed in
+``TOUSU_CREDENTIAL_REVOKED``; changing the key revokes every one (the gateway's
+and the CLI's too, which each process makes anew from the key). The key is
+``TOUSU_CREDENTIAL_KEY``, else one kept in ``<data_dir>/credential-key`` (made
+on first use, like the access-code key). A token issued before credentials had
+ids has none: it stays valid, so an upgrade stops no adapter, and only a new
+key revokes it (reissue it to make it revocable alone).
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from nats.aio.client import Client as NatsClient
 from pydantic import ValidationError
@@ -45,7 +51,7 @@ from tousu.shared.domain.errors import DomainError, Forbidden, InvalidCommand
 from tousu.shared.events import Actor
 from tousu.shared.keys import configured_or_stored
 from tousu.shared.naming import Naming
-from tousu.shared.settings import Settings
+from tousu.shared.settings import CREDENTIAL_ID, Settings
 
 HEADER = CREDENTIAL
 VERSION = "v1"
@@ -53,6 +59,9 @@ CREDENTIAL_KEY_FILE = "credential-key"
 # A name is a channel, a department code or a trusted sender's name: short,
 # one line (it ends up in actor ids and log lines).
 MAX_NAME = 64
+# A credential's id: random, short enough to read out and to list in
+# TOUSU_CREDENTIAL_REVOKED, long enough (48 bits) that two never meet.
+ID_BYTES = 6
 
 # What a department's system may send, by (service, command): the steps of
 # handling its own cases (routing's claim and return, handling's steps up to
@@ -107,6 +116,8 @@ class Principal:
     kind: Kind
     name: str
     issued_at: int
+    # None: issued before credentials had ids.
+    id: str | None = None
 
     def actor(self) -> Actor | None:
         """The actor this principal acts as; None for a trusted sender (its body names one)."""
@@ -120,6 +131,40 @@ class Principal:
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.name}"
+
+
+class CredentialKey(bytes):
+    """The deployment's credential key, carrying the ids of the credentials it no
+    longer accepts (``TOUSU_CREDENTIAL_REVOKED``).
+
+    It is the key's bytes, so it signs and verifies as the key does; the
+    revocations travel with it, so every place that verifies with the key
+    :func:`credential_key` gives (each service's requests, intake's durable
+    input, the CLI) refuses them, and none can be wired without them.
+    """
+
+    revoked: frozenset[str]
+
+    def __new__(cls, secret: bytes, revoked: Iterable[str] = ()) -> Self:
+        key = super().__new__(cls, secret)
+        key.revoked = frozenset(revoked)
+        return key
+
+
+def revoked_ids(key: bytes) -> frozenset[str]:
+    """The ids ``key`` refuses: none for a bare key (a test's, another deployment's)."""
+    return key.revoked if isinstance(key, CredentialKey) else frozenset()
+
+
+def _random_id() -> str:
+    return secrets.token_hex(ID_BYTES)
+
+
+def new_id(avoid: frozenset[str] = frozenset()) -> str:
+    """A fresh credential id, never one of ``avoid`` (the revoked ones)."""
+    while (credential_id := _random_id()) in avoid:
+        pass
+    return credential_id
 
 
 def _b64(raw: bytes) -> str:
@@ -139,17 +184,39 @@ def _check_name(name: str) -> None:
         raise ValueError(f"a credential's name is 1-{MAX_NAME} printable characters: {name!r}")
 
 
-def issue(key: bytes, kind: Kind | str, name: str, *, issued_at: int | None = None) -> str:
-    """A credential for ``kind`` ``name`` signed with ``key``."""
+def issue(
+    key: bytes,
+    kind: Kind | str,
+    name: str,
+    *,
+    issued_at: int | None = None,
+    credential_id: str | None = None,
+) -> str:
+    """A credential for ``kind`` ``name`` signed with ``key``, with a new id
+    (``credential_id``: this one), never one ``key`` refuses.
+
+    Every process makes its own trusted credential this way at start-up, so a
+    revoked id can never come back as the gateway's or the CLI's."""
     kind = Kind(kind)
     _check_name(name)
-    claims = {"kind": kind.value, "name": name, "iat": issued_at or int(time.time())}
+    revoked = revoked_ids(key)
+    if credential_id is None:
+        credential_id = new_id(revoked)
+    elif not CREDENTIAL_ID.fullmatch(credential_id) or credential_id in revoked:
+        raise ValueError(f"not a credential id, or a revoked one: {credential_id!r}")
+    claims = {
+        "kind": kind.value,
+        "name": name,
+        "iat": issued_at or int(time.time()),
+        "id": credential_id,
+    }
     part = _b64(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
     return f"{VERSION}.{part}.{_signature(key, part)}"
 
 
 def verify(key: bytes, token: str | None) -> Principal:
-    """The principal ``token`` names; :class:`Unauthenticated` if it is missing or not ours."""
+    """The principal ``token`` names; :class:`Unauthenticated` if it is missing,
+    not ours, or revoked (its id among ``key``'s revoked ones)."""
     if not token:
         raise Unauthenticated(f"no credential: send a {HEADER} header")
     version, _, rest = token.strip().partition(".")
@@ -162,17 +229,28 @@ def verify(key: bytes, token: str | None) -> Principal:
         raise Unauthenticated("the credential's signature does not match")
     try:
         claims = json.loads(_unb64(part))
-        principal = Principal(Kind(claims["kind"]), str(claims["name"]), int(claims["iat"]))
+        credential_id = claims.get("id")
+        if credential_id is not None and not CREDENTIAL_ID.fullmatch(credential_id):
+            raise ValueError(credential_id)
+        principal = Principal(
+            Kind(claims["kind"]), str(claims["name"]), int(claims["iat"]), credential_id
+        )
         _check_name(principal.name)
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         # Signed with our key but not made by issue(): refuse it all the same.
         raise Unauthenticated("the credential's claims are not readable") from None
+    if credential_id is not None and credential_id in revoked_ids(key):
+        raise Unauthenticated(
+            f"the credential {credential_id} ({principal}) is revoked", credential=credential_id
+        )
     return principal
 
 
-def credential_key(settings: Settings) -> bytes:
-    """``TOUSU_CREDENTIAL_KEY``, else ``<data_dir>/credential-key``: the same in every process."""
-    return configured_or_stored(settings.credential_key, settings.data_dir / CREDENTIAL_KEY_FILE)
+def credential_key(settings: Settings) -> CredentialKey:
+    """``TOUSU_CREDENTIAL_KEY``, else ``<data_dir>/credential-key``: the same in every
+    process; refusing the ids in ``TOUSU_CREDENTIAL_REVOKED``."""
+    secret = configured_or_stored(settings.credential_key, settings.data_dir / CREDENTIAL_KEY_FILE)
+    return CredentialKey(secret, settings.credential_revoked)
 
 
 def trusted_headers(settings: Settings, name: str) -> dict[str, str]:

@@ -1,18 +1,28 @@
 """The credential a NATS sender carries: what issue signs, verify reads back,
-and what each kind of principal may send, as whom."""
+which ids are revoked, and what each kind of principal may send, as whom."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
 
+import tousu.cli.credentials_cmds  # noqa: F401  (registers `tousu credentials`)
+from tousu.cli import app
+from tousu.shared.application import credentials
 from tousu.shared.application.credentials import (
     HEADER,
+    CredentialKey,
     ForgedActor,
     Kind,
     Principal,
@@ -22,30 +32,148 @@ from tousu.shared.application.credentials import (
     issue,
     principal_of,
     submission_admission,
+    trusted_headers,
     verify,
 )
 from tousu.shared.domain.errors import Forbidden, InvalidCommand
-from tousu.shared.settings import Settings
+from tousu.shared.settings import Settings, env_names
 
 KEY = b"k" * 32
 OPERATOR = {"id": "op1", "role": "operator"}
 
 
-def test_a_credential_names_its_kind_and_name() -> None:
-    token = issue(KEY, "channel", "wechat", issued_at=1_700_000_000)
+def test_a_credential_names_its_kind_name_and_id() -> None:
+    token = issue(KEY, "channel", "wechat", issued_at=1_700_000_000, credential_id="0123456789ab")
 
     assert token.startswith("v1.") and token.count(".") == 2
-    assert verify(KEY, token) == Principal(Kind.CHANNEL, "wechat", 1_700_000_000)
+    assert verify(KEY, token) == Principal(Kind.CHANNEL, "wechat", 1_700_000_000, "0123456789ab")
     assert principal_of(KEY, {HEADER: token}).name == "wechat"
 
 
-def test_the_claims_are_the_documented_json() -> None:
-    token = issue(KEY, Kind.DEPARTMENT, "water", issued_at=5)
+def _claims(token: str) -> dict[str, Any]:
     part = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
 
-    claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
-    assert claims == {"kind": "department", "name": "water", "iat": 5}
+def test_the_claims_are_the_documented_json() -> None:
+    claims = _claims(issue(KEY, Kind.DEPARTMENT, "water", issued_at=5))
+
+    assert claims == {"kind": "department", "name": "water", "iat": 5, "id": claims["id"]}
+    assert re.fullmatch("[0-9a-f]{12}", claims["id"])
+
+
+def test_each_credential_gets_its_own_id() -> None:
+    ids = {verify(KEY, issue(KEY, "channel", "wechat", issued_at=5)).id for _ in range(50)}
+
+    assert len(ids) == 50
+
+
+def _signed(claims: dict[str, Any]) -> str:
+    """A token as signed before credentials had ids (or with odd claims)."""
+    part = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    mac = hmac.new(KEY, f"v1.{part}".encode(), hashlib.sha256).digest()
+    return f"v1.{part}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def test_a_revoked_credential_is_refused_and_another_of_its_channel_is_not() -> None:
+    leaked = issue(KEY, "channel", "wechat", credential_id="0123456789ab")
+    other = issue(KEY, "channel", "wechat", credential_id="ba9876543210")
+    revoking = CredentialKey(KEY, {"0123456789ab"})
+
+    with pytest.raises(Unauthenticated, match=r"0123456789ab .*revoked") as refused:
+        verify(revoking, leaked)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        principal_of(revoking, {HEADER: leaked})
+
+    assert refused.value.code == "unauthenticated"
+    assert verify(revoking, other).id == "ba9876543210"
+    assert verify(KEY, leaked).id == "0123456789ab"  # a bare key revokes nothing
+
+
+def test_a_credential_issued_before_ids_stays_valid() -> None:
+    old = _signed({"kind": "channel", "name": "web", "iat": 1})
+
+    assert verify(CredentialKey(KEY, {"0123456789ab"}), old) == Principal(Kind.CHANNEL, "web", 1)
+    with pytest.raises(Unauthenticated, match="not readable"):
+        verify(KEY, _signed({"kind": "channel", "name": "web", "iat": 1, "id": "../x"}))
+
+
+def test_the_key_carries_the_settings_revocations(tmp_path: Path) -> None:
+    before = Settings(data_dir=tmp_path)
+    leaked = issue(credential_key(before), "channel", "wechat", credential_id="0123456789ab")
+    after = Settings(data_dir=tmp_path, credential_revoked="0123456789ab")
+
+    assert verify(credential_key(before), leaked).name == "wechat"
+    with pytest.raises(Unauthenticated, match="revoked"):
+        verify(credential_key(after), leaked)
+
+
+def test_a_revoked_id_is_never_issued_not_even_to_a_trusted_sender(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path, credential_revoked="0123456789ab")
+    drawn = iter(["0123456789ab", "0123456789ab", "fedcba987654"])
+    monkeypatch.setattr(credentials, "_random_id", lambda: next(drawn))
+
+    headers = trusted_headers(settings, "gateway")
+
+    principal = verify(credential_key(settings), headers[HEADER])
+    assert (principal.kind, principal.id) == (Kind.TRUSTED, "fedcba987654")
+    with pytest.raises(ValueError, match="revoked"):
+        issue(credential_key(settings), "channel", "web", credential_id="0123456789ab")
+
+
+def test_revoked_ids_are_read_comma_separated_and_a_typo_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert "TOUSU_CREDENTIAL_REVOKED" in env_names()
+    monkeypatch.setenv("TOUSU_CREDENTIAL_REVOKED", " 0123456789AB, fedcba987654,,")
+    assert Settings().credential_revoked == ["0123456789ab", "fedcba987654"]
+    monkeypatch.setenv("TOUSU_CREDENTIAL_REVOKED", "")
+    assert Settings().credential_revoked == []
+    monkeypatch.setenv("TOUSU_CREDENTIAL_REVOKED", "0123456789ab,0123456789")
+    with pytest.raises(ValidationError, match="0123456789"):
+        Settings()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    monkeypatch.delenv("TOUSU_CREDENTIAL_KEY", raising=False)
+    monkeypatch.delenv("TOUSU_CREDENTIAL_REVOKED", raising=False)
+    yield {"TOUSU_DATA_DIR": str(tmp_path / "var")}
+
+
+def test_the_cli_names_the_id_and_prints_the_revocation_line(cli_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    issued = runner.invoke(app, ["credentials", "issue", "channel", "wechat"], env=cli_env)
+    assert issued.exit_code == 0, issued.output
+    # In-process, the key's "created" log line goes to stdout too (the CLI logs to stderr).
+    token = issued.stdout.splitlines()[-1]
+    credential_id = verify(
+        credential_key(Settings(data_dir=Path(cli_env["TOUSU_DATA_DIR"]))), token
+    ).id
+    assert credential_id is not None and f"credential id {credential_id}" in issued.stderr
+
+    shown = runner.invoke(app, ["credentials", "show", token], env=cli_env)
+    revoked = runner.invoke(
+        app,
+        ["credentials", "revoke", credential_id.upper()],
+        env={**cli_env, "TOUSU_CREDENTIAL_REVOKED": "fedcba987654"},
+    )
+    refused = runner.invoke(
+        app,
+        ["credentials", "show", token],
+        env={**cli_env, "TOUSU_CREDENTIAL_REVOKED": credential_id},
+    )
+    typo = runner.invoke(app, ["credentials", "revoke", "not-an-id"], env=cli_env)
+
+    assert shown.exit_code == 0 and shown.stdout.startswith(f"channel wechat id {credential_id} ")
+    assert revoked.exit_code == 0, revoked.output
+    assert revoked.stdout == (
+        f"TOUSU_CREDENTIAL_REVOKED={','.join(sorted([credential_id, 'fedcba987654']))}\n"
+    )
+    assert refused.exit_code == 1 and "revoked" in refused.stderr
+    assert typo.exit_code == 2
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,17 @@ A credential says who sends a NATS message (docs/integrations.md, "Who is
 sending: credentials"); it is signed with the deployment's credential key
 (TOUSU_CREDENTIAL_KEY, else ``<data_dir>/credential-key``), so this command
 must see the same key as the services. The token alone goes to stdout (for
-``$(tousu credentials issue ...)``), what to do with it to stderr.
+``$(tousu credentials issue ...)``), its id and what to do with it to stderr.
+
+``revoke`` prints the ``TOUSU_CREDENTIAL_REVOKED`` line for the deployment's
+environment: settings are read from the environment only (``tousu up`` passes
+its own on to the services and reads no settings file), so that is where an
+administrator puts it, and each process refuses the id from its next start.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -22,7 +29,7 @@ from tousu.shared.application.credentials import (
     verify,
 )
 from tousu.shared.events.types import Channel
-from tousu.shared.settings import load_settings
+from tousu.shared.settings import CREDENTIAL_ID, load_settings
 
 credentials_app = typer.Typer(
     help="Credentials that say who sends a NATS message (channel adapters, department systems).",
@@ -34,10 +41,19 @@ app.add_typer(credentials_app, name="credentials")
 
 err = console(stderr=True)
 ENV = "TOUSU_CREDENTIAL"
+REVOKED_ENV = "TOUSU_CREDENTIAL_REVOKED"
 
 
-def _print(token: str, who: str) -> None:
+def _issue(kind: Kind, name: str, who: str) -> None:
+    key = credential_key(load_settings())
+    token = issue(key, kind, name)
+    credential_id = verify(key, token).id
     typer.echo(token)
+    err.print(
+        f"credential id {credential_id} (keep it: `tousu credentials revoke {credential_id}` "
+        "revokes this credential alone)",
+        highlight=False,
+    )
     err.print(
         f"set {ENV}=<the token above> in the environment of {who} "
         "(keep it secret: it is what makes its messages count as its own)",
@@ -54,8 +70,7 @@ def issue_channel(
         raise typer.BadParameter(
             f"no channel {channel!r}; the channels are {', '.join(c.value for c in Channel)}"
         )
-    token = issue(credential_key(load_settings()), Kind.CHANNEL, channel)
-    _print(token, f"the {channel} channel's adapter")
+    _issue(Kind.CHANNEL, channel, f"the {channel} channel's adapter")
 
 
 @issue_app.command("department")
@@ -70,16 +85,52 @@ def issue_department(
         raise typer.BadParameter(
             f"no department {code!r} in the register; known: {', '.join(sorted(known))}"
         )
-    token = issue(credential_key(load_settings()), Kind.DEPARTMENT, code)
-    _print(token, f"department {code}'s system")
+    _issue(Kind.DEPARTMENT, code, f"department {code}'s system")
 
 
 @credentials_app.command("show")
 def show(token: str = typer.Argument(..., help="A credential.")) -> None:
-    """Who a credential names, if this deployment's key signed it (exit 1 if not)."""
+    """Who a credential names and its id, if this deployment's key signed it and
+    it is not revoked (exit 1 if not)."""
     try:
         principal = verify(credential_key(load_settings()), token)
     except Unauthenticated as exc:
-        err.print(f"[red]{exc.message}[/red]")
+        err.print(f"[red]{exc.message}[/red]", highlight=False)
         raise typer.Exit(1) from None
-    typer.echo(f"{principal.kind.value} {principal.name} (issued at {principal.issued_at})")
+    typer.echo(
+        f"{principal.kind.value} {principal.name} id {principal.id or '-'} "
+        f"(issued at {principal.issued_at})"
+    )
+    if principal.id is None:
+        err.print(
+            "it has no id (issued before credentials had ids): only a new credential key "
+            "revokes it; issue a new one to be able to revoke it alone",
+            highlight=False,
+        )
+
+
+@credentials_app.command("revoke")
+def revoke(
+    ids: Annotated[
+        list[str], typer.Argument(help="Credential ids (`tousu credentials show` names them).")
+    ],
+) -> None:
+    """Revoke credentials by id: prints the TOUSU_CREDENTIAL_REVOKED line (with the
+    ids already revoked here) for the environment of every tousu process."""
+    wanted = {i.strip().lower() for i in ids}
+    bad = sorted(i for i in wanted if not CREDENTIAL_ID.fullmatch(i))
+    if bad:
+        raise typer.BadParameter(f"not a credential id (12 hex characters): {', '.join(bad)}")
+    already = set(load_settings().credential_revoked)
+    for credential_id in sorted(wanted & already):
+        err.print(f"{credential_id} is revoked already", highlight=False)
+    typer.echo(f"{REVOKED_ENV}={','.join(sorted(already | wanted))}")
+    err.print(
+        "put this line in the environment of every tousu process, in place of any "
+        f"{REVOKED_ENV} there (the deployment's env file, config map, or the shell that "
+        "runs `tousu up`: tousu reads no settings file), then restart them: each "
+        "refuses these credentials from its start (`unauthenticated`). tousu keeps no "
+        "list of the credentials it issued; `tousu credentials show <token>` names a "
+        "token's id.",
+        highlight=False,
+    )
