@@ -199,6 +199,14 @@ def replay(
             "recorded at or after it; no offset: Asia/Shanghai).",
         ),
     ],
+    include_imported: Annotated[
+        bool,
+        typer.Option(
+            "--include-imported",
+            help="Also send the events `tousu import` stored (an earlier system's history; "
+            "left out by default, as they are when live).",
+        ),
+    ] = False,
 ) -> None:
     """Deliver DEPARTMENT's events again from a point, as new deliveries marked replay."""
     position: int | None = None
@@ -213,13 +221,25 @@ def replay(
         if since.tzinfo is None:
             since = since.replace(tzinfo=TZ)
 
-    async def work(conn: asyncpg.Connection) -> int:
+    async def work(conn: asyncpg.Connection) -> deliveries.Replayed:
         if not await endpoints.is_active(conn, department):
             fail(f"{department} has no active webhook: `tousu webhooks add` first")
-        return await deliveries.replay(conn, department, from_position=position, since=since)
+        return await deliveries.replay_report(
+            conn,
+            department,
+            from_position=position,
+            since=since,
+            include_imported=include_imported,
+        )
 
-    count = _with_db(work)
-    out.print(f"{count} deliveries queued for {department} (replay)", highlight=False)
+    found = _with_db(work)
+    out.print(f"{found.queued} deliveries queued for {department} (replay)", highlight=False)
+    if found.imported_left_out:
+        out.print(
+            f"{found.imported_left_out} events of imported history left out "
+            "(--include-imported sends them)",
+            highlight=False,
+        )
 
 
 def _local(value: datetime) -> str:

@@ -7,6 +7,13 @@ and only if the event counted as handled, and its id derives from the
 department and the event, so a redelivered message adds nothing. A
 department without an active webhook when the event is handled gets no
 delivery (``tousu webhooks replay`` sends it the past).
+
+Imported history (``tousu import``: years of an earlier system's cases,
+stored at once with their real dates) gets no delivery either, as it gets no
+notice (services/followup/notifier.py): a department's system would be
+flooded with cases its department finished long ago, in the old system.
+``tousu webhooks replay --include-imported`` sends them to a department that
+wants to load its history once.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from tousu.services.followup.webhooks.deliveries import (
 from tousu.services.followup.webhooks.dispatcher import WebhookDispatcher
 from tousu.services.followup.webhooks.endpoints import is_active
 from tousu.shared.consumer import Consumer
+from tousu.shared.domain.imports import imported_versions
 from tousu.shared.events import Envelope
 from tousu.shared.logs import get_logger
 from tousu.shared.service import Runtime
@@ -59,6 +67,10 @@ def _enqueuer(envelope: Envelope, department: str) -> Callable[[Connection], Awa
             return
         # The stream up to this event: a redelivery builds the same body.
         history = (await read_streams(conn, [envelope.stream_id]))[envelope.stream_id]
+        if envelope.version in imported_versions(history):
+            # An earlier system's record (its mark follows it in the same
+            # append, so the stream read here always has it): not sent live.
+            return
         if await insert(conn, [delivery_for(envelope, history, department)]):
             log.info("webhook delivery queued", department=department, event_type=envelope.type)
 

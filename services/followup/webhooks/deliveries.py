@@ -27,6 +27,7 @@ import asyncpg
 
 from tousu.services.followup.webhooks import payload
 from tousu.services.followup.webhooks.endpoints import open_secret
+from tousu.shared.domain.imports import imported_versions
 from tousu.shared.events import Envelope
 from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.store.postgres import Connection, read_streams
@@ -316,16 +317,48 @@ async def pending_by_department(conn: Connection | asyncpg.Pool) -> dict[str, tu
 # -- replay --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Replayed:
+    queued: int  # new deliveries
+    imported_left_out: int  # the department's imported events not sent (include_imported off)
+
+
 async def replay(
     conn: Connection,
     department: str,
     *,
     from_position: int | None = None,
     since: datetime | None = None,
+    include_imported: bool = False,
 ) -> int:
     """Deliver ``department``'s events again from a global position (inclusive)
     or from a time (recorded at or after it): new deliveries, marked replay,
     with new ids, queued in position order behind any still open. How many."""
+    found = await replay_report(
+        conn,
+        department,
+        from_position=from_position,
+        since=since,
+        include_imported=include_imported,
+    )
+    return found.queued
+
+
+async def replay_report(
+    conn: Connection,
+    department: str,
+    *,
+    from_position: int | None = None,
+    since: datetime | None = None,
+    include_imported: bool = False,
+) -> Replayed:
+    """:func:`replay`, saying also how many imported events it left out.
+
+    Imported history (``tousu import``) is left out unless
+    ``include_imported``, as the live consumer leaves it out: a replay from
+    a time before an import would otherwise send years of an earlier
+    system's cases. A department that wants its history loaded once asks
+    for it."""
     if (from_position is None) == (since is None):
         raise ValueError("give a position or a time to replay from")
     # Events decode from jsonb as the store's own connections do (a plain
@@ -343,19 +376,23 @@ async def replay(
         from_position,
         since,
     )
-    count = 0
+    count = left_out = 0
     chunk = 500
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         wanted = {r["event_id"] for r in part}
         histories = await read_streams(conn, sorted({r["stream_id"] for r in part}))
         by_id = {e.event_id: (e, h) for h in histories.values() for e in h if e.event_id in wanted}
-        new = [
-            delivery_for(envelope, history, department, replay=True)
-            for envelope, history in (by_id[r["event_id"]] for r in part)
-            if payload.target(envelope) == department
-        ]
+        imported = {stream: imported_versions(history) for stream, history in histories.items()}
+        new = []
+        for envelope, history in (by_id[r["event_id"]] for r in part):
+            if payload.target(envelope) != department:
+                continue
+            if not include_imported and envelope.version in imported[envelope.stream_id]:
+                left_out += 1
+                continue
+            new.append(delivery_for(envelope, history, department, replay=True))
         count += await insert(conn, new)
     if count:
         await conn.execute("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
-    return count
+    return Replayed(count, left_out)
