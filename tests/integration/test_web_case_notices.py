@@ -69,7 +69,7 @@ async def phoned_in_case(store: PostgresEventStore) -> uuid.UUID:
         store, lambda: DecisionContext(calendar=WorkdayCalendar(), now=utcnow())
     )
     cid = uuid.uuid4()
-    at = utcnow() - timedelta(hours=2)
+    at = utcnow() - timedelta(minutes=10)
     await executor.execute(
         cid,
         c.SubmitComplaint(
@@ -166,6 +166,9 @@ async def test_the_case_page_shows_how_each_notice_went(
     assert "告知记录" in notices
     # One row a notice: the web page's copies go unlisted beside the SMS.
     listed = rows(notices)
+    # In the order of the handling, as the timeline.
+    statuses = re.findall(r'data-notice-status="(\w+)"', notices)
+    assert statuses == ["sent", "retrying", "dead"], statuses
     assert set(listed) == {"sent", "retrying", "dead"}, listed
     assert "受理告知" in listed["sent"] and "已发送" in listed["sent"]
     assert "短信" in listed["sent"] and MASKED in listed["sent"]
@@ -177,6 +180,8 @@ async def test_the_case_page_shows_how_each_notice_went(
     assert "FailedOperation.PhoneNumberInBlacklist" in listed["dead"]
     assert "badge-red" in listed["dead"] and "请以其他方式" in listed["dead"]
     assert "1 份未送达" in notices
+    # Seen at the top of the page too, a link to the section.
+    assert re.search(r'href="#notice-deliveries" data-undelivered>1 份未送达</a>', html)
     # Nowhere on the page the number, neither the complainant's nor the one
     # the provider quoted in its refusal.
     assert PHONE not in html and MASKED in html
@@ -201,5 +206,7 @@ async def test_no_notice_yet(
     cid = await phoned_in_case(store)
     await add_user(pool, "sup-wang", "supervisor")
     await sign_in(client, "sup-wang")
-    notices = section((await client.get(f"/staff/cases/{cid}")).text)
+    html = (await client.get(f"/staff/cases/{cid}")).text
+    notices = section(html)
     assert "尚无告知记录" in notices and "data-notice-status" not in notices
+    assert "data-undelivered" not in html

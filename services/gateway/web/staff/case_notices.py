@@ -27,14 +27,15 @@ from tousu.services.followup.views import (
 from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.web.i18n import N_, gettext
 
+# In the order of the handling.
 KIND_NAMES: Final[dict[NoticeKind, str]] = {
+    NoticeKind.ACCESS_CODE: N_("notice.kind.access_code"),
     NoticeKind.ACCEPTANCE: N_("notice.kind.acceptance"),
     NoticeKind.REJECTION: N_("notice.kind.rejection"),
     NoticeKind.EXTENSION: N_("notice.kind.extension"),
     NoticeKind.PROGRESS: N_("notice.kind.progress"),
     NoticeKind.RESULT: N_("notice.kind.result"),
     NoticeKind.FOLLOW_UP_SURVEY: N_("notice.kind.follow_up_survey"),
-    NoticeKind.ACCESS_CODE: N_("notice.kind.access_code"),
 }
 CHANNEL_NAMES: Final[dict[NoticeChannel, str]] = {
     NoticeChannel.SMS: N_("notice.channel.sms"),
@@ -51,6 +52,9 @@ STATUS_NAMES: Final[dict[DeliveryStatus, str]] = {
 }
 # On the web page "sent" is "there for the complainant to look up".
 PUBLISHED = N_("notice.status.published")
+
+_STEP_ORDER: Final[dict[NoticeKind, int]] = {kind: i for i, kind in enumerate(KIND_NAMES)}
+
 # The badge colours the deadlines use: a word beside every colour.
 BADGES: Final[dict[DeliveryStatus, str]] = {
     "pending": "done",
@@ -88,11 +92,15 @@ def rows(deliveries: Sequence[NoticeDelivery], lang: Lang) -> list[NoticeRow]:
     on_a_channel = {
         (d.source_event_id, d.kind) for d in deliveries if d.channel != NoticeChannel.WEB
     }
-    return [
-        _row(d, lang)
+    listed = [
+        d
         for d in deliveries
         if d.channel != NoticeChannel.WEB or (d.source_event_id, d.kind) not in on_a_channel
     ]
+    # Notices made in one transaction share their time: then in the order of
+    # the handling (受理 before 进度 before 反馈), not of their ids.
+    listed.sort(key=lambda d: (d.created_at, _STEP_ORDER.get(d.kind, len(_STEP_ORDER))))
+    return [_row(d, lang) for d in listed]
 
 
 def _row(d: NoticeDelivery, lang: Lang) -> NoticeRow:
