@@ -136,13 +136,20 @@ FIELDS: Final = (
     "late_reason",
     "form_id",
 )
-# 补录: a call, letter or visit registered beyond the deployment's window
-# (TOUSU_LATE_REGISTRATION_DAYS) is a supervisor's, with a reason
+# 补录: a complaint staff register beyond the deployment's window
+# (TOUSU_LATE_REGISTRATION_DAYS) — whatever its channel, the web and WeChat
+# ones that came outside tousu too — is a supervisor's, with a reason
 # (shared/domain/late_entries.py); the domain's refusals, said at their field.
 LATE_REASON_LIMIT: Final = 500
 LATE_RECEIVED = N_(
-    "Received more than %(days)s days ago, beyond the late-entry window for a call, "
-    "letter or visit: a supervisor must register it, with the reason for the late entry."
+    "Received more than %(days)s days ago, beyond the late-entry window: "
+    "a supervisor must register it, with the reason for the late entry."
+)
+# A web or WeChat complaint needs a way to reply (Submission.missing's
+# "complainant"): the public form asks for it in its contact block, which the
+# desk's form does not have, so it is said at the phone number, by name.
+NO_CONTACT_AT_DESK = N_(
+    "A web or WeChat complaint needs a phone number or an e-mail address to reply to."
 )
 LATE_REASON_NEEDED = N_(
     "A registration beyond the late-entry window needs the reason for the late entry."
@@ -276,7 +283,11 @@ def _channel_needs(form: RegistrationForm, data: Mapping[str, Any], lang: Lang) 
         location=data.get("location"),
     )
     for name, _ in probe.missing():
-        form.error(_field_name(name.split(".")), complaint_form.REQUIRED, lang)
+        field = _field_name(name.split("."))
+        if field == "contact":
+            form.error("phone", NO_CONTACT_AT_DESK, lang)
+        else:
+            form.error(field, complaint_form.REQUIRED, lang)
 
 
 # --- the case being verified ------------------------------------------------
