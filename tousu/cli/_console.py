@@ -6,7 +6,10 @@ program then had its tracking numbers cut to ``10…``. Output that is not a
 terminal is laid out without a width limit, so nothing is cut or folded and
 every line can be grepped; in a terminal, tables fit the window, and the
 columns that identify a thing (tracking numbers, ids, dates) are made
-``no_wrap`` by :func:`key_column` while the free text folds.
+``no_wrap`` by :func:`key_column` while the free text folds. A table whose
+columns cannot fit the terminal at all (a phone's SSH client, a split pane
+60 columns wide) is shown by :func:`show` as one block of ``header  value``
+lines per row, instead of columns squeezed to a letter or two and cut.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -36,7 +40,10 @@ def key_column(table: Table, header: str, **options: Any) -> None:
 
 
 def text_column(table: Table, header: str, **options: Any) -> None:
-    """A column of free text: folded onto more lines in a narrow terminal, never cut."""
+    """A column of free text: folded onto more lines in a narrow terminal, never cut.
+    A one-word header stays whole ("active", not "activ" over "e")."""
+    if " " not in header and "min_width" not in options:
+        options["min_width"] = cell_len(header)
     table.add_column(header, overflow="fold", **options)
 
 
@@ -48,3 +55,26 @@ def add_columns(table: Table, headers: Iterable[str], *, keys: Container[str] = 
             key_column(table, header)
         else:
             text_column(table, header)
+
+
+def show(out: Console, table: Table) -> None:
+    """Print ``table``; in a terminal too narrow for its columns even folded
+    (rich would squeeze some to nothing and cut the others with "…"), print
+    each row as a block of ``header  value`` lines instead, nothing cut."""
+    # Measured without the terminal's limit, which would clamp the minimum to it.
+    needs = out.measure(table, options=out.options.update_width(UNLIMITED)).minimum
+    if not out.is_terminal or needs <= out.width:
+        out.print(table)
+        return
+    if table.title:
+        out.print(table.title, highlight=False)
+    headers = [str(column.header) for column in table.columns]
+    for row in zip(*(list(column.cells) for column in table.columns), strict=True):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(no_wrap=True, style="bold")
+        block.add_column(overflow="fold")
+        for header, cell in zip(headers, row, strict=True):
+            if cell != "":  # a row's blank cells (an attempt under its delivery)
+                block.add_row(header, cell)
+        out.print()
+        out.print(block)

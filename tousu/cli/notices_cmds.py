@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from tousu.cli import app
-from tousu.cli._console import add_columns, console
+from tousu.cli._console import add_columns, console, show
 from tousu.cli._db import fail, with_database
 from tousu.services.followup.notices import (
     NoticeChannel,
@@ -105,4 +105,4 @@ def list_cmd(
             error,
             str(n.id),
         )
-    out.print(table)
+    show(out, table)

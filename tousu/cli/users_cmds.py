@@ -14,12 +14,13 @@ import typer
 from rich.table import Table
 
 from tousu.cli import app
-from tousu.cli._console import add_columns, console, key_column, text_column
+from tousu.cli._console import add_columns, console, key_column, show, text_column
 from tousu.cli._db import fail, with_database
 from tousu.services.gateway.auth import ROLES, StaffRole
 from tousu.services.gateway.auth import repository as repo
 from tousu.services.gateway.auth.passwords import hash_password, password_problem
 from tousu.services.gateway.auth.roles import ROLE_LABELS
+from tousu.shared.calendar import TZ
 from tousu.shared.settings import load_settings
 
 users_app = typer.Typer(
@@ -148,9 +149,10 @@ def list_cmd(
             u.department or "-",
             "yes" if u.active else "[red]disabled[/red]",
             str(u.active_tokens),
-            u.created_at.isoformat(sep=" ", timespec="minutes"),  # wraps at the space
+            # Beijing time, as every other command shows a time.
+            u.created_at.astimezone(TZ).isoformat(sep=" ", timespec="minutes"),
         )
-    out.print(table)
+    show(out, table)
 
 
 async def _user_orfail(conn: asyncpg.Connection, username: str) -> repo.User:

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from tousu.cli import app
-from tousu.cli._console import add_columns, console
+from tousu.cli._console import add_columns, console, show
 from tousu.cli._db import fail, with_database
 from tousu.services.followup.webhooks import deliveries, endpoints
 from tousu.shared.calendar import TZ
@@ -111,7 +111,7 @@ def list_cmd(
     add_columns(table, rows[0].keys(), keys={"department", "url", "created"})
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
-    out.print(table)
+    show(out, table)
 
 
 @webhooks_app.command("remove")
@@ -185,7 +185,7 @@ def deliveries_cmd(
             error = f"{t['error']} ({took})" if t["error"] else took
             row_values = ["", "", f"try {t['attempt']}", "", "", "", str(t["status_code"] or "-")]
             table.add_row(*row_values, error, t["started_at"], "")
-    out.print(table)
+    show(out, table)
 
 
 @webhooks_app.command("replay")
