@@ -14,6 +14,7 @@ administrator puts it, and each process refuses the id from its next start.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -28,6 +29,7 @@ from tousu.shared.application.credentials import (
     issue,
     verify,
 )
+from tousu.shared.calendar import TZ
 from tousu.shared.events.types import Channel
 from tousu.shared.settings import CREDENTIAL_ID, load_settings
 
@@ -88,6 +90,11 @@ def issue_department(
     _issue(Kind.DEPARTMENT, code, f"department {code}'s system")
 
 
+def _local(timestamp: int) -> str:
+    """A credential's issue time (its Unix seconds) as a person reads it: Beijing time."""
+    return datetime.fromtimestamp(timestamp, TZ).isoformat(sep=" ", timespec="minutes")
+
+
 @credentials_app.command("show")
 def show(token: str = typer.Argument(..., help="A credential.")) -> None:
     """Who a credential names and its id, if this deployment's key signed it and
@@ -99,7 +106,7 @@ def show(token: str = typer.Argument(..., help="A credential.")) -> None:
         raise typer.Exit(1) from None
     typer.echo(
         f"{principal.kind.value} {principal.name} id {principal.id or '-'} "
-        f"(issued at {principal.issued_at})"
+        f"(issued {_local(principal.issued_at)})"
     )
     if principal.id is None:
         err.print(
