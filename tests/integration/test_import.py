@@ -530,7 +530,9 @@ async def test_the_staff_case_page_shows_each_imported_step_as_imported(
     assert len(marked) == 8 and {m["window"] for m in marked} == {IMPORT_WINDOW}
     assert page.status_code == 200, page.text
     assert page.text.count("data-imported") == 8  # every step, received to closed
-    assert page.text.count(f"导入：{SOURCE} {closed[0]}") == 8
+    # Each says from which system, and who imported it (no one "approved" it).
+    assert page.text.count(f"来自 {SOURCE} {closed[0]}") == 8
+    assert page.text.count(" 导入</p>") == 8 and "批准" not in page.text
     assert ">导入</span>" in page.text and ">补录</span>" not in page.text
 
 

@@ -51,7 +51,7 @@ from tousu.shared.attachments.checks import Kept
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.calendar.repository import load_years
-from tousu.shared.domain.imports import is_imported
+from tousu.shared.domain.imports import REASON_PREFIX, is_imported
 from tousu.shared.domain.labels import deadline_label, event_label
 from tousu.shared.domain.state import ComplaintState, evolve
 from tousu.shared.domain.status import Status
@@ -292,8 +292,10 @@ def late_entry(envelope: Envelope) -> dict[str, Any]:
         "approved_by": data.approved_by,
         "reason": data.reason,
         "within_window": data.within_window,
-        # Brought in from an earlier system by `tousu import` (docs/import.md).
+        # Brought in from an earlier system by `tousu import` (docs/import.md):
+        # shown with the system and its id ("旧投诉系统 GD0001"), from the reason.
         "imported": is_imported(data),
+        "source": (data.reason or "").removeprefix(REASON_PREFIX) if is_imported(data) else None,
     }
 
 
