@@ -84,6 +84,9 @@ async def import_file(
         importer = Importer(store, recorder, dry_run=dry_run, batch=batch)
         if progress is None:
             return await importer.run(rows)
+        # Shown from here: a file, mapping or account refused above prints its
+        # error alone, not under an empty bar (or a blank line in a log).
+        progress.start()
         task = progress.add_task("import", total=count_rows(path))
         return await importer.run(rows, lambda n: progress.advance(task, n))
     finally:
@@ -156,7 +159,8 @@ def import_cmd(
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=err) as progress:
+        progress = Progress(*columns, console=err)
+        try:
             summary = run(
                 import_file(
                     file,
@@ -169,6 +173,10 @@ def import_cmd(
                     progress=progress,
                 )
             )
+        finally:
+            # Only if it started: Progress.stop() writes a blank line to a log anyway.
+            if progress.live.is_started:
+                progress.stop()
     except (MappingError, FileError, PermissionError, NotConfiguredError) as exc:
         fail(str(exc))
     except (OSError, asyncpg.PostgresError) as exc:
