@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tousu.cli import app
+from tousu.cli import _load_commands, app
+
+_load_commands()  # every command, as the `tousu` script has them
 
 
 @pytest.fixture
