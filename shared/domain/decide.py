@@ -88,6 +88,9 @@ def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> l
         # The mark follows what it marks, in the same append.
         mark = late.model_copy(update={"events": [d.event_type() for d, _ in emitted]})
         emitted = [*emitted, (mark, emitted[-1][1])]
+    # One act, one correlation: every event of this decision carries the same
+    # one (a resend's id names the act, so its events correlate alike).
+    correlation_id = command.correlation_id or command.command_id or uuid.uuid4()
     return [
         new_event(
             data,
@@ -95,7 +98,7 @@ def decide(state: ComplaintState, command: c.Command, ctx: DecisionContext) -> l
             actor=command.actor,
             occurred_at=command.occurred_at,
             department=department,
-            correlation_id=command.correlation_id or uuid.uuid4(),
+            correlation_id=correlation_id,
             causation_id=command.causation_id,
         )
         for i, (data, department) in enumerate(emitted)
