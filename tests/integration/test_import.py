@@ -534,6 +534,13 @@ async def test_the_staff_case_page_shows_each_imported_step_as_imported(
     assert page.text.count(f"来自 {SOURCE} {closed[0]}") == 8
     assert page.text.count(" 导入</p>") == 8 and "批准" not in page.text
     assert ">导入</span>" in page.text and ">补录</span>" not in page.text
+    # The old system kept no claim: its result does not "meet the claim
+    # deadline late", while acceptance and feedback are judged as any.
+    from tousu.shared.domain.labels import deadline_label
+
+    met = re.findall(r'<p class="step-deadline[^"]*">([^<]*)', page.text)
+    assert met and not any(deadline_label("claim", "zh-CN") in line for line in met), met
+    assert any(deadline_label("feedback", "zh-CN") in line for line in met), met
 
 
 async def test_the_documented_mapping_and_sample_import(

@@ -193,6 +193,7 @@ async def calendar_of(request: Request) -> WorkdayCalendar:
 
 @dataclass(frozen=True)
 class StepDeadline:
+    kind: DeadlineKind
     label: str
     due_at: datetime
     met_in_time: bool
@@ -235,6 +236,10 @@ def timeline(
             mark["approved_by"] = person(names or {}, mark["approved_by"])
             for entry in entries[len(entries) - len(mark["events"]) :]:
                 entry["late"] = mark
+                if mark["imported"]:
+                    # An earlier system kept no claim: its result ends the
+                    # claim deadline without meeting it, on time or late.
+                    entry["met"] = [d for d in entry["met"] if d.kind is not DeadlineKind.CLAIM]
             continue
         before = _pending(state)
         try:
@@ -244,6 +249,7 @@ def timeline(
         after = _pending(state)
         met = [
             StepDeadline(
+                kind=kind,
                 label=deadline_label(kind.value, lang),
                 due_at=d.due_at,
                 met_in_time=envelope.occurred_at <= d.due_at,
