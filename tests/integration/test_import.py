@@ -523,8 +523,15 @@ async def test_the_staff_case_page_shows_each_imported_step_as_imported(
         api = await client.get(
             f"/api/v1/complaints/{cid}", headers={"Authorization": f"Bearer {token.token}"}
         )
+        notices = await client.get(
+            f"/api/v1/complaints/{cid}/notices",
+            headers={"Authorization": f"Bearer {token.token}"},
+        )
         assert (await sign_in(client, "sup-wang")).status_code == 303
         page = await client.get(f"/staff/cases/{cid}")
+    # The earlier system told its complainant; tousu sent nothing, so it
+    # offers no 告知书 of its own for those steps.
+    assert notices.status_code == 200 and notices.json() == [], notices.text
     # The staff API: each step's mark says the window, import.
     marked = [e["late_entry"] for e in api.json()["timeline"] if e["late_entry"]]
     assert len(marked) == 8 and {m["window"] for m in marked} == {IMPORT_WINDOW}

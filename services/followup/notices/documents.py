@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from tousu.shared.calendar import TZ
 from tousu.shared.domain.context import NoticeRenderer
+from tousu.shared.domain.imports import imported_versions
 from tousu.shared.events import Envelope, decode
 from tousu.shared.events import types as ev
 from tousu.shared.intake.i18n import Lang, Localized, UnsupportedLanguage, normalize_lang
@@ -172,10 +173,17 @@ def notice_documents(
     it such a feedback is left out.
     """
     collector = _Collector(organisation, render)
+    # An earlier system's history (tousu import): tousu sent none of its
+    # notices (the notifier skips them), so it has no document of them.
+    imported = imported_versions(history)
     out: list[NoticeDocument] = []
     for envelope in history:
-        found = collector.notice(envelope)
-        if found is not None and collector.received is not None:
+        found = collector.notice(envelope)  # read all: a later notice may need it
+        if (
+            found is not None
+            and collector.received is not None
+            and envelope.version not in imported
+        ):
             out.append(collector.document(envelope, *found))
     return out
 
