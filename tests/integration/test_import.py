@@ -27,7 +27,7 @@ import openpyxl
 import pytest
 
 from tests.helpers import eventually, tousu
-from tousu.cli.import_cmds import import_file
+from tousu.cli.import_cmds import REFUSED_ROWS, import_file
 from tousu.importer.mapping import Mapping
 from tousu.importer.records import complaint_id_of
 from tousu.services.gateway.auth.repository import create_user
@@ -428,7 +428,7 @@ async def test_the_command_line_dry_run_report_and_second_run(
     args = ("import", str(path), "--mapping", str(tmp_path / "mapping.yaml"), "--as", ADMIN)
 
     code, out, err = await tousu(child_env, *args, "--dry-run", "--report", str(report))
-    assert code == 0, err
+    assert code == REFUSED_ROWS, err  # some rows refused, the rest imported
     assert "试运行" in out and await stored_complaints(store) == 0
     with report.open(encoding="utf-8-sig") as handle:
         listed = [(int(r["row"]), r["external_id"], r["field"]) for r in csv.DictReader(handle)]
@@ -436,15 +436,23 @@ async def test_the_command_line_dry_run_report_and_second_run(
     assert f"row {bad[0].row} ({bad[0].old_id}): {bad[0].field}" in err
 
     code, out, err = await tousu(child_env, *args)
-    assert code == 0, err
+    assert code == REFUSED_ROWS, err  # some rows refused, the rest imported
     assert re.search(rf"已导入 imported\s*│\s*{200 - len(bad)}\b", out), out
     assert await stored_complaints(store) == 200 - len(bad)
 
     code, out, err = await tousu(child_env, *args)
-    assert code == 0, err
+    assert code == REFUSED_ROWS, err  # some rows refused, the rest imported
     assert re.search(rf"已存在 already there\s*│\s*{200 - len(bad)}\b", out), out
     assert f"nothing new: {200 - len(bad)} rows were imported before" in out
     assert await stored_complaints(store) == 200 - len(bad)
+
+    # A file none of whose rows is refused exits 0 (here: all there already).
+    refused_rows = {b.row for b in bad}
+    good = [r for number, r in enumerate(rows, start=2) if number not in refused_rows]
+    clean = write_csv(tmp_path / "clean.csv", good)
+    code, out, err = await tousu(child_env, "import", str(clean), *args[2:])
+    assert code == 0, err
+    assert f"nothing new: {len(good)} rows were imported before" in out
 
     # `tousu complaint show` reads each imported step as imported.
     first = str(complaint_id_of(SOURCE, rows[0][0]))

@@ -40,6 +40,8 @@ from tousu.shared.store.postgres import PostgresEventStore
 out = console()
 err = console(stderr=True, soft_wrap=True)
 # Refusals printed on the terminal; all of them go to --report.
+# The exit code when some rows were refused (docs/import.md).
+REFUSED_ROWS = 3
 SHOWN = 50
 
 
@@ -191,3 +193,7 @@ def import_cmd(
         err.print(f"refused rows: {report}")
     if summary.imported == 0 and summary.already and not summary.dry_run:
         out.print(f"nothing new: {summary.already} rows were imported before (没有新增)")
+    if summary.refused:
+        # The rest are in (or, in a dry run, would be): a script still learns
+        # that some rows were not, without reading the report.
+        raise typer.Exit(REFUSED_ROWS)
