@@ -338,6 +338,9 @@ def _details(
             ]
         if key == "satisfaction" and isinstance(value, str):
             value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
+        if envelope.type == "ComplaintClosed" and key == "reason" and isinstance(value, str):
+            # A closure's reason is the follow-up's outcome, stored as its code.
+            value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
         if key == "department" and isinstance(value, str):
             value = department_namer(CommitmentRegister.load(), lang)(value)
         label = EVENT_DETAIL_LABELS.get((envelope.type, key), label)
