@@ -556,6 +556,9 @@ async def test_the_staff_case_page_shows_each_imported_step_as_imported(
     met = re.findall(r'<p class="step-deadline[^"]*">([^<]*)', page.text)
     assert met and not any(deadline_label("claim", "zh-CN") in line for line in met), met
     assert any(deadline_label("feedback", "zh-CN") in line for line in met), met
+    # Nor is its result the register's simple procedure: the earlier system
+    # recorded no steps before it, and the page says so.
+    assert "原系统只记录了处理结果" in page.text and "简易程序" not in page.text
 
 
 async def test_the_documented_mapping_and_sample_import(

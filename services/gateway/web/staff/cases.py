@@ -116,6 +116,11 @@ DETAIL_LABELS: Final[dict[str, str]] = {
     "kind": N_("Kind of notice"),
     "note": N_("Supervision note"),
 }
+# What an imported result says instead of the short path (label, value).
+IMPORTED_STEPS = (
+    N_("Steps on record"),
+    N_("The earlier system recorded the result only: no claim, investigation or plan"),
+)
 # Where one data key means different things in different events: an extension
 # request's reason is the department's, a decision's is the approver's comment
 # (shown as 理由 it read as the reason for the extension).
@@ -240,6 +245,7 @@ def timeline(
                     # An earlier system kept no claim: its result ends the
                     # claim deadline without meeting it, on time or late.
                     entry["met"] = [d for d in entry["met"] if d.kind is not DeadlineKind.CLAIM]
+                    entry["details"] = _imported_details(entry["details"], lang)
             continue
         before = _pending(state)
         try:
@@ -303,6 +309,20 @@ def late_entry(envelope: Envelope) -> dict[str, Any]:
         "imported": is_imported(data),
         "source": (data.reason or "").removeprefix(REASON_PREFIX) if is_imported(data) else None,
     }
+
+
+def _imported_details(
+    details: list[tuple[str, str]], lang: Literal["zh", "en"]
+) -> list[tuple[str, str]]:
+    """An imported result's short path is not the register's simple procedure:
+    the earlier system recorded the result without the steps before it."""
+    short_path = gettext(lang, DETAIL_LABELS["short_path"])
+    return [
+        (gettext(lang, IMPORTED_STEPS[0]), gettext(lang, IMPORTED_STEPS[1]))
+        if label == short_path
+        else (label, value)
+        for label, value in details
+    ]
 
 
 def _details(
