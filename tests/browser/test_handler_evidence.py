@@ -117,9 +117,11 @@ async def test_a_handler_shares_result_evidence_that_the_complainant_then_sees(
     await expect(result_files.locator("li")).to_have_count(2)
     await expect(result_files).to_contain_text("维修报告.pdf")
     await expect(result_files.locator(".tag-shared")).to_have_count(2)
-    # The thumbnail is served and is an image.
+    # The thumbnail is served and is an image (scrolled to: it loads lazily,
+    # and the timeline starts below the fold).
     thumb = result_files.locator("img")
     await expect(thumb).to_have_attribute("alt", "修复后.jpg")
+    await thumb.scroll_into_view_if_needed()
     await page.wait_for_function(
         "i => i.complete && i.naturalWidth > 0", arg=await thumb.element_handle()
     )
