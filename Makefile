@@ -24,7 +24,7 @@ up: $(STAMP)
 
 ## Lint, type-check and run every test (what CI runs).
 test: $(STAMP) system-deps lint typecheck contracts
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## Debian's chromium (browser tests), a CJK font for its screenshots and
 ## poppler-utils (PDF checks), when missing.

@@ -1,7 +1,7 @@
 """An idle stack keeps quiet: the relay and every service, the gateway too,
-run as processes with nothing to do for 60 s, on their default settings
+run as processes with nothing to do for 30 s, on their default settings
 (a consumer's pull fetch ends idle every 5 s, so each subscriber goes
-through a dozen idle fetches), and their logs hold no record at WARNING or
+through six idle fetches), and their logs hold no record at WARNING or
 above and no terminal colour code.
 
 Before, every service logged an ERROR with a traceback when nats-py ended an
@@ -27,7 +27,7 @@ from tests.processes import NATS_SERVICES, spawn, stop_all, wait_until_answering
 from tousu.embedded.ports import free_port
 from tousu.shared.settings import Settings
 
-IDLE_SECONDS = 60
+IDLE_SECONDS = 30
 ANSI_ESCAPE = "\x1b["
 QUIET_LEVELS = {"debug", "info"}
 CLIENT_FILTERING = "nats-server < 2.10: filtering events in the client"
