@@ -66,6 +66,9 @@ REDACTED_FIELDS = frozenset(
         "api_key",
         "password",
         "token",
+        # A channel's or department's Tousu-Credential, a webhook's signing secret.
+        "credential",
+        "secret",
     }
 )
 _QUERY_VALUE = re.compile(

@@ -66,3 +66,18 @@ def test_no_structlog_or_stdlib_line_carries_them(monkeypatch: pytest.MonkeyPatc
         3,
     )
     assert f"?code={REDACTED}" in lines[1]["event"]
+
+
+def test_secrets_of_integrations_never_reach_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A channel's or department's credential and a webhook's signing secret,
+    should a line ever name them, are cut as a password is."""
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stderr", out)
+    configure_logging("test", "INFO", "json")
+    try:
+        get_logger("t").info("sent", credential="v1.eyJraW5kIjoi.c2lnbmF0dXJl", secret="whsec-x1")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert (line["credential"], line["secret"]) == (REDACTED, REDACTED)
