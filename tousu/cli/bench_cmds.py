@@ -43,6 +43,8 @@ class Part(StrEnum):
     FLOOR = "floor"
     ATTACHMENTS = "attachments"
     WEBHOOKS = "webhooks"
+    # Not part of `all`: tousu beside the plain event-sourcing peer, interleaved.
+    PEER = "peer"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
@@ -82,7 +84,9 @@ def bench(
     whole pipeline (submission → accepted → routed, every service its own process),
     the cost of keeping a photo (attachments: no servers needed), and department
     webhooks' delivery latency at routine load beside the relay's (webhooks);
-    print JSON.
+    print JSON. `peer` (not in `all`) runs the pipeline and the plain
+    event-sourcing peer (bench/peer/) in interleaved rounds and prints both,
+    their ratios and the load average beside each.
 
     Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
     starts embedded servers in a temporary folder. Every run works in a
@@ -101,8 +105,10 @@ def bench(
         if unknown:
             raise typer.BadParameter(f"unknown channel(s): {', '.join(sorted(unknown))}")
         config = dataclasses.replace(config, channels=tuple(channel))
-    if part is Part.ATTACHMENTS:  # no servers: the checks, sealing and the data folder
-        result: dict[str, Any] = {
+    if part is Part.PEER:
+        result: dict[str, Any] = run(_peer(quick))
+    elif part is Part.ATTACHMENTS:  # no servers: the checks, sealing and the data folder
+        result = {
             "machine": _machine(),
             "quick": quick,
             "attachments": _attachments(quick),
@@ -147,6 +153,18 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
             # Routine load: 5 routed cases a second for 60 s (5 s quick).
             async with scratch(db_url, nats) as space:
                 result["webhooks"] = await run_webhooks_bench(space, quick)
+    return result
+
+
+async def _peer(quick: bool) -> dict[str, Any]:
+    # Imported here: the peer needs the `bench` extra (eventsourcing), the rest does not.
+    from bench.peer_bench import FULL as PEER_FULL
+    from bench.peer_bench import QUICK as PEER_QUICK
+    from bench.peer_bench import run_peer_bench
+
+    result: dict[str, Any] = {"machine": _machine(), "quick": quick}
+    async with _servers() as (db_url, nats):
+        result["peer"] = await run_peer_bench(db_url, nats, PEER_QUICK if quick else PEER_FULL)
     return result
 
 
