@@ -220,6 +220,11 @@ async def test_a_department_system_acts_on_its_own_cases_only(
     assert refused(elsewhere) == "not_found"
     assert refused(supervise) == "forbidden"
     assert refused(as_staff) == "forged_actor"
+    # The refused ones stored nothing: transport's case is unclaimed, ours has no 督办.
+    stored = await store.pool.fetch(
+        "SELECT stream_id, type FROM events WHERE type IN ('CaseClaimed', 'SupervisionRaised')"
+    )
+    assert [(r["stream_id"], r["type"]) for r in stored] == [(f"complaint-{ours}", "CaseClaimed")]
     actor = await store.pool.fetchval(
         "SELECT actor FROM events WHERE stream_id = $1 AND type = 'CaseClaimed'",
         f"complaint-{ours}",

@@ -304,3 +304,16 @@ async def test_a_removed_webhook_gets_nothing_and_waits(
     )
     with pytest.raises(endpoints.InvalidWebhook, match="has a webhook already"):
         await endpoints.add(pool, "water", receivers["water"].url)
+    # A refused webhook stores nothing: no department outside the register,
+    # no URL that is not http(s) (transport's stays removed), water keeps its own.
+    with pytest.raises(endpoints.InvalidWebhook, match="unknown department"):
+        await endpoints.add(
+            pool, "nowhere", "https://example.invalid/hook", known=frozenset({"water", "transport"})
+        )
+    with pytest.raises(endpoints.InvalidWebhook, match="not an http"):
+        await endpoints.add(pool, "transport", "ftp://example.invalid/hook")
+    rows = await pool.fetch("SELECT department, url, active FROM department_webhooks ORDER BY 1")
+    assert [tuple(r) for r in rows] == [
+        ("transport", receivers["transport"].url, False),
+        ("water", receivers["water"].url, True),
+    ]

@@ -51,13 +51,15 @@ def add(
     ] = False,
 ) -> None:
     """Deliver DEPARTMENT's case events to URL; prints the signing secret, once."""
+    known = _register_departments()
     try:
-        endpoints.check(department, url, _register_departments())
+        # Before reaching for the database: a wrong argument is a usage error.
+        endpoints.check(department, url, known)
     except endpoints.InvalidWebhook as exc:
         fail(str(exc), code=2)
 
     async def work(conn: asyncpg.Connection) -> str:
-        return await endpoints.add(conn, department, url, replace=replace)
+        return await endpoints.add(conn, department, url, known=known, replace=replace)
 
     try:
         secret = _with_db(work)

@@ -67,13 +67,21 @@ def check(department: str, url: str, known: frozenset[str] | None) -> None:
 
 
 async def add(
-    conn: Connection | asyncpg.Pool, department: str, url: str, *, replace: bool = False
+    conn: Connection | asyncpg.Pool,
+    department: str,
+    url: str,
+    *,
+    known: frozenset[str] | None = None,
+    replace: bool = False,
 ) -> str:
     """Configure ``department``'s webhook; return its new secret (shown once).
 
-    A department has one endpoint; ``replace`` gives it a new URL and secret
-    (a removed one is configured again either way).
+    Checked first (:func:`check`; ``known``: the register's departments), so
+    whoever calls it stores nothing refused. A department has one endpoint;
+    ``replace`` gives it a new URL and secret (a removed one is configured
+    again either way).
     """
+    check(department, url, known)
     webhook_id = uuid.uuid4()
     secret = new_secret()
     row = await conn.fetchrow(
