@@ -254,22 +254,26 @@ async def test_channel_submissions_are_dead_lettered_unless_their_channel_sent_t
     await outsiders.publish(naming.intake("wechat"), json.dumps(submission("wechat")).encode())
     await outsiders.publish(naming.intake("wechat"), json.dumps(good).encode(), headers=wechat)
 
-    async def registered() -> bool:
-        found = await store.pool.fetchval(
-            "SELECT count(*) FROM events WHERE data ->> 'external_ref' = $1",
-            good["external_ref"],
-        )
-        return bool(found)
-
     async def dead_letters() -> int:
         return len(await dlq.list_entries(js, naming))
 
-    await eventually(registered, "the adapter's own channel's submission registered")
+    await eventually(
+        lambda: registered(store, good["external_ref"]),
+        "the adapter's own channel's submission registered",
+    )
     await eventually(lambda: _is(dead_letters, 2), "both refused submissions dead-lettered")
     entries = await dlq.list_entries(js, naming)
     assert sorted(e.error.split(":")[0] for e in entries) == ["Unauthenticated", "WrongChannel"]
     # The adapter's credential is its secret: not kept with the dead letter.
     assert [HEADER in e.headers for e in entries] == [False, False]
+
+
+async def registered(store: PostgresEventStore, external_ref: str) -> bool:
+    """Whether the submission named ``external_ref`` has been registered."""
+    found = await store.pool.fetchval(
+        "SELECT count(*) FROM events WHERE data ->> 'external_ref' = $1", external_ref
+    )
+    return bool(found)
 
 
 async def _is(count: Callable[[], Awaitable[int]], expected: int) -> bool:

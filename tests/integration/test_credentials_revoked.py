@@ -8,14 +8,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-import nats
 import pytest
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from tests.helpers import eventually
-from tests.integration.test_credentials import ask, refused, submission
+from tests.integration.test_credentials import (  # noqa: F401  (outsider: a fixture)
+    ask,
+    outsider,
+    refused,
+    registered,
+    submission,
+)
 from tousu.services.intake import endpoints
 from tousu.services.intake.intake import Intake
 from tousu.shared import dlq
@@ -29,16 +34,6 @@ from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 OPERATOR = {"id": "op-li", "role": "operator"}
-
-
-@pytest.fixture
-async def outsider(settings: Settings) -> AsyncIterator[NatsClient]:
-    """An adapter's connection: it signs nothing by itself, each test names the credential."""
-    client = await nats.connect(str(settings.nats_url))
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture
@@ -83,7 +78,7 @@ async def test_a_revoked_channel_credential_is_refused_and_another_of_its_channe
     intake: None,
     settings: Settings,
     leaked: str,
-    outsider: NatsClient,
+    outsider: NatsClient,  # noqa: F811  (the imported fixture)
     nats_client: NatsClient,
     store: PostgresEventStore,
 ) -> None:
@@ -108,7 +103,7 @@ async def test_a_revoked_credentials_durable_submission_is_dead_lettered(
     intake: None,
     settings: Settings,
     leaked: str,
-    outsider: NatsClient,
+    outsider: NatsClient,  # noqa: F811  (the imported fixture)
     js: JetStreamContext,
     store: PostgresEventStore,
 ) -> None:
@@ -122,17 +117,13 @@ async def test_a_revoked_credentials_durable_submission_is_dead_lettered(
     )
     await outsiders.publish(naming.intake("wechat"), json.dumps(good).encode(), headers=reissued)
 
-    async def registered() -> bool:
-        found = await store.pool.fetchval(
-            "SELECT count(*) FROM events WHERE data ->> 'external_ref' = $1",
-            good["external_ref"],
-        )
-        return bool(found)
-
     async def dead_lettered() -> bool:
         return len(await dlq.list_entries(js, naming)) == 1
 
-    await eventually(registered, "the reissued credential's submission registered")
+    await eventually(
+        lambda: registered(store, good["external_ref"]),
+        "the reissued credential's submission registered",
+    )
     await eventually(dead_lettered, "the revoked credential's submission dead-lettered")
     (entry,) = await dlq.list_entries(js, naming)
     assert entry.error.startswith("Unauthenticated") and "revoked" in entry.error
