@@ -35,7 +35,7 @@ from tousu.shared.application.replies import Request, ok
 from tousu.shared.attachments.files import Attachments
 from tousu.shared.broker_logs import broker_logger
 from tousu.shared.consumer import Consumer, build_app
-from tousu.shared.consumer.inputs import Input, subscribe_input
+from tousu.shared.consumer.inputs import Input
 from tousu.shared.domain.commands import Command
 from tousu.shared.naming import Naming
 from tousu.shared.observability import (
@@ -196,7 +196,7 @@ def assemble(
 
     Also what the gateway's /asyncapi reads the subjects from.
     """
-    runtime, _durables, app = _compose(settings, spec, store, context)
+    runtime, _durables, app = _compose(settings, spec, store, context, describe=True)
     return runtime, app
 
 
@@ -206,11 +206,15 @@ def _compose(
     store: PostgresEventStore,
     context: ContextSource,
     attachments: Attachments | None = None,
+    *,
+    describe: bool = False,
 ) -> tuple[Runtime, list[tuple[str, str]], FastStream]:
     """The runtime, the (stream, durable) of the JetStream consumers it runs, the app.
 
     ``attachments``: where the files commands name are stored; a running
     service always has it (``run_service``), a described one needs none.
+    ``describe``: its durable consumers are registered as FastStream
+    subscribers (for the AsyncAPI document), not run by pull loops.
     """
     registry = process_registry()
     broker = build_broker(settings, spec.name, registry)
@@ -225,9 +229,16 @@ def _compose(
     key = credential_key(settings)
     register_commands(broker, naming, spec.name, spec.commands, runtime.executor, key=key)
     register_requests(broker, naming, spec.name, requests, key=key)
-    for source in inputs:
-        subscribe_input(broker, settings, source)
-    app = build_app(settings, consumers, broker=broker, store=store, registry=registry)
+    app = build_app(
+        settings,
+        consumers,
+        inputs=inputs,
+        broker=broker,
+        store=store,
+        registry=registry,
+        describe=describe,
+        app_name=spec.name,
+    )
     durables = [
         *consumer_durables(naming, consumers),
         *((source.stream, source.name) for source in inputs),

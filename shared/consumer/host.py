@@ -1,14 +1,20 @@
-"""Runs a service's consumers on a FastStream NATS broker.
+"""Runs a service's durable consumers beside its FastStream NATS broker.
 
-Each :class:`Consumer` gets two durable pull subscriptions: one on the events
+Each :class:`Consumer` gets two durable pull consumers: one on the events
 stream (its filter subjects) and one on its own ``dlq-retry`` subject, so a
 ``tousu dlq retry`` replays an entry to the consumer that failed it only.
+Each :class:`Input` gets one on its stream. They are consumed by batched
+pull loops on the broker's connection (``tousu.shared.consumer.pull``: the
+hot path, kept out of FastStream's per-message machinery); the broker's own
+subscribers (requests, commands) run as FastStream runs them. A host built
+to ``describe`` registers them as FastStream subscribers instead, never
+started, so the AsyncAPI document lists them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from faststream import FastStream
@@ -25,8 +31,10 @@ from prometheus_client import CollectorRegistry
 from tousu.shared.broker_logs import broker_logger
 from tousu.shared.consumer.consumer import Consumer, subject_matches
 from tousu.shared.consumer.dead_letter import DeadLetters
+from tousu.shared.consumer.inputs import Input, InputProcessor
 from tousu.shared.consumer.policy import RetryPolicy
 from tousu.shared.consumer.processor import MessageProcessor, Outcome
+from tousu.shared.consumer.pull import MessageMeter, OnMessage, PullLoop, PullRoute
 from tousu.shared.logs import get_logger
 from tousu.shared.nats_setup import ensure_streams
 from tousu.shared.settings import Settings
@@ -39,8 +47,6 @@ log = get_logger("tousu.consumer")
 # as any arrive, so this bounds only idle polling (and shutdown latency).
 # The default of Settings.consumer_fetch_timeout (TOUSU_CONSUMER_FETCH_TIMEOUT).
 FETCH_TIMEOUT = 5.0
-
-OnMessage = Callable[[Msg], Coroutine[Any, Any, Outcome | None]]
 
 # Consumers of this process filtering in the client (nats-server < 2.10); the
 # notice is logged once a process, at the first.
@@ -81,11 +87,13 @@ def consumer_config(
 
 
 class ConsumerHost:
-    """Consumers of one service process, on ``broker`` (created if not given).
+    """Consumers and inputs of one service process, beside ``broker`` (created if not given).
 
-    ``store`` is opened from ``settings.database_url`` when not given, and then
-    closed on stop. Use :meth:`app` for a runnable FastStream application, or
-    ``async with host:`` to run it inside another program (tests, `tousu up`).
+    ``store`` is opened from ``settings.database_url`` when not given (and
+    there are consumers), and then closed on stop. Use :meth:`app` for a
+    runnable FastStream application, or ``async with host:`` to run it inside
+    another program (tests, `tousu up`). With ``registry``, the group commit
+    and every message handled are measured there.
     """
 
     def __init__(
@@ -93,16 +101,20 @@ class ConsumerHost:
         settings: Settings,
         consumers: Sequence[Consumer],
         *,
+        inputs: Sequence[Input] = (),
         broker: NatsBroker | None = None,
         store: EventStore | None = None,
         policy: RetryPolicy | None = None,
         registry: CollectorRegistry | None = None,
+        describe: bool = False,
+        app_name: str = "tousu",
     ) -> None:
-        names = [c.name for c in consumers]
+        names = [c.name for c in consumers] + [i.name for i in inputs]
         if len(set(names)) != len(names):
             raise ValueError(f"consumer names must be unique: {names}")
         self.settings = settings
         self.consumers = list(consumers)
+        self.inputs = list(inputs)
         self.broker = broker or NatsBroker(
             _required(settings.nats_url, "nats_url"),
             name=f"tousu-{'-'.join(names) or 'consumers'}",
@@ -116,21 +128,29 @@ class ConsumerHost:
         self._store = store
         self._owns_store = store is None
         self._registry = registry
+        self._app_name = app_name
         self._processors: dict[str, MessageProcessor] = {}
         # Filters applied here because the server cannot (see _event_filters).
         self._client_filters: dict[str, list[str]] = {}
-        for consumer in self.consumers:
-            self._subscribe(consumer)
+        self._routes: list[PullRoute] = []
+        self._loops: list[PullLoop] = []
+        if describe:
+            for consumer in self.consumers:
+                self._describe_consumer(consumer)
+            for source in self.inputs:
+                self._describe_input(source)
 
     # -- lifecycle ---------------------------------------------------------
     async def prepare(self) -> None:
-        """Everything the subscriptions need before the broker starts them."""
+        """Everything the pull loops need before they start."""
         connection: NatsClient = await self.broker.connect()
         js = connection.jetstream()
         naming = self.settings.naming
         await ensure_streams(js, naming, self.settings.stream_replicas)
-        store = await self._open_store()
         dead_letters = DeadLetters(js, naming)
+        self._routes = []
+        if self.consumers:
+            store = await self._open_store()
         for consumer in self.consumers:
             # Create or update: nats-py only binds to an existing durable and
             # would keep its old filter or ack_wait.
@@ -145,14 +165,48 @@ class ConsumerHost:
                 group_commit=self.settings.group_commit,
                 registry=self._registry,
             )
-        log.info("consumers ready", consumers=[c.name for c in self.consumers])
+            replays = self._on_message(consumer.name, replay=True)
+            self._routes += [
+                PullRoute(naming.events_stream, consumer.name, self._on_message(consumer.name)),
+                PullRoute(naming.dlq_stream, consumer.retry_durable, replays),
+            ]
+        for source in self.inputs:
+            await _declare(js, source.stream, _input_config(source))
+            processor = InputProcessor(source, dead_letters, self.policy)
+            self._routes.append(PullRoute(source.stream, source.name, processor.process))
+        log.info(
+            "consumers ready",
+            consumers=[c.name for c in self.consumers],
+            inputs=[i.name for i in self.inputs],
+        )
+
+    async def start_loops(self) -> None:
+        connection: NatsClient = await self.broker.connect()
+        meter = None if self._registry is None else MessageMeter(self._registry, self._app_name)
+        for route in self._routes:
+            loop = PullLoop(
+                connection,
+                route,
+                batch=self.settings.consumer_batch_size,
+                timeout=self.settings.consumer_fetch_timeout,
+                meter=meter,
+            )
+            await loop.start()
+            self._loops.append(loop)
+
+    async def stop_loops(self) -> None:
+        loops, self._loops = self._loops, []
+        for loop in loops:
+            await loop.stop()
 
     async def start(self) -> None:
         await self.prepare()
         await self.broker.start()
+        await self.start_loops()
 
     async def stop(self) -> None:
         try:
+            await self.stop_loops()
             await self.broker.stop()
         finally:
             await self.close_store()
@@ -174,41 +228,44 @@ class ConsumerHost:
             self.broker,
             logger=broker_logger(),
             on_startup=[self.prepare],
+            after_startup=[self.start_loops],
+            on_shutdown=[self.stop_loops],
             after_shutdown=[self.close_store],
         )
 
     # -- wiring ------------------------------------------------------------
-    def _subscribe(self, consumer: Consumer) -> None:
+    def _describe_consumer(self, consumer: Consumer) -> None:
         naming = self.settings.naming
-        pull = PullSub(
-            batch_size=self.settings.consumer_batch_size,
-            timeout=self.settings.consumer_fetch_timeout,
-        )
         routes = (
             (naming.events_stream, self._events_config(consumer), False),
             (naming.dlq_stream, self._replay_config(consumer), True),
         )
         for stream, config, replay in routes:
-            subscriber = self.broker.subscriber(
-                stream=JStream(stream, declare=False),  # ensure_streams owns their config
-                durable=config.durable_name,
-                config=config,
-                pull_sub=pull,
-                ack_policy=AckPolicy.MANUAL,
-                decoder=raw_message,
-                no_reply=True,
-                title=f"{consumer.name}{' replay' if replay else ''}",
-            )
-            subscriber(self._on_message(consumer.name, replay))
+            self._describe(stream, config, f"{consumer.name}{' replay' if replay else ''}")
 
-    def _on_message(self, name: str, replay: bool) -> OnMessage:
-        # Any, not Msg: FastStream would have pydantic validate a Msg argument.
-        async def on_message(msg: Any) -> Outcome | None:
+    def _describe_input(self, source: Input) -> None:
+        self._describe(source.stream, _input_config(source), source.title or source.name)
+
+    def _describe(self, stream: str, config: ConsumerConfig, title: str) -> None:
+        """A FastStream subscriber for the AsyncAPI document only: never started."""
+        subscriber = self.broker.subscriber(
+            stream=JStream(stream, declare=False),
+            durable=config.durable_name,
+            config=config,
+            pull_sub=PullSub(batch_size=self.settings.consumer_batch_size),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=raw_message,
+            no_reply=True,
+            title=title,
+        )
+        subscriber(_described)
+
+    def _on_message(self, name: str, *, replay: bool = False) -> OnMessage:
+        async def on_message(msg: Msg) -> Outcome | None:
             wanted = self._client_filters.get(name)
             if not replay and wanted and not any(subject_matches(p, msg.subject) for p in wanted):
                 await msg.ack()
                 return None
-            # Returned for the metrics (tousu.shared.observability.handlers).
             return await self._processors[name].process(msg, replay=replay)
 
         return on_message
@@ -280,14 +337,35 @@ def build_app(
     settings: Settings,
     consumers: Sequence[Consumer],
     *,
+    inputs: Sequence[Input] = (),
     broker: NatsBroker | None = None,
     store: EventStore | None = None,
     registry: CollectorRegistry | None = None,
+    describe: bool = False,
+    app_name: str = "tousu",
 ) -> FastStream:
-    """A FastStream app running ``consumers``; add other subscribers to ``broker``.
+    """A FastStream app running ``consumers`` and ``inputs``; add other
+    subscribers to ``broker``. With ``registry``, they are measured there."""
+    host = ConsumerHost(
+        settings,
+        consumers,
+        inputs=inputs,
+        broker=broker,
+        store=store,
+        registry=registry,
+        describe=describe,
+        app_name=app_name,
+    )
+    return host.app()
 
-    With ``registry``, the consumers' group commit is measured there."""
-    return ConsumerHost(settings, consumers, broker=broker, store=store, registry=registry).app()
+
+def _input_config(source: Input) -> ConsumerConfig:
+    # JetStream's default ack wait (30 s), as for the consumers of events.
+    return consumer_config(source.name, [source.subject], DeliverPolicy.ALL, 30.0)
+
+
+async def _described(*_args: object) -> None:
+    raise RuntimeError("a described subscription handles nothing")
 
 
 def _required(value: str | None, name: str) -> str:

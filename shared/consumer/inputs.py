@@ -12,19 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
 from nats.aio.msg import Msg
 
 from tousu.shared.consumer.dead_letter import DeadLetters
 from tousu.shared.consumer.headers import MSG_ID
-from tousu.shared.consumer.host import raw_message
 from tousu.shared.consumer.policy import RetryPolicy
 from tousu.shared.consumer.settle import Outcome, Settler
 from tousu.shared.logs import bound_contextvars
-from tousu.shared.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -62,33 +57,3 @@ class InputProcessor:
                 return await self._settler.failed(msg, exc)
             await self._settler.handled(msg)
             return Outcome.HANDLED
-
-
-def subscribe_input(
-    broker: NatsBroker, settings: Settings, source: Input, policy: RetryPolicy | None = None
-) -> None:
-    """Run ``source`` on ``broker`` (its durable created by the subscription)."""
-    naming = settings.naming
-    policy = policy or RetryPolicy.from_settings(settings)
-    processors: list[InputProcessor] = []
-
-    @broker.subscriber(
-        source.subject,
-        stream=JStream(source.stream, declare=False),
-        durable=source.name,
-        pull_sub=PullSub(
-            batch_size=settings.consumer_batch_size, timeout=settings.consumer_fetch_timeout
-        ),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_message,
-        no_reply=True,
-        title=source.title or source.name,
-    )
-    async def on_message(msg: Any) -> Outcome:  # a nats Msg (see raw_message)
-        if not processors:  # the first message: the broker is connected now
-            connection = await broker.connect()
-            processors.append(
-                InputProcessor(source, DeadLetters(connection.jetstream(), naming), policy)
-            )
-        # Returned for the metrics (tousu.shared.observability.handlers).
-        return await processors[0].process(msg)

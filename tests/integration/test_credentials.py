@@ -27,7 +27,7 @@ from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.credentials import HEADER, credential_key, issue
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_commands, register_requests
-from tousu.shared.consumer.inputs import subscribe_input
+from tousu.shared.consumer.host import ConsumerHost
 from tousu.shared.events import utcnow
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
@@ -50,12 +50,9 @@ async def services(
     register_requests(broker, naming, "intake", {"submit": endpoints.submit(desk)}, key=key)
     for entry in (INTAKE, ROUTING, METRICS):
         register_commands(broker, naming, entry.name, entry.commands, executor, key=key)
-    subscribe_input(broker, settings, endpoints.channel_submissions(desk, settings))
-    await broker.start()
-    try:
+    channel = endpoints.channel_submissions(desk, settings)
+    async with ConsumerHost(settings, [], inputs=[channel], broker=broker):
         yield
-    finally:
-        await broker.stop()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.credentials import HEADER, credential_key, issue, verify
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.application.nats_commands import register_requests
-from tousu.shared.consumer.inputs import subscribe_input
+from tousu.shared.consumer.host import ConsumerHost
 from tousu.shared.keys import access_code_key
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
@@ -66,12 +66,9 @@ async def intake(
         {"submit": endpoints.submit(desk)},
         key=credential_key(revoking),
     )
-    subscribe_input(broker, revoking, endpoints.channel_submissions(desk, revoking))
-    await broker.start()
-    try:
+    channel = endpoints.channel_submissions(desk, revoking)
+    async with ConsumerHost(revoking, [], inputs=[channel], broker=broker):
         yield
-    finally:
-        await broker.stop()
 
 
 async def test_a_revoked_channel_credential_is_refused_and_another_of_its_channel_is_not(

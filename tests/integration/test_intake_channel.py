@@ -24,7 +24,7 @@ from tousu.shared import dlq
 from tousu.shared.application.context_source import ContextSource
 from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.consumer import DeadLetters, RetryPolicy
-from tousu.shared.consumer.inputs import subscribe_input
+from tousu.shared.consumer.host import ConsumerHost
 from tousu.shared.events import Actor
 from tousu.shared.intake.submission import Submission
 from tousu.shared.keys import access_code_key
@@ -62,12 +62,9 @@ async def channel_intake(
         error=error,
     )
     broker = NatsBroker(str(settings.nats_url))
-    subscribe_input(broker, settings, endpoints.channel_submissions(desk, settings))
-    await broker.start()
-    try:
+    channel = endpoints.channel_submissions(desk, settings)
+    async with ConsumerHost(settings, [], inputs=[channel], broker=broker):
         yield desk
-    finally:
-        await broker.stop()
 
 
 async def submit_by_phone(js: JetStreamContext, settings: Settings) -> str:

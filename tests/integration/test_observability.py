@@ -52,7 +52,9 @@ async def test_consumer_retries_and_dead_letters_count_as_errors(
     registry = process_registry()
     broker = build_broker(settings, "probe", registry)
     consumer = Consumer("probe", Flaky("probe", failures=1))
-    async with ConsumerHost(settings, [consumer], broker=broker, store=store):
+    async with ConsumerHost(
+        settings, [consumer], broker=broker, store=store, registry=registry, app_name="probe"
+    ):
         await publish(js, settings, envelope())  # fails once, then is handled
         await js.publish(settings.naming.event(None, "ComplaintReceived"), b"{not json")
 

@@ -1,0 +1,188 @@
+"""The durable consumers' way in: a batched nats-py pull loop.
+
+Under load, FastStream's per-message path (decoding, dependency injection,
+its logging and Prometheus middlewares, the ack wrapper) was about a quarter
+of intake's CPU and nearly half of routing's (``py-spy --gil``,
+docs/performance.md). The durable consumers of stored events and of channel
+submissions are the hot path, so they are consumed here instead: one fetch
+brings up to a batch, each message goes to its handler at once (handlers
+share transactions through group commit), and each is acked as soon as it is
+settled. FastStream keeps the services' requests, commands and pings, and
+describes these subscriptions in the AsyncAPI document.
+
+The loop asks for more while earlier messages are still being handled, up to
+``2 × batch`` in flight, so the next batch is on its way while this one
+commits. Idle, it is one long-poll fetch per ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from faststream.prometheus.container import MetricsContainer
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from tousu.shared.consumer.settle import Outcome
+from tousu.shared.logs import get_logger
+
+log = get_logger("tousu.consumer")
+
+# Handles one message and settles it; returns how (None: skipped and acked).
+OnMessage = Callable[[Msg], Awaitable[Outcome | None]]
+
+_STATUS = {
+    Outcome.HANDLED: "acked",
+    Outcome.DUPLICATE: "acked",
+    Outcome.RETRYING: "nacked",
+    Outcome.DEAD_LETTERED: "rejected",
+    None: "acked",
+}
+
+
+class MessageMeter:
+    """FastStream's own message metrics (``faststream_received_*``, the names the
+    operations guide lists), recorded with children bound once per subject."""
+
+    def __init__(self, registry: CollectorRegistry, app_name: str) -> None:
+        # The container reuses the metrics a FastStream middleware registered already.
+        self._metrics = MetricsContainer(registry, custom_label_names=())
+        self._app = app_name
+        self._received: dict[str, Counter] = {}
+        self._durations: dict[str, Histogram] = {}
+        self._processed: dict[tuple[str, str], Counter] = {}
+
+    def observe(self, subject: str, status: str, seconds: float) -> None:
+        received = self._received.get(subject)
+        if received is None:
+            labels = {"app_name": self._app, "broker": "nats", "handler": subject}
+            received = self._received[subject] = self._metrics.received_messages_total.labels(
+                **labels
+            )
+            self._durations[subject] = (
+                self._metrics.received_processed_messages_duration_seconds.labels(**labels)
+            )
+        received.inc()
+        self._durations[subject].observe(seconds)
+        processed = self._processed.get((subject, status))
+        if processed is None:
+            processed = self._processed[(subject, status)] = (
+                self._metrics.received_processed_messages_total.labels(
+                    app_name=self._app, broker="nats", handler=subject, status=status
+                )
+            )
+        processed.inc()
+
+    def exception(self, subject: str, error: BaseException) -> None:
+        self._metrics.received_processed_messages_exceptions_total.labels(
+            app_name=self._app, broker="nats", handler=subject, exception_type=type(error).__name__
+        ).inc()
+
+
+@dataclass(frozen=True)
+class PullRoute:
+    """A durable consumer (already declared) of ``stream`` and what handles its messages."""
+
+    stream: str
+    durable: str
+    on_message: OnMessage
+
+
+class PullLoop:
+    """Fetches ``route``'s messages in batches and hands each to its handler."""
+
+    def __init__(
+        self,
+        connection: NatsClient,
+        route: PullRoute,
+        *,
+        batch: int,
+        timeout: float,
+        meter: MessageMeter | None = None,
+    ) -> None:
+        self._nc = connection
+        self._route = route
+        self._batch = batch
+        self._timeout = timeout
+        self._limit = 2 * batch
+        self._meter = meter
+        self._pending: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()
+        self._fetching = False
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        js = self._nc.jetstream()
+        self._sub = await js.pull_subscribe_bind(
+            durable=self._route.durable, stream=self._route.stream
+        )
+        self._task = asyncio.create_task(self._run(), name=f"pull:{self._route.durable}")
+
+    async def stop(self) -> None:
+        """Fetch no more; let the messages in hand be handled and settled."""
+        self._stopping = True
+        task = self._task
+        if task is None:
+            return
+        if self._fetching:
+            task.cancel()  # waiting on the server, holding nothing
+        self._room.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self._pending:
+            await asyncio.wait(set(self._pending))
+        with contextlib.suppress(Exception):
+            await self._sub.unsubscribe()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            room = self._limit - len(self._pending)
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            self._fetching = True
+            try:
+                msgs = await self._sub.fetch(min(self._batch, room), timeout=self._timeout)
+            except NatsTimeout:
+                continue
+            except Exception as exc:  # a reconnect, a server restart: keep consuming
+                if self._stopping:
+                    return
+                log.warning(
+                    "fetch failed; fetching again", durable=self._route.durable, error=str(exc)
+                )
+                await asyncio.sleep(0.5)
+                continue
+            finally:
+                self._fetching = False
+            for msg in msgs:
+                task = asyncio.create_task(self._one(msg))
+                self._pending.add(task)
+                task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        self._room.set()
+
+    async def _one(self, msg: Msg) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = await self._route.on_message(msg)
+        except Exception as exc:
+            # The handlers settle what they take; this is a bug in settling
+            # itself. The message is redelivered after its ack wait.
+            log.exception("message not settled", durable=self._route.durable)
+            if self._meter is not None:
+                self._meter.exception(msg.subject, exc)
+                self._meter.observe(msg.subject, "error", time.perf_counter() - started)
+            return
+        if self._meter is not None:
+            self._meter.observe(msg.subject, _STATUS[outcome], time.perf_counter() - started)
