@@ -98,7 +98,14 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
         else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
-        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Below the level, a call stops at the first processor: no context
+        # merged, nothing redacted or stamped for a line never written (a
+        # debug line per handled event costs next to nothing at INFO).
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared_processors,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -179,7 +179,7 @@ def notifier(render: NoticeRenderer) -> Consumer:
             return
         uow.defer(_enqueuer(envelope, history, notice))
         uow.wake_after_commit(OUTBOX_CHANNEL)
-        log.info("notice enqueued", kind=notice.kind, tracking_no=state.tracking_no)
+        log.debug("notice enqueued", kind=notice.kind, tracking_no=state.tracking_no)
 
     return Consumer(CONSUMER, handle, event_types=EVENT_TYPES)
 

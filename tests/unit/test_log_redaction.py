@@ -81,3 +81,30 @@ def test_secrets_of_integrations_never_reach_a_line(monkeypatch: pytest.MonkeyPa
         logging.getLogger().handlers.clear()
     (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
     assert (line["credential"], line["secret"]) == (REDACTED, REDACTED)
+
+
+def test_a_line_below_the_level_is_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A debug line per handled event must cost next to nothing at INFO: it
+    stops before any processor (context merged, text redacted, time stamped)."""
+    import tousu.shared.logs as logs
+
+    redacted: list[str] = []
+    original = logs.redact
+
+    def counting(logger: object, method: str, event_dict: dict[str, object]) -> dict[str, object]:
+        redacted.append(str(event_dict.get("event")))
+        return original(logger, method, event_dict)
+
+    monkeypatch.setattr(logs, "redact", counting)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    configure_logging("probe", "INFO", "json")
+    try:
+        log = get_logger("tousu.probe")
+        log.debug("not written")
+        log.info("written")
+    finally:
+        structlog.reset_defaults()
+    assert "not written" not in redacted
+    assert "written" in redacted
