@@ -1,7 +1,9 @@
 """What the plumbing alone costs: the CPU floor under every handled event.
 
-A consumer's message with no work done (fetched by a FastStream pull
-subscriber configured as the services' consumers are, then acked), and a
+A consumer's message with no work done (pulled, then acked) — by the batched
+pull loop the services' durable consumers run (``tousu.shared.consumer.pull``)
+and, as the reference it replaced, by a FastStream pull subscriber configured
+as they were, interleaved in the same run — and a
 transaction with one small INSERT and an fsync'd commit (client and server
 side). Multiplied by the messages and transactions a complaint needs, this is
 the least CPU a complaint can cost in this architecture before any handler
@@ -18,17 +20,21 @@ from typing import Any
 import asyncpg
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
 
 from bench.fleet import backend_cpu_delta, backend_cpu_seconds
 from bench.scratch import Scratch
-from tousu.shared.consumer.host import FETCH_TIMEOUT, raw_message
+from tousu.shared.consumer.host import FETCH_TIMEOUT, consumer_config, raw_message
+from tousu.shared.consumer.pull import PullLoop, PullRoute
 from tousu.shared.nats_setup import connect, ensure_streams
 
+WAYS = ("faststream", "pull_loop")
 # A stored event's size on the wire, near enough (an accepted complaint).
 _PAYLOAD = b'{"event_id": "00000000-0000-0000-0000-000000000000", "data": "' + b"x" * 600 + b'"}'
 
 
-async def _messages(space: Scratch, count: int) -> dict[str, Any]:
+async def _store_messages(space: Scratch, count: int) -> str:
     naming = space.naming
     subject = naming.event(None, "ComplaintAccepted")
     nc = await connect(space.nats_url, name="tousu-bench-floor")
@@ -40,7 +46,26 @@ async def _messages(space: Scratch, count: int) -> dict[str, Any]:
             await asyncio.gather(*acks)
     finally:
         await nc.close()
+    return subject
 
+
+async def _messages(
+    space: Scratch, subject: str, count: int, way: str, durable: str
+) -> dict[str, Any]:
+    """``count`` stored messages consumed from the start by a new durable."""
+    consume = _by_faststream if way == "faststream" else _by_pull_loop
+    cpu, elapsed = await consume(space, subject, durable, count)
+    return {
+        "way": way,
+        "messages": count,
+        "consumer_cpu_ms_per_message": round(1000 * cpu / count, 3),
+        "messages_per_s": round(count / elapsed),
+    }
+
+
+async def _by_faststream(
+    space: Scratch, subject: str, durable: str, count: int
+) -> tuple[float, float]:
     # No logger: this process's stdout is the JSON result.
     broker = NatsBroker(space.nats_url, name="tousu-bench-floor-consumer", logger=None)
     handled = 0
@@ -48,8 +73,8 @@ async def _messages(space: Scratch, count: int) -> dict[str, Any]:
 
     @broker.subscriber(
         subject,
-        stream=JStream(naming.events_stream, declare=False),
-        durable="bench_floor",
+        stream=JStream(space.naming.events_stream, declare=False),
+        durable=durable,
         pull_sub=PullSub(batch_size=100, timeout=FETCH_TIMEOUT),
         ack_policy=AckPolicy.MANUAL,
         decoder=raw_message,
@@ -69,11 +94,40 @@ async def _messages(space: Scratch, count: int) -> dict[str, Any]:
     finally:
         cpu, elapsed = time.process_time() - cpu, time.perf_counter() - started
         await broker.stop()
-    return {
-        "messages": count,
-        "consumer_cpu_ms_per_message": round(1000 * cpu / count, 3),
-        "messages_per_s": round(count / elapsed),
-    }
+    return cpu, elapsed
+
+
+async def _by_pull_loop(
+    space: Scratch, subject: str, durable: str, count: int
+) -> tuple[float, float]:
+    nc = await connect(space.nats_url, name="tousu-bench-floor-consumer")
+    handled = 0
+    done = asyncio.Event()
+
+    async def consume(msg: Msg) -> None:
+        nonlocal handled
+        await msg.ack()
+        handled += 1
+        if handled == count:
+            done.set()
+
+    config = consumer_config(durable, [subject], DeliverPolicy.ALL, 30.0)
+    cpu, started = time.process_time(), time.perf_counter()
+    await nc.jetstream().add_consumer(space.naming.events_stream, config)
+    loop = PullLoop(
+        nc,
+        PullRoute(space.naming.events_stream, durable, consume),
+        batch=100,
+        timeout=FETCH_TIMEOUT,
+    )
+    await loop.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=120)
+    finally:
+        cpu, elapsed = time.process_time() - cpu, time.perf_counter() - started
+        await loop.stop()
+        await nc.close()
+    return cpu, elapsed
 
 
 async def _transactions(space: Scratch, count: int) -> dict[str, Any]:
@@ -101,7 +155,20 @@ async def _transactions(space: Scratch, count: int) -> dict[str, Any]:
 
 async def run_floor_bench(space: Scratch, quick: bool) -> dict[str, Any]:
     messages = 2_000 if quick else 20_000
+    # Interleaved, each round on the same stored messages through a new durable.
+    subject = await _store_messages(space, messages)
+    rounds = []
+    for n in range(1 if quick else 3):
+        for way in WAYS:
+            durable = f"bench_floor_{way}_{n}"
+            rounds.append(await _messages(space, subject, messages, way, durable))
+    cpu = {
+        way: [r["consumer_cpu_ms_per_message"] for r in rounds if r["way"] == way] for way in WAYS
+    }
     return {
-        "consume": await _messages(space, messages),
+        "consume": rounds,
+        "pull_loop_cpu_over_faststream": [
+            round(p / f, 2) for p, f in zip(cpu["pull_loop"], cpu["faststream"], strict=True)
+        ],
         "transaction": await _transactions(space, messages // 4),
     }

@@ -12,13 +12,14 @@ describes these subscriptions in the AsyncAPI document.
 
 The loop asks for more while earlier messages are still being handled, up to
 ``2 × batch`` in flight, so the next batch is on its way while this one
-commits. Idle, it is one long-poll fetch per ``timeout``.
+commits. Idle, it is one lingering pull request per ``timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from faststream.prometheus.container import MetricsContainer
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import DEFAULT_PREFIX, Header, StatusCode
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from tousu.shared.consumer.settle import Outcome
@@ -95,7 +97,15 @@ class PullRoute:
 
 
 class PullLoop:
-    """Fetches ``route``'s messages in batches and hands each to its handler."""
+    """Pulls ``route``'s messages and hands each to its handler as it arrives.
+
+    One pull request at a time asks the server for up to a batch (bounded by
+    the room left in flight) and lingers up to ``timeout`` for them; each
+    message is handed on the moment it arrives, not when the batch is full
+    (nats-py's ``fetch`` waits for the whole batch or the timeout, which at a
+    routine rate holds every message for seconds). The request ends when the
+    batch has come, or with the server's 404/408/409 status; then the next.
+    """
 
     def __init__(
         self,
@@ -112,26 +122,27 @@ class PullLoop:
         self._timeout = timeout
         self._limit = 2 * batch
         self._meter = meter
+        self._next = f"{DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{route.stream}.{route.durable}"
         self._pending: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
-        self._fetching = False
+        self._waiting = False
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        js = self._nc.jetstream()
-        self._sub = await js.pull_subscribe_bind(
-            durable=self._route.durable, stream=self._route.stream
-        )
+        # Checks that the durable exists (and fails loudly if it does not).
+        await self._nc.jetstream().consumer_info(self._route.stream, self._route.durable)
+        self._inbox = self._nc.new_inbox()
+        self._sub = await self._nc.subscribe(self._inbox)
         self._task = asyncio.create_task(self._run(), name=f"pull:{self._route.durable}")
 
     async def stop(self) -> None:
-        """Fetch no more; let the messages in hand be handled and settled."""
+        """Pull no more; let the messages in hand be handled and settled."""
         self._stopping = True
         task = self._task
         if task is None:
             return
-        if self._fetching:
+        if self._waiting:
             task.cancel()  # waiting on the server, holding nothing
         self._room.set()
         with contextlib.suppress(asyncio.CancelledError):
@@ -148,25 +159,40 @@ class PullLoop:
                 self._room.clear()
                 await self._room.wait()
                 continue
-            self._fetching = True
             try:
-                msgs = await self._sub.fetch(min(self._batch, room), timeout=self._timeout)
-            except NatsTimeout:
-                continue
+                await self._pull(min(self._batch, room))
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:  # a reconnect, a server restart: keep consuming
                 if self._stopping:
                     return
-                log.warning(
-                    "fetch failed; fetching again", durable=self._route.durable, error=str(exc)
-                )
+                durable = self._route.durable
+                log.warning("pull failed; pulling again", durable=durable, error=str(exc))
                 await asyncio.sleep(0.5)
-                continue
+
+    async def _pull(self, wanted: int) -> None:
+        request = {"batch": wanted, "expires": int(self._timeout * 1e9)}
+        await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
+        # A little past the server's expiry: its 408 normally ends the request first.
+        deadline = time.monotonic() + self._timeout + 1.0
+        received = 0
+        while received < wanted and not self._stopping:
+            self._waiting = True
+            try:
+                msg = await self._sub.next_msg(timeout=max(deadline - time.monotonic(), 0.001))
+            except NatsTimeout:
+                return
             finally:
-                self._fetching = False
-            for msg in msgs:
-                task = asyncio.create_task(self._one(msg))
-                self._pending.add(task)
-                task.add_done_callback(self._done)
+                self._waiting = False
+            status = msg.headers.get(Header.STATUS) if msg.headers else None
+            if status is not None:
+                if status == StatusCode.CONTROL_MESSAGE:
+                    continue  # a heartbeat
+                return  # 404 no messages, 408 expired, 409 a conflict: ask again
+            received += 1
+            task = asyncio.create_task(self._one(msg))
+            self._pending.add(task)
+            task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._pending.discard(task)

@@ -69,7 +69,9 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
         # At least intake's one per complaint, whatever the statistics' lag.
         assert phase["transactions_per_complaint"] > 0
     floor = result["floor"]
-    assert floor["consume"]["messages"] > 0 and floor["consume"]["consumer_cpu_ms_per_message"] > 0
+    assert {r["way"] for r in floor["consume"]} == {"faststream", "pull_loop"}
+    assert all(r["messages"] > 0 and r["consumer_cpu_ms_per_message"] > 0 for r in floor["consume"])
+    assert len(floor["pull_loop_cpu_over_faststream"]) == 1
     assert floor["transaction"]["transactions"] > 0
     assert floor["transaction"]["client_cpu_ms_per_transaction"] > 0
     photos = result["attachments"]
