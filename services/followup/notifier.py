@@ -181,7 +181,10 @@ def notifier(render: NoticeRenderer) -> Consumer:
         uow.wake_after_commit(OUTBOX_CHANNEL)
         log.debug("notice enqueued", kind=notice.kind, tracking_no=state.tracking_no)
 
-    return Consumer(CONSUMER, handle, event_types=EVENT_TYPES)
+    # What it writes is decided by the history up to the event alone, so an
+    # event that called for no notice calls for none when redelivered: it
+    # is not tracked.
+    return Consumer(CONSUMER, handle, event_types=EVENT_TYPES, record_no_ops=False)
 
 
 def _enqueuer(

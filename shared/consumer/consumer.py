@@ -31,6 +31,13 @@ class Consumer:
     what it reads, not from what it did last time.
 
     With neither ``subjects`` nor ``event_types`` the consumer gets every event.
+
+    ``record_no_ops=False``: an event whose handler wrote nothing gets no
+    tracking row, so a batch of such events commits a read-only transaction
+    (no WAL flush). Only for a handler that decides each event from what is
+    fixed by the event itself (the history up to it) or whose effects are
+    at least once anyway: a redelivery runs it again, and it must do nothing
+    again or something harmless.
     """
 
     def __init__(
@@ -46,6 +53,7 @@ class Consumer:
         # holding a batch (30 s, JetStream's own default; a batch of 100
         # takes seconds even on a loaded machine).
         ack_wait: float = 30.0,
+        record_no_ops: bool = True,
     ) -> None:
         if not _NAME.match(name):
             raise ValueError(f"consumer name {name!r} must match {_NAME.pattern}")
@@ -58,6 +66,7 @@ class Consumer:
         self._event_types = tuple(event_types)
         self.deliver_policy = deliver_policy
         self.ack_wait = ack_wait
+        self.record_no_ops = record_no_ops
 
     async def handle(self, envelope: Envelope, uow: UnitOfWork) -> None:
         if self._handler is None:

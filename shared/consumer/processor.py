@@ -21,7 +21,7 @@ from tousu.shared.consumer.settle import Outcome, Settler
 from tousu.shared.events import Envelope
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.logs import bound_contextvars, get_logger
-from tousu.shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore
+from tousu.shared.store import AlreadyProcessed, ConcurrencyConflict, EventStore, UnitOfWork
 
 log = get_logger("tousu.consumer")
 
@@ -93,6 +93,10 @@ class MessageProcessor:
             correlation_id=str(envelope.correlation_id),
         )
 
+    def _records(self, uow: UnitOfWork, writes_before: int) -> bool:
+        """Whether the event just handled gets its tracking row."""
+        return self.consumer.record_no_ops or uow.writes != writes_before
+
     async def _handle_many(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
         """All of ``envelopes`` in one transaction, in order; any error undoes all."""
         name = self.consumer.name
@@ -103,9 +107,11 @@ class MessageProcessor:
                 if envelope.event_id in done:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
+                writes = uow.writes
                 with self._bound(envelope):
                     await self.consumer.handle(envelope, uow)
-                await uow.mark_processed(name, envelope.event_id)
+                if self._records(uow, writes):
+                    await uow.mark_processed(name, envelope.event_id)
                 outcomes.append(Outcome.HANDLED)
         return outcomes
 
@@ -117,8 +123,10 @@ class MessageProcessor:
                     async with self._store.unit_of_work() as uow:
                         if await uow.is_processed(name, envelope.event_id):
                             return Outcome.DUPLICATE
+                        writes = uow.writes
                         await self.consumer.handle(envelope, uow)
-                        await uow.mark_processed(name, envelope.event_id)
+                        if self._records(uow, writes):
+                            await uow.mark_processed(name, envelope.event_id)
                     return Outcome.HANDLED
                 except AlreadyProcessed:
                     return Outcome.DUPLICATE

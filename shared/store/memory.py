@@ -22,6 +22,11 @@ class _MemoryUnitOfWork(UnitOfWork):
         self._store = store
         self._pending: list[Envelope] = []
         self._tracking: list[tuple[str, uuid.UUID]] = []
+        self._appends = 0
+
+    @property
+    def writes(self) -> int:
+        return self._appends
 
     def _version(self, stream_id: str) -> int:
         stored = len(self._store._streams.get(stream_id, []))
@@ -39,6 +44,7 @@ class _MemoryUnitOfWork(UnitOfWork):
         actual = self._version(stream_id)
         if actual != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, actual)
+        self._appends += 1
         out = []
         for offset, event in enumerate(events, start=1):
             self._store._position += 1

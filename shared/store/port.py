@@ -36,6 +36,13 @@ class UnitOfWork(ABC):
     @abstractmethod
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]: ...
 
+    @property
+    @abstractmethod
+    def writes(self) -> int:
+        """How many writes this unit of work holds so far (appends, and rows
+        deferred to its commit): compared before and after a handler, whether
+        the handler changed anything."""
+
     async def is_processed(self, consumer: str, event_id: uuid.UUID) -> bool:
         return event_id in await self.processed_among(consumer, [event_id])
 
@@ -59,13 +66,21 @@ class Wakeup:
     """Wakes a reader when new events may be readable (LISTEN/NOTIFY).
 
     A wake-up that arrives while the reader is busy is kept, so the reader's
-    next :meth:`wait` returns at once and no commit goes unnoticed.
+    next :meth:`wait` returns at once and no commit goes unnoticed. When the
+    connection that listens closes, the reader is woken too and :attr:`lost`
+    is set: no NOTIFY comes any more until it listens again.
     """
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.lost = False
 
     def wake(self, *_: object) -> None:
+        self._event.set()
+
+    def lose(self, *_: object) -> None:
+        """The listening connection closed."""
+        self.lost = True
         self._event.set()
 
     async def wait(self, timeout: float) -> bool:

@@ -451,3 +451,32 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 async def _dead_letters(js: JetStreamContext, settings: Settings, count: int) -> bool:
     return len(await dlq.list_entries(js, settings.naming)) == count
+
+
+async def test_an_event_that_changed_nothing_is_not_tracked_when_the_consumer_says_so(
+    settings: Settings, store: PostgresEventStore, js: JetStreamContext
+) -> None:
+    """record_no_ops=False: a handler that wrote nothing leaves no tracking row
+    (its batch commits read-only); one that wrote is tracked, exactly once, as
+    ever; the default still tracks every event."""
+    quiet, busy = envelope(), envelope()
+
+    async def handle(env: Envelope, uow: UnitOfWork) -> None:
+        if env.event_id == busy.event_id:
+            await record_effect("sparse", env, uow)
+
+    sparse = Consumer("sparse", handle, record_no_ops=False)
+    tracking = Consumer("tracking", handle)
+    async with ConsumerHost(settings, [sparse, tracking], store=store):
+        for env in (quiet, busy):
+            await publish(js, settings, env)
+        for name in ("sparse", "tracking"):
+
+            async def both(name: str = name) -> bool:
+                return await settled(js, settings, name, 2)
+
+            await eventually(both, f"{name} to settle both")
+    assert await processed_rows(store, "sparse") == 1
+    assert await processed_rows(store, "tracking") == 2
+    assert await effects(store, "sparse", busy) == 2  # one from each consumer's handling
+    assert await effects(store, "sparse", quiet) == 0

@@ -342,6 +342,10 @@ class _RacedUnitOfWork(UnitOfWork):
     async def mark_processed(self, consumer: str, event_id: uuid.UUID) -> None:
         await self._inner.mark_processed(consumer, event_id)
 
+    @property
+    def writes(self) -> int:
+        return self._inner.writes
+
 
 async def test_the_handler_never_appends_a_decision_made_on_a_stale_read(
     packaged: RuleSet,
