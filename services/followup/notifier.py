@@ -184,7 +184,9 @@ def notifier(render: NoticeRenderer) -> Consumer:
     # What it writes is decided by the history up to the event alone, so an
     # event that called for no notice calls for none when redelivered: it
     # is not tracked.
-    return Consumer(CONSUMER, handle, event_types=EVENT_TYPES, record_no_ops=False)
+    return Consumer(
+        CONSUMER, handle, event_types=EVENT_TYPES, record_no_ops=False, reads_streams=True
+    )
 
 
 def _enqueuer(

@@ -43,7 +43,7 @@ def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
         else:
             log.warning("no department left to route to", kind=command.kind)
 
-    return Consumer(AUTO_ROUTING.name, handle, event_types=TRIGGERS)
+    return Consumer(AUTO_ROUTING.name, handle, event_types=TRIGGERS, reads_streams=True)
 
 
 def consumers(runtime: Runtime) -> Sequence[Consumer]:

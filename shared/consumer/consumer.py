@@ -38,6 +38,9 @@ class Consumer:
     fixed by the event itself (the history up to it) or whose effects are
     at least once anyway: a redelivery runs it again, and it must do nothing
     again or something harmless.
+
+    ``reads_streams``: the handler reads its event's stream; a batch's
+    streams are then read in one query before its handlers run.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class Consumer:
         # takes seconds even on a loaded machine).
         ack_wait: float = 30.0,
         record_no_ops: bool = True,
+        reads_streams: bool = False,
     ) -> None:
         if not _NAME.match(name):
             raise ValueError(f"consumer name {name!r} must match {_NAME.pattern}")
@@ -67,6 +71,7 @@ class Consumer:
         self.deliver_policy = deliver_policy
         self.ack_wait = ack_wait
         self.record_no_ops = record_no_ops
+        self.reads_streams = reads_streams
 
     async def handle(self, envelope: Envelope, uow: UnitOfWork) -> None:
         if self._handler is None:

@@ -74,17 +74,17 @@ class MessageProcessor:
             with bound_contextvars(consumer=self.consumer.name, msg_id=msg_id):
                 return await self._settler.dead_letter(msg, exc, replay=replay)
 
-        with self._bound(envelope):
-            try:
-                if replay:  # one at a time, as the operator asked for it
-                    outcome = await self._handle_once(envelope)
-                else:
-                    outcome = await self._group.handle(envelope)
-            except Exception as exc:
+        try:
+            if replay:  # one at a time, as the operator asked for it
+                outcome = await self._handle_once(envelope)
+            else:
+                outcome = await self._group.handle(envelope)
+        except Exception as exc:
+            # Bound here, not around every event: the happy path logs nothing.
+            with self._bound(envelope):
                 return await self._settler.failed(msg, exc, replay=replay, event_type=envelope.type)
-            await self._settler.handled(msg, replay=replay)
-            log.debug("event consumed", event_type=envelope.type, outcome=outcome.value)
-            return outcome
+        await self._settler.handled(msg, replay=replay)
+        return outcome
 
     def _bound(self, envelope: Envelope) -> AbstractContextManager[None]:
         return bound_contextvars(
@@ -102,6 +102,8 @@ class MessageProcessor:
         name = self.consumer.name
         async with self._store.unit_of_work() as uow:
             done = await uow.processed_among(name, [e.event_id for e in envelopes])
+            if self.consumer.reads_streams and len(envelopes) > 1:
+                await uow.prefetch([e.stream_id for e in envelopes if e.event_id not in done])
             outcomes = []
             for envelope in envelopes:
                 if envelope.event_id in done:

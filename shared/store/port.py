@@ -36,6 +36,12 @@ class UnitOfWork(ABC):
     @abstractmethod
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]: ...
 
+    async def prefetch(self, stream_ids: Sequence[str]) -> None:
+        """Read ``stream_ids`` now, in one go, for the :meth:`read_stream` calls
+        to come in this unit of work (a consumer's batch); a hint a store may
+        ignore."""
+        return None
+
     @property
     @abstractmethod
     def writes(self) -> int:

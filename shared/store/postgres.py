@@ -104,6 +104,9 @@ class PgUnitOfWork(UnitOfWork):
         self._tracking: list[tuple[str, uuid.UUID]] = []
         self._deferred: list[DeferredWrite] = []
         self._appends = 0
+        # Streams read ahead for a batch (prefetch), kept up to date with this
+        # unit of work's own appends to them.
+        self._streams: dict[str, list[Envelope]] = {}
         self.wakes: set[str] = set()
 
     @property
@@ -152,7 +155,10 @@ class PgUnitOfWork(UnitOfWork):
         if len(rows) == len(events):
             self.appended = True
             self._appends += 1
-            return [_envelope(r) for r in rows]
+            appended = [_envelope(r) for r in rows]
+            if stream_id in self._streams:
+                self._streams[stream_id] = [*self._streams[stream_id], *appended]
+            return appended
         # Refused in whole or in part (a partial insert is undone with the
         # transaction): a retried append, a reused id, or a moved stream.
         inserted = {r["event_id"] for r in rows}
@@ -185,7 +191,17 @@ class PgUnitOfWork(UnitOfWork):
         return int(value)
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+        cached = self._streams.get(stream_id)
+        if cached is not None:
+            return [e for e in cached if e.version >= from_version]
         return await _read_stream(self._conn, stream_id, from_version)
+
+    async def prefetch(self, stream_ids: Sequence[str]) -> None:
+        # Read committed as of now, like the reads it replaces: a stream that
+        # moves after this is caught by the append's version check, as ever.
+        missing = [s for s in dict.fromkeys(stream_ids) if s not in self._streams]
+        if missing:
+            self._streams.update(await read_streams(self._conn, missing))
 
     async def processed_among(
         self, consumer: str, event_ids: Sequence[uuid.UUID]
