@@ -18,7 +18,7 @@ from tousu.shared.domain import commands as c
 from tousu.shared.domain.context import NoticeRenderer
 from tousu.shared.domain.errors import DomainError, InvalidCommand
 from tousu.shared.domain.state import replay
-from tousu.shared.events import SYSTEM_ACTOR, Actor, Envelope, utcnow
+from tousu.shared.events import SYSTEM_ACTOR, Actor, Envelope, complaint_stream, utcnow
 from tousu.shared.events.types import Complainant, DeadlineKind
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.intake.duplicate_search import repeats_of
@@ -57,7 +57,9 @@ class Registration:
     """A submission ready to be written: everything drawn and read beforehand."""
 
     complaint_id: uuid.UUID
-    history: list[Envelope]
+    # The complaint's stream as known before the transaction; None: read it
+    # in the transaction (a resendable submission's complaint may exist).
+    history: list[Envelope] | None
     submission: Submission
     actor: Actor
     received_at: datetime
@@ -143,13 +145,12 @@ class Intake:
         if problems:
             raise InvalidSubmission(problems)
         complaint_id = complaint_id_for(submission)
-        # Read once, here: the registration appends on top of this history
-        # (the append refuses if the stream has moved since), so it need not
-        # read the stream again inside its transaction.
-        history = await self._executor.history(complaint_id)
-        existing = replay(history)
-        if existing.exists:
-            return _submitted(complaint_id, existing, None, repeated=True)
+        # A complaint named by a fresh random id has no history; one named by
+        # the submission's external_ref may exist already (a resend): its
+        # stream is read in the registration's transaction, which answers a
+        # resend with the complaint it names and writes nothing. Either way
+        # the append refuses if the stream has moved (two resends at once).
+        history: list[Envelope] | None = [] if submission.external_ref is None else None
         code = new_access_code()
         code_hash = hash_access_code(code, self._access_code_key)
         received_at = submission.received_at or utcnow()
@@ -184,6 +185,8 @@ class Intake:
                 if refusal.field == "occurred_at":
                     raise InvalidCommand("received_at", str(refusal)) from None
                 raise
+            if outcome.repeated:  # a resend: the complaint it names, nothing new
+                return _submitted(complaint_id, outcome.state, None, repeated=True)
             if not details:
                 return _submitted(complaint_id, outcome.state, code)
             return replace(
@@ -211,6 +214,12 @@ class Intake:
             return [await self._register_in(uow, r) for r in registrations]
 
     async def _register_in(self, uow: UnitOfWork, r: Registration) -> Outcome:
+        history = r.history
+        if history is None:
+            history = await uow.read_stream(complaint_stream(r.complaint_id))
+            existing = replay(history)
+            if existing.exists:
+                return Outcome(r.complaint_id, existing, [], repeated=True)
         submission = r.submission
         command = c.SubmitComplaint(
             **submission.model_dump(exclude={"received_at", "complainant"}),
@@ -229,7 +238,7 @@ class Intake:
                 r.complaint_id,
             )
 
-        outcome = await self._executor.execute_in(uow, r.complaint_id, command, history=r.history)
+        outcome = await self._executor.execute_in(uow, r.complaint_id, command, history=history)
         assert isinstance(uow, PgUnitOfWork)  # the reservation is SQL
         uow.defer(reserve)
         if self._render is not None and outcome.events and not outcome.repeated:
@@ -254,7 +263,7 @@ class Intake:
                 correlation_id=outcome.events[0].correlation_id,
             )
             outcome = await self._executor.execute_in(
-                uow, r.complaint_id, accept, history=[*r.history, *outcome.events]
+                uow, r.complaint_id, accept, history=[*history, *outcome.events]
             )
         return outcome
 

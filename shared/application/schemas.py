@@ -32,9 +32,7 @@ from importlib.resources import files as package_files
 from importlib.resources.abc import Traversable
 from typing import Annotated, Any, Literal, cast
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
 from tousu.shared.application.catalogue import CATALOGUE, RequestEntry, ServiceEntry
 from tousu.shared.application.nats_commands import CommandRequest
@@ -359,49 +357,3 @@ def kept(present: Iterable[str]) -> set[str]:
         for versions in archived_versions(names).values()
         for name in versions.values()
     }
-
-
-# -- checking a message against its schema -----------------------------------
-SCHEMA_VIOLATION = "schema_violation"
-
-
-@cache
-def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(one(name))
-
-
-def violations(name: str, message: Any) -> list[tuple[str, str]]:
-    """(field, why) for each place ``message`` breaks the schema ``name``;
-    the field as a dotted path, a missing or unexpected property named."""
-    out: list[tuple[str, str]] = []
-    for error in _validator(name).iter_errors(message):
-        found = max(error.context, key=lambda e: len(e.absolute_path)) if error.context else error
-        path = [str(p) for p in found.absolute_path]
-        instance = found.instance if isinstance(found.instance, dict) else {}
-        if found.validator == "required":
-            path += [p for p in found.validator_value if p not in instance][:1]
-        elif found.validator == "additionalProperties":
-            known = found.schema.get("properties", {})
-            path += [p for p in instance if p not in known][:1]
-        out.append((".".join(path), found.message))
-    return out
-
-
-def enforce(name: str, message: Any) -> None:
-    """A pydantic ``ValidationError`` naming each field where ``message`` breaks
-    the schema ``name``: what a model reads leniently (``"yes"`` for a boolean,
-    ``"3"`` for a number) is still refused, as an adapter validating against
-    the published schema would have been told."""
-    found = violations(name, message)
-    if found:
-        raise ValidationError.from_exception_data(
-            name,
-            [
-                InitErrorDetails(
-                    type=PydanticCustomError(SCHEMA_VIOLATION, "{why}", {"why": why}),
-                    loc=tuple(field.split(".")) if field else (),
-                    input=message,
-                )
-                for field, why in found
-            ],
-        )

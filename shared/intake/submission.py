@@ -91,9 +91,17 @@ class SubmitRequest(BaseModel):
 
     ``actor``: named by a trusted sender (the gateway, for the staff member or
     the public); a channel's adapter leaves it out, its credential makes it
-    ``channel:<channel>`` (docs/integrations.md)."""
+    ``channel:<channel>`` (docs/integrations.md). ``details``: false when the
+    sender does not show duplicates and suggested categories."""
 
     model_config = ConfigDict(extra="forbid")
 
     submission: Submission
     actor: Actor | None = None
+    # Whether the reply names the earlier complaints this one may repeat and
+    # suggests categories (the staff's registration form shows them; the
+    # public form does not, and is spared the search).
+    details: bool = Field(
+        default=True,
+        description="Reply with possible duplicates and suggested categories",
+    )

@@ -2,8 +2,9 @@
 intake's handler: on ``<root>.cmd.intake.submit`` the reply is a
 validation_error naming the field, on ``<root>.intake.<channel>`` it is
 dead-lettered with the reason; either way nothing is stored. Among them one
-the model alone would have read (``"yes"`` for a boolean): intake checks the
-schema itself, not only its lenient model."""
+the model read leniently would take (``"yes"`` for a boolean): intake reads
+in pydantic's strict mode for JSON, which refuses it as the schema does
+(tests/unit/test_strict_submissions.py breaks every field)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from pydantic import ValidationError
 
 from tests.helpers import eventually
 from tests.processes import request
@@ -50,8 +53,10 @@ def test_each_breaking_submission_breaks_the_published_schema() -> None:
     assert submission.is_valid(GOOD)
     for change, _field in BREAKING:
         assert not submission.is_valid(GOOD | change), change
-    # The model alone reads the first one ("yes" is true to it).
+    # The model read leniently takes the first one ("yes" is true to it); strictly, not.
     assert Submission.model_validate(GOOD | BREAKING[0][0]).complainant.anonymous is True
+    with pytest.raises(ValidationError):
+        Submission.model_validate_json(json.dumps(GOOD | BREAKING[0][0]), strict=True)
 
 
 async def test_a_submission_that_breaks_the_schema_is_refused_and_nothing_stored(

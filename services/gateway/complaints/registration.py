@@ -88,13 +88,22 @@ def _problem(error: Mapping[str, Any]) -> DomainProblem:
 
 
 async def submit(
-    nats: NatsClient, naming: Naming, submission: Submission, actor: Actor
+    nats: NatsClient,
+    naming: Naming,
+    submission: Submission,
+    actor: Actor,
+    *,
+    details: bool = True,
 ) -> dict[str, Any]:
-    """Intake's ``Submitted`` as JSON, or a problem for its refusal."""
-    payload = {
+    """Intake's ``Submitted`` as JSON, or a problem for its refusal; ``details``:
+    with possible duplicates and suggested categories (staff see them; a
+    public form asks without, sparing intake the search)."""
+    payload: dict[str, Any] = {
         "submission": submission.model_dump(mode="json", exclude_unset=True),
         "actor": actor.model_dump(mode="json"),
     }
+    if not details:
+        payload["details"] = False
     ok, answer = await call(nats, naming.command("intake", "submit"), payload)
     if not ok:
         raise _problem(answer)

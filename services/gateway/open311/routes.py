@@ -238,7 +238,7 @@ def open311_router(settings: Settings) -> APIRouter:
                 request.headers.get(IDEMPOTENCY_HEADER) or None,
             )
             try:
-                result = await submit(connections.nats, naming, submission, actor)
+                result = await submit(connections.nats, naming, submission, actor, details=False)
                 await check_resend(connections.store, submission, result)
             except DomainProblem as exc:
                 raise _submit_error(exc, lang) from None

@@ -160,7 +160,7 @@ def public_router(settings: Settings) -> APIRouter:
         access code (it is shown once). The same key with another body is a 422."""
         connections = request.app.state.connections
         submission = keyed(body.submission(), "api", idempotency_key)
-        result = await submit(connections.nats, naming, submission, PUBLIC_ACTOR)
+        result = await submit(connections.nats, naming, submission, PUBLIC_ACTOR, details=False)
         await check_resend(connections.store, submission, result)
         lang = request_language(request)
         next_steps = NEXT_STEPS[Status.RECEIVED].get(lang)

@@ -124,7 +124,7 @@ def web_public_router(settings: Settings) -> APIRouter:
             submission = submission.model_copy(update={"attachments": refs})
         nats = request.app.state.connections.nats
         try:
-            result = await submit(nats, settings.naming, submission, PUBLIC_ACTOR)
+            result = await submit(nats, settings.naming, submission, PUBLIC_ACTOR, details=False)
         except Unprocessable as problem:
             _service_errors(form, problem, lang)
             return show_form(request, form, status=422)
