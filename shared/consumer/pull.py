@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from faststream.prometheus.container import MetricsContainer
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import DEFAULT_PREFIX, Header, StatusCode
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -105,6 +104,10 @@ class PullLoop:
     (nats-py's ``fetch`` waits for the whole batch or the timeout, which at a
     routine rate holds every message for seconds). The request ends when the
     batch has come, or with the server's 404/408/409 status; then the next.
+
+    Messages arrive through the subscription's callback, which starts each
+    one's handling without yielding: the messages of one burst are all
+    waiting when the first handler runs, so group commit writes them together.
     """
 
     def __init__(
@@ -125,7 +128,9 @@ class PullLoop:
         self._next = f"{DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{route.stream}.{route.durable}"
         self._pending: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
-        self._waiting = False
+        self._request_over = asyncio.Event()
+        self._wanted = 0
+        self._received = 0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -133,7 +138,7 @@ class PullLoop:
         # Checks that the durable exists (and fails loudly if it does not).
         await self._nc.jetstream().consumer_info(self._route.stream, self._route.durable)
         self._inbox = self._nc.new_inbox()
-        self._sub = await self._nc.subscribe(self._inbox)
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._arrived)
         self._task = asyncio.create_task(self._run(), name=f"pull:{self._route.durable}")
 
     async def stop(self) -> None:
@@ -142,15 +147,13 @@ class PullLoop:
         task = self._task
         if task is None:
             return
-        if self._waiting:
-            task.cancel()  # waiting on the server, holding nothing
-        self._room.set()
+        task.cancel()  # it only ever waits: on the server or for room
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if self._pending:
-            await asyncio.wait(set(self._pending))
         with contextlib.suppress(Exception):
             await self._sub.unsubscribe()
+        if self._pending:
+            await asyncio.wait(set(self._pending))
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -159,40 +162,32 @@ class PullLoop:
                 self._room.clear()
                 await self._room.wait()
                 continue
+            self._wanted, self._received = min(self._batch, room), 0
+            self._request_over.clear()
+            request = {"batch": self._wanted, "expires": int(self._timeout * 1e9)}
             try:
-                await self._pull(min(self._batch, room))
-            except asyncio.CancelledError:
-                raise
+                await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
+                # A little past the server's expiry: its 408 normally ends it first.
+                await asyncio.wait_for(self._request_over.wait(), self._timeout + 1.0)
+            except TimeoutError:
+                continue
             except Exception as exc:  # a reconnect, a server restart: keep consuming
-                if self._stopping:
-                    return
                 durable = self._route.durable
                 log.warning("pull failed; pulling again", durable=durable, error=str(exc))
                 await asyncio.sleep(0.5)
 
-    async def _pull(self, wanted: int) -> None:
-        request = {"batch": wanted, "expires": int(self._timeout * 1e9)}
-        await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
-        # A little past the server's expiry: its 408 normally ends the request first.
-        deadline = time.monotonic() + self._timeout + 1.0
-        received = 0
-        while received < wanted and not self._stopping:
-            self._waiting = True
-            try:
-                msg = await self._sub.next_msg(timeout=max(deadline - time.monotonic(), 0.001))
-            except NatsTimeout:
-                return
-            finally:
-                self._waiting = False
-            status = msg.headers.get(Header.STATUS) if msg.headers else None
-            if status is not None:
-                if status == StatusCode.CONTROL_MESSAGE:
-                    continue  # a heartbeat
-                return  # 404 no messages, 408 expired, 409 a conflict: ask again
-            received += 1
-            task = asyncio.create_task(self._one(msg))
-            self._pending.add(task)
-            task.add_done_callback(self._done)
+    async def _arrived(self, msg: Msg) -> None:
+        status = msg.headers.get(Header.STATUS) if msg.headers else None
+        if status is not None:
+            if status != StatusCode.CONTROL_MESSAGE:  # not a heartbeat
+                self._request_over.set()  # 404 no messages, 408 expired, 409 a conflict
+            return
+        self._received += 1
+        if self._received >= self._wanted:
+            self._request_over.set()
+        task = asyncio.create_task(self._one(msg))
+        self._pending.add(task)
+        task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._pending.discard(task)
