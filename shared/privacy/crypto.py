@@ -48,17 +48,26 @@ class _MasterKey:
     work), else the key kept in ``<data_dir>/privacy-key``, made on first use.
 
     Looked up on each call (the variable and the data folder may change, in
-    tests), the file read once per path.
+    tests), the file read once per path, and the key worked out once per
+    setting: it is asked for with every sealed or opened record, and
+    resolving the folder's path is system calls each time.
     """
 
     def __call__(self) -> bytes:
         configured = os.environ.get(MASTER_KEY_ENV, "").strip()
-        if configured:
-            return _stretched(configured.encode())
-        return _stretched(_stored(_data_dir() / MASTER_KEY_FILE))
+        folder = os.environ.get("TOUSU_DATA_DIR") or "./var"
+        return _master(configured, folder, os.getcwd() if not os.path.isabs(folder) else "")
 
     def cache_clear(self) -> None:
         _stored.cache_clear()
+        _master.cache_clear()
+
+
+@cache
+def _master(configured: str, folder: str, cwd: str) -> bytes:
+    if configured:
+        return _stretched(configured.encode())
+    return _stretched(_stored(_data_dir() / MASTER_KEY_FILE))
 
 
 master_key = _MasterKey()
