@@ -420,11 +420,18 @@ def _templates() -> _NoticeData:
     return load_packaged(_NoticeData, DATA_FILE)
 
 
+@cache
+def _parsed(line: str) -> tuple[Template, tuple[str, ...]]:
+    # Each template line is parsed once: a notice is rendered with every
+    # acceptance, and the lines are few and fixed (the packaged data).
+    template = Template(line)
+    return template, tuple(template.get_identifiers())
+
+
 def _fill(lines: tuple[str, ...], values: dict[str, str | None], where: str) -> list[str]:
     out: list[str] = []
     for line in lines:
-        template = Template(line)
-        names = template.get_identifiers()
+        template, names = _parsed(line)
         unknown = [n for n in names if n not in values]
         if unknown:
             raise KeyError(f"{DATA_FILE} {where}: unknown placeholder(s) {', '.join(unknown)}")

@@ -61,6 +61,7 @@ class _MasterKey:
     def cache_clear(self) -> None:
         _stored.cache_clear()
         _master.cache_clear()
+        _digest_key.cache_clear()
 
 
 @cache
@@ -98,7 +99,12 @@ def digest_key() -> bytes:
     configured = os.environ.get(MASTER_KEY_ENV, "").strip()
     if configured:
         return _stretched(configured.encode())
-    return hmac.new(master_key(), b"tousu contact digests", hashlib.sha256).digest()
+    return _digest_key(master_key())
+
+
+@cache
+def _digest_key(master: bytes) -> bytes:
+    return hmac.new(master, b"tousu contact digests", hashlib.sha256).digest()
 
 
 def seal(key: bytes, owner: uuid.UUID, fields: dict[str, Any]) -> str:
