@@ -230,10 +230,11 @@ class NotifySection(Section):
         description="Notices one dispatcher claims (and sends concurrently) at a time.",
     )
     recheck: float = Field(
-        default=5.0,
+        default=60.0,
         gt=0,
-        description="Seconds between looks at the outbox when no wake-up came (a LISTEN "
-        "connection that dropped).",
+        description="Longest wait for a wake-up before the dispatcher looks at the outbox "
+        "anyway (seconds): the net for a NOTIFY lost on a connection that hangs without "
+        "closing (one that closes wakes it at once). Retries wake it when they are due.",
     )
     organisation: str = Field(
         default="投诉受理中心",
@@ -430,9 +431,11 @@ class WebhooksSection(Section):
         "(a dispatcher that died while posting). Longer than the timeout.",
     )
     recheck: float = Field(
-        default=5.0,
+        default=60.0,
         gt=0,
-        description="Seconds between looks at the deliveries when no wake-up came.",
+        description="Longest wait for a wake-up before the dispatcher looks at the deliveries "
+        "anyway (seconds): the net for a NOTIFY lost on a connection that hangs without "
+        "closing (one that closes wakes it at once). Retries wake it when they are due.",
     )
 
 
@@ -726,8 +729,16 @@ class Settings(BaseSettings):
     store_idle_recheck: float = Field(
         default=2.0,
         gt=0,
-        description="Seconds between an idle store reader's looks for new events: the safety "
-        "net for wake-ups lost to rolled-back transactions (they send no NOTIFY).",
+        description="Seconds between an idle store reader's looks for new events while some "
+        "are held back behind a transaction still open (it may end with no NOTIFY: rolled "
+        "back, or appending nothing), and right after work.",
+    )
+    store_quiet_recheck: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds the relay waits for a NOTIFY, when no event is held back, before "
+        "it looks for new events anyway: the net for a notification never sent (its writer "
+        "died between commit and NOTIFY).",
     )
 
     supervision_interval: float = Field(

@@ -4,8 +4,12 @@ survive the database going away.
 
 Between rounds the loop waits for whichever comes first: a NOTIFY (something
 was written), or the time until the next retry is due (``idle_timeout``). A
-failing round is logged and retried with a capped back-off rather than ending
-the task, which would leave the service running with nothing dispatching.
+listening connection that closes wakes the loop too, which listens anew and
+runs a round for what it may have missed: the timeout need not stand in for
+NOTIFYs that can no longer come, only for one lost on a connection that hangs
+without closing. A failing round is logged and retried with a capped back-off
+rather than ending the task, which would leave the service running with
+nothing dispatching.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from tousu.shared.logs import get_logger
 from tousu.shared.store import Wakeup
 
 log = get_logger("tousu.followup")
+
+# The longest pause after failing rounds (seconds): the database's return is
+# found this soon, whatever the idle timeout.
+MAX_PAUSE = 5.0
 
 
 async def run_woken_rounds(
@@ -64,6 +72,9 @@ async def _listen(database_url: str, channel: str, wakeup: Wakeup) -> asyncpg.Co
     # connection would be reset (UNLISTEN ALL) on release.
     conn = await asyncpg.connect(database_url)
     await conn.add_listener(channel, wakeup.wake)
+    # Closed, it wakes the loop, which listens again (a NOTIFY sent meanwhile
+    # is lost: the round after listening finds its work).
+    conn.add_termination_listener(wakeup.wake)
     # Whatever was written before the LISTEN is found by the next round.
     wakeup.wake()
     return conn

@@ -47,7 +47,7 @@ class AdvisoryLeader:
         *,
         key: int = RELAY_LOCK_KEY,
         retry_interval: float = 0.5,
-        check_interval: float = 1.0,
+        check_interval: float = 10.0,
         check_timeout: float = 2.0,
         name: str | None = None,
     ) -> None:
@@ -99,7 +99,12 @@ class AdvisoryLeader:
 
     async def _watch(self, conn: asyncpg.Connection, lease: Lease) -> None:
         # The termination listener catches a closed socket; this catches a
-        # connection that hangs without closing.
+        # connection that hangs without closing. Every ``check_interval``, not
+        # every second: a hung session keeps its lock on the server until the
+        # server drops it, and while it does no standby can lead; the check
+        # only bounds how long this process publishes after the server has
+        # dropped the session unseen, and two publishers at once cannot
+        # disorder the stream (each message names its predecessor).
         while not lease.lost.is_set():
             await asyncio.sleep(self._check_interval)
             try:

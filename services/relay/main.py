@@ -13,11 +13,11 @@ from tousu.services.relay.lag import pending_events
 from tousu.services.relay.leader import AdvisoryLeader
 from tousu.services.relay.metrics import RelayActivity, RelayLag, RelayQuarantine
 from tousu.services.relay.publisher import Relay
+from tousu.services.relay.sealer import keep_sealed
 from tousu.shared.logs import configure_logging, get_logger
 from tousu.shared.nats_setup import connect, ensure_streams
 from tousu.shared.observability import database_check, nats_check, process_registry, serve_endpoint
 from tousu.shared.settings import Settings
-from tousu.shared.store.chain import keep_sealed
 from tousu.shared.store.postgres import PostgresEventStore
 from tousu.shared.tasks import cancel_and_wait, run_until
 
@@ -40,6 +40,7 @@ async def run(settings: Settings) -> None:
                 settings.naming,
                 batch_size=settings.relay_batch_size,
                 idle_recheck=settings.store_idle_recheck,
+                quiet_recheck=settings.store_quiet_recheck,
                 lag_counter=partial(pending_events, store.pool),
             )
             leader = AdvisoryLeader(
@@ -60,7 +61,7 @@ async def run(settings: Settings) -> None:
                 },
             ):
                 log.info("relay started", stream=settings.naming.events_stream)
-                await _until_signalled(_lead_forever(leader, relay, store, leading))
+                await _until_signalled(_lead_forever(leader, relay, store, leading, settings))
             log.info("relay closing", published=relay.stats.published)
         finally:
             await nc.close()
@@ -69,7 +70,11 @@ async def run(settings: Settings) -> None:
 
 
 async def _lead_forever(
-    leader: AdvisoryLeader, relay: Relay, store: PostgresEventStore, leading: asyncio.Event
+    leader: AdvisoryLeader,
+    relay: Relay,
+    store: PostgresEventStore,
+    leading: asyncio.Event,
+    settings: Settings,
 ) -> None:
     while True:
         async with leader.lead() as lease:
@@ -77,14 +82,20 @@ async def _lead_forever(
             try:
                 # The leader seals the hash chain too: one process per system
                 # that always runs, and sealing must not wait for publishing.
-                await lease.hold(_publish_and_seal(relay, store))
+                await lease.hold(_publish_and_seal(relay, store, settings))
             finally:
                 leading.clear()
         log.warning("relay lost the leadership; standing by")
 
 
-async def _publish_and_seal(relay: Relay, store: PostgresEventStore) -> None:
-    sealer = asyncio.create_task(keep_sealed(store.pool))
+async def _publish_and_seal(relay: Relay, store: PostgresEventStore, settings: Settings) -> None:
+    sealer = asyncio.create_task(
+        keep_sealed(
+            store,
+            recheck=settings.store_idle_recheck,
+            quiet_recheck=settings.store_quiet_recheck,
+        )
+    )
     try:
         await relay.run()
     finally:

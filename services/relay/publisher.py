@@ -33,7 +33,7 @@ from tousu.services.relay.tail import ResumePoint, find_resume_point
 from tousu.shared.events import Envelope
 from tousu.shared.logs import bound_contextvars, get_logger
 from tousu.shared.naming import Naming
-from tousu.shared.store.postgres import PostgresEventStore
+from tousu.shared.store.postgres import IdleWait, PostgresEventStore
 
 log = get_logger(__name__)
 
@@ -119,6 +119,7 @@ class Relay:
         *,
         batch_size: int = 500,
         idle_recheck: float = 2.0,
+        quiet_recheck: float = 30.0,
         ack_timeout: float = 5.0,
         backoff_base: float = 0.1,
         backoff_max: float = 5.0,
@@ -132,6 +133,7 @@ class Relay:
         self._naming = naming
         self._batch_size = batch_size
         self._idle_recheck = idle_recheck
+        self._quiet_recheck = quiet_recheck
         self._ack_timeout = ack_timeout
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
@@ -191,18 +193,23 @@ class Relay:
         return sent
 
     async def run(self) -> None:
-        """Publish forever, waking on appends; NATS or database trouble is retried."""
+        """Publish forever, waking on appends (when idle, as
+        :class:`~tousu.shared.store.postgres.IdleWait` says); NATS or database
+        trouble is retried."""
         self._after = None  # a new term trusts only what the stream holds now
         backoff = self._backoff_base
         while True:
             try:
                 async with self._store.wakeup() as wakeup:
+                    idle = IdleWait(
+                        self._store, recheck=self._idle_recheck, quiet_recheck=self._quiet_recheck
+                    )
                     while True:
                         read = await self.publish_next_batch()
                         backoff = self._backoff_base
                         await self._measure_lag(read)
                         if read < self._batch_size:
-                            await wakeup.wait(self._idle_recheck)
+                            await idle.wait(wakeup, read)
             except PublishFailed as failed:
                 self._failed(failed)
                 if failed.out_of_sequence or failed.permanent:

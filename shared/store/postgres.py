@@ -354,6 +354,49 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     not used)."""
 
 
+class ListenLost(ConnectionError):
+    """The store's LISTEN connection closed: no NOTIFY can come until it listens again."""
+
+
+class IdleWait:
+    """How long an idle reader of the store waits for a NOTIFY before it looks
+    again by itself.
+
+    Every commit that appends sends a NOTIFY once it has committed, so a
+    reader that has read everything readable need look again by itself only
+    while events are held back (:meth:`PostgresEventStore.held_back`): the
+    transaction they wait behind may end with no NOTIFY (rolled back, or
+    appending nothing: any writing transaction on the server holds the
+    horizon). Then, and right after work (a NOTIFY it woke for may have found
+    its events still held back), it looks again after ``recheck`` seconds.
+    Otherwise it waits up to ``quiet_recheck``: the net for a NOTIFY never
+    sent (its writer died between commit and notification). A closed
+    listening connection ends the wait at once with :class:`ListenLost`, so
+    that the reader listens anew (and reads what it may have missed).
+    """
+
+    def __init__(self, store: PostgresEventStore, *, recheck: float, quiet_recheck: float) -> None:
+        self._store = store
+        self._recheck = recheck
+        self._quiet_recheck = max(quiet_recheck, recheck)
+        self._woken = False
+
+    async def timeout(self, found: int) -> float:
+        """Seconds to wait after a look that found ``found`` events (not a full batch)."""
+        if found or self._woken or await self._store.held_back():
+            return self._recheck
+        return self._quiet_recheck
+
+    async def wait(self, wakeup: Wakeup, found: int) -> bool:
+        """Wait for a NOTIFY or the timeout; True when woken."""
+        timeout = await self.timeout(found)
+        if not wakeup.lost:
+            self._woken = await wakeup.wait(timeout)
+        if wakeup.lost:
+            raise ListenLost("the store's LISTEN connection closed")
+        return self._woken
+
+
 class PostgresEventStore(EventStore):
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool

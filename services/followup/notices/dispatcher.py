@@ -39,7 +39,7 @@ from tousu.services.followup.notices.claims import (
 from tousu.services.followup.notices.model import NoticeChannel, NotificationRecord
 from tousu.services.followup.notices.outbox import OUTBOX_CHANNEL
 from tousu.services.followup.notices.sender import Sender, SendError
-from tousu.services.followup.woken_rounds import in_background, run_woken_rounds
+from tousu.services.followup.woken_rounds import MAX_PAUSE, in_background, run_woken_rounds
 from tousu.shared.group_commit import GroupCommit
 from tousu.shared.logs import get_logger, scrub_contacts
 from tousu.shared.settings import NotifySection, load_settings
@@ -184,7 +184,7 @@ class Dispatcher:
             channel=OUTBOX_CHANNEL,
             round_=round_,
             idle_timeout=self._idle_timeout,
-            max_pause=self.settings.recheck,
+            max_pause=min(self.settings.recheck, MAX_PAUSE),
             failed="dispatcher round failed",
         )
 

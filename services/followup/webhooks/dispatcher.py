@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry, Counter
 from tousu.services.followup.webhooks import deliveries as log_
 from tousu.services.followup.webhooks.deliveries import WEBHOOKS_CHANNEL, Attempt, Claimed
 from tousu.services.followup.webhooks.signing import headers
-from tousu.services.followup.woken_rounds import in_background, run_woken_rounds
+from tousu.services.followup.woken_rounds import MAX_PAUSE, in_background, run_woken_rounds
 from tousu.shared.logs import get_logger
 from tousu.shared.settings import WebhooksSection
 
@@ -176,7 +176,7 @@ class WebhookDispatcher:
                 channel=WEBHOOKS_CHANNEL,
                 round_=round_,
                 idle_timeout=self._idle_timeout,
-                max_pause=self.settings.recheck,
+                max_pause=min(self.settings.recheck, MAX_PAUSE),
                 failed="webhook round failed",
             )
         finally:
