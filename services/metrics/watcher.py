@@ -1,6 +1,12 @@
 """The deadline watcher (督办): a warning when a deadline's last working day
 begins, an overdue notice once it has passed — each exactly once.
 
+A sweep raises what is due and notes when the next notice of the deadlines
+it read falls due; the watcher sleeps until then, or ``interval`` seconds at
+most (for deadlines set meanwhile, and a calendar that changed), rather than
+looking every ``interval`` seconds: a notice goes out on time, and a quiet
+system is looked at once an interval.
+
 Every replica of the metrics service sweeps. A notice is a
 ``RaiseSupervision`` command whose id is derived from the notice
 (:func:`tousu.services.metrics.supervision.policy.notice_command_id`), so two replicas
@@ -18,9 +24,16 @@ import asyncpg
 
 from tousu.services.metrics.deadlines import OwedDeadline, owed_before, provisional_in
 from tousu.services.metrics.projections.apply import CalendarSource
-from tousu.services.metrics.supervision.policy import Level, Notice, due_notices, notice_command_id
+from tousu.services.metrics.supervision.policy import (
+    SUPERVISED,
+    Level,
+    Notice,
+    due_notices,
+    notice_command_id,
+    warning_at,
+)
 from tousu.shared.application.executor import CommandExecutor
-from tousu.shared.calendar import TZ
+from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.errors import DomainError
 from tousu.shared.domain.labels import deadline_label
@@ -34,6 +47,9 @@ WATCHER = Actor(id="deadline-watcher", role="system")
 # Further ahead than any warning can come: the working day before a due day
 # lies at most a long holiday (Spring Festival: 9 days) before it.
 LOOKAHEAD = timedelta(days=15)
+# A notice is due once its instant has passed: the watcher wakes this late.
+_PAST = timedelta(milliseconds=1)
+_MIN_PAUSE = 0.01  # seconds
 
 
 def notice_text(notice: Notice) -> str:
@@ -60,6 +76,8 @@ class DeadlineWatcher:
         self._interval = interval
         self._clock = clock
         self._official: frozenset[int] = frozenset()
+        # When the next notice of the deadlines the last sweep read falls due.
+        self.next_notice_at: datetime | None = None
 
     async def sweep(self) -> int:
         """Raise what is due now; how many notices this sweep issued.
@@ -76,12 +94,21 @@ class DeadlineWatcher:
             await self.recalculate(official, now)
             self._official = official
         raised = 0
-        for owed in await owed_before(self._pool, now + LOOKAHEAD):
+        owed_now = await owed_before(self._pool, now + LOOKAHEAD)
+        self.next_notice_at = _next_notice_at(owed_now, now, calendar)
+        for owed in owed_now:
             for notice in due_notices({owed.kind: owed.due_at}, now, calendar):
                 if _recorded(owed, notice):
                     continue
                 raised += await self._raise(owed, notice, now)
         return raised
+
+    def pause(self) -> float:
+        """Seconds until the next sweep: when the next notice falls due, at most ``interval``."""
+        if self.next_notice_at is None:
+            return self._interval
+        until = (self.next_notice_at + _PAST - self._clock()).total_seconds()
+        return min(self._interval, max(_MIN_PAUSE, until))
 
     async def _raise(self, owed: OwedDeadline, notice: Notice, now: datetime) -> int:
         command = c.RaiseSupervision(
@@ -142,7 +169,25 @@ class DeadlineWatcher:
                 await self.sweep()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("deadline sweep failed; retrying", error=str(exc))
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self.pause())
+
+
+def _next_notice_at(
+    owed: list[OwedDeadline], now: datetime, calendar: WorkdayCalendar
+) -> datetime | None:
+    """The earliest instant after ``now`` at which a notice not yet raised for
+    one of ``owed`` falls due (those due by ``now`` are this sweep's)."""
+    instants: list[datetime] = []
+    for deadline in owed:
+        if deadline.kind not in SUPERVISED:
+            continue
+        warn = warning_at(deadline.due_at, calendar)
+        if not deadline.warned and warn > now:
+            instants.append(warn)
+        # Overdue once the due instant has passed (now > due_at).
+        if not deadline.overdue_raised and deadline.due_at >= now:
+            instants.append(deadline.due_at)
+    return min(instants, default=None)
 
 
 def _recorded(owed: OwedDeadline, notice: Notice) -> bool:

@@ -21,7 +21,7 @@ from tousu.services.metrics.projections import PROJECTIONS
 from tousu.services.metrics.projections.live import ProjectionRunner
 from tousu.services.metrics.watcher import DeadlineWatcher
 from tousu.shared.application.executor import CommandExecutor
-from tousu.shared.calendar import TZ, WorkdayCalendar
+from tousu.shared.calendar import TZ, WorkdayCalendar, end_of_day
 from tousu.shared.calendar.workdays import YearData
 from tousu.shared.domain import commands as c
 from tousu.shared.events.types import DeadlineKind
@@ -168,6 +168,35 @@ async def test_a_moved_deadline_is_supervised_afresh_and_a_met_one_not_at_all(
     assert Counter(await supervision_events(store)) == {
         (f"complaint-{cid}", "warning", "acceptance"): 1
     }
+
+
+async def test_the_watcher_sleeps_until_the_next_notice_falls_due_not_a_polling_tick(
+    store: PostgresEventStore, executor: CommandExecutor, projected: ProjectionRunner
+) -> None:
+    # Mon 2026-09-14: acceptance due at the end of Wed 09-16, its warning from
+    # the end of Tue 09-15. An interval far longer than any wait here: each
+    # sweep is timed by the next notice alone.
+    await register(executor, at(9, 14), 1)
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    warning = end_of_day(date(2026, 9, 15))
+    due = end_of_day(date(2026, 9, 16))
+    clock = Clock(at(9, 14, 12))
+    day = 24 * 3600.0
+    watcher = DeadlineWatcher(store.pool, executor, lambda: CALENDAR, interval=7 * day, clock=clock)
+    assert await watcher.sweep() == 0
+    assert watcher.pause() == pytest.approx((warning - clock.now).total_seconds() + 0.001)
+
+    clock.now = warning + timedelta(milliseconds=1)  # when the watcher wakes
+    assert await watcher.sweep() == 1  # the warning, on time
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    assert watcher.pause() == pytest.approx((due - clock.now).total_seconds() + 0.001)
+
+    clock.now = due + timedelta(milliseconds=1)
+    assert await watcher.sweep() == 1  # the overdue notice, on time
+    await eventually(lambda: projections_caught_up(store), "the case view")
+    assert await watcher.sweep() == 0
+    # Nothing more to raise: back to the interval, for deadlines set meanwhile.
+    assert watcher.pause() == 7 * day
 
 
 def official_2027() -> YearData:
