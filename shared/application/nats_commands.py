@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from faststream._internal.context.context_type import Context
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
+from faststream.nats.message import NatsMessage
 from pydantic import BaseModel, ConfigDict
 
 from tousu.shared.application.catalogue import command_title
@@ -42,6 +43,18 @@ log = get_logger("tousu.requests")
 # submission's argon2 hash, a commit's fsync); replicas already run requests
 # concurrently, and the executor resolves two commands to the same complaint.
 CONCURRENT_REQUESTS = 16
+
+
+class _OnTheLoop(Context):
+    """faststream's ``Context``, resolved on the event loop: fast_depends runs a
+    synchronous ``use`` in a worker thread, a thread hop for every request."""
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        return super().use(**kwargs)
+
+
+# The message being answered (for its headers), as faststream's NatsMessage annotation.
+Message = Annotated[NatsMessage, _OnTheLoop("message")]
 
 
 class CommandRequest(BaseModel):
@@ -144,8 +157,10 @@ def register_requests(
 def _register(
     broker: NatsBroker, subject: str, service: str, request: Request[Any], key: bytes
 ) -> None:
-    @broker.subscriber(subject, queue=service, max_workers=CONCURRENT_REQUESTS, title=request.title)
-    async def handle(body: dict[str, Any], message: NatsMessage) -> dict[str, Any]:
+    workers = request.concurrency or CONCURRENT_REQUESTS
+
+    @broker.subscriber(subject, queue=service, max_workers=workers, title=request.title)
+    async def handle(body: dict[str, Any], message: Message) -> dict[str, Any]:
         try:
             principal = principal_of(key, message.headers)
         except Unauthenticated as exc:

@@ -72,6 +72,11 @@ class Request(Generic[T]):
     # Who may send it, and the body as it is parsed for them (their actor
     # derived from their credential); by default, trusted senders only.
     admit: Admission = trusted_only
+    # Requests one process answers at once on its subject; None: the default
+    # (nats_commands.CONCURRENT_REQUESTS). More for a request whose handling
+    # mostly waits for a shared transaction (intake's submit: the more wait
+    # together, the more each commit carries).
+    concurrency: int | None = None
 
 
 async def answer(request: Request[T], body: dict[str, Any], principal: Principal) -> dict[str, Any]:
