@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from asyncpg.connection import LoggedQuery
 
 from tests.domain_kit import (
     CALENDAR,
@@ -38,7 +39,12 @@ from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
 from tousu.shared.events.types import Channel, Complainant
-from tousu.shared.store.postgres import PostgresEventStore, read_streams
+from tousu.shared.store.postgres import (
+    PostgresEventStore,
+    _init_connection,
+    _keep_session,
+    read_streams,
+)
 
 START = datetime(2026, 9, 14, 9, 0, tzinfo=TZ)
 HANDLERS = {"water": HANDLER, "transport": OTHER_HANDLER}
@@ -300,3 +306,223 @@ async def test_kpis_from_the_projection_equal_folding_the_events(
     assert checked > 10_000
     with pytest.raises(ValueError, match="group by"):
         await source.kpis(start=START, end=NOW, as_of=NOW, group_by="colour")  # type: ignore[arg-type]
+
+
+# -- the live runner's costs -----------------------------------------------------
+
+
+class Statements:
+    """Every statement a pool's connections run, as the server gets them
+    (asyncpg's query loggers: BEGIN and COMMIT included)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._changed = asyncio.Event()
+
+    async def init(self, conn: asyncpg.Connection) -> None:
+        await _init_connection(conn)
+        conn.add_query_logger(self._log)
+
+    def _log(self, record: LoggedQuery) -> None:
+        self.seen.append(" ".join(record.query.split()))
+        self._changed.set()
+
+    async def until(self, count: int) -> None:
+        """Wait until ``count`` statements have been run."""
+        async with asyncio.timeout(20):
+            while len(self.seen) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@pytest.fixture
+async def watched(database_url: str) -> AsyncIterator[tuple[PostgresEventStore, Statements]]:
+    """A store for the runner alone, connected as PostgresEventStore.connect
+    does, whose statements are recorded."""
+    statements = Statements()
+    pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=2, init=statements.init, reset=_keep_session
+    )
+    own_store = PostgresEventStore(pool, database_url)
+    try:
+        yield own_store, statements
+    finally:
+        await own_store.close()
+
+
+async def test_an_idle_runner_opens_no_transaction(
+    store: PostgresEventStore, watched: tuple[PostgresEventStore, Statements]
+) -> None:
+    """Idle, each timeout and each wake-up costs one statement outside any
+    transaction (is anything new?), never a transaction taking the locks."""
+    runner_store, statements = watched
+    live = ProjectionRunner(runner_store, PROJECTIONS, lambda: CALENDAR, idle_timeout=0.05)
+    task = asyncio.create_task(live.run())
+    try:
+        await drive(ReplayExecutor(store, context), random.Random(7), 5)
+        await eventually(lambda: projections_caught_up(store), "the projections to catch up")
+        # Once it has looked and found nothing new, it is idle.
+        live.caught_up.clear()
+        await live.caught_up.wait()
+        assert any(s.startswith("BEGIN") for s in statements.seen), "it did project"
+        statements.seen.clear()
+        await statements.until(5)  # idle timeouts
+        for _ in range(3):  # wake-ups with nothing new (another replica's, say)
+            looked = len(statements.seen)
+            await store.pool.execute("NOTIFY tousu_events")
+            await statements.until(looked + 1)
+        # Nothing but the one look a wake-up: no transaction, no lock.
+        assert all(s.startswith("WITH slowest AS") for s in statements.seen), statements.seen
+        # And what comes next is still projected.
+        statements.seen.clear()
+        await drive(ReplayExecutor(store, context), random.Random(8), 2)
+        await eventually(lambda: projections_caught_up(store), "the projections to catch up")
+        assert normalised(await table_rows(store, CaseView())) == await expected_rows(
+            store, CaseView()
+        )
+        assert await store.pool.fetchval("SELECT count(*) FROM case_view") == 7
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def projection_states(store: PostgresEventStore) -> list[tuple[str, int, str]]:
+    rows = await store.pool.fetch(
+        "SELECT name, position, xmin::text AS tx FROM projection_state ORDER BY name"
+    )
+    return [(r["name"], r["position"], r["tx"]) for r in rows]
+
+
+async def test_projections_advance_together_in_one_transaction(
+    store: PostgresEventStore, watched: tuple[PostgresEventStore, Statements]
+) -> None:
+    runner_store, statements = watched
+    live = ProjectionRunner(runner_store, PROJECTIONS, lambda: CALENDAR, batch=10_000)
+    await live.prepare()
+    await drive(ReplayExecutor(store, context), random.Random(9), 20)
+
+    # Until the step finds the events below the server's horizon (another
+    # test's open transaction may hold them back for a moment).
+    async def stepped() -> bool:
+        statements.seen.clear()
+        return await live.step_all() > 0
+
+    await eventually(stepped, "a step to take events")
+    states = await projection_states(store)
+    assert len(states) == len(PROJECTIONS)
+    # One transaction wrote every projection's position: the same row version.
+    assert len({(position, tx) for _, position, tx in states}) == 1, states
+    assert states[0][1] > 0
+    assert sum(s.startswith("BEGIN") for s in statements.seen) == 1, statements.seen
+    # The events read once, the touched streams once, for all of them.
+    assert sum("FROM events WHERE stream_id = any" in s for s in statements.seen) == 1
+    assert sum("ORDER BY tx_id, global_position LIMIT" in s for s in statements.seen) == 1
+
+    async def caught_up() -> bool:
+        await live.step_all()
+        return await projections_caught_up(store)
+
+    await eventually(caught_up, "the projections to catch up")
+    for projection in PROJECTIONS:
+        assert normalised(await table_rows(store, projection)) == await expected_rows(
+            store, projection
+        ), projection.name
+
+
+async def test_projections_at_different_positions_catch_up_together(
+    store: PostgresEventStore,
+) -> None:
+    """Positions compared in read_all order, not by number: a later
+    transaction can hold the smaller position. One projection behind, the
+    others ahead (one of them with the smaller number), a small batch: each
+    takes its own events from the shared batches, and all end alike."""
+    live = ProjectionRunner(store, PROJECTIONS, lambda: CALENDAR, batch=7)
+    await live.prepare()
+    # Two events on a stream no projection reads: the first in read_all order
+    # (the older transaction) gets the larger position.
+    older, newer = await store.pool.acquire(), await store.pool.acquire()
+    insert = (
+        "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, "
+        "correlation_id, actor, data) VALUES ($1, $2, 1, 'Probe', 1, now(), $1, $3, '{}') "
+        "RETURNING global_position"
+    )
+    actor = OPERATOR.model_dump(mode="json")
+    try:
+        async with older.transaction(), newer.transaction():
+            await older.execute("SELECT pg_current_xact_id()")
+            await newer.execute("SELECT pg_current_xact_id()")
+            small = await newer.fetchval(insert, uuid.uuid4(), "probe-1", actor)
+            large = await older.fetchval(insert, uuid.uuid4(), "probe-2", actor)
+    finally:
+        await store.pool.release(older)
+        await store.pool.release(newer)
+    assert small < large
+    # case_view after the first of them; the others after both.
+    await store.pool.execute(
+        "UPDATE projection_state "
+        "SET position = CASE name WHEN 'case_view' THEN $1::bigint ELSE $2::bigint END",
+        large,
+        small,
+    )
+
+    # The newer probe is the head: only case_view has anything to take.
+    await eventually(live.pending, "the runner to see case_view behind")
+    await live.step_all()
+    assert {position for _, position, _ in await projection_states(store)} == {small}
+    assert not await live.pending()
+
+    await drive(ReplayExecutor(store, context), random.Random(10), 15)
+
+    async def caught_up() -> bool:
+        await live.step_all()
+        return await projections_caught_up(store)
+
+    await eventually(caught_up, "the projections to catch up", timeout=30)
+    for projection in PROJECTIONS:
+        assert normalised(await table_rows(store, projection)) == await expected_rows(
+            store, projection
+        ), projection.name
+    assert await store.pool.fetchval("SELECT count(*) FROM case_view") == 15
+    await assert_rollup_is_the_sum_of_the_facts(store)
+
+
+async def test_the_runner_listens_again_when_its_listen_connection_closes(
+    store: PostgresEventStore,
+) -> None:
+    """With a timeout far off, only a NOTIFY can wake the runner: after its
+    LISTEN connection is closed it listens anew and projects what comes."""
+    live = ProjectionRunner(store, PROJECTIONS, lambda: CALENDAR, idle_timeout=3600)
+
+    async def woken_and_caught_up() -> bool:
+        # A NOTIFY with every look: events held back behind another test's
+        # transaction when the last one came are looked for again.
+        await store.pool.execute("NOTIFY tousu_events")
+        return await projections_caught_up(store)
+
+    async def listeners() -> set[int]:
+        rows = await store.pool.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        return {r["pid"] for r in rows}
+
+    task = asyncio.create_task(live.run())
+    try:
+        executor = ReplayExecutor(store, context)
+        await drive(executor, random.Random(11), 2)
+        await eventually(woken_and_caught_up, "the projections to catch up")
+        (first,) = await listeners()
+        assert await store.pool.fetchval("SELECT pg_terminate_backend($1)", first)
+
+        async def listening_again() -> bool:
+            return bool(await listeners() - {first})
+
+        await eventually(listening_again, "the runner to listen again")
+        await drive(executor, random.Random(12), 2)
+        await eventually(woken_and_caught_up, "the projections to catch up")
+        assert await store.pool.fetchval("SELECT count(*) FROM case_view") == 4
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

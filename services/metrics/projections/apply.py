@@ -1,4 +1,4 @@
-"""Bring a projection's table forward over the next events in ``read_all`` order."""
+"""Bring projections' tables forward over the next events in ``read_all`` order."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tousu.services.metrics.projections.base import Projection, Row
+from tousu.services.metrics.projections.state import Place
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events import Envelope
 from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.store import EventStore
+from tousu.shared.store.errors import UnknownPosition
 from tousu.shared.store.postgres import Connection, read_streams
 
 CalendarSource = Callable[[], WorkdayCalendar]
@@ -20,6 +22,103 @@ CalendarSource = Callable[[], WorkdayCalendar]
 class Step:
     position: int  # the last event taken, or the position started from
     events: int
+
+
+# The store's ``read_all`` order and horizon (docs/architecture.md, "The event
+# store"), reading only what a live step needs of each event: its stream and
+# position. The events themselves are read with their whole streams.
+_NEXT = """
+SELECT stream_id, global_position FROM events
+WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, global_position
+LIMIT $3
+"""
+
+# Whether anything is readable past the one of the named projections (those
+# at the schema version given) that is furthest behind: one statement, a few
+# index lookups. (Not EXISTS: its plan expects many rows to match and scans
+# the table, which finds none when there is nothing new.) Positions compare
+# in ``read_all`` order, (tx_id, position), not by number: a later
+# transaction can hold a smaller position. An unknown position compares as
+# the start (a step then reports it).
+_PENDING = """
+WITH slowest AS (
+    SELECT s.position, coalesce(e.tx_id, '0'::xid8) AS tx_id
+    FROM projection_state s
+    JOIN unnest($1::text[], $2::int[]) AS o(name, schema_version) USING (name, schema_version)
+    LEFT JOIN events e ON e.global_position = s.position
+    ORDER BY 2, 1
+    LIMIT 1
+)
+SELECT (
+    SELECT global_position FROM events
+    WHERE (tx_id, global_position) > ((SELECT tx_id FROM slowest), (SELECT position FROM slowest))
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY tx_id, global_position
+    LIMIT 1
+) IS NOT NULL
+"""
+
+
+async def pending(conn: Connection, projections: Sequence[Projection]) -> bool:
+    """Whether the store has events past the furthest behind of
+    ``projections`` (of those whose table has their schema version)."""
+    return bool(
+        await conn.fetchval(
+            _PENDING,
+            [p.name for p in projections],
+            [p.schema_version for p in projections],
+        )
+    )
+
+
+async def next_events(conn: Connection, after: Place, limit: int) -> list[tuple[str, int]]:
+    """(stream, position) of the next events after ``after`` in ``read_all``
+    order, at most ``limit``: what ``read_all`` returns, without the events.
+
+    Run it before the transaction writes anything: a transaction holding an
+    id keeps every reader, itself too, below it (the horizon is the oldest
+    open one).
+    """
+    if after.position and after.tx_id is None:
+        raise UnknownPosition(f"no event at global position {after.position}")
+    rows = await conn.fetch(_NEXT, after.tx_id or 0, after.position, limit)
+    return [(r["stream_id"], r["global_position"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one projection takes of a batch."""
+
+    projection: Projection
+    streams: list[str]  # touched by the events it takes, first touch first
+
+
+def shares(
+    batch: Sequence[tuple[str, int]], start: int, positions: dict[Projection, int]
+) -> list[Share]:
+    """Split a batch, read after ``start`` (the position furthest behind in
+    ``read_all`` order), among projections at ``positions``.
+
+    ``read_all`` order is one sequence and the batch a stretch of it, so a
+    projection at ``start`` takes the whole batch, one at an event of the
+    batch takes the rest of it (what reading after its own position would
+    have returned, up to the batch's end), and one past the batch's end
+    takes nothing this time: the others catch up to it first.
+    """
+    index = {position: i for i, (_, position) in enumerate(batch)}
+    out = []
+    for projection, position in positions.items():
+        if position == start:
+            taken = batch
+        elif position in index:
+            taken = batch[index[position] + 1 :]
+        else:
+            continue
+        if taken:
+            out.append(Share(projection, list(dict.fromkeys(s for s, _ in taken))))
+    return out
 
 
 async def replace_rows(

@@ -17,6 +17,17 @@ class State:
     position: int
 
 
+@dataclass(frozen=True)
+class Place:
+    """A projection's state and where its position is in ``read_all`` order:
+    (``tx_id``, ``position``); ``tx_id`` None at 0 (the start), or when no
+    event has that position."""
+
+    schema_version: int
+    position: int
+    tx_id: int | None
+
+
 def _key(purpose: str, name: str) -> int:
     digest = hashlib.sha256(f"tousu.projection.{purpose}.{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
@@ -38,6 +49,26 @@ async def load(conn: Connection, name: str) -> State | None:
         "SELECT schema_version, position FROM projection_state WHERE name = $1", name
     )
     return State(row["schema_version"], row["position"]) if row else None
+
+
+async def load_all(conn: Connection, names: list[str]) -> dict[str, Place]:
+    """The states of the projections named that have one."""
+    rows = await conn.fetch(
+        "SELECT s.name, s.schema_version, s.position, e.tx_id FROM projection_state s "
+        "LEFT JOIN events e ON e.global_position = s.position WHERE s.name = any($1::text[])",
+        names,
+    )
+    return {r["name"]: Place(r["schema_version"], r["position"], r["tx_id"]) for r in rows}
+
+
+async def move(conn: Connection, names: list[str], position: int) -> None:
+    """Set the position of projections that have a state (a live step's)."""
+    await conn.execute(
+        "UPDATE projection_state SET position = $2, updated_at = now() "
+        "WHERE name = any($1::text[])",
+        names,
+        position,
+    )
 
 
 async def save(conn: Connection, name: str, state: State, *, rebuilt: bool = False) -> None:
