@@ -744,8 +744,9 @@ class Settings(BaseSettings):
     supervision_interval: float = Field(
         default=30.0,
         gt=0,
-        description="Seconds between the deadline watcher's (督办) looks for warnings and "
-        "overdue deadlines.",
+        description="Longest time between the deadline watcher's (督办) looks for warnings and "
+        "overdue deadlines (seconds): it wakes when the next notice of the deadlines it knows "
+        "falls due, and at least this often for deadlines set meanwhile.",
     )
 
     org_name_zh: str = Field(

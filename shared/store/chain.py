@@ -15,9 +15,10 @@ has finished. Chaining in the append would need one lock held by every writer
 from its insert to its commit, serialising all appends (the store bench runs
 8 writers). The sealer instead runs after commit, in the relay leader, and
 seals what ``read_all`` can see, in the same order, a batch per transaction:
-appends are not slowed at all, and an event is sealed within about a second
-of its commit. The price is that window, which ``tousu audit verify`` reports
-as the newest events not sealed yet.
+appends are not slowed at all, and an event is sealed as soon as it is
+readable (woken by its commit's NOTIFY; within ``TOUSU_STORE_IDLE_RECHECK``
+of the end of a transaction that held it back). The price is that window,
+which ``tousu audit verify`` reports as the newest events not sealed yet.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ async def seal_all(conn: Connection, limit: int = 5000) -> int:
 
 
 async def keep_sealed(pool: asyncpg.Pool, *, interval: float = 0.5, limit: int = 5000) -> None:
-    """Seal new events as they commit, until cancelled (run by the relay leader).
+    """Seal new events as they commit, until cancelled (the chain bench runs it;
+    the relay leader seals on NOTIFY instead: services/relay/sealer.py).
 
     Polls rather than listening: one indexed query every ``interval`` when
     idle, and a backlog is drained batch after batch without waiting.
