@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,12 @@ class Fleet:
             out[name] = times.user + times.system
         return out
 
+    def profile(self, folder: Path, label: str, seconds: float) -> list[subprocess.Popen[bytes]]:
+        """py-spy on each process for ``seconds``: ``folder/<label>-<process>.txt``."""
+        return start_profilers(
+            {name: proc.pid for name, proc in self.processes.items()}, folder, label, seconds
+        )
+
     def stop(self, timeout: float = 15.0) -> None:
         for proc in self.processes.values():
             if proc.poll() is None:
@@ -148,3 +155,43 @@ async def backend_cpu_seconds(database_url: str) -> dict[int, float]:
 def backend_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     # A backend started in the window counts from its start.
     return round(sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()), 2)
+
+
+def find_py_spy() -> str | None:
+    """py-spy beside the interpreter (an unactivated venv), else on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.is_file() else shutil.which("py-spy")
+
+
+def start_profilers(
+    pids: dict[str, int], folder: Path, label: str, seconds: float
+) -> list[subprocess.Popen[bytes]]:
+    """``py-spy record --gil --nonblocking --format raw`` on each pid for ``seconds``
+    (whole seconds, at least one), writing ``folder/<label>-<name>.txt``."""
+    py_spy = find_py_spy()
+    if py_spy is None:
+        return []
+    out = []
+    for name, pid in pids.items():
+        argv = [
+            py_spy, "record", "--gil", "--nonblocking", "--format", "raw",
+            "--pid", str(pid), "--duration", str(max(1, round(seconds))),
+            "-o", str(folder / f"{label}-{name}.txt"),
+        ]  # fmt: skip
+        out.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return out
+
+
+async def wait_for_profilers(profilers: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """Waits for the profilers to write their files; stops any still running after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    for proc in profilers:
+        try:
+            await asyncio.to_thread(proc.wait, max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)  # py-spy writes what it sampled, then exits
+            try:
+                await asyncio.to_thread(proc.wait, 5.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                await asyncio.to_thread(proc.wait)

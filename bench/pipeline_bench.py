@@ -36,6 +36,7 @@ from bench.fleet import (
     backend_cpu_seconds,
     cpu_delta,
     logged_errors,
+    wait_for_profilers,
 )
 from bench.observer import Observer
 from bench.scratch import Scratch
@@ -82,6 +83,12 @@ class PipelineConfig:
     in_flight: int
     channels: tuple[str, ...] = ("nats", "http")
     flat_out: bool = True
+    # Seconds with no load after the phases, measured (0: none), after idle_settle.
+    idle: float = 0.0
+    idle_settle: float = 0.0
+    # py-spy on every process during each window: <profile>/<profile_label>-<phase>-<process>.txt
+    profile: Path | None = None
+    profile_label: str = "pipeline"
 
     def phases(self) -> list[Phase]:
         out = []
@@ -163,7 +170,11 @@ class Submitter:
 
 
 async def _run_phase(
-    phase: Phase, observer: Observer, submitter: Submitter, fleet: Fleet
+    phase: Phase,
+    observer: Observer,
+    submitter: Submitter,
+    fleet: Fleet,
+    config: PipelineConfig | None = None,
 ) -> dict[str, Any]:
     send = submitter.sender(phase.channel)
     tasks: set[asyncio.Task[None]] = set()
@@ -196,9 +207,13 @@ async def _run_phase(
     commits_before = 0
     backends_before: dict[int, float] = {}
     measuring = False
+    profilers: list[Any] = []
     tick = started
     while (now := time.monotonic()) < window_end:
         if not measuring and now >= window_start:
+            if config is not None and config.profile is not None:
+                label = f"{config.profile_label}-{phase.name}"
+                profilers = fleet.profile(config.profile, label, window_end - now)
             cpu_before, measuring = fleet.cpu_seconds(), True
             backends_before = await backend_cpu_seconds(submitter.database_url)
             own_before = time.process_time()
@@ -232,6 +247,7 @@ async def _run_phase(
     leftover = await observer.wait_for(set(observer.submitted_at), phase.drain)
     if leftover:
         await submitter.purge_intake()
+    await wait_for_profilers(profilers, phase.window + 30)
 
     elapsed = time.monotonic() - started
 
@@ -286,6 +302,35 @@ def _latencies(observer: Observer, ids: set[str], reached: dict[str, float]) -> 
         "p95": rank(0.95),
         "p99": rank(0.99),
         "max": round(samples[-1], 1),
+    }
+
+
+# A PostgreSQL (15+) backend gone idle reports its transactions to pg_stat_database
+# within this long: waited out before an idle window, so that the window does not
+# count the load's last transactions.
+PG_STATS_IDLE_FLUSH_S = 10.0
+
+
+async def idle_figures(
+    seconds: float, cpu_seconds: Callable[[], float], database_url: str, settle: float = 0.0
+) -> dict[str, Any]:
+    """``seconds`` with no load, after ``settle``: CPU ms a second of the processes
+    (``cpu_seconds`` totals them) and of the database's PostgreSQL backends, and
+    its transactions a second (the two reads of the count add one or two of their own)."""
+    await asyncio.sleep(settle)  # a fixed interval of the server's, nothing to wait on
+    backends_before = await backend_cpu_seconds(database_url)
+    commits_before = await _commits(database_url)
+    cpu_before, started = cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)  # the measured window itself, not a wait for anything
+    cpu_after, elapsed = cpu_seconds(), time.monotonic() - started
+    commits = await _commits(database_url) - commits_before
+    backends = backend_cpu_delta(backends_before, await backend_cpu_seconds(database_url))
+    return {
+        "settle_s": settle,
+        "window_s": round(elapsed, 1),
+        "cpu_ms_per_s": round(1000 * (cpu_after - cpu_before) / elapsed, 1),
+        "postgres_cpu_ms_per_s": round(1000 * backends / elapsed, 1),
+        "transactions_per_s": round(commits / elapsed, 1),
     }
 
 
@@ -348,9 +393,19 @@ async def run_pipeline_bench(scratch: Scratch, config: PipelineConfig) -> dict[s
             await fleet.wait_until_ready(f"http://127.0.0.1:{port}")
             startup = time.monotonic() - started
             phases = {
-                phase.name: await _run_phase(phase, observer, submitter, fleet)
+                phase.name: await _run_phase(phase, observer, submitter, fleet, config)
                 for phase in config.phases()
             }
+            idle = (
+                await idle_figures(
+                    config.idle,
+                    lambda: sum(fleet.cpu_seconds().values()),
+                    scratch.database_url,
+                    config.idle_settle,
+                )
+                if config.idle
+                else None
+            )
             # Before the processes stop: what they log while shutting down is not the run's.
             errors = logged_errors(data_dir)
         finally:
@@ -365,6 +420,7 @@ async def run_pipeline_bench(scratch: Scratch, config: PipelineConfig) -> dict[s
             "startup_s": round(startup, 1),
             "warmup_s": config.warmup,
             "phases": phases,
+            **({"idle": idle} if idle is not None else {}),
             "last_error": submitter.last_error,
             "errors_logged": errors,
         }

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import platform
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,9 @@ from typing import Annotated, Any
 import typer
 
 from bench.attachment_cost import run_attachment_bench
+from bench.fleet import find_py_spy
 from bench.floor_bench import run_floor_bench
+from bench.idle_bench import run_idle_bench
 from bench.kpi_bench import run_kpi_bench
 from bench.pipeline_bench import FULL, QUICK, PipelineConfig, run_pipeline_bench
 from bench.pipeline_table import pipeline_table
@@ -45,6 +48,8 @@ class Part(StrEnum):
     WEBHOOKS = "webhooks"
     # Not part of `all`: tousu beside the plain event-sourcing peer, interleaved.
     PEER = "peer"
+    # Not part of `all`: what the whole stack costs with nothing to do (30 s, 10 s quick).
+    IDLE = "idle"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
@@ -78,6 +83,13 @@ def bench(
         list[str] | None,
         typer.Option(help="Pipeline: submit over nats, http (repeat for both; default both)."),
     ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Pipeline and peer: py-spy on every process during each measured window, "
+            "one collapsed-stack file a process and window in this folder."
+        ),
+    ] = None,
 ) -> None:
     """Measure the event store, the relay, projection rebuilds, KPI queries, the
     plumbing's CPU floor (a message consumed, a transaction committed) and the
@@ -86,7 +98,10 @@ def bench(
     webhooks' delivery latency at routine load beside the relay's (webhooks);
     print JSON. `peer` (not in `all`) runs the pipeline and the plain
     event-sourcing peer (bench/peer/) in interleaved rounds and prints both,
-    their ratios and the load average beside each.
+    their ratios, what each costs idle and the load average beside each, on a
+    nats-server 2.10 or later (an embedded one when the one given is older).
+    `--profile DIR` (pipeline, peer) records each process with py-spy during
+    each measured window.
 
     Uses TOUSU_DATABASE_URL / TOUSU_NATS_URL, else a running `tousu up`, else
     starts embedded servers in a temporary folder. Every run works in a
@@ -105,8 +120,15 @@ def bench(
         if unknown:
             raise typer.BadParameter(f"unknown channel(s): {', '.join(sorted(unknown))}")
         config = dataclasses.replace(config, channels=tuple(channel))
+    if profile is not None:
+        if find_py_spy() is None:
+            print("py-spy not found (pip install py-spy): not profiling", file=sys.stderr)
+            profile = None
+        else:
+            profile.mkdir(parents=True, exist_ok=True)
+            config = dataclasses.replace(config, profile=profile, profile_label="pipeline")
     if part is Part.PEER:
-        result: dict[str, Any] = run(_peer(quick))
+        result: dict[str, Any] = run(_peer(quick, profile))
     elif part is Part.ATTACHMENTS:  # no servers: the checks, sealing and the data folder
         result = {
             "machine": _machine(),
@@ -153,10 +175,13 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
             # Routine load: 5 routed cases a second for 60 s (5 s quick).
             async with scratch(db_url, nats) as space:
                 result["webhooks"] = await run_webhooks_bench(space, quick)
+        if part is Part.IDLE:
+            async with scratch(db_url, nats) as space:
+                result["idle"] = await run_idle_bench(space, quick)
     return result
 
 
-async def _peer(quick: bool) -> dict[str, Any]:
+async def _peer(quick: bool, profile: Path | None) -> dict[str, Any]:
     # Imported here: the peer needs the `bench` extra (eventsourcing), the rest does not.
     from bench.peer_bench import FULL as PEER_FULL
     from bench.peer_bench import QUICK as PEER_QUICK
@@ -164,7 +189,8 @@ async def _peer(quick: bool) -> dict[str, Any]:
 
     result: dict[str, Any] = {"machine": _machine(), "quick": quick}
     async with _servers() as (db_url, nats):
-        result["peer"] = await run_peer_bench(db_url, nats, PEER_QUICK if quick else PEER_FULL)
+        config = dataclasses.replace(PEER_QUICK if quick else PEER_FULL, profile=profile)
+        result["peer"] = await run_peer_bench(db_url, nats, config)
     return result
 
 
