@@ -722,6 +722,21 @@ class Settings(BaseSettings):
         description="Port where the relay and the NATS services serve /metrics, /healthz and "
         "/readyz. Unset or 0: not served (the gateway serves them on its HTTP port).",
     )
+    relay_checkpoint_interval: float = Field(
+        default=1.0,
+        ge=0,
+        description="Least seconds between the relay's checkpoint writes while it publishes "
+        "(written, too, once this long after its last publish); 0: after every batch. A "
+        "relay that takes over resumes from the events stream's tail, so a checkpoint a "
+        "second behind costs nothing, where one per batch was a write transaction per "
+        "commit at a routine rate.",
+    )
+    chain_seal_interval: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds the relay leader lets commits gather before it seals them into "
+        "the hash chain (one write transaction for all of them; a full batch goes at once).",
+    )
     relay_standby_retry: float = Field(
         default=0.5, gt=0, description="Seconds between a standby relay's tries to lead."
     )

@@ -41,6 +41,7 @@ async def run(settings: Settings) -> None:
                 batch_size=settings.relay_batch_size,
                 idle_recheck=settings.store_idle_recheck,
                 quiet_recheck=settings.store_quiet_recheck,
+                checkpoint_interval=settings.relay_checkpoint_interval,
                 lag_counter=partial(pending_events, store.pool),
             )
             leader = AdvisoryLeader(
@@ -94,6 +95,7 @@ async def _publish_and_seal(relay: Relay, store: PostgresEventStore, settings: S
             store,
             recheck=settings.store_idle_recheck,
             quiet_recheck=settings.store_quiet_recheck,
+            gather=settings.chain_seal_interval,
         )
     )
     try:

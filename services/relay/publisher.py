@@ -33,6 +33,7 @@ from tousu.services.relay.tail import ResumePoint, find_resume_point
 from tousu.shared.events import Envelope
 from tousu.shared.logs import bound_contextvars, get_logger
 from tousu.shared.naming import Naming
+from tousu.shared.store import Wakeup
 from tousu.shared.store.postgres import IdleWait, PostgresEventStore
 
 log = get_logger(__name__)
@@ -124,6 +125,7 @@ class Relay:
         backoff_base: float = 0.1,
         backoff_max: float = 5.0,
         checkpoint: str = CHECKPOINT,
+        checkpoint_interval: float = 0.0,
         lag_counter: LagCounter | None = None,
     ) -> None:
         self._store = store
@@ -138,6 +140,13 @@ class Relay:
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._checkpoint = checkpoint
+        # The checkpoint is written at most this often while publishing, and
+        # once this long after the last publish; the quarantine's released
+        # events are looked for as often.
+        self._checkpoint_interval = checkpoint_interval
+        self._checkpointed = 0  # the position written last
+        self._checkpointed_at = 0.0
+        self._released_checked_at = 0.0
         self._lag_counter = lag_counter
         self._lag_measured_at = 0.0
         self._after: int | None = None  # None: resume from the stream before reading
@@ -157,6 +166,7 @@ class Relay:
         if point.after != point.checkpoint:
             # The stream's word is as good as a PubAck: those events are stored.
             await self._store.set_checkpoint(self._checkpoint, point.after)
+        self._checkpointed, self._checkpointed_at = point.after, time.monotonic()
         self._after = point.after
         self._last_sequence = point.last_sequence
         self._last_event_id = None
@@ -177,7 +187,10 @@ class Relay:
         if self._after is None:
             await self.resume()
         assert self._after is not None
-        await self._republish_released()
+        now = time.monotonic()
+        if now - self._released_checked_at >= self._checkpoint_interval:
+            self._released_checked_at = now
+            await self._republish_released()
         events = await read_items(self._store, self._after, self._batch_size)
         if events:
             await self._publish(events)
@@ -209,7 +222,7 @@ class Relay:
                         backoff = self._backoff_base
                         await self._measure_lag(read)
                         if read < self._batch_size:
-                            await idle.wait(wakeup, read)
+                            await self._wait(idle, wakeup, read)
             except PublishFailed as failed:
                 self._failed(failed)
                 if failed.out_of_sequence or failed.permanent:
@@ -222,6 +235,25 @@ class Relay:
             self._after = None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self._backoff_max)
+
+    async def _wait(self, idle: IdleWait, wakeup: Wakeup, read: int) -> None:
+        """Wait for more to publish; a checkpoint left behind is written once
+        its interval has passed, whether or not more came meanwhile."""
+        due = None
+        if self._after is not None and self._after != self._checkpointed:
+            due = self._checkpoint_interval - (time.monotonic() - self._checkpointed_at)
+            if due <= 0:
+                await self._write_checkpoint()
+                due = None
+        woken = await idle.wait(wakeup, read, at_most=due)
+        if due is not None and not woken and self._after != self._checkpointed:
+            if time.monotonic() - self._checkpointed_at >= self._checkpoint_interval:
+                await self._write_checkpoint()
+
+    async def _write_checkpoint(self) -> None:
+        assert self._after is not None
+        await self._store.set_checkpoint(self._checkpoint, self._after)
+        self._checkpointed, self._checkpointed_at = self._after, time.monotonic()
 
     def _failed(self, failed: PublishFailed) -> None:
         self.stats.failures += 1
@@ -260,7 +292,8 @@ class Relay:
             handled = next(i for i, e in enumerate(events) if e is first_unacked)
         if handled:
             self._after = events[handled - 1].global_position
-            await self._store.set_checkpoint(self._checkpoint, self._after)
+            if time.monotonic() - self._checkpointed_at >= self._checkpoint_interval:
+                await self._write_checkpoint()
         failure = ack_failure or send_failure
         if failure is not None:
             if failure.permanent:

@@ -23,10 +23,20 @@ _RETRY_IN = 1.0  # seconds, after database trouble
 
 
 async def keep_sealed(
-    store: PostgresEventStore, *, recheck: float, quiet_recheck: float, limit: int = 5000
+    store: PostgresEventStore,
+    *,
+    recheck: float,
+    quiet_recheck: float,
+    gather: float = 0.0,
+    limit: int = 5000,
 ) -> None:
     """Seal events as they become readable, until cancelled; a backlog is
-    drained batch after batch without waiting."""
+    drained batch after batch without waiting.
+
+    Woken, it lets ``gather`` seconds of commits gather first: sealing is a
+    write transaction (holding back every reader of the store while it is
+    open), which nobody waits for, so one a second for a trickle of commits
+    rather than one after each."""
     while True:
         try:
             async with store.wakeup() as wakeup:
@@ -35,7 +45,8 @@ async def keep_sealed(
                     async with store.pool.acquire() as conn:
                         sealed = await seal_batch(conn, limit)
                     if sealed < limit:
-                        await idle.wait(wakeup, sealed)
+                        if await idle.wait(wakeup, sealed) and gather:
+                            await asyncio.sleep(gather)
         except _DB_TROUBLE as exc:  # the relay's own checks deal with the database
             log.warning("sealing events failed; retrying", error=repr(exc))
         await asyncio.sleep(_RETRY_IN)

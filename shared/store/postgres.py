@@ -387,9 +387,12 @@ class IdleWait:
             return self._recheck
         return self._quiet_recheck
 
-    async def wait(self, wakeup: Wakeup, found: int) -> bool:
-        """Wait for a NOTIFY or the timeout; True when woken."""
+    async def wait(self, wakeup: Wakeup, found: int, at_most: float | None = None) -> bool:
+        """Wait for a NOTIFY or the timeout (``at_most`` seconds if sooner);
+        True when woken."""
         timeout = await self.timeout(found)
+        if at_most is not None:
+            timeout = min(timeout, at_most)
         if not wakeup.lost:
             self._woken = await wakeup.wait(timeout)
         if wakeup.lost:

@@ -32,6 +32,7 @@ from tousu.shared.naming import Naming
 from tousu.shared.nats_setup import ensure_streams
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
+from tousu.shared.tasks import cancel_and_wait
 
 REPO = Path(__file__).resolve().parents[2]
 RELAY_SESSIONS = "tousu-relay pid=%"
@@ -495,3 +496,51 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+async def test_the_checkpoint_is_written_once_an_interval_not_with_every_batch(
+    settings: Settings,
+    store: PostgresEventStore,
+    js: JetStreamContext,
+    nats_client: NatsClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trickle of commits is a batch each: a checkpoint write each was a write
+    transaction per commit. Within the interval the batches go out without
+    one; once the relay has had nothing more to publish for the interval, the
+    checkpoint it left behind is written (and the lag read from it is 0)."""
+    naming = settings.naming
+    writes: list[int] = []
+    set_checkpoint = store.set_checkpoint
+
+    async def counted(name: str, position: int) -> None:
+        writes.append(position)
+        await set_checkpoint(name, position)
+
+    monkeypatch.setattr(store, "set_checkpoint", counted)
+    interval = 2.0
+    relay = Relay(store, nats_client, naming, checkpoint_interval=interval, idle_recheck=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        started = time.monotonic()
+        for n in range(1, 11):  # ten commits, each published as its own batch
+            await store.append(complaint_stream(uuid.uuid4()), 0, new_events(1))
+
+            async def published(n: int = n) -> bool:
+                return relay.stats.published == n
+
+            await eventually(published, f"{n} published")
+        # One an interval at most (the ten would each have had one).
+        assert len(writes) <= 1 + (time.monotonic() - started) // interval < 10
+        last = relay.stats.last_position
+
+        async def written() -> bool:
+            return await store.get_checkpoint("relay") == last
+
+        await eventually(written, "the checkpoint written once idle", timeout=10)
+        assert writes[-1] == last
+    finally:
+        await cancel_and_wait(task)
+    assert_published_exactly_once_in_order(
+        await stored_in_commit_order(store), await stream_messages(js, naming), naming
+    )

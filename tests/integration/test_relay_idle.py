@@ -184,3 +184,31 @@ async def test_the_sealer_seals_on_notify_and_rechecks_only_what_is_held_back(
         await eventually(watched.waiting_quietly, "the sealer to wait quietly at last", 15)
     finally:
         await cancel_and_wait(sealer)
+
+
+async def test_the_sealer_lets_a_trickle_of_commits_gather_into_one_seal(
+    store: PostgresEventStore,
+) -> None:
+    """Sealing is a write transaction: woken by a commit, the sealer waits
+    ``gather`` seconds, so commits made meanwhile are sealed with it, in one."""
+    watched = Watched(store)
+    sealer = asyncio.create_task(
+        keep_sealed(watched, recheck=RECHECK, quiet_recheck=QUIET, gather=1.0)
+    )
+    try:
+        await eventually(watched.waiting_quietly, "the sealer to wait quietly", 15)
+        quiet = len(watched.timeouts)
+        for _ in range(5):  # within the gather time of the first
+            await store.append(complaint_stream(uuid.uuid4()), 0, events(1))
+
+        async def sealed() -> bool:
+            return await _sealed(store) == 5
+
+        await eventually(sealed, "the five sealed", 30)
+        rows = await store.pool.fetch("SELECT DISTINCT xmin::text FROM event_seals")
+        # One transaction sealed them all; two if one of them was still held
+        # back behind another transaction on the shared server at the time.
+        assert len(rows) <= 2
+        assert len(watched.timeouts) > quiet
+    finally:
+        await cancel_and_wait(sealer)
