@@ -187,11 +187,13 @@ class Relay:
         if self._after is None:
             await self.resume()
         assert self._after is not None
+        events = await read_items(self._store, self._after, self._batch_size)
         now = time.monotonic()
-        if now - self._released_checked_at >= self._checkpoint_interval:
+        # Looked for when woken with nothing new to publish (a release sends
+        # a NOTIFY of its own), and at least once an interval while busy.
+        if not events or now - self._released_checked_at >= self._checkpoint_interval:
             self._released_checked_at = now
             await self._republish_released()
-        events = await read_items(self._store, self._after, self._batch_size)
         if events:
             await self._publish(events)
         return len(events)
