@@ -147,6 +147,10 @@ class Relay:
         self._checkpointed = 0  # the position written last
         self._checkpointed_at = 0.0
         self._released_checked_at = 0.0
+        # Whether an event read may be in the quarantine already: looked up on
+        # resuming (only a leader sets events aside), so a relay whose
+        # quarantine is empty does not ask with every batch.
+        self._quarantine_in_use = True
         self._lag_counter = lag_counter
         self._lag_measured_at = 0.0
         self._after: int | None = None  # None: resume from the stream before reading
@@ -167,6 +171,7 @@ class Relay:
             # The stream's word is as good as a PubAck: those events are stored.
             await self._store.set_checkpoint(self._checkpoint, point.after)
         self._checkpointed, self._checkpointed_at = point.after, time.monotonic()
+        self._quarantine_in_use = await quarantine.in_use(self._store.pool)
         self._after = point.after
         self._last_sequence = point.last_sequence
         self._last_event_id = None
@@ -306,7 +311,11 @@ class Relay:
 
     async def _sendable(self, events: list[Item]) -> list[tuple[Envelope, OutgoingMessage]]:
         """The events' messages, less those in the quarantine and those set aside now."""
-        held = await quarantine.handled_among(self._store.pool, [e.event_id for e in events])
+        held = (
+            await quarantine.handled_among(self._store.pool, [e.event_id for e in events])
+            if self._quarantine_in_use
+            else set()
+        )
         outgoing: list[tuple[Envelope, OutgoingMessage]] = []
         for envelope in events:
             if envelope.event_id in held:
@@ -332,6 +341,7 @@ class Relay:
 
     async def _set_aside(self, envelope: Item, reason: str, detail: str) -> None:
         await quarantine.set_aside(self._store.pool, envelope, reason, detail)
+        self._quarantine_in_use = True
         self.stats.quarantined += 1
         with bound_contextvars(event_id=str(envelope.event_id)):
             log.error(

@@ -128,6 +128,11 @@ async def handled_among(db: Db, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID
     return {row["event_id"] for row in rows}
 
 
+async def in_use(db: Db) -> bool:
+    """Whether the quarantine holds any entry at all, whatever its status."""
+    return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM relay_quarantine)"))
+
+
 async def open_count(db: Db) -> int:
     """Events set aside and not (yet) published: what ``/readyz`` and ``/metrics`` show."""
     return int(

@@ -544,3 +544,31 @@ async def test_the_checkpoint_is_written_once_an_interval_not_with_every_batch(
     assert_published_exactly_once_in_order(
         await stored_in_commit_order(store), await stream_messages(js, naming), naming
     )
+
+
+async def test_with_nothing_ever_set_aside_the_relay_does_not_ask_the_quarantine_each_batch(
+    settings: Settings,
+    store: PostgresEventStore,
+    js: JetStreamContext,
+    nats_client: NatsClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[int] = []
+    handled_among = quarantine.handled_among
+
+    async def counted(db: object, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        asked.append(len(event_ids))
+        return await handled_among(db, event_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quarantine, "handled_among", counted)
+    for _ in range(3):
+        await store.append(complaint_stream(uuid.uuid4()), 0, new_events(5))
+    await eventually(lambda: readable(store, 15), "15 readable events", 10)
+    relay = Relay(store, nats_client, settings.naming, batch_size=5)
+    assert await relay.run_until_caught_up() == 15
+    assert asked == []
+    assert_published_exactly_once_in_order(
+        await stored_in_commit_order(store),
+        await stream_messages(js, settings.naming),
+        settings.naming,
+    )
