@@ -12,6 +12,8 @@ from tousu.shared.naming import Naming
 from tousu.shared.store import UnitOfWork
 
 Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+# Whether an event may call for the handler at all, answered from memory.
+Wants = Callable[[Envelope], bool]
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -41,6 +43,11 @@ class Consumer:
 
     ``reads_streams``: the handler reads its event's stream; a batch's
     streams are then read in one query before its handlers run.
+
+    ``wants``: asked before any transaction; an event it turns down is acked
+    with no transaction and no tracking row, as an event of another type is.
+    Only where the handler would write nothing for such an event (implies
+    ``record_no_ops=False``). A ``tousu dlq retry`` replay is not asked.
     """
 
     def __init__(
@@ -58,6 +65,7 @@ class Consumer:
         ack_wait: float = 30.0,
         record_no_ops: bool = True,
         reads_streams: bool = False,
+        wants: Wants | None = None,
     ) -> None:
         if not _NAME.match(name):
             raise ValueError(f"consumer name {name!r} must match {_NAME.pattern}")
@@ -72,6 +80,9 @@ class Consumer:
         self.ack_wait = ack_wait
         self.record_no_ops = record_no_ops
         self.reads_streams = reads_streams
+        self.wants = wants
+        if wants is not None and record_no_ops:
+            raise ValueError(f"consumer {name}: wants= needs record_no_ops=False")
 
     async def handle(self, envelope: Envelope, uow: UnitOfWork) -> None:
         if self._handler is None:

@@ -74,6 +74,10 @@ class MessageProcessor:
             with bound_contextvars(consumer=self.consumer.name, msg_id=msg_id):
                 return await self._settler.dead_letter(msg, exc, replay=replay)
 
+        wants = self.consumer.wants
+        if not replay and wants is not None and not wants(envelope):
+            await self._settler.handled(msg)  # nothing to do: no transaction
+            return Outcome.HANDLED
         try:
             if replay:  # one at a time, as the operator asked for it
                 outcome = await self._handle_once(envelope)

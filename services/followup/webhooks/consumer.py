@@ -26,6 +26,7 @@ import asyncpg
 from prometheus_client import CollectorRegistry, Gauge
 
 from tousu.services.followup.webhooks import payload
+from tousu.services.followup.webhooks.active import ActiveDepartments
 from tousu.services.followup.webhooks.deliveries import (
     WEBHOOKS_CHANNEL,
     delivery_for,
@@ -48,7 +49,10 @@ CONSUMER = "webhooks"
 EVENT_TYPES = payload.EVENT_TYPES
 
 
-def webhooks_consumer() -> Consumer:
+def webhooks_consumer(active: ActiveDepartments | None = None) -> Consumer:
+    """``active``: the departments with an active webhook, kept in memory, so
+    that the events of the others are acked with no transaction."""
+
     async def handle(envelope: Envelope, uow: UnitOfWork) -> None:
         department = payload.target(envelope)
         if department is None:
@@ -65,7 +69,13 @@ def webhooks_consumer() -> Consumer:
     # Deliveries are at least once (their id makes a repeat harmless): an
     # event that needed none is not tracked, so a deployment without webhooks
     # commits read-only transactions here.
-    return Consumer(CONSUMER, handle, event_types=EVENT_TYPES, record_no_ops=False)
+    return Consumer(
+        CONSUMER,
+        handle,
+        event_types=EVENT_TYPES,
+        record_no_ops=False,
+        wants=active.wants if active is not None else None,
+    )
 
 
 def _enqueuer(envelope: Envelope, department: str) -> Callable[[Connection], Awaitable[None]]:

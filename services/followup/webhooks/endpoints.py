@@ -23,6 +23,9 @@ from tousu.services.followup.webhooks.signing import new_secret
 from tousu.shared.privacy.crypto import master_key, open_box, seal
 from tousu.shared.store.postgres import Connection
 
+# NOTIFY'd after a webhook is added or removed.
+CHANGED = "tousu_webhooks_changed"
+
 _DEPARTMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -103,6 +106,7 @@ async def add(
             f"{department} has a webhook already: `tousu webhooks add {department} URL "
             "--replace` gives it a new URL and secret"
         )
+    await announce(conn)
     return secret
 
 
@@ -115,7 +119,10 @@ async def remove(conn: Connection | asyncpg.Pool, department: str) -> bool:
         "UPDATE department_webhooks SET active = false WHERE department = $1 AND active",
         department,
     )
-    return status.rsplit(" ", 1)[-1] != "0"
+    removed = status.rsplit(" ", 1)[-1] != "0"
+    if removed:
+        await announce(conn)
+    return removed
 
 
 async def list_endpoints(conn: Connection | asyncpg.Pool) -> list[Endpoint]:
@@ -124,6 +131,17 @@ async def list_endpoints(conn: Connection | asyncpg.Pool) -> list[Endpoint]:
         "ORDER BY department"
     )
     return [Endpoint(**dict(r)) for r in rows]
+
+
+async def active_departments(conn: Connection | asyncpg.Pool) -> frozenset[str]:
+    rows = await conn.fetch("SELECT department FROM department_webhooks WHERE active")
+    return frozenset(r["department"] for r in rows)
+
+
+async def announce(conn: Connection | asyncpg.Pool) -> None:
+    """Tell every followup process that the active webhooks changed
+    (services/followup/webhooks/active.py)."""
+    await conn.execute("SELECT pg_notify($1, '')", CHANGED)
 
 
 async def is_active(conn: Connection | asyncpg.Pool, department: str) -> bool:
