@@ -179,7 +179,7 @@ def notifier(render: NoticeRenderer) -> Consumer:
             return
         uow.defer(_enqueuer(envelope, history, notice))
         uow.wake_after_commit(OUTBOX_CHANNEL)
-        log.debug("notice enqueued", kind=notice.kind, tracking_no=state.tracking_no)
+        log.info("notice enqueued", kind=notice.kind, tracking_no=state.tracking_no)
 
     # What it writes is decided by the history up to the event alone, so an
     # event that called for no notice calls for none when redelivered: it

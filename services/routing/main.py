@@ -39,7 +39,7 @@ def auto_routing(runtime: Runtime, rules: RuleSet) -> Consumer:
         # again on the stream as it is now.
         await runtime.executor.execute_in(uow, complaint_id, command, history=history)
         if isinstance(command, c.RouteComplaint):
-            log.debug("routed", department=command.department, rule_id=command.rule_id)
+            log.info("routed", department=command.department, rule_id=command.rule_id)
         else:
             log.warning("no department left to route to", kind=command.kind)
 
