@@ -92,6 +92,18 @@ class Fleet:
             {name: proc.pid for name, proc in self.processes.items()}, folder, label, seconds
         )
 
+    async def wait_quiet(self, *, busy_ms_per_s: float = 30.0, timeout: float = 60.0) -> float:
+        """Wait until the processes together use less than ``busy_ms_per_s`` of CPU
+        over a second (what a load left behind — notices to send, projections to
+        catch up — is done), at most ``timeout`` seconds; the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            before = sum(self.cpu_seconds().values())
+            await asyncio.sleep(1.0)  # the measured second itself
+            if 1000 * (sum(self.cpu_seconds().values()) - before) < busy_ms_per_s:
+                break
+        return round(time.monotonic() - started, 1)
+
     def stop(self, timeout: float = 15.0) -> None:
         for proc in self.processes.values():
             if proc.poll() is None:

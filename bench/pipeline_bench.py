@@ -176,6 +176,9 @@ async def _run_phase(
     fleet: Fleet,
     config: PipelineConfig | None = None,
 ) -> dict[str, Any]:
+    # Each phase starts on a quiet system: what the one before left to do
+    # (its notices, the projections' catch-up) is not this phase's cost.
+    settled = await fleet.wait_quiet(timeout=phase.drain)
     send = submitter.sender(phase.channel)
     tasks: set[asyncio.Task[None]] = set()
     in_window: set[str] = set()
@@ -262,6 +265,7 @@ async def _run_phase(
     routed_in_window = in_the_window(observer.routed_at)
     return {
         "channel": phase.channel,
+        "settled_before_s": settled,
         "offered": "flat out" if phase.rate is None else f"{phase.rate:g}/s",
         "in_flight_cap": observer.cap,
         "window_s": phase.window,
@@ -396,16 +400,17 @@ async def run_pipeline_bench(scratch: Scratch, config: PipelineConfig) -> dict[s
                 phase.name: await _run_phase(phase, observer, submitter, fleet, config)
                 for phase in config.phases()
             }
-            idle = (
-                await idle_figures(
+            idle = None
+            if config.idle:
+                # Idle once the load's work is done, however long that takes.
+                quiet = await fleet.wait_quiet(timeout=max(p.drain for p in config.phases()))
+                idle = await idle_figures(
                     config.idle,
                     lambda: sum(fleet.cpu_seconds().values()),
                     scratch.database_url,
                     config.idle_settle,
                 )
-                if config.idle
-                else None
-            )
+                idle["settled_before_s"] = quiet
             # Before the processes stop: what they log while shutting down is not the run's.
             errors = logged_errors(data_dir)
         finally:

@@ -48,9 +48,8 @@ def test_bench_peer_quick_prints_both_and_ratios(child_env: dict[str, str]) -> N
             assert figures["flat_out_complaints_per_s"] > 0
             assert figures["at_rate_p50_ms"] <= figures["at_rate_p99_ms"]
             assert figures["at_rate_transactions_per_complaint"] > 0
-            # Idle: measured for both; an idle peer may spend too little to see in 2 s.
+            # Idle: measured for both; either may spend too little to see in 2 s.
             assert all(figures[key] >= 0 for key in IDLE)
-        assert r["tousu"]["idle_cpu_ms_per_s"] > 0
         for side in ("tousu", "peer"):
             idle = r["detail"][side]["idle"]
             assert idle["window_s"] >= 2 and idle["cpu_ms_per_s"] >= 0
@@ -71,3 +70,5 @@ def test_bench_peer_quick_prints_both_and_ratios(child_env: dict[str, str]) -> N
             assert phase["latency_ms"]["routed"]["n"] == phase["submitted"]
         for phase in r["detail"]["tousu"]["phases"].values():
             assert phase["errors"] == 0 and phase["unfinished"] == 0
+            # Each phase started once the one before had left a quiet stack.
+            assert phase["settled_before_s"] >= 1
