@@ -12,12 +12,10 @@ durable message settled by one ``Settler``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import platform
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -50,6 +48,7 @@ from tousu.shared.observability import (
 from tousu.shared.observability.consumer_lag import ConsumerLag, consumer_durables
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
+from tousu.shared.tasks import stop_on_signals
 
 T = TypeVar("T")
 
@@ -277,24 +276,12 @@ async def serve(app: FastStream) -> None:
     FastStream's own ``run`` looks at its exit flag every 0.1 s: ten wake-ups
     a second in every idle service, most of a quiet stack's CPU. Here the
     signal itself ends the wait."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            continue
-        installed.append(sig)
-    try:
+    with stop_on_signals() as stop:
         await app.start()
         try:
             await stop.wait()
         finally:
             await app.stop()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 async def run_service(settings: Settings, spec: ServiceSpec) -> None:

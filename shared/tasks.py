@@ -1,12 +1,34 @@
-"""Stopping a task for sure."""
+"""Stopping a task for sure, and stopping on a signal."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+import signal
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 _RECANCEL_EVERY = 0.1
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event set on SIGTERM or SIGINT while the ``with`` lasts (the loop's
+    handlers for them are this block's, and are removed after it)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            continue
+        installed.append(sig)
+    try:
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 async def run_until(work: Awaitable[None], stop: asyncio.Event) -> bool:

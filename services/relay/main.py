@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Coroutine
 from functools import partial
 from typing import Any
@@ -19,7 +18,7 @@ from tousu.shared.nats_setup import connect, ensure_streams
 from tousu.shared.observability import database_check, nats_check, process_registry, serve_endpoint
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
-from tousu.shared.tasks import cancel_and_wait, run_until
+from tousu.shared.tasks import cancel_and_wait, run_until, stop_on_signals
 
 log = get_logger(__name__)
 
@@ -106,18 +105,6 @@ async def _publish_and_seal(relay: Relay, store: PostgresEventStore, settings: S
 
 async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
     """Run ``work`` until SIGTERM or SIGINT; it has stopped when this returns."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-            continue
-        installed.append(sig)
-    try:
+    with stop_on_signals() as stop:
         if await run_until(work, stop):
             log.info("relay stopped on signal")
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
