@@ -55,8 +55,10 @@ class _MasterKey:
 
     def __call__(self) -> bytes:
         configured = os.environ.get(MASTER_KEY_ENV, "").strip()
-        folder = os.environ.get("TOUSU_DATA_DIR") or "./var"
-        return _master(configured, folder, os.getcwd() if not os.path.isabs(folder) else "")
+        # As Settings reads the data folder, without building all settings;
+        # a relative one is the working directory's (joined, not resolved).
+        folder = os.path.join(os.getcwd(), os.environ.get("TOUSU_DATA_DIR") or "./var")
+        return _master(configured, folder)
 
     def cache_clear(self) -> None:
         _stored.cache_clear()
@@ -65,18 +67,13 @@ class _MasterKey:
 
 
 @cache
-def _master(configured: str, folder: str, cwd: str) -> bytes:
+def _master(configured: str, folder: str) -> bytes:
     if configured:
         return _stretched(configured.encode())
-    return _stretched(_stored(_data_dir() / MASTER_KEY_FILE))
+    return _stretched(_stored(Path(folder).resolve() / MASTER_KEY_FILE))
 
 
 master_key = _MasterKey()
-
-
-def _data_dir() -> Path:
-    # As Settings reads it, without building (and validating) all settings.
-    return Path(os.environ.get("TOUSU_DATA_DIR") or "./var").resolve()
 
 
 @cache
