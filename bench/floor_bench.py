@@ -63,13 +63,27 @@ async def _messages(
     }
 
 
+class _Acks:
+    """The consumer's whole work either way: ack, count, say when all are in."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.handled = 0
+        self.done = asyncio.Event()
+
+    async def ack(self, msg: Msg) -> None:
+        await msg.ack()
+        self.handled += 1
+        if self.handled == self.count:
+            self.done.set()
+
+
 async def _by_faststream(
     space: Scratch, subject: str, durable: str, count: int
 ) -> tuple[float, float]:
     # No logger: this process's stdout is the JSON result.
     broker = NatsBroker(space.nats_url, name="tousu-bench-floor-consumer", logger=None)
-    handled = 0
-    done = asyncio.Event()
+    acks = _Acks(count)
 
     @broker.subscriber(
         subject,
@@ -81,16 +95,12 @@ async def _by_faststream(
         no_reply=True,
     )
     async def consume(msg: Any) -> None:
-        nonlocal handled
-        await msg.ack()
-        handled += 1
-        if handled == count:
-            done.set()
+        await acks.ack(msg)
 
     cpu, started = time.process_time(), time.perf_counter()
     await broker.start()
     try:
-        await asyncio.wait_for(done.wait(), timeout=120)
+        await asyncio.wait_for(acks.done.wait(), timeout=120)
     finally:
         cpu, elapsed = time.process_time() - cpu, time.perf_counter() - started
         await broker.stop()
@@ -101,28 +111,19 @@ async def _by_pull_loop(
     space: Scratch, subject: str, durable: str, count: int
 ) -> tuple[float, float]:
     nc = await connect(space.nats_url, name="tousu-bench-floor-consumer")
-    handled = 0
-    done = asyncio.Event()
-
-    async def consume(msg: Msg) -> None:
-        nonlocal handled
-        await msg.ack()
-        handled += 1
-        if handled == count:
-            done.set()
-
+    acks = _Acks(count)
     config = consumer_config(durable, [subject], DeliverPolicy.ALL, 30.0)
     cpu, started = time.process_time(), time.perf_counter()
     await nc.jetstream().add_consumer(space.naming.events_stream, config)
     loop = PullLoop(
         nc,
-        PullRoute(space.naming.events_stream, durable, consume),
+        PullRoute(space.naming.events_stream, durable, acks.ack),
         batch=100,
         timeout=FETCH_TIMEOUT,
     )
     await loop.start()
     try:
-        await asyncio.wait_for(done.wait(), timeout=120)
+        await asyncio.wait_for(acks.done.wait(), timeout=120)
     finally:
         cpu, elapsed = time.process_time() - cpu, time.perf_counter() - started
         await loop.stop()
