@@ -65,13 +65,16 @@ ON CONFLICT DO NOTHING
 RETURNING consumer, event_id
 """
 
-_READ_ALL = f"""
-SELECT {_COLUMNS} FROM events
+# read_all's order and horizon: after ($1 tx_id, $2 position), at most $3.
+_NEXT_IN_COMMIT_ORDER = """
+FROM events
 WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY tx_id, global_position
 LIMIT $3
 """
+_READ_ALL = f"SELECT {_COLUMNS} {_NEXT_IN_COMMIT_ORDER}"
+_READ_POSITIONS = f"SELECT stream_id, global_position {_NEXT_IN_COMMIT_ORDER}"
 
 
 # Committed events read_all cannot reach yet (see held_back); an index scan
@@ -243,6 +246,16 @@ async def _read_stream(
         from_version,
     )
     return [_envelope(r) for r in rows]
+
+
+async def read_positions(
+    conn: Connection, after_tx: int, after: int, limit: int
+) -> list[tuple[str, int]]:
+    """(stream, position) of what ``read_all`` would return after the event at
+    (``after_tx``, ``after``), without the events: for a reader that reads
+    them with their whole streams (the live projections)."""
+    rows = await conn.fetch(_READ_POSITIONS, after_tx, after, limit)
+    return [(r["stream_id"], r["global_position"]) for r in rows]
 
 
 async def read_streams(conn: Connection, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:

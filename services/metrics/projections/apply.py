@@ -13,7 +13,7 @@ from tousu.shared.events import Envelope
 from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.store import EventStore
 from tousu.shared.store.errors import UnknownPosition
-from tousu.shared.store.postgres import Connection, read_streams
+from tousu.shared.store.postgres import Connection, read_positions, read_streams
 
 CalendarSource = Callable[[], WorkdayCalendar]
 
@@ -23,17 +23,6 @@ class Step:
     position: int  # the last event taken, or the position started from
     events: int
 
-
-# The store's ``read_all`` order and horizon (docs/architecture.md, "The event
-# store"), reading only what a live step needs of each event: its stream and
-# position. The events themselves are read with their whole streams.
-_NEXT = """
-SELECT stream_id, global_position FROM events
-WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx_id, global_position
-LIMIT $3
-"""
 
 # Whether anything is readable past the one of the named projections (those
 # at the schema version given) that is furthest behind: one statement, a few
@@ -83,8 +72,7 @@ async def next_events(conn: Connection, after: Place, limit: int) -> list[tuple[
     """
     if after.position and after.tx_id is None:
         raise UnknownPosition(f"no event at global position {after.position}")
-    rows = await conn.fetch(_NEXT, after.tx_id or 0, after.position, limit)
-    return [(r["stream_id"], r["global_position"]) for r in rows]
+    return await read_positions(conn, after.tx_id or 0, after.position, limit)
 
 
 @dataclass(frozen=True)
