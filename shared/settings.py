@@ -516,6 +516,64 @@ class RateSection(Section):
         return value
 
 
+class QualitySection(Section):
+    """The supervision office's checks beyond deadlines (docs/quality.md): the
+    periodic inspection sample, improvement items, hotspot alerts and the
+    appraisal scheme."""
+
+    env_prefix = "TOUSU_QUALITY_"
+
+    inspection_share: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Share of each department's closed cases of a month drawn for the "
+        "quality inspection (抽查), besides every reopened case and every case with a "
+        "late entry.",
+    )
+    inspection_minimum: int = Field(
+        default=2,
+        ge=0,
+        le=1000,
+        description="Fewest cases drawn per department (all of them when it closed fewer).",
+    )
+    improvement_days: int = Field(
+        default=20,
+        ge=1,
+        le=250,
+        description="Working days a department has to carry out an improvement (改进措施) "
+        "its result feedback promised, counted from the feedback.",
+    )
+    hotspot_threshold: float = Field(
+        default=2.0,
+        gt=1,
+        le=100,
+        description="A group's complaints in a week or month at least this many times the "
+        "mean of the periods before raise a hotspot alert (热点预警).",
+    )
+    hotspot_min_count: int = Field(
+        default=5,
+        ge=1,
+        description="Fewest complaints in the period for a rise to count as a hotspot.",
+    )
+    hotspot_baseline_periods: int = Field(
+        default=4,
+        ge=1,
+        le=52,
+        description="How many periods before the one looked at make the comparison.",
+    )
+    hotspot_interval: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds between the metrics service's looks for hotspots.",
+    )
+    appraisal_scheme: Path | None = Field(
+        default=None,
+        description="An operator's appraisal scheme file (all its versions) instead of the "
+        "packaged one (services/metrics/appraisal/data/appraisal.yaml).",
+    )
+
+
 class EmbeddedSection(Section):
     """The servers `tousu up` starts when no URLs are configured. A busy default
     port is replaced by a spare one; a busy configured port is an error."""
@@ -897,6 +955,11 @@ class Settings(BaseSettings):
         default_factory=AttachmentsSection,
         description="Files attached to a case's steps: limits, and where they are kept "
         "(docs/attachments.md).",
+    )
+    quality: QualitySection = Field(
+        default_factory=QualitySection,
+        description="The supervision office's inspection sample, improvement items, hotspot "
+        "alerts and appraisal scheme (docs/quality.md).",
     )
     embedded: EmbeddedSection = Field(
         default_factory=EmbeddedSection,

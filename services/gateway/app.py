@@ -28,6 +28,7 @@ from tousu.services.gateway.open311.routes import open311_router
 from tousu.services.gateway.openapi_problems import document_problems
 from tousu.services.gateway.problems import install_problem_handlers
 from tousu.services.gateway.public.routes import public_router
+from tousu.services.gateway.quality import quality_router
 from tousu.services.gateway.schemas import schemas_router
 from tousu.services.gateway.throttle import RateLimitMiddleware, Throttle
 from tousu.services.gateway.web.public import static_files, web_public_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(notices_router(settings))
     app.include_router(open311_router(settings))
     app.include_router(metrics_router())
+    app.include_router(quality_router())
     app.include_router(asyncapi_router(settings))
     app.include_router(schemas_router())
     app.include_router(web_public_router(settings))

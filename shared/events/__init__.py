@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tousu.shared.events import quality as _quality  # noqa: F401  (registers the office's event types)
 from tousu.shared.events import types as _types  # noqa: F401  (registers every event type)
 from tousu.shared.events.base import EventData, UnknownEventType, model_for
 from tousu.shared.events.envelope import (

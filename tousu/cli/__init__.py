@@ -45,6 +45,10 @@ _COMMAND_MODULES = (
     "tousu.cli.schemas_cmds",
     "tousu.cli.import_cmds",
     "tousu.cli.credentials_cmds",
+    "tousu.cli.inspection_cmds",
+    "tousu.cli.improvements_cmds",
+    "tousu.cli.appraisal_cmds",
+    "tousu.cli.hotspots_cmds",
 )
 
 

@@ -7,7 +7,17 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from tousu.services.gateway.web.context import Web
-from tousu.services.gateway.web.staff import cases, dashboard, intake, session, workbench, worklists
+from tousu.services.gateway.web.staff import (
+    appraisal,
+    cases,
+    dashboard,
+    improvements,
+    inspection,
+    intake,
+    session,
+    workbench,
+    worklists,
+)
 from tousu.shared.settings import Settings
 
 
@@ -17,7 +27,17 @@ def staff_router(settings: Settings) -> APIRouter:
     route_class = session.staff_route_class(Web.create(settings))
     router = APIRouter(prefix="/staff", include_in_schema=False, route_class=route_class)
     router.add_api_route("", session.staff_home, methods=["GET"])
-    for part in (session, cases, workbench, intake, dashboard, worklists):
+    for part in (
+        session,
+        cases,
+        workbench,
+        intake,
+        dashboard,
+        worklists,
+        inspection,
+        improvements,
+        appraisal,
+    ):
         sub = part.router(settings)
         for route in sub.routes:
             if type(route) is APIRoute:

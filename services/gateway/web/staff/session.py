@@ -83,6 +83,14 @@ NAV: Final[tuple[tuple[str, str, frozenset[StaffRole]], ...]] = (
     # The worklists (docs/supervision-web.md).
     ("/staff/follow-ups", N_("Follow-ups"), frozenset({"operator", "supervisor", "admin"})),
     ("/staff/supervision", N_("Supervision items"), frozenset({"supervisor", "admin"})),
+    # The office's quality work (docs/quality.md).
+    ("/staff/inspection", N_("Quality inspection"), frozenset({"supervisor", "admin"})),
+    (
+        "/staff/improvements",
+        N_("Improvement tracking"),
+        frozenset({"handler", "dept_head", "supervisor", "admin"}),
+    ),
+    ("/staff/appraisal", N_("Appraisal"), frozenset({"dept_head", "supervisor", "admin"})),
 )
 
 BAD_LOGIN = N_("Incorrect username or password.")

@@ -1,0 +1,9 @@
+"""The staff API of the appraisal part (docs/quality.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def router() -> APIRouter:
+    return APIRouter()

@@ -1,0 +1,3 @@
+"""`tousu appraisal` (docs/quality.md)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`tousu hotspots` (docs/quality.md)."""
+
+from __future__ import annotations

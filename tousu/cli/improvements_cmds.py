@@ -1,0 +1,3 @@
+"""`tousu improvements` (docs/quality.md)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`tousu inspection` (docs/quality.md)."""
+
+from __future__ import annotations
