@@ -88,7 +88,8 @@ class ImprovementItemOpened(EventData):
     index: int = Field(ge=1)  # its place among the round's improvements
     department: str
     owner: str | None = None
-    text: str = Field(min_length=1, max_length=2000)
+    # As long as the feedback's text allows (one unnumbered paragraph is one item).
+    text: str = Field(min_length=1, max_length=20_000)
     due_at: AwareDatetime
     working_days: int = Field(ge=1)
 
