@@ -17,9 +17,15 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from tousu.shared.application.case_read import CaseFacts, CaseRequest
+from tousu.shared.application.improvement_close import (
+    CloseImprovementRequest,
+    ImprovementClosed,
+)
+from tousu.shared.application.inspection import DrawResult, ReviewResult
 from tousu.shared.application.results import SubmitResult
 from tousu.shared.application.status_read import StatusRequest, StatusResult
 from tousu.shared.domain import commands as c
+from tousu.shared.domain.inspection import DrawInspection, ReviewInspection
 from tousu.shared.events import types as ev
 from tousu.shared.intake.submission import Submission, SubmitRequest
 from tousu.shared.naming import Naming
@@ -168,7 +174,25 @@ METRICS = ServiceEntry(
         "case": RequestEntry("metrics case", CaseRequest, result=CaseFacts),
         # Where a complaint stands, for the channel that filed it (WeChat's 查询).
         "status": RequestEntry("metrics status", StatusRequest, result=StatusResult),
+        # The owning department closes an improvement item (整改跟踪) with its
+        # evidence; a department's system closes its own department's.
+        "improvement-close": RequestEntry(
+            "metrics improvement-close", CloseImprovementRequest, result=ImprovementClosed
+        ),
+        # The quality inspection (质量检查/抽查): a month's sample, drawn once,
+        # and a reviewer's scores of one sampled case (trusted senders only).
+        "inspection-draw": RequestEntry(
+            "metrics inspection-draw", DrawInspection, result=DrawResult
+        ),
+        "inspection-review": RequestEntry(
+            "metrics inspection-review", ReviewInspection, result=ReviewResult
+        ),
     },
+    consumers=(
+        # A result feedback's 改进措施, one improvement item each
+        # (services/metrics/improvements/opening.py).
+        ConsumerEntry("improvements", ("ResultFeedbackSent",)),
+    ),
 )
 
 CATALOGUE: Mapping[str, ServiceEntry] = {

@@ -82,8 +82,9 @@ DEPARTMENT_COMMANDS = frozenset(
 
 
 # Other requests a department's system may send: reading its own cases
-# (metrics answers for its department only).
-DEPARTMENT_REQUESTS = frozenset({("metrics", "case")})
+# (metrics answers for its department only), closing its own department's
+# improvement items (the domain confines it as it does a handler).
+DEPARTMENT_REQUESTS = frozenset({("metrics", "case"), ("metrics", "improvement-close")})
 # What a channel's adapter may send: a submission, and where a complaint it
 # filed stands (WeChat's 查询).
 CHANNEL_REQUESTS = frozenset({("intake", "submit"), ("metrics", "status")})
