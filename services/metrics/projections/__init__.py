@@ -1,12 +1,18 @@
-"""The metrics service's projections: ``case_view``, ``kpi_facts`` and
-``supervision_items``."""
+"""The metrics service's projections: ``case_view``, ``kpi_facts``,
+``supervision_items`` and ``complaint_terms``."""
 
 from tousu.services.metrics.projections.base import Projection
 from tousu.services.metrics.projections.case_view import CaseView
+from tousu.services.metrics.projections.complaint_terms import ComplaintTerms
 from tousu.services.metrics.projections.kpi_facts import KpiFacts
 from tousu.services.metrics.projections.supervision_items import SupervisionItems
 
-PROJECTIONS: tuple[Projection, ...] = (CaseView(), KpiFacts(), SupervisionItems())
+PROJECTIONS: tuple[Projection, ...] = (
+    CaseView(),
+    KpiFacts(),
+    SupervisionItems(),
+    ComplaintTerms(),
+)
 
 
 def by_name(name: str) -> Projection:
@@ -17,4 +23,12 @@ def by_name(name: str) -> Projection:
     raise KeyError(f"no projection {name!r} (there are: {known})")
 
 
-__all__ = ["PROJECTIONS", "CaseView", "KpiFacts", "Projection", "SupervisionItems", "by_name"]
+__all__ = [
+    "PROJECTIONS",
+    "CaseView",
+    "ComplaintTerms",
+    "KpiFacts",
+    "Projection",
+    "SupervisionItems",
+    "by_name",
+]

@@ -1,0 +1,169 @@
+"""Counting complaints per week or month and per group (a service item, a
+place, a term) over the ``complaint_terms`` projection, and ranking a
+period's groups by the surge rule (:mod:`.surge`).
+
+"As of T": only complaints received by T count. A department's view counts
+the complaints it holds now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from tousu.services.metrics.hotspots.surge import HotspotRule, Verdict, Window, judge, window_of
+from tousu.shared.events.quality import HotspotDimension, HotspotPeriod
+
+TABLE = "complaint_terms"
+# The SQL naming each dimension's key (the FROM clause's alias ``t``).
+_KEY: dict[HotspotDimension, tuple[str, str]] = {
+    # (the key's expression, what the FROM clause adds)
+    "service_item": ("t.service_item", ""),
+    "location": ("t.location", ""),
+    "term": ("k.key", ", unnest(t.terms) AS k(key)"),
+}
+_TRUNC: dict[HotspotPeriod, str] = {"week": "week", "month": "month"}
+
+
+def _counts_sql(dimension: HotspotDimension, period: HotspotPeriod) -> str:
+    key, join = _KEY[dimension]
+    # date_trunc('week') starts weeks on Monday, as the periods do.
+    return f"""
+SELECT {key} AS key,
+       date_trunc('{_TRUNC[period]}', t.received_at AT TIME ZONE 'Asia/Shanghai')::date AS bucket,
+       count(*)::int AS n
+FROM {TABLE} t{join}
+WHERE t.received_at >= $1 AND t.received_at < $2 AND t.received_at <= $3
+  AND ($4::text IS NULL OR t.department = $4)
+  AND {key} IS NOT NULL
+GROUP BY 1, 2
+"""
+
+
+def _cases_sql(dimension: HotspotDimension) -> str:
+    match = {
+        "service_item": "t.service_item = $1",
+        "location": "t.location = $1",
+        "term": "t.terms @> ARRAY[$1::text]",
+    }[dimension]
+    return f"""
+SELECT t.complaint_id, t.received_at, c.tracking_no, c.subject
+FROM {TABLE} t LEFT JOIN case_view c USING (complaint_id)
+WHERE {match} AND t.received_at >= $2 AND t.received_at < $3 AND t.received_at <= $4
+  AND ($5::text IS NULL OR t.department = $5)
+ORDER BY t.received_at DESC, t.complaint_id
+LIMIT $6
+"""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Each key's count in each of ``windows`` (oldest first)."""
+
+    windows: list[Window]
+    by_key: dict[str, list[int]]
+
+
+async def counts(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    dimension: HotspotDimension,
+    windows: Sequence[Window],
+    as_of: datetime,
+    department: str | None = None,
+) -> Counts:
+    """Complaints per key of ``dimension`` in each of ``windows``: consecutive
+    periods of one kind, oldest first."""
+    ordered = sorted(windows)
+    index = {w.start: i for i, w in enumerate(ordered)}
+    rows = await conn.fetch(
+        _counts_sql(dimension, ordered[0].period),
+        ordered[0].starts_at,
+        ordered[-1].ends_at,
+        as_of,
+        department,
+    )
+    by_key: dict[str, list[int]] = {}
+    for row in rows:
+        at = index.get(row["bucket"])
+        if at is not None:
+            by_key.setdefault(row["key"], [0] * len(ordered))[at] = row["n"]
+    return Counts(ordered, by_key)
+
+
+async def first_received(conn: asyncpg.Pool | asyncpg.Connection) -> datetime | None:
+    """When the earliest complaint on record was received."""
+    found: datetime | None = await conn.fetchval(f"SELECT min(received_at) FROM {TABLE}")
+    return found
+
+
+@dataclass(frozen=True)
+class Ranked:
+    key: str
+    verdict: Verdict
+    baseline_counts: list[int]
+
+
+def rank(found: Counts, window: Window, rule: HotspotRule, first: datetime | None) -> list[Ranked]:
+    """The groups with complaints in ``window``, most complaints first (then
+    the steepest rise), each judged against the ``rule.baseline_periods``
+    periods before it (which ``found`` must hold)."""
+    at = found.windows.index(window)
+    if at < rule.baseline_periods:
+        raise ValueError("the counts do not reach back over the baseline")
+    baseline = found.windows[at - rule.baseline_periods : at]
+    # A mean of 0 counts as a rise only where the store was recording then.
+    observed = first is not None and first < baseline[0].ends_at
+    out = []
+    for key, series in found.by_key.items():
+        count = series[at]
+        if count == 0:
+            continue
+        before = series[at - rule.baseline_periods : at]
+        out.append(Ranked(key, judge(count, before, rule, observed=observed), before))
+    out.sort(key=lambda r: (-r.verdict.count, -(r.verdict.ratio or float("inf")), r.key))
+    return out
+
+
+def windows_for(
+    period: HotspotPeriod, at: datetime, rule: HotspotRule, extra: int = 0
+) -> list[Window]:
+    """The period holding ``at``, the ``extra`` before it, and the baseline
+    of the earliest of them, oldest first."""
+    current = window_of(period, at)
+    return [*current.baseline(rule.baseline_periods + extra), current]
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    complaint_id: uuid.UUID
+    tracking_no: str | None
+    subject: str | None
+    received_at: datetime
+
+
+async def cases_of(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    dimension: HotspotDimension,
+    key: str,
+    window: Window,
+    as_of: datetime,
+    department: str | None = None,
+    limit: int = 200,
+) -> list[CaseRef]:
+    """The complaints of one group in ``window``, latest first."""
+    rows = await conn.fetch(
+        _cases_sql(dimension),
+        key,
+        window.starts_at,
+        window.ends_at,
+        as_of,
+        department,
+        limit,
+    )
+    return [
+        CaseRef(r["complaint_id"], r["tracking_no"], r["subject"], r["received_at"]) for r in rows
+    ]
