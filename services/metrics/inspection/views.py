@@ -11,6 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
+from tousu.shared.store.postgres import Connection
+
 __all__ = [
     "ReviewScore",
     "SampleRow",
@@ -19,7 +21,7 @@ __all__ = [
     "sample",
 ]
 
-Db = asyncpg.Pool | asyncpg.Connection
+Db = asyncpg.Pool | Connection
 
 
 @dataclass(frozen=True)
