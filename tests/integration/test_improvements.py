@@ -1,0 +1,149 @@
+"""Improvement items (整改跟踪) through the real services: a result feedback
+with three 改进措施 opens three items once (a redelivery appends nothing), the
+department closes one over NATS, and every refusal stores nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+
+from tests.helpers import eventually
+from tests.improvement_cases import HANDLER, resolved_case
+from tests.lifecycle import staff_accounts
+from tests.processes import request
+from tousu.services.metrics.improvements import opening
+from tousu.services.metrics.improvements.views import items_of_case
+from tousu.shared.application.context_source import ContextSource
+from tousu.shared.application.credentials import HEADER, Kind, credential_key, issue
+from tousu.shared.calendar import WorkdayCalendar
+from tousu.shared.events import Actor, utcnow
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
+
+
+async def _item_events(pool: asyncpg.Pool) -> list[tuple[str, int, str]]:
+    rows = await pool.fetch(
+        "SELECT stream_id, version, type FROM events WHERE stream_id LIKE 'improvement-%'"
+        " ORDER BY stream_id, version"
+    )
+    return [(r["stream_id"], r["version"], r["type"]) for r in rows]
+
+
+async def test_feedback_opens_items_once_and_the_department_closes_them(
+    running_services: Path,
+    settings: Settings,
+    store: PostgresEventStore,
+    pool: asyncpg.Pool,
+    nats_client: NatsClient,
+    database_url: str,
+) -> None:
+    await staff_accounts(
+        database_url, [("op-li", "operator", None), ("h-zhao", "handler", "water")]
+    )
+    now = utcnow()
+    cid, tracking_no = await resolved_case(
+        store, settings, now - timedelta(hours=6), now - timedelta(hours=1)
+    )
+    # A case resolved without improvements opens nothing when fed back.
+    quiet, _ = await resolved_case(
+        store, settings, now - timedelta(hours=6), now - timedelta(hours=1), improvements=" "
+    )
+    for complaint in (quiet, cid):
+        reply = await request(
+            nats_client,
+            settings.naming.command("handling", "feedback"),
+            {
+                "complaint_id": str(complaint),
+                "command": {"actor": HANDLER.model_dump(), "occurred_at": utcnow().isoformat()},
+            },
+        )
+        assert reply["ok"], reply
+
+    async def three() -> bool:
+        return len(await items_of_case(pool, cid)) == 3
+
+    await eventually(three, "the feedback's three items", timeout=20)
+    items = await items_of_case(pool, cid)
+    assert [i.text for i in items] == [
+        "加强抢修人员培训",
+        "停水前48小时在小区公告",
+        "建立停水短信通知",
+    ]
+    first = items[0]
+    assert {(i.department, i.owner, i.tracking_no, i.round, i.status) for i in items} == {
+        ("water", "h-zhao", tracking_no, 1, "open")
+    }
+    calendar = ContextSource.for_settings(settings)
+    await calendar.start(str(settings.database_url))
+    try:
+        due = calendar().calendar.add_working_days(first.opened_at, 20).at
+    finally:
+        await calendar.stop()
+    assert first.due_at == due and first.working_days == 20
+    # The department's systems see their items: the events carry the department.
+    stored = await store.read_stream(f"improvement-{first.item_id}")
+    assert [(e.type, e.department) for e in stored] == [("ImprovementItemOpened", "water")]
+    assert await items_of_case(pool, quiet) == []
+
+    # The feedback handled again (a redelivery that got past the tracking
+    # row): the same item streams and event ids, so nothing new is stored.
+    before = await _item_events(pool)
+    assert len(before) == 3
+    (feedback,) = [
+        e for e in await store.read_stream(f"complaint-{cid}") if e.type == "ResultFeedbackSent"
+    ]
+    consumer = opening.improvements(WorkdayCalendar, 20)
+    async with store.unit_of_work() as uow:
+        await consumer.handle(feedback, uow)
+    assert await _item_events(pool) == before
+    assert len(await items_of_case(pool, cid)) == 3
+
+    subject = settings.naming.command("metrics", "improvement-close")
+
+    async def close(actor: Actor | None, evidence: str, **headers: str) -> dict[str, Any]:
+        command: dict[str, object] = {"occurred_at": utcnow().isoformat(), "evidence": evidence}
+        if actor is not None:
+            command["actor"] = actor.model_dump()
+        body = {"item_id": str(first.item_id), "command": command}
+        return await request(nats_client, subject, body, headers=headers or None)
+
+    # Refusals: another department, a role that does not close, no evidence.
+    refusals = [
+        (Actor(id="h-sun", role="handler", department="transport"), "done", "not_found"),
+        (Actor(id="sup-wang", role="supervisor"), "done", "forbidden"),
+        (HANDLER, "", "validation_error"),
+        (HANDLER, "   ", "invalid_command"),
+    ]
+    for actor, evidence, code in refusals:
+        reply = await close(actor, evidence)
+        assert reply["ok"] is False and reply["error"]["code"] == code, (actor, reply)
+    # A channel's adapter closes nothing; another department's system finds nothing.
+    key = credential_key(settings)
+    as_wechat = {HEADER: issue(key, Kind.CHANNEL, "wechat")}
+    reply = await close(None, "done", **as_wechat)
+    assert reply["error"]["code"] == "forbidden", reply
+    as_transport = {HEADER: issue(key, Kind.DEPARTMENT, "transport")}
+    reply = await close(None, "done", **as_transport)
+    assert reply["error"]["code"] == "not_found", reply
+    assert await _item_events(pool) == before
+    assert (await items_of_case(pool, cid))[0].status == "open"
+
+    # The water department's own system closes it, as itself.
+    as_water = {HEADER: issue(key, Kind.DEPARTMENT, "water")}
+    reply = await close(None, "已组织全体抢修人员培训两次，签到表存档", **as_water)
+    assert reply["ok"], reply
+    assert reply["result"]["complaint_id"] == str(cid)
+    closed = (await items_of_case(pool, cid))[0]
+    assert closed.status == "closed" and closed.closed_by == "dept-system:water"
+    assert closed.evidence == "已组织全体抢修人员培训两次，签到表存档"
+    assert closed.closed_at is not None and closed.closed_at <= utcnow()
+
+    # Closed twice: refused, nothing stored.
+    after = await _item_events(pool)
+    reply = await close(HANDLER, "again")
+    assert reply["error"]["code"] == "illegal_transition", reply
+    assert await _item_events(pool) == after
