@@ -1,0 +1,182 @@
+"""The appraisal of a scripted month (tests/appraisal_scenario.py) against
+figures worked out by hand, line by line, by department and by person; and a
+second scheme version with one weight changed, whose ranking was also worked
+out by hand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from tests.appraisal_scenario import SCRIPTS, SETTLED
+from tests.helpers import project_everything
+from tests.infra import Servers, new_database
+from tests.kpi_scenario import drive
+from tousu.services.metrics.appraisal.views import Appraisal, UnitScore, appraisal
+from tousu.shared.events import utcnow
+from tousu.shared.store.postgres import PostgresEventStore
+
+
+@pytest.fixture(scope="module")
+async def month(servers: Servers, template_database: str) -> AsyncIterator[PostgresEventStore]:
+    async with new_database(servers, template=template_database) as url:
+        store = await PostgresEventStore.connect(url)
+        try:
+            await drive(store, SCRIPTS)
+            await project_everything(store)
+            yield store
+        finally:
+            await store.close()
+
+
+def as_of() -> datetime:
+    # After every scripted fact, and after the test stored them.
+    return max(utcnow(), SETTLED)
+
+
+def dump(unit: UnitScore) -> tuple[object, ...]:
+    """(rank, key, [(n, d, points) per line], earned, base, [(count, points) per
+    deduction], score)"""
+    lines = [(int(ln.ratio.numerator), int(ln.ratio.denominator), ln.points) for ln in unit.lines]
+    deductions = [(d.count, d.points) for d in unit.deductions]
+    return (unit.rank, unit.key, lines, unit.earned, unit.base, deductions, unit.score)
+
+
+N = None
+# Lines in the order 受理及时率, 及时率, 办结率, 满意率, 质量检查得分 (weights
+# 10, 30, 25, 25, 10 in the packaged version 1); deductions 补录 (0.5 each),
+# 退单 (1), 督办 (1), overdue improvement items (2). No inspection reviews:
+# every unit is rescaled from the weights with values (90, or 65 without
+# 满意率) to 100.
+BY_DEPARTMENT = [
+    # transport: 10 + 30 + 25 + 25 = 90 → 90 × 100/90 = 100.00
+    (1, "transport",
+     [(3, 3, D("10.00")), (3, 3, D("30.00")), (3, 3, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
+     D("90.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
+    # housing: 10 + 30 × 3/4 = 22.50 + 25 × 3/4 = 18.75 + 25 = 76.25
+    # → 76.25 × 100/90 = 84.7222 → 84.72; − 0.50 (A11) − 2.00 (A10 overdue, manual) = 82.22
+    (2, "housing",
+     [(4, 4, D("10.00")), (3, 4, D("22.50")), (3, 4, D("18.75")), (3, 3, D("25.00")), (0, 0, N)],
+     D("76.25"), D("84.72"), [(1, D("0.50")), (0, 0), (2, D("2.00")), (0, 0)], D("82.22")),
+    # health: 10 + 15 + 25 = 50, no 满意率 → 50 × 100/65 = 76.9231 → 76.92
+    (3, "health",
+     [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (0, 0, N), (0, 0, N)],
+     D("50.00"), D("76.92"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("76.92")),
+    # water: 7.50 + 15.00 + 12.50 + 25 × 2/3 = 16.6667 → 16.67, = 51.67
+    # → 51.67 × 100/90 = 57.4111 → 57.41; − 0.50 (A02) − 1 (A05 returned) − 1 (A04) = 54.91
+    (4, "water",
+     [(3, 4, D("7.50")), (2, 4, D("15.00")), (2, 4, D("12.50")), (2, 3, D("16.67")), (0, 0, N)],
+     D("51.67"), D("57.41"), [(1, D("0.50")), (1, D("1.00")), (1, D("1.00")), (0, 0)], D("54.91")),
+]  # fmt: skip
+
+BY_PERSON = [
+    # h-sun and h-zhou both 100.00 with nothing deducted and 及时率 1: by key.
+    (1, "h-sun",
+     [(3, 3, D("10.00")), (3, 3, D("30.00")), (3, 3, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
+     D("90.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
+    (2, "h-zhou",
+     [(2, 2, D("10.00")), (2, 2, D("30.00")), (2, 2, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
+     D("90.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
+    # h-zhao (A01, A02): 10 + 15 + 25 + 25 = 75 → 83.3333 → 83.33; − 0.50 − 1 (A05) = 81.83
+    (3, "h-zhao",
+     [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
+     D("75.00"), D("83.33"), [(1, D("0.50")), (1, D("1.00")), (0, 0), (0, 0)], D("81.83")),
+    (4, "h-zheng",
+     [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (0, 0, N), (0, 0, N)],
+     D("50.00"), D("76.92"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("76.92")),
+    # h-wu (A10, A11): 10 + 15 + 12.50 + 25 = 62.50 → 69.4444 → 69.44; − 0.50 − 2 = 66.94
+    (5, "h-wu",
+     [(2, 2, D("10.00")), (1, 2, D("15.00")), (1, 2, D("12.50")), (1, 1, D("25.00")), (0, 0, N)],
+     D("62.50"), D("69.44"), [(1, D("0.50")), (0, 0), (2, D("2.00")), (0, 0)], D("66.94")),
+    # h-lin (A03, A04): 5 + 15 + 0 + 0 = 20 → 22.2222 → 22.22; − 1 (A04) = 21.22
+    (6, "h-lin",
+     [(1, 2, D("5.00")), (1, 2, D("15.00")), (0, 2, D("0.00")), (0, 1, D("0.00")), (0, 0, N)],
+     D("20.00"), D("22.22"), [(0, 0), (0, 0), (1, D("1.00")), (0, 0)], D("21.22")),
+]  # fmt: skip
+
+
+async def test_departments_line_by_line(month: PostgresEventStore) -> None:
+    result = await appraisal(month.pool, "2026-10", as_of(), by="department")
+    assert result.version.version == 1
+    assert [dump(u) for u in result.units] == BY_DEPARTMENT
+    # 表彰: the top 3 scoring 90 or more; 批评和问责: under 60, and the bottom one.
+    assert result.result.commend == ("transport",)
+    assert result.result.account == ("water",)
+
+
+async def test_people_line_by_line(month: PostgresEventStore) -> None:
+    result = await appraisal(month.pool, "2026-10", as_of(), by="person")
+    assert [dump(u) for u in result.units] == BY_PERSON
+    assert {u.key: u.department for u in result.units} == {
+        "h-sun": "transport",
+        "h-zhou": "housing",
+        "h-zhao": "water",
+        "h-zheng": "health",
+        "h-wu": "housing",
+        "h-lin": "water",
+    }
+    assert result.result.commend == ("h-sun", "h-zhou")
+    assert result.result.account == ("h-lin",)
+
+
+SCHEME_FILE = (
+    Path(__file__).parents[2] / "services/metrics/appraisal/data/appraisal.yaml"
+).read_text(encoding="utf-8")
+
+
+def with_version_2(closure_rate: int) -> str:
+    """The packaged scheme and a version 2 from October 2026 with 办结率's
+    weight changed, all else equal."""
+    start = SCHEME_FILE.index("  - version: 1")
+    v1 = SCHEME_FILE[start:]
+    v2 = (
+        v1.replace("version: 1", "version: 2")
+        .replace("effective_from: 2026-01-01", "effective_from: 2026-10-01")
+        .replace("closure_rate: 25", f"closure_rate: {closure_rate}")
+    )
+    return SCHEME_FILE + v2
+
+
+async def test_one_weight_changed_reorders_as_worked_out(
+    month: PostgresEventStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "appraisal.yaml"
+    path.write_text(with_version_2(closure_rate=45), encoding="utf-8")
+    result: Appraisal = await appraisal(month.pool, "2026-10", as_of(), scheme=path)
+    assert result.version.version == 2 and result.source == str(path)
+    # Weights 10, 30, 45, 25, 10 = 120; without inspection 110 (85 without 满意率).
+    # transport: 10 + 30 + 45 + 25 = 110 → 120.00
+    # health: 10 + 15 + 45 = 70 → 70 × 120/85 = 98.8235 → 98.82
+    # housing: 10 + 22.50 + 33.75 + 25 = 91.25 → × 120/110 = 99.5455 → 99.55 − 2.50 = 97.05
+    # water: 7.50 + 15 + 22.50 + 16.67 = 61.67 → × 120/110 = 67.2764 → 67.28 − 2.50 = 64.78
+    assert [(u.rank, u.key, u.base, u.score) for u in result.units] == [
+        (1, "transport", D("120.00"), D("120.00")),
+        (2, "health", D("98.82"), D("98.82")),
+        (3, "housing", D("99.55"), D("97.05")),
+        (4, "water", D("67.28"), D("64.78")),
+    ]
+    # All three ahead score 90 or more; water is the bottom one.
+    assert result.result.commend == ("transport", "health", "housing")
+    assert result.result.account == ("water",)
+    # September is still under version 1.
+    september = await appraisal(month.pool, "2026-09", as_of(), scheme=path)
+    assert september.version.version == 1 and september.units == ()
+
+
+async def test_as_of_an_earlier_instant(month: PostgresEventStore) -> None:
+    """As of Fri 2026-10-30 18:00 only what had happened by then counts: no
+    督办 yet, A02's and A04's feedback not yet due."""
+    at = datetime(2026, 10, 30, 18, 0, tzinfo=SETTLED.tzinfo)
+    result = await appraisal(month.pool, "2026-10", at, by="department")
+    water = result.result.unit("water")
+    assert water is not None
+    # Water: 受理 A01, A02 on time, A03 late, A04 on time: 3/4; fed back by
+    # then: A01 only (on time): 及时率 1/1, 办结率 1/1; A01 satisfied: 1/1.
+    assert [(int(ln.ratio.numerator), int(ln.ratio.denominator)) for ln in water.lines] == [
+        (3, 4), (1, 1), (1, 1), (1, 1), (0, 0)
+    ]  # fmt: skip
+    assert [d.count for d in water.deductions] == [1, 1, 0, 0]
