@@ -16,6 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from tousu.services.metrics.hotspots.surge import HotspotRule, Verdict, Window, judge, window_of
+from tousu.shared.calendar import TZ
 from tousu.shared.events.quality import HotspotDimension, HotspotPeriod
 
 TABLE = "complaint_terms"
@@ -110,19 +111,28 @@ class Ranked:
 def rank(found: Counts, window: Window, rule: HotspotRule, first: datetime | None) -> list[Ranked]:
     """The groups with complaints in ``window``, most complaints first (then
     the steepest rise), each judged against the ``rule.baseline_periods``
-    periods before it (which ``found`` must hold)."""
+    periods before it (which ``found`` must hold).
+
+    Only periods the store recorded from their first day (the first
+    complaint on record, ``first``, came on or before it) make the baseline:
+    a store that began three weeks ago has no fourth week of nothing to
+    compare with, nor a first week of a few days. With none left, nothing
+    rises.
+    """
     at = found.windows.index(window)
     if at < rule.baseline_periods:
         raise ValueError("the counts do not reach back over the baseline")
-    baseline = found.windows[at - rule.baseline_periods : at]
-    # A mean of 0 counts as a rise only where the store was recording then.
-    observed = first is not None and first < baseline[0].ends_at
+    span = range(at - rule.baseline_periods, at)
+    since = first.astimezone(TZ).date() if first is not None else None
+    recorded = [i for i in span if since is not None and found.windows[i].start >= since]
+    observed = bool(recorded)
+    used = recorded or list(span)
     out = []
     for key, series in found.by_key.items():
         count = series[at]
         if count == 0:
             continue
-        before = series[at - rule.baseline_periods : at]
+        before = [series[i] for i in used]
         out.append(Ranked(key, judge(count, before, rule, observed=observed), before))
     out.sort(key=lambda r: (-r.verdict.count, -(r.verdict.ratio or float("inf")), r.key))
     return out

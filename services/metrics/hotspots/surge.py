@@ -111,8 +111,8 @@ def judge(count: int, before: Sequence[int], rule: HotspotRule, *, observed: boo
     A surge is at least ``rule.min_count`` complaints and at least
     ``rule.threshold`` times the mean of the periods before. A mean of 0 (a
     problem nobody complained of before) is a surge once the count reaches
-    ``min_count`` — but only when those periods were ``observed``: the store
-    holds complaints of some kind in them. A system just started, or a
+    ``min_count``. Either needs the periods before to have been
+    ``observed`` (recorded by the store): a system just started, or a
     history imported only from last month, has no "before" to rise from.
     """
     if not before:
@@ -122,6 +122,6 @@ def judge(count: int, before: Sequence[int], rule: HotspotRule, *, observed: boo
         surge = observed and count >= rule.min_count
         change: Change = "new" if count else "flat"
     else:
-        surge = count >= rule.min_count and count >= rule.threshold * mean
+        surge = observed and count >= rule.min_count and count >= rule.threshold * mean
         change = "up" if count > mean else "down" if count < mean else "flat"
     return Verdict(count, mean, surge, change)
