@@ -93,6 +93,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.throttle = Throttle()
     # Read once: every public look-up checks an access code with it.
     app.state.access_code_key = access_code_key(settings)
+    # The subjects of the requests the quality routers send (they are built
+    # without the settings).
+    app.state.naming = settings.naming
     # Outside the problem handlers, so that errors carry the request id too.
     app.add_middleware(RequestIdMiddleware)
     # Outermost: the client address every limit and lockout counts by is the
