@@ -5,6 +5,7 @@ out by hand."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal as D
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.appraisal_scenario import SCRIPTS, SETTLED
-from tests.helpers import project_everything
+from tests.helpers import project_everything, tousu
 from tests.infra import Servers, new_database
 from tests.kpi_scenario import drive
 from tousu.services.metrics.appraisal.views import Appraisal, UnitScore, appraisal
@@ -22,15 +23,25 @@ from tousu.shared.store.postgres import PostgresEventStore
 
 
 @pytest.fixture(scope="module")
-async def month(servers: Servers, template_database: str) -> AsyncIterator[PostgresEventStore]:
+async def month_url(servers: Servers, template_database: str) -> AsyncIterator[str]:
+    """A database holding the scripted month, projected."""
     async with new_database(servers, template=template_database) as url:
         store = await PostgresEventStore.connect(url)
         try:
             await drive(store, SCRIPTS)
             await project_everything(store)
-            yield store
         finally:
             await store.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def month(month_url: str) -> AsyncIterator[PostgresEventStore]:
+    store = await PostgresEventStore.connect(month_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def as_of() -> datetime:
@@ -180,3 +191,40 @@ async def test_as_of_an_earlier_instant(month: PostgresEventStore) -> None:
         (3, 4), (1, 1), (1, 1), (1, 1), (0, 0)
     ]  # fmt: skip
     assert [d.count for d in water.deductions] == [1, 1, 0, 0]
+
+
+async def test_the_command_line(month_url: str, child_env: dict[str, str]) -> None:
+    env = child_env | {"TOUSU_DATABASE_URL": month_url}
+    when = ("--as-of", as_of().isoformat())
+    code, out, err = await tousu(env, "appraisal", "2026-10", *when)
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if "water" in line or "transport" in line]
+    assert "100.00" in rows[0] and "表彰" in rows[0]
+    assert "54.91" in rows[1] and "批评和问责" in rows[1]
+    assert "考核方案第 1 版" in out
+    code, out, err = await tousu(env, "appraisal", "2026-10", *when, "--explain", "water")
+    assert code == 0, err
+    assert out.splitlines()[:9] == [
+        "water — 排名 4/4, 得分 54.91",
+        "  受理及时率: 3/4 = 75.00% × 10 = 7.50",
+        "  及时率: 2/4 = 50.00% × 30 = 15.00",
+        "  办结率: 2/4 = 50.00% × 25 = 12.50",
+        "  满意率: 2/3 = 66.67% × 25 = 16.67",
+        "  质量检查得分: — (无数值) × 10",
+        "  小计 51.67",
+        "  按有数值的权重折算: 51.67 × 100 ÷ 90 = 57.41",
+        "  − 补录: 1 × 0.50 = 0.50",
+    ]
+    assert "  总分 57.41 − 2.50 = 54.91" in out
+    code, out, err = await tousu(
+        env, "appraisal", "2026-10", *when, "--by", "person", "--format", "json"
+    )
+    assert code == 0, err
+    body = json.loads(out)
+    assert [(u["unit"], u["score"]) for u in body["units"]][:2] == [
+        ("h-sun", 100.0),
+        ("h-zhou", 100.0),
+    ]
+    assert body["commend"] == ["h-sun", "h-zhou"] and body["account"] == ["h-lin"]
+    code, _, err = await tousu(env, "appraisal", "2026-13")
+    assert code == 2 and "2026-13" in err

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -19,6 +21,7 @@ from tousu.services.metrics.appraisal.compute import (
     UnitScore,
     appraise,
 )
+from tousu.services.metrics.appraisal.explain import explain
 from tousu.services.metrics.appraisal.inputs import gather
 from tousu.services.metrics.appraisal.labels import (
     DEDUCTION_LABELS,
@@ -37,6 +40,7 @@ from tousu.services.metrics.appraisal.scheme import (
     Scheme,
     Version,
 )
+from tousu.shared.calendar import TZ
 from tousu.shared.datafiles import DataFileError
 
 __all__ = [
@@ -56,13 +60,16 @@ __all__ = [
     "UnitScore",
     "Version",
     "appraisal",
+    "appraisal_dict",
     "current_month",
     "deduction_label",
+    "explain",
     "figure_label",
     "line_ratio",
     "line_value",
     "money",
     "parse_period",
+    "unit_dict",
 ]
 
 
@@ -108,3 +115,71 @@ async def appraisal(
     version = scheme.in_force(bounds.first_day)
     units = await gather(pool, bounds, as_of, by, version.supervision_kinds)
     return Appraisal(bounds, as_of, by, version, scheme.source, appraise(units, version))
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def unit_dict(unit: UnitScore, lang: str = "zh") -> dict[str, Any]:
+    """One unit's score and every line of its calculation, as plain data."""
+    return {
+        "unit": unit.key,
+        "department": unit.department,
+        "rank": unit.rank,
+        "score": _num(unit.score),
+        "received": unit.received,
+        "lines": [
+            {
+                "figure": line.figure,
+                "label": figure_label(line.figure, lang),
+                "numerator": _num(line.ratio.numerator),
+                "denominator": _num(line.ratio.denominator),
+                "value": None if line.value is None else float(round(line.value, 4)),
+                "weight": float(line.weight),
+                "points": _num(line.points),
+                **({"reviews": unit.reviews} if line.figure == "inspection_score" else {}),
+            }
+            for line in unit.lines
+        ],
+        "earned": float(unit.earned),
+        "weight_with_values": float(unit.weight_with_values),
+        "total_weight": float(unit.total_weight),
+        "base": _num(unit.base),
+        "rescaled": unit.rescaled,
+        "deductions": [
+            {
+                "name": d.name,
+                "label": deduction_label(d.name, lang),
+                "count": d.count,
+                "per_unit": float(d.per_unit),
+                "cap": _num(d.cap),
+                "capped": d.capped,
+                "points": float(d.points),
+            }
+            for d in unit.deductions
+        ],
+        "deducted": float(unit.deducted),
+    }
+
+
+def appraisal_dict(result: Appraisal, lang: str = "zh") -> dict[str, Any]:
+    """The whole appraisal as plain data (the API's answer, ``--format json``)."""
+    version = result.version
+    return {
+        "period": result.period.name,
+        "from": result.period.start.isoformat(),
+        "to": result.period.end.isoformat(),
+        "as_of": result.as_of.astimezone(TZ).isoformat(),
+        "by": result.by,
+        "scheme": {
+            "version": version.version,
+            "effective_from": version.effective_from.isoformat(),
+            "source": result.source,
+            "missing": version.missing,
+            "supervision_kinds": list(version.supervision_kinds),
+        },
+        "units": [unit_dict(u, lang) for u in result.units],
+        "commend": list(result.result.commend),
+        "account": list(result.result.account),
+    }
