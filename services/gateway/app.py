@@ -96,6 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     # The subjects of the requests the quality routers send (they are built
     # without the settings).
     app.state.naming = settings.naming
+    # Their settings (the appraisal scheme file, say), for the same reason.
+    app.state.quality = settings.quality
     # Outside the problem handlers, so that errors carry the request id too.
     app.add_middleware(RequestIdMiddleware)
     # Outermost: the client address every limit and lockout counts by is the
