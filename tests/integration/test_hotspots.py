@@ -6,91 +6,30 @@ flat history raises nothing."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+
+import httpx
 
 from tests.helpers import project_everything
-from tests.kpi_scenario import decision_context
+from tests.hotspot_scenario import PLACE, RULE, seed
+from tests.web_kit import PASSWORD, add_user, gateway_client
 from tousu.services.metrics.hotspots.alerts import alert_stream
-from tousu.services.metrics.hotspots.surge import HotspotRule, window_of
+from tousu.services.metrics.hotspots.surge import window_of
 from tousu.services.metrics.hotspots.views import hotspots, open_alerts
 from tousu.services.metrics.hotspots.watcher import HotspotWatcher
-from tousu.shared.application.executor import CommandExecutor
 from tousu.shared.calendar import TZ
-from tousu.shared.domain import commands as c
-from tousu.shared.events import Actor
-from tousu.shared.events.types import Channel, Complainant
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
-OPERATOR = Actor(id="op-li", role="operator")
 # A Wednesday; the week runs from Monday 11-23.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=TZ)
 WEEK = window_of("week", NOW)
-HISTORY_WEEKS = 8
-RULE = HotspotRule(threshold=2.0, min_count=5, baseline_periods=4)
-PLACE = "幸福路32号"
-
-
-async def _submit(store: PostgresEventStore, when: datetime, n: int, **facts: str) -> uuid.UUID:
-    complaint_id = uuid.uuid4()
-    executor = CommandExecutor(store, lambda: replace(decision_context(), now=when))
-    await executor.execute(
-        complaint_id,
-        c.SubmitComplaint(
-            actor=OPERATOR,
-            occurred_at=when,
-            channel=Channel.PHONE,
-            tracking_no=f"HS{n:06d}",
-            complainant=Complainant(
-                name="市民", phone="13800000000", preferred_channel=Channel.PHONE
-            ),
-            **facts,
-        ),
-    )
-    return complaint_id
-
-
-async def _history(store: PostgresEventStore, this_week: int) -> list[uuid.UUID]:
-    """Eight weeks of 3 street-light complaints at PLACE and 2 about buses
-    elsewhere each week; this week ``this_week`` at PLACE, some written with
-    full-width digits (the same place). The ids of this week's at PLACE."""
-    n = 0
-    ours = []
-    for weeks_back in range(HISTORY_WEEKS, -1, -1):
-        monday = WEEK.starts_at - timedelta(weeks=weeks_back)
-        lights = this_week if weeks_back == 0 else 3
-        for i in range(lights):
-            n += 1
-            place = "幸福路３２号 " if i % 3 == 2 else PLACE
-            complaint_id = await _submit(
-                store,
-                monday + timedelta(hours=9, minutes=7 * i),
-                n,
-                subject="路灯不亮",
-                description=f"{place}门前路灯不亮，晚上很黑，请尽快修好。",
-                location=place,
-            )
-            if weeks_back == 0:
-                ours.append(complaint_id)
-        for i in range(2):
-            n += 1
-            await _submit(
-                store,
-                monday + timedelta(days=1, hours=10, minutes=i),
-                n,
-                subject="公交车司机态度差",
-                description="公交车司机服务态度恶劣。",
-                location=f"人民广场{i}号站",
-            )
-    return ours
 
 
 async def test_a_place_tripling_in_a_week_raises_one_alert_and_tops_the_list(
     settings: Settings, store: PostgresEventStore
 ) -> None:
-    ours = await _history(store, this_week=9)
+    ours = await seed(store, NOW, this_week=9)
     await project_everything(store)
     watchers = [HotspotWatcher(store, RULE, clock=lambda: NOW) for _ in range(2)]
     first = await watchers[0].sweep()
@@ -120,9 +59,49 @@ async def test_a_place_tripling_in_a_week_raises_one_alert_and_tops_the_list(
     assert buses and not buses[0].surge and not buses[0].alerted
     assert any(a.stream_id == stream for a in await open_alerts(store.pool, NOW))
 
+    # The staff API: the supervisor's list as of that Wednesday; a department
+    # head counts only what their department holds (none of these, unrouted).
+    async with gateway_client(settings) as client:
+        await add_user(store.pool, "sup", "supervisor")
+        await add_user(store.pool, "head", "dept_head", department="water")
+        query = {"period": "week", "at": "2026-11-25T15:00", "dimension": "location"}
+        answer = await client.get(
+            "/api/v1/hotspots", params=query, headers=await _bearer(client, "sup")
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert (body["label"], body["period_start"], body["complete"]) == (
+            "2026-W48",
+            "2026-11-23",
+            False,
+        )
+        first = body["items"][0]
+        assert (first["key"], first["count"], first["surge"], first["alerted"]) == (
+            PLACE,
+            9,
+            True,
+            True,
+        )
+        assert first["cases"][0]["url"] == f"/staff/cases/{first['cases'][0]['complaint_id']}"
+        head = await client.get(
+            "/api/v1/hotspots", params=query, headers=await _bearer(client, "head")
+        )
+        assert head.json()["department"] == "water" and head.json()["items"] == []
+        bad = await client.get(
+            "/api/v1/hotspots", params={"at": "soon"}, headers=await _bearer(client, "sup")
+        )
+        assert bad.status_code == 422 and "query.at" in bad.text
+
+
+async def _bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    answer = await client.post(
+        "/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+    )
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
 
 async def test_a_flat_history_raises_nothing(settings: Settings, store: PostgresEventStore) -> None:
-    await _history(store, this_week=3)
+    await seed(store, NOW, this_week=3)
     await project_everything(store)
     assert await HotspotWatcher(store, RULE, clock=lambda: NOW).sweep() == 0
     found = await hotspots(store.pool, period="week", at=NOW, rule=RULE)

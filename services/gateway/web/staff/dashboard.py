@@ -24,6 +24,7 @@ from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import LANGS, N_, gettext
 from tousu.services.gateway.web.staff.actions import send_action
 from tousu.services.gateway.web.staff.charts import Bar, bar_chart
+from tousu.services.gateway.web.staff.hotspot_panel import HotspotPanel
 from tousu.services.gateway.web.staff.intake import (
     CSRF_REFUSED,
     actions_by_name,
@@ -34,6 +35,7 @@ from tousu.services.gateway.web.staff.people import departments as staff_departm
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.gateway.web.templating import department_namer
+from tousu.services.metrics.hotspots.views import HotspotRule
 from tousu.services.metrics.views import (
     CaseFilter,
     KpiRow,
@@ -155,6 +157,8 @@ def router(settings: Settings) -> APIRouter:
     r = APIRouter()
     web = Web.create(settings)
     register = CommitmentRegister.load()
+    # Recurring problems (热点诉求): this week's and month's, and the open alerts.
+    hotspot_panel = HotspotPanel(register, HotspotRule.of(settings.quality))
     actions = actions_by_name()
 
     def pool(request: Request) -> asyncpg.Pool:
@@ -374,6 +378,7 @@ def router(settings: Settings) -> APIRouter:
             "extensions": extensions,
             "departments": departments,
             "report_months": months[::-1],
+            **await hotspot_panel.context(pool(request), now, lang),
             "month_name": lambda m: month_name(m, lang),
         }
         return staff_page(web, request, principal, "staff/dashboard.html", context, status=status)
