@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NatsClient
 
+from tests.helpers import tousu
 from tests.inspection_cases import MONTH, closed_cases
 from tests.processes import request
 from tousu.services.metrics.inspection.checklist import checklists
@@ -42,6 +43,7 @@ def _scores(**points: float) -> list[dict[str, Any]]:
 async def test_draw_review_and_refusals_over_nats(
     running_services: Path,
     settings: Settings,
+    child_env: dict[str, str],
     store: PostgresEventStore,
     pool: asyncpg.Pool,
     nats_client: NatsClient,
@@ -130,7 +132,8 @@ async def test_draw_review_and_refusals_over_nats(
     assert reply["result"]["case_events"] == ["ComplaintReopened"]
     assert reply["result"]["case_status"] == "reopened"
     tx = await pool.fetch(
-        "SELECT type, tx_id::text AS tx, department, data ->> 'action' AS action FROM events WHERE event_id = $1"
+        "SELECT type, tx_id::text AS tx, department, data ->> 'action' AS action"
+        " FROM events WHERE event_id = $1"
         " OR (stream_id = $2 AND type = 'ComplaintReopened' AND version ="
         "     (SELECT max(version) FROM events WHERE stream_id = $2))",
         uuid.UUID(reply["result"]["event_id"]),
@@ -169,3 +172,16 @@ async def test_draw_review_and_refusals_over_nats(
     assert reply["error"]["code"] == "illegal_transition", reply
     assert await _counts(pool) == before
     assert not next(r for r in await sample(pool, MONTH) if r.complaint_id == other).reviewed
+
+    # The command line: the sample with its reasons, seed and scores; the redraw.
+    rc, shown, _ = await tousu(child_env, "inspection", "show", MONTH)
+    assert rc == 0, shown
+    assert "seed 20261130" in shown and f"1 of {len(result['cases'])} reviewed" in shown
+    reopened = next(c for c in cases if c.reopened)
+    line = next(ln for ln in shown.splitlines() if reopened.tracking_no in ln and "75" in ln)
+    assert "FAIL reopen" in line and "reopened" in line
+    assert max(len(ln) for ln in shown.splitlines()) <= 80
+    rc, said, _ = await tousu(child_env, "inspection", "verify", MONTH)
+    assert rc == 0 and "the same sample" in said, said
+    rc, _, refused_cli = await tousu(child_env, "inspection", "draw", "2026-10", "--as", "nobody")
+    assert rc == 1 and "not an active supervisor" in refused_cli
