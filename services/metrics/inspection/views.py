@@ -11,13 +11,24 @@ from datetime import datetime
 
 import asyncpg
 
+from tousu.services.metrics.inspection.checklist import GROUPS, Checklist, ChecklistItem, checklists
+from tousu.shared.domain.inspection import replay, stream_of
+from tousu.shared.events.quality import InspectionReviewed, InspectionSampleDrawn
+from tousu.shared.store import EventStore
 from tousu.shared.store.postgres import Connection
 
 __all__ = [
+    "GROUPS",
+    "Checklist",
+    "ChecklistItem",
+    "Draw",
     "ReviewScore",
     "SampleRow",
     "case_reviews",
+    "checklist",
+    "drawn",
     "review_scores",
+    "reviews_of",
     "sample",
 ]
 
@@ -131,3 +142,42 @@ async def case_reviews(conn: Db, complaint_id: uuid.UUID | str) -> list[SampleRo
         uuid.UUID(str(complaint_id)),
     )
     return [_row(r) for r in rows]
+
+
+def checklist(version: int | None = None) -> Checklist:
+    """The checklist of ``version`` (a draw's), or the current one."""
+    found = checklists()
+    return found.current if version is None else found.version(version)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A month's draw as recorded: its parameters, who drew it and when."""
+
+    data: InspectionSampleDrawn
+    event_id: str
+    recorded_at: datetime
+    drawn_by: str
+
+
+async def drawn(store: EventStore, period: str) -> Draw | None:
+    """The month's draw, read from its stream (None before it is drawn)."""
+    history = await store.read_stream(stream_of(period))
+    if not history or replay(history).drawn is None:
+        return None
+    head = history[0]
+    return Draw(
+        InspectionSampleDrawn.model_validate(head.data),
+        str(head.event_id),
+        head.recorded_at,
+        head.actor.id,
+    )
+
+
+async def reviews_of(store: EventStore, period: str) -> dict[str, InspectionReviewed]:
+    """The month's reviews as recorded (item by item), by complaint id."""
+    return {
+        e.data["complaint_id"]: InspectionReviewed.model_validate(e.data)
+        for e in await store.read_stream(stream_of(period))
+        if e.type == InspectionReviewed.event_type()
+    }
