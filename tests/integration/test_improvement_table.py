@@ -100,3 +100,26 @@ async def test_overdue_items_window_horizon_and_closings(pool: asyncpg.Pool) -> 
         str(late),
         str(outside),
     }
+
+
+async def test_lists_by_department_and_status(pool: asyncpg.Pool) -> None:
+    due = T0 + 10 * DAY
+    async with pool.acquire() as conn:
+        late_open = await _open(conn, due, 1)
+        on_time = await _open(conn, due, 2)
+        late_closed = await _open(conn, due, 3)
+        not_yet = await _open(conn, T0 + 40 * DAY, 4)
+        await _close(conn, on_time, due - DAY)
+        await _close(conn, late_closed, due + DAY)
+    now = T0 + 20 * DAY
+
+    async def ids(**kw: object) -> list[uuid.UUID]:
+        return [i.item_id for i in await table.list_items(pool, now=now, **kw)]  # type: ignore[arg-type]
+
+    assert await ids() == [late_open, on_time, late_closed, not_yet]
+    assert await ids(status="open") == [late_open, not_yet]
+    assert await ids(status="closed") == [on_time, late_closed]
+    assert await ids(status="overdue") == [late_open, late_closed]
+    assert await ids(department="water", status="overdue") == [late_open, late_closed]
+    assert await ids(department="transport") == []
+    assert [i.item_id for i in await table.open_overdue(pool, now=now)] == [late_open]

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from nats.aio.client import Client as NatsClient
 
 from tests.helpers import eventually
 from tests.improvement_cases import HANDLER, resolved_case
-from tests.lifecycle import staff_accounts
+from tests.lifecycle import staff_tokens
 from tests.processes import request
+from tousu.services.gateway.app import create_app
 from tousu.services.metrics.improvements import opening
 from tousu.services.metrics.improvements.views import items_of_case
 from tousu.shared.application.context_source import ContextSource
@@ -41,8 +43,14 @@ async def test_feedback_opens_items_once_and_the_department_closes_them(
     nats_client: NatsClient,
     database_url: str,
 ) -> None:
-    await staff_accounts(
-        database_url, [("op-li", "operator", None), ("h-zhao", "handler", "water")]
+    staff = await staff_tokens(
+        database_url,
+        [
+            ("op-li", "operator", None),
+            ("h-zhao", "handler", "water"),
+            ("h-sun", "handler", "transport"),
+            ("sup-wang", "supervisor", None),
+        ],
     )
     now = utcnow()
     cid, tracking_no = await resolved_case(
@@ -147,3 +155,42 @@ async def test_feedback_opens_items_once_and_the_department_closes_them(
     reply = await close(HANDLER, "again")
     assert reply["error"]["code"] == "illegal_transition", reply
     assert await _item_events(pool) == after
+
+    # The staff API: the water handler sees the case's items, the transport
+    # handler none of them, and another department's item is not found.
+    app = create_app(settings)
+    second = items[1].item_id
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as api:
+            listed = await api.get("/api/v1/improvements", headers=staff["h-zhao"])
+            assert listed.status_code == 200, listed.text
+            assert [i["index"] for i in listed.json()["items"]] == [1, 2, 3]
+            open_ = await api.get("/api/v1/improvements?status=open", headers=staff["h-zhao"])
+            assert [i["index"] for i in open_.json()["items"]] == [2, 3]
+            assert all(not i["overdue"] for i in listed.json()["items"])
+            other = await api.get("/api/v1/improvements?department=water", headers=staff["h-sun"])
+            assert other.json()["items"] == []
+            url = f"/api/v1/improvements/{second}/close"
+            body = {"evidence": "已在小区公告栏张贴停水预告制度"}
+            refused = await api.post(url, json=body, headers=staff["h-sun"])
+            assert refused.status_code == 404, refused.text
+            refused = await api.post(url, json=body, headers=staff["sup-wang"])
+            assert refused.status_code == 403, refused.text
+            refused = await api.post(url, json={"evidence": " "}, headers=staff["h-zhao"])
+            assert refused.status_code == 422, refused.text
+            assert [e["field"] for e in refused.json()["errors"]] == ["body.evidence"]
+            refused = await api.post(url, json={}, headers=staff["h-zhao"])
+            assert refused.status_code == 422, refused.text
+            assert await _item_events(pool) == after
+            done = await api.post(url, json=body, headers=staff["h-zhao"])
+            assert done.status_code == 200, done.text
+            closed_list = await api.get(
+                "/api/v1/improvements?status=closed", headers=staff["sup-wang"]
+            )
+            assert {(i["index"], i["closed_by"]) for i in closed_list.json()["items"]} == {
+                (1, "dept-system:water"),
+                (2, "h-zhao"),
+            }
+            again = await api.post(url, json=body, headers=staff["h-zhao"])
+            assert again.status_code == 409, again.text

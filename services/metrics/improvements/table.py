@@ -150,19 +150,18 @@ async def list_items(
 
     ``overdue``: open and past due at ``now``, or closed after their due instant.
     """
-    where = ["($1::text IS NULL OR department = $1)"]
-    if status == "open":
-        where.append("status = 'open'")
-    elif status == "closed":
-        where.append("status = 'closed'")
-    elif status == "overdue":
-        where.append("((status = 'open' AND due_at < $2) OR closed_at > due_at)")
+    chosen = {
+        None: "true",
+        "open": "status = 'open'",
+        "closed": "status = 'closed'",
+        "overdue": "((status = 'open' AND due_at < $3::timestamptz) OR closed_at > due_at)",
+    }[status]
+    args: list[object] = [department, limit] + ([now] if status == "overdue" else [])
     rows = await conn.fetch(
-        f"""SELECT {_ITEM} FROM improvement_items WHERE {" AND ".join(where)}
-            ORDER BY due_at, tracking_no, round, idx LIMIT $3""",
-        department,
-        now,
-        limit,
+        f"""SELECT {_ITEM} FROM improvement_items
+            WHERE ($1::text IS NULL OR department = $1) AND {chosen}
+            ORDER BY due_at, tracking_no, round, idx LIMIT $2""",
+        *args,
     )
     return [_item(r) for r in rows]
 
