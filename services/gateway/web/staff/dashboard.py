@@ -23,6 +23,7 @@ from tousu.services.gateway.problems import DomainProblem, Lang
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import LANGS, N_, gettext
 from tousu.services.gateway.web.staff.actions import send_action
+from tousu.services.gateway.web.staff.appraisal import Appraiser
 from tousu.services.gateway.web.staff.charts import Bar, bar_chart
 from tousu.services.gateway.web.staff.hotspot_panel import HotspotPanel
 from tousu.services.gateway.web.staff.intake import (
@@ -159,6 +160,8 @@ def router(settings: Settings) -> APIRouter:
     register = CommitmentRegister.load()
     # Recurring problems (热点诉求): this week's and month's, and the open alerts.
     hotspot_panel = HotspotPanel(register, HotspotRule.of(settings.quality))
+    # Last month's appraisal (考核): the best and weakest departments.
+    appraiser = Appraiser(settings)
     actions = actions_by_name()
 
     def pool(request: Request) -> asyncpg.Pool:
@@ -379,6 +382,7 @@ def router(settings: Settings) -> APIRouter:
             "departments": departments,
             "report_months": months[::-1],
             **await hotspot_panel.context(pool(request), now, lang),
+            **await appraiser.panel(pool(request), now, lang),
             "month_name": lambda m: month_name(m, lang),
         }
         return staff_page(web, request, principal, "staff/dashboard.html", context, status=status)
