@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from tousu.services.metrics.appraisal.views import Appraisal
 from tousu.services.metrics.report.charts import ranking_chart, trend_chart
 from tousu.services.metrics.report.figures import MonthlyFigures, gather_figures, report_period
 from tousu.services.metrics.report.labels import Language, lang_of
@@ -35,6 +37,7 @@ async def monthly_report(
     language: Language = "zh-CN",
     as_of: datetime | None = None,
     trend_months: int = 12,
+    appraisals: Sequence[Appraisal] = (),
 ) -> ReportFiles:
     """Write ``tousu-<month>.xlsx``, ``kpi-trend-<month>.png`` and
     ``department-ranking-<month>.png`` into ``out_dir`` (created if missing)."""
@@ -48,13 +51,18 @@ async def monthly_report(
     )
     # Rendering is CPU-bound and writes files: off the event loop, so that a
     # service can call this too.
-    await asyncio.to_thread(_write, figures, files, lang)
+    await asyncio.to_thread(_write, figures, files, lang, appraisals)
     return files
 
 
-def _write(figures: MonthlyFigures, files: ReportFiles, lang: Lang) -> None:
+def _write(
+    figures: MonthlyFigures,
+    files: ReportFiles,
+    lang: Lang,
+    appraisals: Sequence[Appraisal] = (),
+) -> None:
     names = GroupNames()
     files.workbook.parent.mkdir(parents=True, exist_ok=True)
-    write_workbook(figures, files.workbook, lang, names)
+    write_workbook(figures, files.workbook, lang, names, appraisals)
     trend_chart(figures, files.trend_chart, lang)
     ranking_chart(figures, files.ranking_chart, lang, names)

@@ -14,8 +14,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from tousu.services.metrics.appraisal.views import Appraisal
 from tousu.services.metrics.cells import looks_like_formula
 from tousu.services.metrics.kpi.compute import GROUPINGS
+from tousu.services.metrics.report.appraisal_sheet import add_appraisal_sheet
 from tousu.services.metrics.report.figures import MonthlyFigures
 from tousu.services.metrics.report.labels import (
     COLUMNS,
@@ -117,7 +119,13 @@ def _fill(
     _widths(ws, [name for name, _ in named_rows], headers)
 
 
-def write_workbook(figures: MonthlyFigures, path: Path, lang: Lang, names: GroupNames) -> None:
+def write_workbook(
+    figures: MonthlyFigures,
+    path: Path,
+    lang: Lang,
+    names: GroupNames,
+    appraisals: Sequence[Appraisal] = (),
+) -> None:
     period = figures.period
     last_day = period.end - timedelta(days=1)  # both midnights in Asia/Shanghai
     heading = title(
@@ -141,6 +149,8 @@ def write_workbook(figures: MonthlyFigures, path: Path, lang: Lang, names: Group
             for row in figures.groups[group_by]
         ]
         _fill(ws, heading, GROUP_SHEETS[group_by].get(lang), rows, lang)
+    # The month's appraisal (考核), when the caller worked it out.
+    add_appraisal_sheet(book, appraisals, lang)
     book.save(path)
 
 
