@@ -63,6 +63,15 @@ def location_key(location: str | None) -> str | None:
     return key or None
 
 
+def without_place(terms: list[str], location: str | None) -> list[str]:
+    """``terms`` less the words of the place (幸福路32号 gives 幸福): the place is
+    counted as a place, and its pieces would rise with it as words that say
+    nothing of what went wrong."""
+    if not location:
+        return terms
+    return [t for t in terms if t not in location]
+
+
 def dictionary_words(register: CommitmentRegister, taxonomy: Taxonomy) -> list[str]:
     """The words kept whole: every service item's name, every category's and
     subcategory's name and keywords (Chinese), split at slashes and commas."""

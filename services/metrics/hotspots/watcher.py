@@ -10,6 +10,11 @@ days earlier. The period just ended is judged once more to catch what came
 in at its end (or while the service was down) and late entries (补录) dated
 into it.
 
+A rise whose complaints are all in a rise found before it in the same
+period is not raised again under another name: service items first, then
+places, then words, most complaints first — the words 路灯 and 不亮 of nine
+complaints at one place are that place's rise.
+
 Every replica of the metrics service runs it. Each rise is one append to a
 stream derived from it (:mod:`.alerts`), so replicas sweeping at once and a
 watcher killed half-way and started again raise each rise once.
@@ -18,12 +23,14 @@ watcher killed half-way and started again raise each rise once.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
 
 from tousu.services.metrics.hotspots.alerts import (
+    MAX_CASES,
     alert_event,
     alert_stream,
     raise_alert,
@@ -68,51 +75,60 @@ class HotspotWatcher:
         raised = 0
         for period in PERIODS:
             windows = windows_for(period, now, self._rule, extra=1)
-            for dimension in DIMENSIONS:
-                found = await counts(pool, dimension, windows, now)
-                surges = [
-                    (window, ranked)
-                    for window in windows[-2:]
-                    for ranked in rank(found, window, self._rule, first)
-                    if ranked.verdict.surge
-                ]
-                raised += await self._raise(dimension, surges, now)
+            found = {d: await counts(pool, d, windows, now) for d in DIMENSIONS}
+            for window in windows[-2:]:
+                # Items and places first: a word whose complaints are all in
+                # a rise already found says nothing new (幸福路32号 rising
+                # makes 路灯 rise with the same nine complaints).
+                covered: list[frozenset[uuid.UUID]] = []
+                for dimension in DIMENSIONS:
+                    for ranked in rank(found[dimension], window, self._rule, first):
+                        if ranked.verdict.surge:
+                            raised += await self._consider(dimension, window, ranked, covered, now)
         return raised
 
-    async def _raise(
-        self, dimension: HotspotDimension, surges: list[tuple[Window, Ranked]], now: datetime
+    async def _consider(
+        self,
+        dimension: HotspotDimension,
+        window: Window,
+        ranked: Ranked,
+        covered: list[frozenset[uuid.UUID]],
+        now: datetime,
     ) -> int:
+        """Raise one surge unless raised already or its complaints are all
+        in a rise found before it; 1 if this call stored it."""
         pool = self._store.pool
-        streams = {(w, r.key): alert_stream(dimension, r.key, w.period, w.start) for w, r in surges}
-        done = await raised_among(pool, list(streams.values()))
-        raised = 0
-        for window, ranked in surges:
-            stream = streams[(window, ranked.key)]
-            if stream in done:
-                continue
-            cases = await cases_of(pool, dimension, ranked.key, window, now)
-            event = alert_event(
-                dimension,
-                ranked.key,
-                window,
-                ranked.verdict,
-                self._rule.baseline_periods,
-                self._rule.threshold,
-                [c.complaint_id for c in reversed(cases)],
-                now,
-            )
-            if await raise_alert(self._store, event, stream):
-                raised += 1
-                log.info(
-                    "hotspot alert raised",
-                    dimension=dimension,
-                    key=ranked.key,
-                    period=window.period,
-                    period_start=window.start.isoformat(),
-                    count=ranked.verdict.count,
-                    baseline=round(ranked.verdict.baseline, 2),
-                )
-        return raised
+        cases = await cases_of(pool, dimension, ranked.key, window, now, limit=MAX_CASES)
+        ids = frozenset(c.complaint_id for c in cases)
+        whole = ranked.verdict.count <= MAX_CASES  # else the list is cut short
+        if whole and any(ids <= other for other in covered):
+            return 0
+        covered.append(ids)
+        stream = alert_stream(dimension, ranked.key, window.period, window.start)
+        if await raised_among(pool, [stream]):
+            return 0
+        event = alert_event(
+            dimension,
+            ranked.key,
+            window,
+            ranked.verdict,
+            self._rule.baseline_periods,
+            self._rule.threshold,
+            [c.complaint_id for c in reversed(cases)],
+            now,
+        )
+        if not await raise_alert(self._store, event, stream):
+            return 0
+        log.info(
+            "hotspot alert raised",
+            dimension=dimension,
+            key=ranked.key,
+            period=window.period,
+            period_start=window.start.isoformat(),
+            count=ranked.verdict.count,
+            baseline=round(ranked.verdict.baseline, 2),
+        )
+        return 1
 
     async def run(self) -> None:
         while True:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from tousu.services.metrics.hotspots.terms import location_key, segmenter
+from tousu.services.metrics.hotspots.terms import location_key, segmenter, without_place
 from tousu.services.metrics.projections.base import Projection, Row
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events import Envelope
@@ -72,13 +72,14 @@ CREATE INDEX ON {table} USING gin (terms);
             if envelope.type == "ComplaintAccepted":
                 # The desk may name the item when accepting.
                 service_item = envelope.data.get("service_item") or service_item
+        place = location_key(received.data.get("location"))
         return [
             (
                 uuid.UUID(received.stream_id.removeprefix(STREAM_PREFIX)),
                 received.occurred_at,
                 history[-1].department,
                 service_item,
-                location_key(received.data.get("location")),
-                _terms(received),
+                place,
+                without_place(_terms(received), place),
             )
         ]

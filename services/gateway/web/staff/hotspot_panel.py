@@ -28,13 +28,15 @@ from tousu.shared.calendar import TZ
 from tousu.shared.events.quality import HotspotDimension, HotspotPeriod
 from tousu.shared.intake.commitments import CommitmentRegister
 
-# Groups shown per dimension and period, and cases linked per group.
+# Groups shown per dimension and period, and cases linked per group; a
+# group of one complaint recurs nowhere yet.
 SHOWN: Final = 5
 CASE_LINKS: Final = 3
+RECURRING: Final = 2
 
 PERIOD_TITLES: Final[dict[HotspotPeriod, str]] = {
-    "week": N_("This week (%(label)s, from %(start)s)"),
-    "month": N_("This month (%(label)s)"),
+    "week": N_("This week (%(label)s, from %(start)s), so far"),
+    "month": N_("This month (%(label)s), so far"),
 }
 BASELINE_NAMES: Final[dict[HotspotPeriod, str]] = {
     "week": N_("mean of the %(n)s weeks before: %(mean)s"),
@@ -117,7 +119,9 @@ class HotspotPanel:
                         label=found.window.label(),
                         start=start.isoformat(),
                     ),
-                    "items": [self._item(h, found, lang) for h in found.items],
+                    "rows": [
+                        self._item(h, found, lang) for h in found.items if h.count >= RECURRING
+                    ],
                 }
             )
         alerts = await open_alerts(pool, now) if department is None else []
