@@ -33,6 +33,7 @@ from tousu.services.gateway.web.i18n import N_, gettext
 from tousu.services.gateway.web.staff import actions, evidence, handling_steps
 from tousu.services.gateway.web.staff.case_links import linked_cases
 from tousu.services.gateway.web.staff.case_notices import case_notices
+from tousu.services.gateway.web.staff.improvements import case_items
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import (
     HOME_BY_ROLE,
@@ -458,6 +459,8 @@ def router(settings: Settings) -> APIRouter:
             "supervision": supervision_notices(case, lang),
             # A 监督举报's earlier complaint, and the reports on this one.
             "linked": await linked_cases(get_pool(request), principal, case, complaint_id, lang),
+            # The improvements its result feedback promised (整改跟踪).
+            "improvement_items": await case_items(get_pool(request), complaint_id),
             "notices": documents(case),
             # How each notice went out: sent, retried, or given up and why.
             "notice_rows": await case_notices(get_pool(request), complaint_id, lang),

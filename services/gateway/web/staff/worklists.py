@@ -27,6 +27,7 @@ from tousu.services.gateway.web.staff.cases import (
     calendar_of,
     deadline_colour,
 )
+from tousu.services.gateway.web.staff.improvements import overdue_rows
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.metrics import views as read_side
@@ -158,6 +159,8 @@ def router(settings: Settings) -> APIRouter:
             "colour_names": COLOUR_NAMES,
             "truncated": len(records) >= read_side.WORKLIST_LIMIT,
         }
+        # Improvement items (整改跟踪) still open past their due date.
+        context["overdue_improvements"] = await overdue_rows(pool)
         return staff_page(web, request, principal, "staff/supervision.html", context)
 
     return routes
