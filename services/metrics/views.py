@@ -33,7 +33,7 @@ from tousu.services.metrics.report.labels import Language
 from tousu.services.metrics.supervision.policy import Level, standing, warning_at
 from tousu.shared.domain.state import ComplaintState, replay
 from tousu.shared.domain.status import Status
-from tousu.shared.events import Envelope, complaint_stream
+from tousu.shared.events import Envelope, complaint_stream, utcnow
 from tousu.shared.events.envelope import STREAM_PREFIX
 from tousu.shared.events.types import Channel, LateEntryRecorded
 from tousu.shared.store import EventStore
@@ -408,11 +408,23 @@ async def late_entries(
 
 
 async def monthly_report(
-    month: str, pool: asyncpg.Pool, folder: Path, *, language: Language
+    month: str,
+    pool: asyncpg.Pool,
+    folder: Path,
+    *,
+    language: Language,
+    appraisal_scheme: Path | None = None,
 ) -> ReportFiles:
-    """The month's report (workbook and charts) written into ``folder``."""
+    """The month's report (workbook and charts) written into ``folder``, with
+    its appraisal (考核) under the configured scheme (``appraisal_scheme``;
+    None: the packaged one)."""
     # matplotlib takes half a second to import: loaded on the first report
     # asked for, not by every process that reads a view.
+    from tousu.services.metrics.appraisal.views import report_appraisals
     from tousu.services.metrics.report.monthly import monthly_report as write
 
-    return await write(month, PgKpiSource(pool), folder, language=language)
+    as_of = utcnow()
+    appraisals = await report_appraisals(pool, month, as_of, appraisal_scheme)
+    return await write(
+        month, PgKpiSource(pool), folder, language=language, as_of=as_of, appraisals=appraisals
+    )

@@ -6,6 +6,7 @@ supervisor dashboard's panel links to it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -66,6 +67,12 @@ async def test_the_appraisal_page(
 
     page = await new_page(browser)
     await sign_in(page, gateway, "sup-wang", PASSWORD)
+    # The dashboard's panel is last month's and links to its appraisal.
+    await page.goto(f"{gateway}/staff/dashboard")
+    link = page.locator("#appraisal-panel a")
+    await expect(link).to_have_attribute(
+        "href", re.compile(r"^/staff/appraisal\?period=\d{4}-\d{2}$")
+    )
     await page.goto(f"{gateway}/staff/appraisal?period=2026-10")
     rows = page.locator("#ranking tbody tr")
     await expect(rows).to_have_count(4)

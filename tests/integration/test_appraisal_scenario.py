@@ -12,13 +12,17 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.appraisal_scenario import SCRIPTS, SETTLED
 from tests.helpers import project_everything, tousu
 from tests.infra import Servers, new_database
 from tests.kpi_scenario import drive
+from tousu.services.gateway.web.staff.appraisal import Appraiser
 from tousu.services.metrics.appraisal.views import Appraisal, UnitScore, appraisal
+from tousu.services.metrics.views import monthly_report
 from tousu.shared.events import utcnow
+from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 
@@ -228,3 +232,59 @@ async def test_the_command_line(month_url: str, child_env: dict[str, str]) -> No
     assert body["commend"] == ["h-sun", "h-zhou"] and body["account"] == ["h-lin"]
     code, _, err = await tousu(env, "appraisal", "2026-13")
     assert code == 2 and "2026-13" in err
+
+
+async def test_the_dashboard_panel_is_last_months(
+    month: PostgresEventStore, settings: Settings
+) -> None:
+    """In November the supervisor's dashboard shows October: the best three
+    departments and the one after them, each with its score."""
+    in_november = datetime(2026, 11, 20, 12, 0, tzinfo=SETTLED.tzinfo)
+    panel = (await Appraiser(settings).panel(month.pool, in_november, "zh"))["appraisal_panel"]
+    assert panel["period"] == "2026-10" and panel["href"] == "/staff/appraisal?period=2026-10"
+    assert [(u.key, u.rank, u.score) for u in panel["top"]] == [
+        ("transport", 1, "100.00"),
+        ("housing", 2, "82.22"),
+        ("health", 3, "76.92"),
+    ]
+    assert [(u.key, u.score, u.accountable) for u in panel["bottom"]] == [("water", "54.91", True)]
+
+
+async def test_the_monthly_workbook_has_the_appraisal(
+    month: PostgresEventStore, tmp_path: Path
+) -> None:
+    files = await monthly_report("2026-10", month.pool, tmp_path, language="zh-CN")
+    book = load_workbook(files.workbook)
+    ws = book["考核"]
+    rows = list(ws.iter_rows(values_only=True))
+    ranking = [r[:8] for r in rows if r[1] in ("transport", "housing", "health", "water")][:4]
+    assert ranking == [
+        (1, "transport", None, 100.0, 100.0, 0.0, 3, "表彰"),
+        (2, "housing", None, 82.22, 84.72, 2.5, 4, None),
+        (3, "health", None, 76.92, 76.92, 0.0, 2, None),
+        (4, "water", None, 54.91, 57.41, 2.5, 4, "批评和问责"),
+    ]
+    people = [r[:4] for r in rows if isinstance(r[1], str) and r[1].startswith("h-")][:6]
+    assert [(p[1], p[2], p[3]) for p in people] == [
+        ("h-sun", "transport", 100.0),
+        ("h-zhou", "housing", 100.0),
+        ("h-zhao", "water", 81.83),
+        ("h-zheng", "health", 76.92),
+        ("h-wu", "housing", 66.94),
+        ("h-lin", "water", 21.22),
+    ]
+    # Water's calculation, line by line.
+    start = rows.index(next(r for r in rows if r[:2] == ("部门 4", "water")))
+    assert [r[:5] for r in rows[start + 2 : start + 12]] == [
+        ("受理及时率", "3/4", 0.75, 10, 7.5),
+        ("及时率", "2/4", 0.5, 30, 15.0),
+        ("办结率", "2/4", 0.5, 25, 12.5),
+        ("满意率", "2/3", pytest.approx(2 / 3), 25, 16.67),
+        ("质量检查得分", "—", None, 10, None),
+        ("指标得分小计", None, None, None, 51.67),
+        ("按满分折算（× 100 ÷ 90）", None, None, None, 57.41),
+        ("− 补录", "1 × 0.50", None, None, -0.5),
+        ("− 退单", "1 × 1.00", None, None, -1.0),
+        ("− 督办", "1 × 1.00", None, None, -1.0),
+    ]
+    assert rows[start + 12][:5] == ("总分", None, None, None, 54.91)

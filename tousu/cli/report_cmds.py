@@ -46,24 +46,31 @@ async def _report(
 ) -> ReportFiles:
     # Imported here: matplotlib and openpyxl are slow to import, and every
     # other command (and `tousu --help`) should not pay for them.
+    from tousu.services.metrics.appraisal.views import report_appraisals
     from tousu.services.metrics.kpis import PgKpiSource
+    from tousu.services.metrics.report.figures import report_period
     from tousu.services.metrics.report.monthly import monthly_report
 
     # One connection per concurrent query: the total and each grouping.
+    settings = load_settings()
     pool = await asyncpg.create_pool(
-        database_url(load_settings()),
+        database_url(settings),
         min_size=1,
         max_size=len(GROUPINGS) + 1,
         timeout=_CONNECT_TIMEOUT,
     )
     try:
+        # The 考核 sheet stands as of the same instant as the figures.
+        when = report_period(month, as_of=as_of, trend_months=trend_months).as_of
+        scheme = settings.quality.appraisal_scheme
         return await monthly_report(
             month,
             PgKpiSource(pool),
             out_dir,
             language="en" if lang == "en" else "zh-CN",
-            as_of=as_of,
+            as_of=when,
             trend_months=trend_months,
+            appraisals=await report_appraisals(pool, month, when, scheme),
         )
     finally:
         await pool.close()

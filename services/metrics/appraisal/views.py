@@ -69,6 +69,7 @@ __all__ = [
     "line_value",
     "money",
     "parse_period",
+    "report_appraisals",
     "unit_dict",
 ]
 
@@ -183,3 +184,15 @@ def appraisal_dict(result: Appraisal, lang: str = "zh") -> dict[str, Any]:
         "commend": list(result.result.commend),
         "account": list(result.result.account),
     }
+
+
+async def report_appraisals(
+    pool: asyncpg.Pool, month: str, as_of: datetime, scheme: Scheme | Path | None = None
+) -> list[Appraisal]:
+    """The month's appraisal by department and by person, for the monthly
+    workbook's 考核 sheet; none when no scheme version was in force then."""
+    try:
+        loaded = scheme if isinstance(scheme, Scheme) else Scheme.configured(scheme)
+        return [await appraisal(pool, month, as_of, by, loaded) for by in ("department", "person")]
+    except NoVersion:
+        return []

@@ -468,7 +468,13 @@ def router(settings: Settings) -> APIRouter:
         with tempfile.TemporaryDirectory(prefix="tousu-report-") as folder:
             # monthly_report renders off the event loop itself; reading the file is quick.
             language: Language = "en" if lang == "en" else "zh-CN"
-            files = await monthly_report(name, pool(request), Path(folder), language=language)
+            files = await monthly_report(
+                name,
+                pool(request),
+                Path(folder),
+                language=language,
+                appraisal_scheme=settings.quality.appraisal_scheme,
+            )
             content = await asyncio.to_thread(files.workbook.read_bytes)
         return Response(
             content,
