@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal as D
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -18,6 +19,9 @@ from tests.appraisal_scenario import SCRIPTS, SETTLED
 from tests.helpers import project_everything, tousu
 from tests.infra import Servers, new_database
 from tests.kpi_scenario import drive
+from tests.lifecycle import staff_tokens
+from tousu.services.gateway.app import create_app
+from tousu.services.gateway.auth import StaffRole
 from tousu.services.gateway.web.staff.appraisal import Appraiser
 from tousu.services.metrics.appraisal.views import Appraisal, UnitScore, appraisal
 from tousu.services.metrics.views import monthly_report
@@ -288,3 +292,56 @@ async def test_the_monthly_workbook_has_the_appraisal(
         ("− 督办", "1 × 1.00", None, None, -1.0),
     ]
     assert rows[start + 12][:5] == ("总分", None, None, None, 54.91)
+
+
+async def test_the_api(month_url: str, settings: Settings) -> None:
+    people: list[tuple[str, StaffRole, str | None]] = [
+        ("sup-wang", "supervisor", None),
+        ("dh-zhao", "dept_head", "water"),
+        ("h-qian", "handler", "water"),
+    ]
+    staff = await staff_tokens(month_url, people)
+    app = create_app(settings.model_copy(update={"database_url": month_url}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+            query = {"period": "2026-10", "as_of": as_of().isoformat()}
+            answer = await client.get("/api/v1/appraisal", params=query, headers=staff["sup-wang"])
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["scheme"]["version"] == 1 and body["by"] == "department"
+            assert [(u["unit"], u["rank"], u["score"]) for u in body["units"]] == [
+                ("transport", 1, 100.0),
+                ("housing", 2, 82.22),
+                ("health", 3, 76.92),
+                ("water", 4, 54.91),
+            ]
+            water = body["units"][3]
+            lines = [(ln["numerator"], ln["denominator"], ln["points"]) for ln in water["lines"]]
+            assert lines == [(3, 4, 7.5), (2, 4, 15.0), (2, 4, 12.5), (2, 3, 16.67), (0, 0, None)]
+            assert (water["earned"], water["base"], water["deducted"]) == (51.67, 57.41, 2.5)
+            assert body["commend"] == ["transport"] and body["account"] == ["water"]
+
+            # The head of water: water's people, ranked among everyone.
+            mine = await client.get(
+                "/api/v1/appraisal", params=query | {"by": "person"}, headers=staff["dh-zhao"]
+            )
+            assert mine.status_code == 200, mine.text
+            assert mine.json()["department"] == "water"
+            assert [(u["unit"], u["rank"]) for u in mine.json()["units"]] == [
+                ("h-zhao", 3),
+                ("h-lin", 6),
+            ]
+            assert mine.json()["account"] == ["h-lin"]
+
+            handler = await client.get("/api/v1/appraisal", params=query, headers=staff["h-qian"])
+            assert handler.status_code == 403
+            bad = await client.get(
+                "/api/v1/appraisal", params={"period": "2026-Q5"}, headers=staff["sup-wang"]
+            )
+            assert bad.status_code == 422
+            assert bad.json()["errors"][0]["field"] == "query.period"
+            early = await client.get(
+                "/api/v1/appraisal", params={"period": "2025-12"}, headers=staff["sup-wang"]
+            )
+            assert early.status_code == 422 and early.json()["errors"][0]["type"] == "no_scheme"
