@@ -6,11 +6,12 @@ flat history raises nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import httpx
 
-from tests.helpers import project_everything
+from tests.helpers import project_everything, tousu
 from tests.hotspot_scenario import PLACE, RULE, seed
 from tests.web_kit import PASSWORD, add_user, gateway_client
 from tousu.services.metrics.hotspots.alerts import alert_stream
@@ -92,6 +93,22 @@ async def test_a_place_tripling_in_a_week_raises_one_alert_and_tops_the_list(
             "/api/v1/hotspots", params={"at": "soon"}, headers=await _bearer(client, "sup")
         )
         assert bad.status_code == 422 and "query.at" in bad.text
+
+
+async def test_the_command_line_lists_them(
+    settings: Settings, store: PostgresEventStore, child_env: dict[str, str]
+) -> None:
+    await seed(store, NOW, this_week=9)
+    await project_everything(store)
+    args = ("hotspots", "--at", "2026-11-25T15:00", "--dimension", "location")
+    code, out, err = await tousu(child_env, *args, "--format", "json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["label"] == "2026-W48" and body["complete"] is False
+    assert [(i["key"], i["count"], i["surge"]) for i in body["items"]][:1] == [(PLACE, 9, True)]
+    code, out, err = await tousu(child_env, *args)
+    assert code == 0, err
+    assert "热点诉求 2026-W48" in out and PLACE in out and "…" not in out
 
 
 async def _bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:

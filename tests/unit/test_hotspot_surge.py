@@ -77,3 +77,31 @@ def test_ranking_puts_the_most_complaints_first_and_judges_each() -> None:
     assert ranked[0].baseline_counts == [3, 3, 3, 3]
     # With nothing on record before the baseline ended, a zero baseline rises nowhere.
     assert not rank(found, current, RULE, datetime(2026, 12, 1, tzinfo=TZ))[2].verdict.surge
+
+
+def test_the_command_lines_table_in_a_phone_sized_terminal() -> None:
+    import io
+    import uuid
+
+    from rich.console import Console
+
+    from tousu.cli._console import show
+    from tousu.cli.hotspots_cmds import _table
+    from tousu.services.metrics.hotspots.counts import CaseRef
+    from tousu.services.metrics.hotspots.views import Hotspot, HotspotList
+
+    at = datetime(2026, 11, 25, 15, tzinfo=TZ)
+    case = CaseRef(uuid.uuid4(), "TS2026-000123", "路灯不亮", at)
+    found = HotspotList(
+        window_of("week", at),
+        at,
+        False,
+        RULE,
+        None,
+        [Hotspot("location", "幸福路32号 东门", 9, 3.0, [3, 3, 3, 3], "up", True, True, [case])],
+    )
+    buffer = io.StringIO()
+    show(Console(file=buffer, force_terminal=True, width=40, color_system=None), _table(found))
+    text = buffer.getvalue()
+    assert "幸福路32号 东门" in text and "TS2026-000123" in text and "上升 3.0倍" in text
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 40
