@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from tousu.services.metrics.deadlines import DUE_COLUMNS, Overdue, overdue, overdue_sql
+from tousu.services.metrics.hotspots.views import HotspotRule, month_hotspots
 from tousu.services.metrics.kpi import GroupBy, KpiRow, Rate
 from tousu.services.metrics.kpi.export import label, percent, row_dict
 from tousu.services.metrics.kpi.period import PeriodError, cohort, parse_instant
@@ -414,10 +415,12 @@ async def monthly_report(
     *,
     language: Language,
     appraisal_scheme: Path | None = None,
+    hotspot_rule: HotspotRule | None = None,
 ) -> ReportFiles:
     """The month's report (workbook and charts) written into ``folder``, with
     its appraisal (考核) under the configured scheme (``appraisal_scheme``;
-    None: the packaged one)."""
+    None: the packaged one) and its recurring problems (热点诉求, under
+    ``hotspot_rule``; None: the default settings')."""
     # matplotlib takes half a second to import: loaded on the first report
     # asked for, not by every process that reads a view.
     from tousu.services.metrics.appraisal.views import report_appraisals
@@ -425,6 +428,14 @@ async def monthly_report(
 
     as_of = utcnow()
     appraisals = await report_appraisals(pool, month, as_of, appraisal_scheme)
+    # The month's recurring problems (热点诉求) for their sheet.
+    hotspots = await month_hotspots(pool, month, as_of, hotspot_rule or HotspotRule())
     return await write(
-        month, PgKpiSource(pool), folder, language=language, as_of=as_of, appraisals=appraisals
+        month,
+        PgKpiSource(pool),
+        folder,
+        language=language,
+        as_of=as_of,
+        appraisals=appraisals,
+        hotspots=hotspots,
     )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import httpx
+from openpyxl import load_workbook
 
 from tests.helpers import project_everything, tousu
 from tests.hotspot_scenario import PLACE, RULE, seed
@@ -18,6 +20,7 @@ from tousu.services.metrics.hotspots.alerts import alert_stream
 from tousu.services.metrics.hotspots.surge import window_of
 from tousu.services.metrics.hotspots.views import hotspots, open_alerts
 from tousu.services.metrics.hotspots.watcher import HotspotWatcher
+from tousu.services.metrics.views import monthly_report
 from tousu.shared.calendar import TZ
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
@@ -95,11 +98,19 @@ async def test_a_place_tripling_in_a_week_raises_one_alert_and_tops_the_list(
         assert bad.status_code == 422 and "query.at" in bad.text
 
 
-async def test_the_command_line_lists_them(
-    settings: Settings, store: PostgresEventStore, child_env: dict[str, str]
+async def test_the_command_line_and_the_monthly_report_list_them(
+    settings: Settings, store: PostgresEventStore, child_env: dict[str, str], tmp_path: Path
 ) -> None:
     await seed(store, NOW, this_week=9)
     await project_everything(store)
+    # The monthly workbook's 热点诉求 sheet: November, over (18 at the place
+    # against October's 12: no hotspot).
+    files = await monthly_report("2026-11", store.pool, tmp_path, language="zh-CN")
+    sheet = load_workbook(files.workbook)["热点诉求"]
+    assert str(sheet["A1"].value).startswith("热点诉求 2026-11")
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert rows[0][:4] == ["地点", PLACE, 18, 12] and rows[0][5] is None
+    assert any(r[1] == "路灯" for r in rows) and all(r[7] for r in rows)
     args = ("hotspots", "--at", "2026-11-25T15:00", "--dimension", "location")
     code, out, err = await tousu(child_env, *args, "--format", "json")
     assert code == 0, err

@@ -47,6 +47,7 @@ async def _report(
     # Imported here: matplotlib and openpyxl are slow to import, and every
     # other command (and `tousu --help`) should not pay for them.
     from tousu.services.metrics.appraisal.views import report_appraisals
+    from tousu.services.metrics.hotspots.views import HotspotRule, month_hotspots
     from tousu.services.metrics.kpis import PgKpiSource
     from tousu.services.metrics.report.figures import report_period
     from tousu.services.metrics.report.monthly import monthly_report
@@ -71,6 +72,8 @@ async def _report(
             as_of=when,
             trend_months=trend_months,
             appraisals=await report_appraisals(pool, month, when, scheme),
+            # The 热点诉求 sheet: the month's recurring problems, as of the same instant.
+            hotspots=await month_hotspots(pool, month, when, HotspotRule.of(settings.quality)),
         )
     finally:
         await pool.close()

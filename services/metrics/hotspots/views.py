@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -47,12 +47,15 @@ __all__ = [
     "HotspotRule",
     "Window",
     "hotspots",
+    "month_hotspots",
     "open_alerts",
     "window_of",
 ]
 
-# Cases linked from each group in a list (the alert keeps up to 200).
+# Cases linked from each group in a list (the alert keeps up to 200), and
+# named in the monthly report's sheet.
 CASES_SHOWN = 5
+MONTH_CASES = 20
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,19 @@ async def open_alerts(pool: asyncpg.Pool | asyncpg.Connection, now: datetime) ->
     since = {p: window_of(p, now).before(1).start for p in PERIODS}
     earliest = min(window_of(p, now).before(1).starts_at for p in PERIODS)
     return [a for a in await alerts_since(pool, earliest) if a.period_start >= since[a.period]]
+
+
+async def month_hotspots(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    month: str,
+    as_of: datetime,
+    rule: HotspotRule,
+    limit: int = 10,
+) -> HotspotList:
+    """The month's list for the monthly report (热点诉求 sheet): ``month``
+    (YYYY-MM, Shanghai) counted as of ``as_of``, or as of its end once it is over."""
+    year, number = (int(part) for part in month.split("-"))
+    start = Window("month", date(year, number, 1), date(year, number, 1))
+    window = window_of("month", start.starts_at)
+    at = min(as_of, window.ends_at - timedelta(microseconds=1))
+    return await hotspots(pool, period="month", at=at, rule=rule, limit=limit, cases=MONTH_CASES)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tousu.services.metrics.appraisal.views import Appraisal
+from tousu.services.metrics.hotspots.views import HotspotList
 from tousu.services.metrics.report.charts import ranking_chart, trend_chart
 from tousu.services.metrics.report.figures import MonthlyFigures, gather_figures, report_period
 from tousu.services.metrics.report.labels import Language, lang_of
@@ -38,6 +39,7 @@ async def monthly_report(
     as_of: datetime | None = None,
     trend_months: int = 12,
     appraisals: Sequence[Appraisal] = (),
+    hotspots: HotspotList | None = None,
 ) -> ReportFiles:
     """Write ``tousu-<month>.xlsx``, ``kpi-trend-<month>.png`` and
     ``department-ranking-<month>.png`` into ``out_dir`` (created if missing)."""
@@ -51,7 +53,7 @@ async def monthly_report(
     )
     # Rendering is CPU-bound and writes files: off the event loop, so that a
     # service can call this too.
-    await asyncio.to_thread(_write, figures, files, lang, appraisals)
+    await asyncio.to_thread(_write, figures, files, lang, appraisals, hotspots)
     return files
 
 
@@ -60,9 +62,10 @@ def _write(
     files: ReportFiles,
     lang: Lang,
     appraisals: Sequence[Appraisal] = (),
+    hotspots: HotspotList | None = None,
 ) -> None:
     names = GroupNames()
     files.workbook.parent.mkdir(parents=True, exist_ok=True)
-    write_workbook(figures, files.workbook, lang, names, appraisals)
+    write_workbook(figures, files.workbook, lang, names, appraisals, hotspots)
     trend_chart(figures, files.trend_chart, lang)
     ranking_chart(figures, files.ranking_chart, lang, names)

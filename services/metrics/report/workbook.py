@@ -16,9 +16,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tousu.services.metrics.appraisal.views import Appraisal
 from tousu.services.metrics.cells import looks_like_formula
+from tousu.services.metrics.hotspots.views import HotspotList
 from tousu.services.metrics.kpi.compute import GROUPINGS
 from tousu.services.metrics.report.appraisal_sheet import add_appraisal_sheet
 from tousu.services.metrics.report.figures import MonthlyFigures
+from tousu.services.metrics.report.hotspot_sheet import add_hotspot_sheet
 from tousu.services.metrics.report.labels import (
     COLUMNS,
     GROUP_SHEETS,
@@ -125,6 +127,7 @@ def write_workbook(
     lang: Lang,
     names: GroupNames,
     appraisals: Sequence[Appraisal] = (),
+    hotspots: HotspotList | None = None,
 ) -> None:
     period = figures.period
     last_day = period.end - timedelta(days=1)  # both midnights in Asia/Shanghai
@@ -151,6 +154,8 @@ def write_workbook(
         _fill(ws, heading, GROUP_SHEETS[group_by].get(lang), rows, lang)
     # The month's appraisal (考核), when the caller worked it out.
     add_appraisal_sheet(book, appraisals, lang)
+    # The month's recurring problems (热点诉求), when the caller worked them out.
+    add_hotspot_sheet(book, hotspots, lang)
     book.save(path)
 
 

@@ -474,6 +474,7 @@ def router(settings: Settings) -> APIRouter:
                 Path(folder),
                 language=language,
                 appraisal_scheme=settings.quality.appraisal_scheme,
+                hotspot_rule=HotspotRule.of(settings.quality),
             )
             content = await asyncio.to_thread(files.workbook.read_bytes)
         return Response(
