@@ -47,6 +47,7 @@ from tousu.services.gateway.web.staff.session import (
 )
 from tousu.services.gateway.web.templating import department_namer
 from tousu.services.gateway.web.tracking import UNAVAILABLE, own_words
+from tousu.services.metrics.inspection.views import case_reviews
 from tousu.services.metrics.views import Level, standing
 from tousu.shared.attachments.checks import Kept
 from tousu.shared.attachments.files import Attachments
@@ -135,6 +136,8 @@ SUPERVISION_KINDS: Final[dict[str, str]] = {
     "arbitration": N_("Arbitration needed (returned repeatedly)"),
     "public_report": N_("Report from the public"),
     "manual": N_("Supervision by the office (督办)"),
+    # A failed quality inspection's 督办 (shared/domain/inspection.py).
+    "inspection": N_("Quality inspection"),
 }
 ACTOR_ROLES: Final[dict[str, str]] = {
     **{role: name for role, name in ROLE_NAMES.items()},
@@ -459,6 +462,8 @@ def router(settings: Settings) -> APIRouter:
             "supervision": supervision_notices(case, lang),
             # A 监督举报's earlier complaint, and the reports on this one.
             "linked": await linked_cases(get_pool(request), principal, case, complaint_id, lang),
+            # The quality inspection's reviews of it, if it was sampled (质量检查).
+            "inspections": await case_reviews(get_pool(request), complaint_id),
             # The improvements its result feedback promised (整改跟踪).
             "improvement_items": await case_items(get_pool(request), complaint_id),
             "notices": documents(case),
