@@ -22,10 +22,18 @@ feedback 15 after acceptance (#k → #k+15), at the end of the day.
     A11   housing / h-wu     on     on      yes    basic   registered four days late: 补录
     A12   health / h-zheng   on     on      yes    —       no follow-up
     A13   health / h-zheng   on     LATE    yes    —       no follow-up: health has no 满意率
+    A14   (received in September: in no rate of October) water / h-lin, fed back
+          Tue 09-08 (#170) promising an improvement (改进措施), due 20 working
+          days later, Mon 10-12 (#190), and never closed: overdue in October
+
+The October inspection (:func:`record_quality`) draws every case closed in
+October (share 1): A01 and A08. A01 scores 70 (below the pass mark of 80; a
+督办 of kind inspection follows, on water / h-zhao), A08 scores 100.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +46,20 @@ from tests.kpi_scenario import (
     H_ZHOU,
     SUPERVISOR,
     Script,
+    complaint_id,
+    decision_context,
 )
 from tests.kpi_scenario import at as _at
+from tousu.services.metrics.improvements.opening import improvements
+from tousu.services.metrics.inspection.service import draw, review
+from tousu.shared.application.executor import CommandExecutor
+from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.domain import commands as c
-from tousu.shared.events.types import Channel, DeadlineKind
+from tousu.shared.domain.inspection import DrawInspection, ItemScore, ReviewInspection
+from tousu.shared.events import utcnow
+from tousu.shared.events.types import Channel, DeadlineKind, PlanMeasure
+from tousu.shared.settings import Settings
+from tousu.shared.store.postgres import PostgresEventStore
 
 # Every fact of the month happened by then; figures as of any later instant
 # are the same.
@@ -143,7 +161,77 @@ def _scripts() -> list[Script]:
     # #201); due #215 = Mon 11-16; fed back Fri 11-20: LATE; no follow-up.
     a13 = accepted(new(13), at(10, 23), at(10, 26)).work(H_ZHENG, at(10, 26, 11))
     a13.answer(at(11, 20))
+
+    # -- September: an improvement promised, due in October ----------------
+    a14 = accepted(new(14), at(9, 1), at(9, 1, 11)).work(H_LIN, at(9, 1, 12))
+    plan = PlanMeasure(measure="更换老旧水表", owner=H_LIN.id)
+    a14._add(c.ProposePlan, H_LIN, at(9, 7), measures=[plan])
+    a14._add(c.RecordConsultation, H_LIN, at(9, 7, 11), agrees=True)
+    a14._add(
+        c.ResolveComplaint,
+        H_LIN,
+        at(9, 8, 9),
+        result="已处理",
+        basis="相关规定",
+        improvements="更换片区老旧水表",
+    )
+    a14._add(c.SendFeedback, H_LIN, at(9, 8))
     return s
 
 
 SCRIPTS: list[Script] = _scripts()
+
+# The checklist (services/metrics/inspection/data/checklist.yaml, version 1)
+# has ten items worth 100 points; A01 loses 5 on each of five items and the
+# follow-up's 5: 70. A08 gets every point: 100.
+FULL = {
+    "acceptance_timely": 10,
+    "routing_claim": 10,
+    "steps_in_order": 10,
+    "feedback_timely": 10,
+    "notices_and_progress": 10,
+    "result_answers_demands": 15,
+    "basis_sound": 10,
+    "improvements_concrete": 10,
+    "reply_clear": 10,
+    "follow_up_done": 5,
+}
+SEVENTY = FULL | {
+    "steps_in_order": 5,
+    "result_answers_demands": 10,
+    "basis_sound": 5,
+    "improvements_concrete": 5,
+    "reply_clear": 5,
+    "follow_up_done": 0,
+}
+
+
+def _scores(points: dict[str, int]) -> list[ItemScore]:
+    return [ItemScore(item=item, points=p) for item, p in points.items()]
+
+
+async def record_quality(store: PostgresEventStore, settings: Settings) -> None:
+    """A14's improvement item (as the improvements consumer opens it), and the
+    October inspection: drawn from every case closed in October, A01 and A08
+    reviewed. Run after :func:`drive`."""
+    a14 = SCRIPTS[-1]
+    [fed_back] = [
+        e
+        for e in await store.read_stream(f"complaint-{a14.complaint_id}")
+        if e.type == "ResultFeedbackSent"
+    ]
+    consumer = improvements(WorkdayCalendar, settings.quality.improvement_days)
+    async with store.unit_of_work() as uow:
+        await consumer.handle(fed_back, uow)
+    await draw(store, settings, DrawInspection(actor=SUPERVISOR, period="2026-10", share=1.0))
+    executor = CommandExecutor(store, lambda: replace(decision_context(), now=utcnow()))
+    for number, points, action in ((1, SEVENTY, "supervise"), (8, FULL, "none")):
+        review_cmd = ReviewInspection(
+            actor=SUPERVISOR,
+            period="2026-10",
+            complaint_id=complaint_id(100 + number),
+            scores=_scores(points),
+            action=action,
+            reason="答复未回应诉求" if action != "none" else None,
+        )
+        await review(store, executor, review_cmd)

@@ -14,13 +14,14 @@ import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.appraisal_scenario import SCRIPTS
+from tests.appraisal_scenario import SCRIPTS, record_quality
 from tests.browser.conftest import new_page, shot, sign_in
 from tests.helpers import eventually, project_everything
 from tests.kpi_scenario import drive
 from tests.processes import spawn, stop
 from tests.web_kit import PASSWORD, add_user
 from tousu.embedded.ports import free_port
+from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
 JOURNEY = "appraisal"
@@ -58,9 +59,14 @@ async def fits(page: Page, width: int) -> None:
 
 
 async def test_the_appraisal_page(
-    gateway: str, browser: Browser, store: PostgresEventStore, pool: asyncpg.Pool
+    gateway: str,
+    browser: Browser,
+    store: PostgresEventStore,
+    pool: asyncpg.Pool,
+    settings: Settings,
 ) -> None:
     await drive(store, SCRIPTS)
+    await record_quality(store, settings)
     await project_everything(store)
     await add_user(pool, "sup-wang", "supervisor")
     await add_user(pool, "head-zhao", "dept_head", department="water")
@@ -83,11 +89,11 @@ async def test_the_appraisal_page(
         "water",
     ]
     await expect(rows.nth(0).locator(".score")).to_have_text("100.00")
-    await expect(rows.nth(3).locator(".score")).to_have_text("54.91")
+    await expect(rows.nth(3).locator(".score")).to_have_text("53.17")
     await expect(page.locator("#commend li")).to_have_count(1)
     await expect(page.locator("#commend")).to_contain_text("100.00")
     await expect(page.locator("#account li")).to_have_count(1)
-    await expect(page.locator("#account")).to_contain_text("54.91")
+    await expect(page.locator("#account")).to_contain_text("53.17")
     await expect(page.locator("#appraisal-scheme")).to_contain_text("考核方案第 1 版")
     # Water's calculation, opened from its row.
     await rows.nth(3).locator("th a").click()
@@ -98,10 +104,14 @@ async def test_the_appraisal_page(
     await expect(lines.nth(0)).to_contain_text("75.00%")
     await expect(lines.nth(3)).to_contain_text("2/3")
     await expect(lines.nth(3)).to_contain_text("16.67")
-    await expect(water).to_contain_text("51.67 × 100 ÷ 90")
-    await expect(water).to_contain_text("57.41")
+    await expect(lines.nth(4)).to_contain_text("1 件均分 70")
+    await expect(lines.nth(4)).to_contain_text("7.00")
+    await expect(water).to_contain_text("58.67")
     await expect(water).to_contain_text("退单: 1 × 1.00")
-    await expect(water.locator("tr.total")).to_contain_text("54.91")
+    await expect(water).to_contain_text("督办: 2 × 1.00")
+    await expect(water.locator("tr.total")).to_contain_text("53.17")
+    # Transport had no review: rescaled over the weights with values.
+    await expect(page.locator("#unit-transport")).to_contain_text("90.00 × 100 ÷ 90")
     await shot(page, JOURNEY, "page-1280")
     await page.screenshot(path=str(SHOTS / "appraisal-1280.png"), full_page=True)
     await fits(page, 1280)
@@ -123,7 +133,7 @@ async def test_the_appraisal_page(
         "h-lin",
     ]
     await expect(page.locator("#commend li")).to_have_count(2)
-    await expect(page.locator("#account")).to_contain_text("21.22")
+    await expect(page.locator("#account")).to_contain_text("19.22")
     await page.screenshot(path=str(SHOTS / "appraisal-person-1280.png"), full_page=True)
 
     # A bad period is refused, naming the forms it takes.

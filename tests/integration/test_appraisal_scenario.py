@@ -15,7 +15,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from tests.appraisal_scenario import SCRIPTS, SETTLED
+from tests.appraisal_scenario import SCRIPTS, SETTLED, record_quality
 from tests.helpers import project_everything, tousu
 from tests.infra import Servers, new_database
 from tests.kpi_scenario import drive
@@ -37,6 +37,7 @@ async def month_url(servers: Servers, template_database: str) -> AsyncIterator[s
         store = await PostgresEventStore.connect(url)
         try:
             await drive(store, SCRIPTS)
+            await record_quality(store, Settings(database_url=url, nats_url=servers.nats_url))
             await project_everything(store)
         finally:
             await store.close()
@@ -67,43 +68,51 @@ def dump(unit: UnitScore) -> tuple[object, ...]:
 
 N = None
 # Lines in the order 受理及时率, 及时率, 办结率, 满意率, 质量检查得分 (weights
-# 10, 30, 25, 25, 10 in the packaged version 1); deductions 补录 (0.5 each),
-# 退单 (1), 督办 (1), overdue improvement items (2). No inspection reviews:
-# every unit is rescaled from the weights with values (90, or 65 without
-# 满意率) to 100.
+# 10, 30, 25, 25, 10 in the packaged version 1); deductions in the order 补录
+# (0.5 each), 退单 (1), 督办 (1), overdue improvement items (2). A unit with
+# no inspection review (or no 满意率) is rescaled from the weights with values
+# (90, or 65) to 100; water and housing were reviewed (A01 70, A08 100).
 BY_DEPARTMENT = [
-    # transport: 10 + 30 + 25 + 25 = 90 → 90 × 100/90 = 100.00
+    # transport: 10 + 30 + 25 + 25 = 90, no review → 90 × 100/90 = 100.00
     (1, "transport",
      [(3, 3, D("10.00")), (3, 3, D("30.00")), (3, 3, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
      D("90.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
-    # housing: 10 + 30 × 3/4 = 22.50 + 25 × 3/4 = 18.75 + 25 = 76.25
-    # → 76.25 × 100/90 = 84.7222 → 84.72; − 0.50 (A11) − 2.00 (A10 overdue, manual) = 82.22
+    # housing: 10 + 30 × 3/4 = 22.50 + 25 × 3/4 = 18.75 + 25 + 10 × 100/100 = 86.25
+    # − 0.50 (A11 补录) − 2.00 (A10 overdue and manual 督办; the warning not) = 83.75
     (2, "housing",
-     [(4, 4, D("10.00")), (3, 4, D("22.50")), (3, 4, D("18.75")), (3, 3, D("25.00")), (0, 0, N)],
-     D("76.25"), D("84.72"), [(1, D("0.50")), (0, 0), (2, D("2.00")), (0, 0)], D("82.22")),
-    # health: 10 + 15 + 25 = 50, no 满意率 → 50 × 100/65 = 76.9231 → 76.92
+     [(4, 4, D("10.00")), (3, 4, D("22.50")), (3, 4, D("18.75")), (3, 3, D("25.00")),
+      (100, 100, D("10.00"))],
+     D("86.25"), D("86.25"), [(1, D("0.50")), (0, 0), (2, D("2.00")), (0, 0)], D("83.75")),
+    # health: 10 + 15 + 25 = 50, no 满意率, no review → 50 × 100/65 = 76.9231 → 76.92
     (3, "health",
      [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (0, 0, N), (0, 0, N)],
      D("50.00"), D("76.92"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("76.92")),
-    # water: 7.50 + 15.00 + 12.50 + 25 × 2/3 = 16.6667 → 16.67, = 51.67
-    # → 51.67 × 100/90 = 57.4111 → 57.41; − 0.50 (A02) − 1 (A05 returned) − 1 (A04) = 54.91
+    # water: 7.50 + 15.00 + 12.50 + 25 × 2/3 = 16.6667 → 16.67 + 10 × 70/100 = 7.00
+    # = 58.67; − 0.50 (A02 补录) − 1 (A05 退单) − 2 (A04 overdue, A01 inspection
+    # 督办) − 2 (A14's improvement, due 10-12, never closed) = 53.17
     (4, "water",
-     [(3, 4, D("7.50")), (2, 4, D("15.00")), (2, 4, D("12.50")), (2, 3, D("16.67")), (0, 0, N)],
-     D("51.67"), D("57.41"), [(1, D("0.50")), (1, D("1.00")), (1, D("1.00")), (0, 0)], D("54.91")),
+     [(3, 4, D("7.50")), (2, 4, D("15.00")), (2, 4, D("12.50")), (2, 3, D("16.67")),
+      (70, 100, D("7.00"))],
+     D("58.67"), D("58.67"), [(1, D("0.50")), (1, D("1.00")), (2, D("2.00")), (1, D("2.00"))],
+     D("53.17")),
 ]  # fmt: skip
 
 BY_PERSON = [
-    # h-sun and h-zhou both 100.00 with nothing deducted and 及时率 1: by key.
+    # h-sun 100.00 (rescaled from 90) and h-zhou 100.00 (every weight has a
+    # value), nothing deducted from either, 及时率 1 both: by key.
     (1, "h-sun",
      [(3, 3, D("10.00")), (3, 3, D("30.00")), (3, 3, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
      D("90.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
     (2, "h-zhou",
-     [(2, 2, D("10.00")), (2, 2, D("30.00")), (2, 2, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
-     D("90.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
-    # h-zhao (A01, A02): 10 + 15 + 25 + 25 = 75 → 83.3333 → 83.33; − 0.50 − 1 (A05) = 81.83
+     [(2, 2, D("10.00")), (2, 2, D("30.00")), (2, 2, D("25.00")), (2, 2, D("25.00")),
+      (100, 100, D("10.00"))],
+     D("100.00"), D("100.00"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("100.00")),
+    # h-zhao (A01, A02): 10 + 15 + 25 + 25 + 7 = 82.00; − 0.50 − 1 (A05) − 1 (A01) = 79.50
     (3, "h-zhao",
-     [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (2, 2, D("25.00")), (0, 0, N)],
-     D("75.00"), D("83.33"), [(1, D("0.50")), (1, D("1.00")), (0, 0), (0, 0)], D("81.83")),
+     [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (2, 2, D("25.00")),
+      (70, 100, D("7.00"))],
+     D("82.00"), D("82.00"), [(1, D("0.50")), (1, D("1.00")), (1, D("1.00")), (0, 0)],
+     D("79.50")),
     (4, "h-zheng",
      [(2, 2, D("10.00")), (1, 2, D("15.00")), (2, 2, D("25.00")), (0, 0, N), (0, 0, N)],
      D("50.00"), D("76.92"), [(0, 0), (0, 0), (0, 0), (0, 0)], D("76.92")),
@@ -111,10 +120,10 @@ BY_PERSON = [
     (5, "h-wu",
      [(2, 2, D("10.00")), (1, 2, D("15.00")), (1, 2, D("12.50")), (1, 1, D("25.00")), (0, 0, N)],
      D("62.50"), D("69.44"), [(1, D("0.50")), (0, 0), (2, D("2.00")), (0, 0)], D("66.94")),
-    # h-lin (A03, A04): 5 + 15 + 0 + 0 = 20 → 22.2222 → 22.22; − 1 (A04) = 21.22
+    # h-lin (A03, A04): 5 + 15 + 0 + 0 = 20 → 22.2222 → 22.22; − 1 (A04) − 2 (A14) = 19.22
     (6, "h-lin",
      [(1, 2, D("5.00")), (1, 2, D("15.00")), (0, 2, D("0.00")), (0, 1, D("0.00")), (0, 0, N)],
-     D("20.00"), D("22.22"), [(0, 0), (0, 0), (1, D("1.00")), (0, 0)], D("21.22")),
+     D("20.00"), D("22.22"), [(0, 0), (0, 0), (1, D("1.00")), (1, D("2.00"))], D("19.22")),
 ]  # fmt: skip
 
 
@@ -170,25 +179,27 @@ async def test_one_weight_changed_reorders_as_worked_out(
     # Weights 10, 30, 45, 25, 10 = 120; without inspection 110 (85 without 满意率).
     # transport: 10 + 30 + 45 + 25 = 110 → 120.00
     # health: 10 + 15 + 45 = 70 → 70 × 120/85 = 98.8235 → 98.82
-    # housing: 10 + 22.50 + 33.75 + 25 = 91.25 → × 120/110 = 99.5455 → 99.55 − 2.50 = 97.05
-    # water: 7.50 + 15 + 22.50 + 16.67 = 61.67 → × 120/110 = 67.2764 → 67.28 − 2.50 = 64.78
+    # housing: 10 + 22.50 + 33.75 + 25 + 10 = 101.25 − 2.50 = 98.75: now below health
+    # water: 7.50 + 15 + 22.50 + 16.67 + 7 = 68.67 − 5.50 = 63.17
     assert [(u.rank, u.key, u.base, u.score) for u in result.units] == [
         (1, "transport", D("120.00"), D("120.00")),
         (2, "health", D("98.82"), D("98.82")),
-        (3, "housing", D("99.55"), D("97.05")),
-        (4, "water", D("67.28"), D("64.78")),
+        (3, "housing", D("101.25"), D("98.75")),
+        (4, "water", D("68.67"), D("63.17")),
     ]
     # All three ahead score 90 or more; water is the bottom one.
     assert result.result.commend == ("transport", "health", "housing")
     assert result.result.account == ("water",)
-    # September is still under version 1.
+    # September (A14 alone) is still under version 1.
     september = await appraisal(month.pool, "2026-09", as_of(), scheme=path)
-    assert september.version.version == 1 and september.units == ()
+    assert september.version.version == 1
+    assert [u.key for u in september.units] == ["water"]
 
 
 async def test_as_of_an_earlier_instant(month: PostgresEventStore) -> None:
     """As of Fri 2026-10-30 18:00 only what had happened by then counts: no
-    督办 yet, A02's and A04's feedback not yet due."""
+    督办 yet, A02's and A04's feedback not yet due, no inspection review and
+    no improvement item on record yet (both were recorded later)."""
     at = datetime(2026, 10, 30, 18, 0, tzinfo=SETTLED.tzinfo)
     result = await appraisal(month.pool, "2026-10", at, by="department")
     water = result.result.unit("water")
@@ -208,22 +219,27 @@ async def test_the_command_line(month_url: str, child_env: dict[str, str]) -> No
     assert code == 0, err
     rows = [line for line in out.splitlines() if "water" in line or "transport" in line]
     assert "100.00" in rows[0] and "表彰" in rows[0]
-    assert "54.91" in rows[1] and "批评和问责" in rows[1]
+    assert "53.17" in rows[1] and "批评和问责" in rows[1]
     assert "考核方案第 1 版" in out
     code, out, err = await tousu(env, "appraisal", "2026-10", *when, "--explain", "water")
     assert code == 0, err
-    assert out.splitlines()[:9] == [
-        "water — 排名 4/4, 得分 54.91",
+    assert out.splitlines()[:12] == [
+        "water — 排名 4/4, 得分 53.17",
         "  受理及时率: 3/4 = 75.00% × 10 = 7.50",
         "  及时率: 2/4 = 50.00% × 30 = 15.00",
         "  办结率: 2/4 = 50.00% × 25 = 12.50",
         "  满意率: 2/3 = 66.67% × 25 = 16.67",
-        "  质量检查得分: — (无数值) × 10",
-        "  小计 51.67",
-        "  按有数值的权重折算: 51.67 × 100 ÷ 90 = 57.41",
+        "  质量检查得分: 均分 70（1 件） = 70.00% × 10 = 7.00",
+        "  小计 58.67",
         "  − 补录: 1 × 0.50 = 0.50",
+        "  − 退单: 1 × 1.00 = 1.00",
+        "  − 督办: 2 × 1.00 = 2.00",
+        "  − 整改超期: 1 × 2.00 = 2.00",
+        "  总分 58.67 − 5.50 = 53.17",
     ]
-    assert "  总分 57.41 − 2.50 = 54.91" in out
+    code, out, err = await tousu(env, "appraisal", "2026-10", *when, "--explain", "health")
+    assert code == 0, err
+    assert "  按有数值的权重折算: 50.00 × 100 ÷ 65 = 76.92" in out.splitlines()
     code, out, err = await tousu(
         env, "appraisal", "2026-10", *when, "--by", "person", "--format", "json"
     )
@@ -264,34 +280,37 @@ async def test_the_monthly_workbook_has_the_appraisal(
     ranking = [r[:8] for r in rows if r[1] in ("transport", "housing", "health", "water")][:4]
     assert ranking == [
         (1, "transport", None, 100.0, 100.0, 0.0, 3, "表彰"),
-        (2, "housing", None, 82.22, 84.72, 2.5, 4, None),
+        (2, "housing", None, 83.75, 86.25, 2.5, 4, None),
         (3, "health", None, 76.92, 76.92, 0.0, 2, None),
-        (4, "water", None, 54.91, 57.41, 2.5, 4, "批评和问责"),
+        (4, "water", None, 53.17, 58.67, 5.5, 4, "批评和问责"),
     ]
     people = [r[:4] for r in rows if isinstance(r[1], str) and r[1].startswith("h-")][:6]
     assert [(p[1], p[2], p[3]) for p in people] == [
         ("h-sun", "transport", 100.0),
         ("h-zhou", "housing", 100.0),
-        ("h-zhao", "water", 81.83),
+        ("h-zhao", "water", 79.5),
         ("h-zheng", "health", 76.92),
         ("h-wu", "housing", 66.94),
-        ("h-lin", "water", 21.22),
+        ("h-lin", "water", 19.22),
     ]
     # Water's calculation, line by line.
     start = rows.index(next(r for r in rows if r[:2] == ("部门 4", "water")))
-    assert [r[:5] for r in rows[start + 2 : start + 12]] == [
+    assert [r[:5] for r in rows[start + 2 : start + 13]] == [
         ("受理及时率", "3/4", 0.75, 10, 7.5),
         ("及时率", "2/4", 0.5, 30, 15.0),
         ("办结率", "2/4", 0.5, 25, 12.5),
         ("满意率", "2/3", pytest.approx(2 / 3), 25, 16.67),
-        ("质量检查得分", "—", None, 10, None),
-        ("指标得分小计", None, None, None, 51.67),
-        ("按满分折算（× 100 ÷ 90）", None, None, None, 57.41),
+        ("质量检查得分", "均分 70（1 件）", 0.7, 10, 7.0),
+        ("指标得分小计", None, None, None, 58.67),
         ("− 补录", "1 × 0.50", None, None, -0.5),
         ("− 退单", "1 × 1.00", None, None, -1.0),
-        ("− 督办", "1 × 1.00", None, None, -1.0),
+        ("− 督办", "2 × 1.00", None, None, -2.0),
+        ("− 整改超期", "1 × 2.00", None, None, -2.0),
+        ("总分", None, None, None, 53.17),
     ]
-    assert rows[start + 12][:5] == ("总分", None, None, None, 54.91)
+    # Health has no 满意率 and no review: rescaled.
+    start = rows.index(next(r for r in rows if r[:2] == ("部门 3", "health")))
+    assert rows[start + 8][:5] == ("按满分折算（× 100 ÷ 65）", None, None, None, 76.92)
 
 
 async def test_the_api(month_url: str, settings: Settings) -> None:
@@ -312,14 +331,15 @@ async def test_the_api(month_url: str, settings: Settings) -> None:
             assert body["scheme"]["version"] == 1 and body["by"] == "department"
             assert [(u["unit"], u["rank"], u["score"]) for u in body["units"]] == [
                 ("transport", 1, 100.0),
-                ("housing", 2, 82.22),
+                ("housing", 2, 83.75),
                 ("health", 3, 76.92),
-                ("water", 4, 54.91),
+                ("water", 4, 53.17),
             ]
             water = body["units"][3]
             lines = [(ln["numerator"], ln["denominator"], ln["points"]) for ln in water["lines"]]
-            assert lines == [(3, 4, 7.5), (2, 4, 15.0), (2, 4, 12.5), (2, 3, 16.67), (0, 0, None)]
-            assert (water["earned"], water["base"], water["deducted"]) == (51.67, 57.41, 2.5)
+            assert lines == [(3, 4, 7.5), (2, 4, 15.0), (2, 4, 12.5), (2, 3, 16.67), (70, 100, 7.0)]
+            assert (water["earned"], water["base"], water["deducted"]) == (58.67, 58.67, 5.5)
+            assert water["lines"][4]["reviews"] == 1
             assert body["commend"] == ["transport"] and body["account"] == ["water"]
 
             # The head of water: water's people, ranked among everyone.
