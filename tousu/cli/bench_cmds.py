@@ -20,6 +20,7 @@ import typer
 from bench.attachment_cost import run_attachment_bench
 from bench.fleet import find_py_spy
 from bench.floor_bench import run_floor_bench
+from bench.hotspots_bench import run_hotspots_bench
 from bench.idle_bench import run_idle_bench
 from bench.kpi_bench import run_kpi_bench
 from bench.pipeline_bench import FULL, QUICK, PipelineConfig, run_pipeline_bench
@@ -50,11 +51,16 @@ class Part(StrEnum):
     PEER = "peer"
     # Not part of `all`: what the whole stack costs with nothing to do (30 s, 10 s quick).
     IDLE = "idle"
+    # Not part of `all`: the recurring-problems analysis beside the KPI step, per 10,000 complaints.
+    HOTSPOTS = "hotspots"
 
 
 # Sizes (quick, full): events for the projection rebuilds, complaints for the KPIs.
 PROJECTION_EVENTS = (5_000, 1_000_000)
 KPI_COMPLAINTS = (500, 1_000_000)
+# Complaints and interleaved rounds (quick, full) for the hotspot analysis's cost.
+HOTSPOT_COMPLAINTS = (2_000, 20_000)
+HOTSPOT_ROUNDS = (3, 5)
 
 
 @app.command()
@@ -96,7 +102,10 @@ def bench(
     whole pipeline (submission → accepted → routed, every service its own process),
     the cost of keeping a photo (attachments: no servers needed), and department
     webhooks' delivery latency at routine load beside the relay's (webhooks);
-    print JSON. `peer` (not in `all`) runs the pipeline and the plain
+    print JSON. `hotspots` (not in `all`) prices the recurring-problems analysis
+    (segmentation, its projection, its queries) per 10,000 complaints beside
+    the KPI projection step and queries, interleaved. `peer` (not in `all`)
+    runs the pipeline and the plain
     event-sourcing peer (bench/peer/) in interleaved rounds and prints both,
     their ratios, what each costs idle and the load average beside each, on a
     nats-server 2.10 or later (an embedded one when the one given is older).
@@ -178,6 +187,13 @@ async def _bench(part: Part, quick: bool, pipeline: PipelineConfig) -> dict[str,
         if part is Part.IDLE:
             async with scratch(db_url, nats) as space:
                 result["idle"] = await run_idle_bench(space, quick)
+        if part is Part.HOTSPOTS:
+            async with scratch(db_url, nats) as space:
+                result["hotspots"] = await run_hotspots_bench(
+                    space,
+                    complaints=HOTSPOT_COMPLAINTS[0 if quick else 1],
+                    rounds=HOTSPOT_ROUNDS[0 if quick else 1],
+                )
     return result
 
 
