@@ -10,7 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # What tousu installs (bench/ and the tests may look at the tables directly).
 PACKAGES = ("services", "shared", "tousu")
 OWNER = ROOT / "services" / "metrics"
-METRICS_TABLES = ("case_view", "kpi_facts", "kpi_facts_rollup", "supervision_items")
+METRICS_TABLES = (
+    "case_view",
+    "kpi_facts",
+    "kpi_facts_rollup",
+    "supervision_items",
+    "complaint_terms",
+)
 # A table named where SQL reads or writes it.
 _SQL = re.compile(
     r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(" + "|".join(METRICS_TABLES) + r")\b", re.IGNORECASE
