@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import new_page, sign_in
 from tests.inspection_cases import MONTH, closed_cases
+from tests.lifecycle import staff_tokens
 from tests.web_kit import PASSWORD, add_user
 from tousu.services.metrics.inspection.checklist import checklists
 from tousu.shared.store.postgres import PostgresEventStore
@@ -35,7 +37,11 @@ async def snap(page: Page, name: str) -> None:
 
 
 async def test_draw_and_review_on_the_page(
-    site: str, browser: Browser, store: PostgresEventStore, pool: asyncpg.Pool
+    site: str,
+    browser: Browser,
+    store: PostgresEventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
 ) -> None:
     cases = await closed_cases(store)
     await add_user(pool, "sup-wang", "supervisor")
@@ -105,3 +111,36 @@ async def test_draw_and_review_on_the_page(
     await small.goto(f"{site}/staff/inspection/{MONTH}/{late.complaint_id}")
     await fits(small, 375)
     await snap(small, "review-375")
+
+    # The same through the staff API: the sample with the review, refusals
+    # naming the field, and other roles refused.
+    tokens = await staff_tokens(
+        database_url, [("sup-li", "supervisor", None), ("h-li", "handler", "water")]
+    )
+    async with httpx.AsyncClient(base_url=site) as http:
+        got = (await http.get(f"/api/v1/inspection/{MONTH}", headers=tokens["sup-li"])).json()
+        assert got["drawn"] and got["seed"] == 20261130 and got["checklist"]["pass_mark"] == 80
+        reviewed = [c for c in got["cases"] if c["reviewed"]]
+        assert [(c["tracking_no"], c["score"], c["action"]) for c in reviewed] == [
+            (late.tracking_no, 75, "supervise")
+        ]
+        again = await http.post(
+            f"/api/v1/inspection/{MONTH}/draw", json={"seed": 1}, headers=tokens["sup-li"]
+        )
+        assert again.status_code == 422, again.text
+        assert again.json()["errors"][0]["field"] == "body.period"
+        target = next(c for c in got["cases"] if not c["reviewed"])
+        scores = [{"item": i.code, "points": i.max_points} for i in items]
+        scores[2]["points"] = 99
+        bad = await http.post(
+            f"/api/v1/inspection/{MONTH}/reviews",
+            json={"complaint_id": target["complaint_id"], "scores": scores},
+            headers=tokens["sup-li"],
+        )
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["errors"][0]["field"] == "body.scores.2.points"
+        denied = await http.get(f"/api/v1/inspection/{MONTH}", headers=tokens["h-li"])
+        assert denied.status_code == 403
+        assert (
+            await http.get("/api/v1/inspection/2026-13", headers=tokens["sup-li"])
+        ).status_code == 422
