@@ -4,6 +4,7 @@ department closes one over NATS, and every refusal stores nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import asyncpg
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from tests.helpers import eventually
+from tests.helpers import eventually, tousu
 from tests.improvement_cases import HANDLER, resolved_case
 from tests.lifecycle import staff_tokens
 from tests.processes import request
@@ -42,6 +43,7 @@ async def test_feedback_opens_items_once_and_the_department_closes_them(
     pool: asyncpg.Pool,
     nats_client: NatsClient,
     database_url: str,
+    child_env: dict[str, str],
 ) -> None:
     staff = await staff_tokens(
         database_url,
@@ -194,3 +196,17 @@ async def test_feedback_opens_items_once_and_the_department_closes_them(
             }
             again = await api.post(url, json=body, headers=staff["h-zhao"])
             assert again.status_code == 409, again.text
+
+    # The command line: the water department's items, and the overdue (none yet).
+    exit_code, printed, _ = await tousu(child_env, "improvements", "list", "--department", "water")
+    assert exit_code == 0 and f"{tracking_no} #3" in printed and "已整改" in printed, printed
+    exit_code, printed, _ = await tousu(child_env, "improvements", "list", "--json")
+    assert exit_code == 0
+    listed_ = json.loads(printed)
+    assert [(r["index"], r["status"]) for r in listed_] == [
+        (1, "closed"),
+        (2, "closed"),
+        (3, "open"),
+    ]
+    exit_code, printed, _ = await tousu(child_env, "improvements", "list", "--overdue", "--json")
+    assert exit_code == 0 and json.loads(printed) == []
