@@ -17,6 +17,7 @@ from tests.helpers import eventually, tousu
 from tests.improvement_cases import HANDLER, resolved_case
 from tests.lifecycle import staff_tokens
 from tests.processes import request
+from tousu.kit import DepartmentClient
 from tousu.services.gateway.app import create_app
 from tousu.services.metrics.improvements import opening
 from tousu.services.metrics.improvements.views import items_of_case
@@ -142,11 +143,16 @@ async def test_feedback_opens_items_once_and_the_department_closes_them(
     assert await _item_events(pool) == before
     assert (await items_of_case(pool, cid))[0].status == "open"
 
-    # The water department's own system closes it, as itself.
-    as_water = {HEADER: issue(key, Kind.DEPARTMENT, "water")}
-    reply = await close(None, "已组织全体抢修人员培训两次，签到表存档", **as_water)
-    assert reply["ok"], reply
-    assert reply["result"]["complaint_id"] == str(cid)
+    # The water department's own system closes it, as itself, through the kit
+    # (the item named by its stream, as an ImprovementItemOpened event has it).
+    water = issue(key, Kind.DEPARTMENT, "water")
+    async with DepartmentClient(
+        str(settings.nats_url), water, "water", settings.subject_root
+    ) as system:
+        result = await system.close_improvement(
+            f"improvement-{first.item_id}", evidence="已组织全体抢修人员培训两次，签到表存档"
+        )
+    assert result["complaint_id"] == str(cid) and result["repeated"] is False
     closed = (await items_of_case(pool, cid))[0]
     assert closed.status == "closed" and closed.closed_by == "dept-system:water"
     assert closed.evidence == "已组织全体抢修人员培训两次，签到表存档"

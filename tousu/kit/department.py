@@ -440,6 +440,33 @@ class DepartmentClient:
         fields = {"channel": channel}
         return await self.send("handling", "feedback", complaint_id, fields, **options)
 
+    # -- improvement items (整改跟踪) ------------------------------------------------
+    async def close_improvement(
+        self,
+        item_id: str,
+        *,
+        evidence: str,
+        command_id: str | uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """Close one of the department's improvement items with its evidence
+        (``<root>.cmd.metrics.improvement-close``): an ``ImprovementItemOpened``
+        event's item is ``event.complaint_id`` with ``improvement-`` taken off
+        (its stream). Another department's item is ``Refused("not_found")``,
+        one closed already ``illegal_transition``, empty evidence
+        ``invalid_command``; the result names the item, its case and its
+        ``version``. Tried again on timeouts with the same ``command_id``."""
+        command = {
+            "evidence": evidence,
+            "command_id": str(command_id or uuid.uuid4()),
+            "occurred_at": _instant(None),
+        }
+        body = {"item_id": str(item_id).removeprefix("improvement-"), "command": command}
+        subject = f"{self.root}.cmd.metrics.improvement-close"
+        if self.validate:
+            schemas.check(body, subject=subject, derived=("actor",))
+        result: dict[str, Any] = await self._nats.request(subject, body)
+        return result
+
 
 def _json(data: bytes) -> dict[str, Any]:
     found = json.loads(data)
