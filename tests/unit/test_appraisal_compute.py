@@ -12,6 +12,7 @@ from typing import cast
 import pytest
 
 from tousu.services.metrics.appraisal.compute import Ratio, UnitInputs, appraise, score_unit
+from tousu.services.metrics.appraisal.explain import explain
 from tousu.services.metrics.appraisal.period import PeriodError, parse_period
 from tousu.services.metrics.appraisal.scheme import Figure, NoVersion, Scheme
 from tousu.shared.calendar import TZ
@@ -224,3 +225,32 @@ def test_the_packaged_scheme_loads() -> None:
     version = Scheme.packaged().in_force(date(2026, 10, 1))
     assert version.total_weight == D(100)
     assert set(version.supervision_kinds) == {"overdue", "manual", "inspection"}
+
+
+def test_explain_writes_the_rescaling_the_cap_and_the_floor() -> None:
+    u = UnitInputs(
+        "health",
+        "health",
+        2,
+        {"acceptance_timeliness": r(2, 2), "feedback_timeliness": r(1, 2), "closure_rate": r(2, 2)},
+        counts={"late_entry": 6},
+    )
+    assert explain(score_unit(u, V1), 4, "en") == [
+        "health — score 74.92",
+        "  acceptance timeliness: 2/2 = 100.00% × 10 = 10.00",
+        "  feedback timeliness: 1/2 = 50.00% × 30 = 15.00",
+        "  closure rate: 2/2 = 100.00% × 25 = 25.00",
+        "  satisfaction rate: 0/0 (no value) × 25",
+        "  inspection score: — (no value) × 10",
+        "  earned 50.00",
+        "  rescaled over the weights with values: 50.00 × 100 ÷ 65 = 76.92",
+        "  − late entries: 6 × 0.50 = 2.00 (cap 2.00)",
+        "  total 76.92 − 2.00 = 74.92",
+    ]
+    bad = UnitInputs("bad", "bad", 3, {"feedback_timeliness": r(0, 3)}, counts={"return": 2})
+    ranked = appraise([bad], V1).units[0]
+    lines = explain(ranked, 1)
+    assert lines[0] == "bad — 排名 1/1, 得分 0.00"
+    assert lines[-1] == "  总分 0.00 − 2.00 = 0.00 (不低于 0)"
+    idle = appraise([UnitInputs("idle", "idle")], V1).units[0]
+    assert explain(idle, 0)[0] == "idle — 未排名（无可计分的指标）"

@@ -43,8 +43,13 @@ _WORDS = {
 def explain(unit: UnitScore, of: int, lang: str = "zh") -> list[str]:
     """The lines of ``unit``'s calculation; ``of``: how many units were ranked."""
     w = _WORDS["en" if lang.startswith("en") else "zh"]
-    place = f"{w['rank']} {unit.rank}/{of}" if unit.rank is not None else w["unranked"]
-    out = [f"{unit.key} — {place}, {w['score']} {money(unit.score)}"]
+    if unit.score is None:
+        head = w["unranked"]
+    elif unit.rank is None:  # scored alone, not among others
+        head = f"{w['score']} {money(unit.score)}"
+    else:
+        head = f"{w['rank']} {unit.rank}/{of}, {w['score']} {money(unit.score)}"
+    out = [f"{unit.key} — {head}"]
     for line in unit.lines:
         ratio = line_ratio(line, unit.reviews, lang)
         if line.points is None:
