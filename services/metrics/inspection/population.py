@@ -42,7 +42,14 @@ async def closed_cases(
     conn: asyncpg.Pool | Connection, frm: datetime, to: datetime, as_of: datetime
 ) -> list[PopulationCase]:
     """The cases closed in ``[frm, to)`` as recorded by ``as_of``."""
-    rows = await conn.fetch(_POPULATION, frm, to, as_of, f"{STREAM_PREFIX}%")
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as held:
+            return await closed_cases(held, frm, to, as_of)
+    async with conn.transaction():
+        # JIT compiling this one query took 4.0 of its 4.4 s over 50,000
+        # closed cases (350,000 events); without it the read takes 0.4 s.
+        await conn.execute("SET LOCAL jit = off")
+        rows = await conn.fetch(_POPULATION, frm, to, as_of, f"{STREAM_PREFIX}%")
     return [
         PopulationCase(
             complaint_id=r["stream_id"].removeprefix(STREAM_PREFIX),
