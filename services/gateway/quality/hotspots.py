@@ -48,7 +48,10 @@ class HotspotOut(BaseModel):
     key: str = Field(description="The service item's code, the place (normalised) or the term")
     count: int = Field(description="Complaints received in the period, up to `at`")
     baseline: float = Field(description="Mean count of the `baseline_periods` periods before")
-    baseline_counts: list[int] = Field(description="Those periods' counts, oldest first")
+    baseline_counts: list[int] = Field(
+        description="The counts of the periods the mean was taken over, oldest first (fewer "
+        "than baseline_periods where the store began recording later)"
+    )
     ratio: float | None = Field(description="count ÷ baseline; null when the baseline is 0")
     change: Literal["new", "up", "flat", "down"]
     surge: bool = Field(description="Meets the hotspot rule (settings.quality)")

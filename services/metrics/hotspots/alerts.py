@@ -26,6 +26,7 @@ from tousu.shared.events.quality import (
 )
 from tousu.shared.intake.commitments import SUPERVISION_DEPARTMENT
 from tousu.shared.store import ConcurrencyConflict, EventStore
+from tousu.shared.store.postgres import Connection
 
 # Fixed: changing it would raise every past rise again.
 _NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5c6d-9e0f-2b3c4d5e6f70")
@@ -91,7 +92,7 @@ async def raise_alert(store: EventStore, event: NewEvent, stream: str) -> bool:
     return True
 
 
-async def raised_among(conn: asyncpg.Pool | asyncpg.Connection, streams: list[str]) -> set[str]:
+async def raised_among(conn: asyncpg.Pool | Connection, streams: list[str]) -> set[str]:
     """Which of these alert streams have been raised."""
     if not streams:
         return set()
@@ -117,7 +118,7 @@ class Alert:
 
 
 async def alerts_since(
-    conn: asyncpg.Pool | asyncpg.Connection, since: datetime, limit: int = 100
+    conn: asyncpg.Pool | Connection, since: datetime, limit: int = 100
 ) -> list[Alert]:
     """The alerts raised at or after ``since``, newest first (migration
     0035's index holds just these rows)."""

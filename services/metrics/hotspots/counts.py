@@ -18,6 +18,7 @@ import asyncpg
 from tousu.services.metrics.hotspots.surge import HotspotRule, Verdict, Window, judge, window_of
 from tousu.shared.calendar import TZ
 from tousu.shared.events.quality import HotspotDimension, HotspotPeriod
+from tousu.shared.store.postgres import Connection
 
 TABLE = "complaint_terms"
 # The SQL naming each dimension's key (the FROM clause's alias ``t``).
@@ -70,7 +71,7 @@ class Counts:
 
 
 async def counts(
-    conn: asyncpg.Pool | asyncpg.Connection,
+    conn: asyncpg.Pool | Connection,
     dimension: HotspotDimension,
     windows: Sequence[Window],
     as_of: datetime,
@@ -95,7 +96,7 @@ async def counts(
     return Counts(ordered, by_key)
 
 
-async def first_received(conn: asyncpg.Pool | asyncpg.Connection) -> datetime | None:
+async def first_received(conn: asyncpg.Pool | Connection) -> datetime | None:
     """When the earliest complaint on record was received."""
     found: datetime | None = await conn.fetchval(f"SELECT min(received_at) FROM {TABLE}")
     return found
@@ -156,7 +157,7 @@ class CaseRef:
 
 
 async def cases_of(
-    conn: asyncpg.Pool | asyncpg.Connection,
+    conn: asyncpg.Pool | Connection,
     dimension: HotspotDimension,
     key: str,
     window: Window,

@@ -36,6 +36,7 @@ from tousu.services.metrics.hotspots.surge import (
     window_of,
 )
 from tousu.shared.events.quality import HotspotDimension, HotspotPeriod
+from tousu.shared.store.postgres import Connection
 
 __all__ = [
     "DIMENSIONS",
@@ -93,7 +94,7 @@ class HotspotList:
 
 
 async def hotspots(
-    pool: asyncpg.Pool | asyncpg.Connection,
+    pool: asyncpg.Pool | Connection,
     *,
     period: HotspotPeriod,
     at: datetime,
@@ -138,7 +139,7 @@ async def hotspots(
     return HotspotList(window, at, window.complete(at), rule, department, items)
 
 
-async def open_alerts(pool: asyncpg.Pool | asyncpg.Connection, now: datetime) -> list[Alert]:
+async def open_alerts(pool: asyncpg.Pool | Connection, now: datetime) -> list[Alert]:
     """The alerts of this week and the last, and of this month and the last:
     what the supervision office is still to look into."""
     since = {p: window_of(p, now).before(1).start for p in PERIODS}
@@ -147,7 +148,7 @@ async def open_alerts(pool: asyncpg.Pool | asyncpg.Connection, now: datetime) ->
 
 
 async def month_hotspots(
-    pool: asyncpg.Pool | asyncpg.Connection,
+    pool: asyncpg.Pool | Connection,
     month: str,
     as_of: datetime,
     rule: HotspotRule,

@@ -112,7 +112,7 @@ class HotspotWatcher:
             ranked.key,
             window,
             ranked.verdict,
-            self._rule.baseline_periods,
+            len(ranked.baseline_counts),
             self._rule.threshold,
             [c.complaint_id for c in reversed(cases)],
             now,

@@ -73,7 +73,9 @@ class HotspotPanel:
         return key
 
     def _item(self, h: Hotspot, found: HotspotList, lang: Lang) -> dict[str, Any]:
-        n = self._rule.baseline_periods
+        # The periods the mean was taken over: fewer than the rule's where
+        # the store began recording later.
+        n = len(h.baseline_counts)
         ratio = f"{h.ratio:.1f}" if h.ratio is not None else ""
         return {
             "dimension": gettext(lang, DIMENSION_NAMES[h.dimension]),
