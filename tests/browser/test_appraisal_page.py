@@ -79,6 +79,7 @@ async def test_the_appraisal_page(
     await expect(link).to_have_attribute(
         "href", re.compile(r"^/staff/appraisal\?period=\d{4}-\d{2}$")
     )
+    await page.locator("#appraisal-panel").screenshot(path=str(SHOTS / "appraisal-panel-1280.png"))
     await page.goto(f"{gateway}/staff/appraisal?period=2026-10")
     rows = page.locator("#ranking tbody tr")
     await expect(rows).to_have_count(4)
@@ -136,7 +137,14 @@ async def test_the_appraisal_page(
     await expect(page.locator("#account")).to_contain_text("19.22")
     await page.screenshot(path=str(SHOTS / "appraisal-person-1280.png"), full_page=True)
 
-    # A bad period is refused, naming the forms it takes.
+    # In English.
+    await page.goto(f"{gateway}/staff/appraisal?period=2026-10&lang=en")
+    await expect(page.locator("h1")).to_have_text("Appraisal 2026-10")
+    await expect(page.locator("#commend-title")).to_have_text("Commended (表彰)")
+    await expect(page.locator("#unit-water")).to_contain_text("mean 70 of 1 reviewed")
+    await page.screenshot(path=str(SHOTS / "appraisal-en-1280.png"), full_page=True)
+    await page.goto(f"{gateway}/staff/appraisal?period=2026-10&lang=zh")
+
     response = await page.goto(f"{gateway}/staff/appraisal?period=2026-13")
     assert response is not None and response.status == 422
     await expect(page.locator("#appraisal-problem")).to_contain_text("2026-Q4")
