@@ -4,17 +4,21 @@ deductions and their caps, ties, the lists; the scheme file's versions."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 from typing import cast
 
 import pytest
+from rich.cells import cell_len
+from rich.console import Console
 
 from tousu.services.metrics.appraisal.compute import Ratio, UnitInputs, appraise, score_unit
 from tousu.services.metrics.appraisal.explain import explain
 from tousu.services.metrics.appraisal.period import PeriodError, parse_period
 from tousu.services.metrics.appraisal.scheme import Figure, NoVersion, Scheme
+from tousu.services.metrics.appraisal.views import Appraisal
 from tousu.shared.calendar import TZ
 from tousu.shared.datafiles import DataFileError
 
@@ -254,3 +258,28 @@ def test_explain_writes_the_rescaling_the_cap_and_the_floor() -> None:
     assert lines[-1] == "  总分 0.00 − 2.00 = 0.00 (不低于 0)"
     idle = appraise([UnitInputs("idle", "idle")], V1).units[0]
     assert explain(idle, 0)[0] == "idle — 未排名（无可计分的指标）"
+
+
+def test_the_ranking_on_a_narrow_terminal_is_cut_nowhere() -> None:
+    from tousu.cli._console import show
+    from tousu.cli.appraisal_cmds import _table
+
+    units = [
+        unit("transport", feedback_timeliness=r(19, 20)),
+        unit("urban_management", feedback_timeliness=r(11, 20)),
+    ]
+    result = Appraisal(
+        parse_period("2026-10"),
+        parse_period("2026-11").start,
+        "department",
+        V1,
+        "appraisal.yaml",
+        appraise(units, V1),
+    )
+    buffer = io.StringIO()
+    show(
+        Console(file=buffer, force_terminal=True, width=40, color_system=None), _table(result, "zh")
+    )
+    text = buffer.getvalue()
+    assert "…" not in text and max(cell_len(line.rstrip()) for line in text.splitlines()) <= 40
+    assert "urban_management" in text and "95.00" in text and "批评和问责" in text
