@@ -102,6 +102,12 @@ async def test_draw_and_review_on_the_page(
     await page.goto(f"{site}/staff/cases/{late.complaint_id}")
     await expect(page.locator("#case-inspection [data-score]")).to_have_text("75")
 
+    # English is there too.
+    await page.goto(f"{site}/staff/inspection/{MONTH}/{late.complaint_id}?lang=en")
+    await expect(page.locator("#checklist-title")).to_contain_text("Checklist")
+    await expect(page.locator("#review-result [data-verdict]")).to_have_text("Failed")
+    await snap(page, "review-en-1280")
+
     phone = await browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 812})
     small = await phone.new_page()
     await sign_in(small, site, "sup-wang", PASSWORD)
