@@ -295,3 +295,19 @@ checklists:
         from_yaml(text)
     assert any("pass_mark" in p for p in bad.value.problems)
     assert isinstance(checklists(), Checklists)
+
+
+def test_verification_names_what_differs() -> None:
+    from tousu.services.metrics.inspection.verify import Verification
+
+    cases = population(6)
+    recorded, sizes = draw_sample(cases, seed=4, period="2026-05", share=0.5, minimum=1)
+    same = Verification("2026-05", 4, recorded, list(reversed(recorded)), sizes, dict(sizes))
+    assert same.same and same.missing == [] and same.extra == []
+    # A case closed after the draw but recorded as before it would change the redraw.
+    redrawn, bigger = draw_sample(
+        [*cases, *population(1, "roads")], seed=4, period="2026-05", share=0.5, minimum=1
+    )
+    differs = Verification("2026-05", 4, recorded, redrawn, sizes, bigger)
+    assert not differs.same and differs.missing == []
+    assert differs.extra == [s.complaint_id for s in redrawn if s.department == "roads"]
