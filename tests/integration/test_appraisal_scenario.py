@@ -362,3 +362,29 @@ async def test_the_api(month_url: str, settings: Settings) -> None:
                 "/api/v1/appraisal", params={"period": "2025-12"}, headers=staff["sup-wang"]
             )
             assert early.status_code == 422 and early.json()["errors"][0]["type"] == "no_scheme"
+
+
+async def test_the_api_reads_the_operators_scheme_file(
+    month_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    """settings.quality.appraisal_scheme replaces the packaged scheme: with
+    version 2 of the weight change in it, health overtakes housing."""
+    path = tmp_path / "appraisal.yaml"
+    path.write_text(with_version_2(closure_rate=45), encoding="utf-8")
+    staff = await staff_tokens(month_url, [("sup-li", "supervisor", None)])
+    quality = settings.quality.model_copy(update={"appraisal_scheme": path})
+    app = create_app(settings.model_copy(update={"database_url": month_url, "quality": quality}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+            query = {"period": "2026-10", "as_of": as_of().isoformat()}
+            answer = await client.get("/api/v1/appraisal", params=query, headers=staff["sup-li"])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["scheme"]["version"], body["scheme"]["source"]) == (2, str(path))
+    assert [(u["unit"], u["score"]) for u in body["units"]] == [
+        ("transport", 120.0),
+        ("health", 98.82),
+        ("housing", 98.75),
+        ("water", 63.17),
+    ]
