@@ -1,7 +1,9 @@
 """A scripted month for the appraisal (考核): 13 complaints received in October
-2026 by 4 departments and 6 handlers, driven through the real domain as
-tests/kpi_scenario.py does (its Script, actors and calendar). The appraisal
-worked out by hand from them is in tests/integration/test_appraisal_scenario.py.
+2026 by 4 departments and 6 handlers (and one in September whose improvement
+item falls due in October), driven through the real domain as
+tests/kpi_scenario.py does (its Script, actors and calendar), with the
+month's quality inspection. The appraisal worked out by hand from them is in
+tests/integration/test_appraisal_scenario.py.
 
 Working days (kpi_scenario.py's numbering): Oct 12-16 #190-194, 19-23
 #195-199, 26-30 #200-204; Nov 2-6 #205-209, 9-13 #210-214, 16-20 #215-219.
