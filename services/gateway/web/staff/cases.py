@@ -367,6 +367,8 @@ def _details(
             value = gettext(lang, actions.SATISFACTION_NAMES.get(value, value))
         if key == "department" and isinstance(value, str):
             value = department_namer(CommitmentRegister.load(), lang)(value)
+        if envelope.type == "SupervisionRaised" and key == "kind" and value in SUPERVISION_KINDS:
+            value = gettext(lang, SUPERVISION_KINDS[value])
         label = EVENT_DETAIL_LABELS.get((envelope.type, key), label)
         out.append((gettext(lang, label), _detail(value, lang)))
     return out
