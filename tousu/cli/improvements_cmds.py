@@ -13,7 +13,7 @@ from rich.table import Table
 
 from tousu.cli import app
 from tousu.cli._async import run
-from tousu.cli._console import add_columns, console, show
+from tousu.cli._console import add_columns, console, show, text_column
 from tousu.connect import database_url
 from tousu.services.metrics.improvements.views import Item, ItemStatus, list_items
 from tousu.shared.calendar import TZ, WorkdayCalendar
@@ -94,8 +94,12 @@ def list_command(
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"整改事项（{len(items)} 项）")
-    columns = ("投诉编号", "部门", "改进措施", "期限", "状态", "逾期工作日", "责任人")
-    add_columns(table, columns, keys={"投诉编号", "期限"})
+    add_columns(table, ("投诉编号", "部门"), keys={"投诉编号"})
+    # Chinese text has no spaces to break at: without a cap rich would take
+    # the whole improvement as its narrowest, and a row a block even at 120
+    # columns. Not a terminal: uncapped, each improvement on one line.
+    text_column(table, "改进措施", **({"max_width": 36} if out.is_terminal else {}))
+    add_columns(table, ("期限", "状态", "逾期工作日", "责任人"), keys={"期限"})
     for i in items:
         late = _late(i, now, days)
         table.add_row(
