@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from tousu.services.gateway.quality.improvements import Lateness, lateness
+from tousu.services.metrics.improvements.views import Item
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.domain.errors import DomainError, Forbidden, InvalidCommand, NotFound
 from tousu.shared.domain.improvements import (
@@ -172,3 +174,37 @@ def test_the_evidence_is_checked_at_its_field() -> None:
     with pytest.raises(ValidationError) as bad:
         CloseImprovement(actor=WATER, occurred_at=NOW, evidence="x" * 4001)
     assert [e["loc"] for e in bad.value.errors()] == [("evidence",)]
+
+
+def _item(due: datetime, closed_at: datetime | None) -> Item:
+    return Item(
+        item_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        tracking_no="TS-1",
+        round=1,
+        index=1,
+        department="water",
+        owner="h-zhao",
+        text="加强培训",
+        opened_at=due - timedelta(days=30),
+        due_at=due,
+        working_days=20,
+        status="closed" if closed_at else "open",
+        closed_at=closed_at,
+        evidence="done" if closed_at else None,
+        closed_by="h-zhao" if closed_at else None,
+    )
+
+
+def test_how_late_an_item_is_in_working_days() -> None:
+    calendar = WorkdayCalendar()
+    # Due at the end of Fri 2026-11-20; Mon 2026-12-07 is 11 working days on.
+    due = datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=TZ)
+    monday = datetime(2026, 12, 7, 10, tzinfo=TZ)
+    assert lateness(_item(due, None), due, calendar) == Lateness(False, 0)
+    assert lateness(_item(due, None), monday, calendar) == Lateness(True, 11)
+    # Closed at its due instant: on time, whenever asked.
+    assert lateness(_item(due, due), monday, calendar) == Lateness(False, 0)
+    # Closed on Tue 11-24: two working days late, and it stays so.
+    tuesday = datetime(2026, 11, 24, 9, tzinfo=TZ)
+    assert lateness(_item(due, tuesday), monday, calendar) == Lateness(True, 2)
