@@ -165,3 +165,10 @@ async def test_an_improvement_item_from_feedback_to_closing(
     await office.goto(f"{site}/staff/improvements/{items[1].item_id}")
     await expect(office.locator("main form.form")).to_have_count(0)
     assert utcnow() - timedelta(days=1) < closed.closed_at  # type: ignore[operator]
+
+    # In English too.
+    await office.goto(f"{site}/staff/improvements?status=overdue&lang=en")
+    english = office.locator("#improvement-items tbody tr")
+    await expect(english.first).to_contain_text(f"Closed {late} working days late")
+    await expect(english.nth(1)).to_contain_text(f"{late} working days late")
+    await both_widths(office, "office-overdue-en")
