@@ -15,13 +15,14 @@ from openpyxl import load_workbook
 
 from tests.helpers import project_everything, tousu
 from tests.hotspot_scenario import PLACE, RULE, seed
-from tests.web_kit import PASSWORD, add_user, gateway_client
+from tests.web_kit import PASSWORD, add_user, gateway_client, sign_in
 from tousu.services.metrics.hotspots.alerts import alert_stream
 from tousu.services.metrics.hotspots.surge import window_of
 from tousu.services.metrics.hotspots.views import hotspots, open_alerts
 from tousu.services.metrics.hotspots.watcher import HotspotWatcher
 from tousu.services.metrics.views import monthly_report
 from tousu.shared.calendar import TZ
+from tousu.shared.events import utcnow
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -120,6 +121,24 @@ async def test_the_command_line_and_the_monthly_report_list_them(
     code, out, err = await tousu(child_env, *args)
     assert code == 0, err
     assert "热点诉求 2026-W48" in out and PLACE in out and "…" not in out
+
+
+async def test_the_dashboards_list_this_week_and_a_department_head_their_own(
+    settings: Settings, store: PostgresEventStore
+) -> None:
+    await seed(store, utcnow(), this_week=9)
+    await project_everything(store)
+    await add_user(store.pool, "sup", "supervisor")
+    await add_user(store.pool, "head", "dept_head", department="water")
+    async with gateway_client(settings) as client:
+        assert (await sign_in(client, "sup")).status_code == 303
+        page = (await client.get("/staff/dashboard")).text
+        assert 'id="hotspots"' in page and PLACE in page and "上升 3.0 倍" in page
+    async with gateway_client(settings) as client:
+        assert (await sign_in(client, "head")).status_code == 303
+        page = (await client.get("/staff/dashboard")).text
+        # None of these complaints is water's: the lists are empty, no alerts shown.
+        assert 'id="hotspots"' in page and PLACE not in page and "本期尚无投诉" in page
 
 
 async def _bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:

@@ -262,6 +262,8 @@ def router(settings: Settings) -> APIRouter:
             "people_departments": False,  # one department: said in the heading
             "late": late,
             "late_cases": late_cases,
+            # The recurring problems among the department's own complaints.
+            **await hotspot_panel.context(pool(request), now, lang, department=department),
         }
         return staff_page(web, request, principal, "staff/department_dashboard.html", context)
 
