@@ -34,7 +34,7 @@ from tousu.services.gateway.problems import Lang
 from tousu.services.gateway.problems import NotFound as NotFoundProblem
 from tousu.services.gateway.web.context import Web, form_data, see_other
 from tousu.services.gateway.web.i18n import N_, gettext
-from tousu.services.gateway.web.staff.cases import timeline
+from tousu.services.gateway.web.staff.cases import FORM_EXPIRED, timeline
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.gateway.web.tracking import own_words
@@ -252,7 +252,14 @@ def router(settings: Settings) -> APIRouter:
         raw = await form_data(request)
         values = {k: str(raw.get(k, "")) for k in ("share", "minimum", "seed")}
         if not web.csrf.verify(request, raw):
-            return await month_page(request, principal, period, status=403, values=values)
+            return await month_page(
+                request,
+                principal,
+                period,
+                status=403,
+                values=values,
+                alert=gettext(lang, FORM_EXPIRED),
+            )
         body, errors = read_draw(raw, lang)
         if errors:
             return await month_page(
@@ -356,7 +363,7 @@ def router(settings: Settings) -> APIRouter:
             )
 
         if not web.csrf.verify(request, raw):
-            return await again(403, {})
+            return await again(403, {}, gettext(lang, FORM_EXPIRED))
         body, errors = read_review(raw, sheet, lang)
         if errors:
             return await again(422, errors)
