@@ -7,7 +7,7 @@ flat history raises nothing."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,11 +17,14 @@ from tests.helpers import project_everything, tousu
 from tests.hotspot_scenario import PLACE, RULE, seed
 from tests.web_kit import PASSWORD, add_user, gateway_client, sign_in
 from tousu.services.metrics.hotspots.alerts import alert_stream
-from tousu.services.metrics.hotspots.surge import window_of
+from tousu.services.metrics.hotspots.counts import counted_from_rows, counts, windows_for
+from tousu.services.metrics.hotspots.surge import DIMENSIONS, window_of
 from tousu.services.metrics.hotspots.views import hotspots, open_alerts
 from tousu.services.metrics.hotspots.watcher import HotspotWatcher
+from tousu.services.metrics.projections.complaint_terms import ComplaintTerms
+from tousu.services.metrics.projections.rebuild import rebuild
 from tousu.services.metrics.views import monthly_report
-from tousu.shared.calendar import TZ
+from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.events import utcnow
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
@@ -29,6 +32,7 @@ from tousu.shared.store.postgres import PostgresEventStore
 # A Wednesday; the week runs from Monday 11-23.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=TZ)
 WEEK = window_of("week", NOW)
+CALENDAR = WorkdayCalendar()
 
 
 async def test_a_place_tripling_in_a_week_raises_one_alert_and_tops_the_list(
@@ -146,6 +150,32 @@ async def _bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
         "/api/v1/auth/token", json={"username": username, "password": PASSWORD}
     )
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def _same_counts(store: PostgresEventStore) -> None:
+    """The counts kept per week and month answer as counting the rows does:
+    now, as of an instant inside a week, for a department, for none."""
+    for period in ("week", "month"):
+        for at in (NOW, NOW - timedelta(days=1, hours=3), datetime(2026, 10, 7, 9, 10, tzinfo=TZ)):
+            windows = windows_for(period, at, RULE, extra=1)
+            for dimension in DIMENSIONS:
+                for department in (None, "water", ""):
+                    kept = await counts(store.pool, dimension, windows, at, department)
+                    rows = await counted_from_rows(store.pool, dimension, windows, at, department)
+                    assert {k: v for k, v in kept.by_key.items() if any(v)} == rows.by_key
+
+
+async def test_the_kept_counts_equal_counting_the_rows_live_and_rebuilt(
+    settings: Settings, store: PostgresEventStore
+) -> None:
+    await seed(store, NOW, this_week=9)
+    await project_everything(store)
+    await _same_counts(store)
+    found = await counts(store.pool, "location", windows_for("week", NOW, RULE), NOW)
+    assert found.by_key[PLACE][-1] == 9
+    async with store.pool.acquire() as conn:
+        await rebuild(conn, store, ComplaintTerms(), lambda: CALENDAR)
+    await _same_counts(store)
 
 
 async def test_a_flat_history_raises_nothing(settings: Settings, store: PostgresEventStore) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from tousu.services.metrics.hotspots.surge import HotspotRule, Verdict, Window, judge, window_of
+from tousu.services.metrics.projections.terms_rollup import GRAINS, counts_table
 from tousu.shared.calendar import TZ
 from tousu.shared.events.quality import HotspotDimension, HotspotPeriod
 from tousu.shared.store.postgres import Connection
@@ -32,6 +33,10 @@ _TRUNC: dict[HotspotPeriod, str] = {"week": "week", "month": "month"}
 
 
 def _counts_sql(dimension: HotspotDimension, period: HotspotPeriod) -> str:
+    """The counts from the rows themselves, received in [$1, $2) and after $3
+    (pass the window's start for all of it): the reference the kept counts
+    are tested against, and the correction for complaints received after an
+    instant asked about."""
     key, join = _KEY[dimension]
     # date_trunc('week') starts weeks on Monday, as the periods do.
     return f"""
@@ -39,10 +44,20 @@ SELECT {key} AS key,
        date_trunc('{_TRUNC[period]}', t.received_at AT TIME ZONE 'Asia/Shanghai')::date AS bucket,
        count(*)::int AS n
 FROM {TABLE} t{join}
-WHERE t.received_at >= $1 AND t.received_at < $2 AND t.received_at <= $3
+WHERE t.received_at >= $1 AND t.received_at < $2 AND t.received_at > $3
   AND ($4::text IS NULL OR t.department = $4)
   AND {key} IS NOT NULL
 GROUP BY 1, 2
+"""
+
+
+# The kept counts (projections/terms_rollup.py) of one dimension and grain.
+_KEPT = f"""
+SELECT key, bucket, sum(n)::int AS n FROM {counts_table(TABLE)}
+WHERE dim = $1 AND grain = $2 AND bucket >= $3 AND bucket <= $4
+  AND ($5::text IS NULL OR department = $5)
+GROUP BY 1, 2
+HAVING sum(n) <> 0
 """
 
 
@@ -77,18 +92,57 @@ async def counts(
     as_of: datetime,
     department: str | None = None,
 ) -> Counts:
-    """Complaints per key of ``dimension`` in each of ``windows``: consecutive
-    periods of one kind, oldest first."""
+    """Complaints per key of ``dimension`` in each of ``windows`` (consecutive
+    periods of one kind, oldest first), received by ``as_of``: the kept
+    counts, less the complaints received after ``as_of`` in the last window
+    (none when asking about now)."""
     ordered = sorted(windows)
     index = {w.start: i for i, w in enumerate(ordered)}
+    by_key: dict[str, list[int]] = {}
+    if department == "":
+        return Counts(ordered, by_key)  # a department role with no department: nothing
+    period = ordered[0].period
+    kept = await conn.fetch(
+        _KEPT, dimension, GRAINS[period], ordered[0].start, ordered[-1].start, department
+    )
+    later: list[asyncpg.Record] = []
+    if as_of < ordered[-1].ends_at:
+        later = await conn.fetch(
+            _counts_sql(dimension, period),
+            ordered[0].starts_at,
+            ordered[-1].ends_at,
+            as_of,
+            department,
+        )
+    for rows, sign in ((kept, 1), (later, -1)):
+        for row in rows:
+            at = index.get(row["bucket"])
+            if at is not None:
+                by_key.setdefault(row["key"], [0] * len(ordered))[at] += sign * row["n"]
+    return Counts(ordered, by_key)
+
+
+async def counted_from_rows(
+    conn: asyncpg.Pool | Connection,
+    dimension: HotspotDimension,
+    windows: Sequence[Window],
+    as_of: datetime,
+    department: str | None = None,
+) -> Counts:
+    """What :func:`counts` answers, counted from the rows themselves (tests
+    hold the two to the same answers)."""
+    ordered = sorted(windows)
+    index = {w.start: i for i, w in enumerate(ordered)}
+    by_key: dict[str, list[int]] = {}
+    if department == "":
+        return Counts(ordered, by_key)
     rows = await conn.fetch(
         _counts_sql(dimension, ordered[0].period),
         ordered[0].starts_at,
-        ordered[-1].ends_at,
-        as_of,
+        min(ordered[-1].ends_at, as_of + timedelta(microseconds=1)),
+        ordered[0].starts_at - timedelta(microseconds=1),
         department,
     )
-    by_key: dict[str, list[int]] = {}
     for row in rows:
         at = index.get(row["bucket"])
         if at is not None:

@@ -1,7 +1,8 @@
 """``complaint_terms``: one row per complaint — when it was received, the
 department holding it, its service item, its place (normalised) and the terms
-of its subject, description and demands. The hotspot counts (热点诉求,
-services/metrics/hotspots) read it.
+of its subject, description and demands — and beside it their counts per
+week and month (``complaint_terms_counts``, :mod:`.terms_rollup`). The
+hotspot counts (热点诉求, services/metrics/hotspots) read them.
 
 Cheap per event: a complaint's row is rewritten on each of its events, as
 every projection's is, but only its first event (ComplaintReceived) and an
@@ -16,10 +17,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from tousu.services.metrics.hotspots.terms import location_key, segmenter, without_place
+from tousu.services.metrics.projections import terms_rollup
 from tousu.services.metrics.projections.base import Projection, Row
 from tousu.shared.calendar import WorkdayCalendar
 from tousu.shared.events import Envelope
 from tousu.shared.events.envelope import STREAM_PREFIX
+from tousu.shared.store.postgres import Connection
 
 # Terms cut lately, by the ComplaintReceived's event id: a complaint's later
 # events rewrite its row without cutting its text again.
@@ -41,7 +44,7 @@ def _terms(received: Envelope) -> list[str]:
 class ComplaintTerms(Projection):
     name = "complaint_terms"
     # Bump also when stopwords.yaml changes, so the terms are cut afresh.
-    schema_version = 1
+    schema_version = 2
     columns = ("complaint_id", "received_at", "department", "service_item", "location", "terms")
 
     def create_sql(self, table: str) -> str:
@@ -59,7 +62,20 @@ CREATE INDEX ON {table} (received_at);
 CREATE INDEX ON {table} (location, received_at) WHERE location IS NOT NULL;
 CREATE INDEX ON {table} (service_item, received_at) WHERE service_item IS NOT NULL;
 CREATE INDEX ON {table} USING gin (terms);
-"""
+{terms_rollup.create_sql(table)}"""
+
+    # The counts per week and month are kept beside the rows (terms_rollup).
+    def derived_tables(self, table: str) -> tuple[str, ...]:
+        return (terms_rollup.counts_table(table),)
+
+    async def rows_leaving(self, conn: Connection, table: str, ids: list[Any]) -> None:
+        await terms_rollup.subtract(conn, table, ids)
+
+    async def rows_written(self, conn: Connection, table: str, ids: list[Any]) -> None:
+        await terms_rollup.add(conn, table, ids)
+
+    async def table_filled(self, conn: Connection, table: str, dsn: str) -> None:
+        await terms_rollup.add_all(conn, table)
 
     def rows(self, history: Sequence[Envelope], calendar: WorkdayCalendar) -> list[Row]:
         if not history or not history[0].stream_id.startswith(STREAM_PREFIX):
