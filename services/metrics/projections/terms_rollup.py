@@ -6,14 +6,18 @@ Counting a month's keywords from the rows themselves reads every keyword of
 five months of complaints (the month and its baseline): about 3 s at 50,000
 complaints a month. Summed here, the same question reads one row per key and
 period. It is kept in the transaction that rewrites a complaint's row (the
-projection's write lock makes that one writer at a time): the old row's
-counts are taken out before it goes, the new row's put in after it is
-written; a rebuild sums the whole table once, after the fill.
+projection's write lock makes that one writer at a time): what the new row
+counts differently from the old one is written, usually nothing; a rebuild
+sums the whole table once, after the fill.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date, timedelta
 from typing import Any
+
+from asyncpg import Record
 
 from tousu.shared.calendar import TZ
 from tousu.shared.store.postgres import Connection
@@ -66,23 +70,64 @@ GROUP BY 1, 2, 3, 4, 5"""
     )
 
 
-def _add_sql(table: str, sign: int) -> str:
-    target = counts_table(table)
-    return f"""
-INSERT INTO {target} (dim, grain, bucket, department, key, n)
-{_summed(table, "complaint_id = any($1::uuid[])", sign)}
-ON CONFLICT (dim, grain, bucket, department, key) DO UPDATE SET n = {target}.n + excluded.n
-"""
+# (dim, grain, bucket, department, key): one count.
+Key = tuple[str, str, date, str, str]
+# The rows a step is about to replace, by connection and table, until it has
+# written their successors (see :func:`subtract`).
+_leaving: dict[tuple[int, str], Counter[Key]] = {}
+
+
+def _select(table: str) -> str:
+    return (
+        "SELECT received_at, department, service_item, location, terms "
+        f"FROM {table} WHERE complaint_id = any($1::uuid[])"
+    )
+
+
+def keys(rows: list[Record]) -> Counter[Key]:
+    """The counts these rows make."""
+    out: Counter[Key] = Counter()
+    for row in rows:
+        day = row["received_at"].astimezone(TZ).date()
+        buckets = (("W", day - timedelta(days=day.weekday())), ("M", day.replace(day=1)))
+        department = row["department"] or ""
+        groups = [("term", term) for term in row["terms"]]
+        if row["service_item"] is not None:
+            groups.append(("service_item", row["service_item"]))
+        if row["location"] is not None:
+            groups.append(("location", row["location"]))
+        for dim, key in groups:
+            for grain, bucket in buckets:
+                out[(dim, grain, bucket, department, key)] += 1
+    return out
 
 
 async def subtract(conn: Connection, table: str, ids: list[Any]) -> None:
-    """Take these complaints' current rows out of the counts (before they go)."""
-    await conn.execute(_add_sql(table, -1), ids)
+    """Note these complaints' current rows (before they go): :func:`add`
+    writes only what their successors change. Most events change nothing
+    counted (only a receipt, a routing or an acceptance naming an item
+    does), and then the counts are not written at all."""
+    _leaving[(id(conn), table)] = keys(await conn.fetch(_select(table), ids))
 
 
 async def add(conn: Connection, table: str, ids: list[Any]) -> None:
-    """Put these complaints' rows into the counts (after they are written)."""
-    await conn.execute(_add_sql(table, 1), ids)
+    """Put the difference these complaints' new rows make into the counts."""
+    old = _leaving.pop((id(conn), table), Counter())
+    new = keys(await conn.fetch(_select(table), ids))
+    changes = [(k, new[k] - old[k]) for k in old.keys() | new.keys() if new[k] != old[k]]
+    if not changes:
+        return
+    target = counts_table(table)
+    columns = list(zip(*(k for k, _ in changes), strict=True))
+    await conn.execute(
+        f"""INSERT INTO {target} (dim, grain, bucket, department, key, n)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::text[],
+                                 $6::int[])
+            ON CONFLICT (dim, grain, bucket, department, key)
+            DO UPDATE SET n = {target}.n + excluded.n""",
+        *(list(c) for c in columns),
+        [n for _, n in changes],
+    )
 
 
 async def add_all(conn: Connection, table: str) -> None:
