@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -21,12 +22,13 @@ from tousu.embedded.ports import free_port
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
-@pytest.fixture
-async def site(running_services: Path, child_env: dict[str, str]) -> AsyncIterator[str]:
-    """The gateway as its own process, serving the web pages; its base URL."""
+@asynccontextmanager
+async def gateway_process(env: dict[str, str], folder: Path) -> AsyncIterator[str]:
+    """The gateway as its own process on a spare port, once it answers; its base URL."""
     port = free_port()
-    env = child_env | {"TOUSU_HTTP_PORT": str(port), "TOUSU_HTTP_HOST": "127.0.0.1"}
-    proc = spawn("gateway", env, running_services)
+    proc = spawn(
+        "gateway", env | {"TOUSU_HTTP_PORT": str(port), "TOUSU_HTTP_HOST": "127.0.0.1"}, folder
+    )
     base = f"http://127.0.0.1:{port}"
 
     async def ready() -> bool:
@@ -41,6 +43,13 @@ async def site(running_services: Path, child_env: dict[str, str]) -> AsyncIterat
         yield base
     finally:
         stop(proc)
+
+
+@pytest.fixture
+async def site(running_services: Path, child_env: dict[str, str]) -> AsyncIterator[str]:
+    """The gateway as its own process, serving the web pages; its base URL."""
+    async with gateway_process(child_env, running_services) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

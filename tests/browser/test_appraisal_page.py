@@ -15,12 +15,10 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.appraisal_scenario import SCRIPTS, record_quality
-from tests.browser.conftest import new_page, shot, sign_in
-from tests.helpers import eventually, project_everything
+from tests.browser.conftest import gateway_process, new_page, shot, sign_in
+from tests.helpers import project_everything
 from tests.kpi_scenario import drive
-from tests.processes import spawn, stop
 from tests.web_kit import PASSWORD, add_user
-from tousu.embedded.ports import free_port
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -32,25 +30,8 @@ SHOTS = Path("/tmp/iss20/shots")
 async def gateway(child_env: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
     """The gateway alone: the page only reads what the projections hold, and
     no other service may act on the scripted cases."""
-    import httpx
-
-    port = free_port()
-    env = child_env | {"TOUSU_HTTP_PORT": str(port), "TOUSU_HTTP_HOST": "127.0.0.1"}
-    proc = spawn("gateway", env, tmp_path)
-    base = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(f"{base}/readyz", timeout=1.0)).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        await eventually(ready, "the gateway to answer", timeout=60)
+    async with gateway_process(child_env, tmp_path) as base:
         yield base
-    finally:
-        stop(proc)
 
 
 async def fits(page: Page, width: int) -> None:
