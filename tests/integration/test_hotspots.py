@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from tests.helpers import project_everything, tousu
 from tests.hotspot_scenario import PLACE, RULE, seed
-from tests.kpi_scenario import drive
+from tests.kpi_scenario import H_ZHOU, SCRIPTS, Script, at, drive
 from tests.web_kit import PASSWORD, add_user, gateway_client, sign_in
 from tousu.services.metrics.hotspots.alerts import alert_stream
 from tousu.services.metrics.hotspots.counts import counted_from_rows, counts, windows_for
@@ -27,6 +27,7 @@ from tousu.services.metrics.projections.rebuild import rebuild
 from tousu.services.metrics.views import monthly_report
 from tousu.shared.calendar import TZ, WorkdayCalendar
 from tousu.shared.events import utcnow
+from tousu.shared.events.types import Channel
 from tousu.shared.settings import Settings
 from tousu.shared.store.postgres import PostgresEventStore
 
@@ -157,12 +158,16 @@ async def _same_counts(store: PostgresEventStore) -> None:
     """The counts kept per week and month answer as counting the rows does:
     now, as of an instant inside a week, for each department, for none."""
     for period in ("week", "month"):
-        for at in (NOW, NOW - timedelta(days=1, hours=3), datetime(2026, 10, 7, 9, 10, tzinfo=TZ)):
-            windows = windows_for(period, at, RULE, extra=1)
+        for when in (
+            NOW,
+            NOW - timedelta(days=1, hours=3),
+            datetime(2026, 10, 7, 9, 10, tzinfo=TZ),
+        ):
+            windows = windows_for(period, when, RULE, extra=1)
             for dimension in DIMENSIONS:
                 for department in (None, "housing", "health", ""):
-                    kept = await counts(store.pool, dimension, windows, at, department)
-                    rows = await counted_from_rows(store.pool, dimension, windows, at, department)
+                    kept = await counts(store.pool, dimension, windows, when, department)
+                    rows = await counted_from_rows(store.pool, dimension, windows, when, department)
                     assert {k: v for k, v in kept.by_key.items() if any(v)} == rows.by_key
 
 
@@ -172,12 +177,23 @@ async def test_the_kept_counts_equal_counting_the_rows_live_and_rebuilt(
     await seed(store, NOW, this_week=9)
     # Whole lifecycles too (routed, returned and routed again, reopened ...):
     # the counts by department follow each case's moves.
-    await drive(store)
+    # ... and one returned (退单) and left for arbitration: no one's now.
+    left = Script(90, Channel.PHONE).submit(at(11, 2))
+    left.accept(at(11, 2, 11), "service_quality", "attitude").route("housing", at(11, 3))
+    left.claim(H_ZHOU, at(11, 3, 11))
+    await drive(store, [*SCRIPTS, left.give_back(at(11, 4))])
     await project_everything(store)
     housing = await counted_from_rows(
         store.pool, "term", windows_for("month", NOW, RULE), NOW, "housing"
     )
     assert housing.by_key  # the comparison below has a department's counts to compare
+    # The department counted is the one holding the case, as the case list has
+    # it (a returned case is no one's, whatever its return event's envelope says).
+    differ = await store.pool.fetch(
+        "SELECT t.complaint_id FROM complaint_terms t JOIN case_view c USING (complaint_id)"
+        " WHERE t.department IS DISTINCT FROM c.department"
+    )
+    assert differ == []
     await _same_counts(store)
     found = await counts(store.pool, "location", windows_for("week", NOW, RULE), NOW)
     assert found.by_key[PLACE][-1] == 9

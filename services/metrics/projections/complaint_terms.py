@@ -44,7 +44,7 @@ def _terms(received: Envelope) -> list[str]:
 class ComplaintTerms(Projection):
     name = "complaint_terms"
     # Bump also when stopwords.yaml changes, so the terms are cut afresh.
-    schema_version = 2
+    schema_version = 3
     columns = ("complaint_id", "received_at", "department", "service_item", "location", "terms")
 
     def create_sql(self, table: str) -> str:
@@ -84,16 +84,25 @@ CREATE INDEX ON {table} USING gin (terms);
         if received.type != "ComplaintReceived":
             return []
         service_item = received.data.get("service_item")
+        department: str | None = None
         for envelope in history:
-            if envelope.type == "ComplaintAccepted":
-                # The desk may name the item when accepting.
-                service_item = envelope.data.get("service_item") or service_item
+            match envelope.type:
+                case "ComplaintAccepted":
+                    # The desk may name the item when accepting.
+                    service_item = envelope.data.get("service_item") or service_item
+                # The holder as the domain has it (shared/domain/state.py): an
+                # envelope's own department may name the department a
+                # returned case came from.
+                case "ComplaintRouted":
+                    department = envelope.data.get("department")
+                case "CaseReturned":
+                    department = None
         place = location_key(received.data.get("location"))
         return [
             (
                 uuid.UUID(received.stream_id.removeprefix(STREAM_PREFIX)),
                 received.occurred_at,
-                history[-1].department,
+                department,
                 service_item,
                 place,
                 without_place(_terms(received), place),
