@@ -278,7 +278,7 @@ def trusted_only(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _with_actor(body: dict[str, Any], actor: Actor, principal: Principal) -> dict[str, Any]:
+def with_actor(body: dict[str, Any], actor: Actor, principal: Principal) -> dict[str, Any]:
     """``body`` with ``actor``; :class:`ForgedActor` if it names someone else."""
     sent = body.get("actor")
     if sent is not None:
@@ -310,7 +310,7 @@ def submission_admission(principal: Principal, body: dict[str, Any]) -> dict[str
     actor = principal.actor()
     if principal.kind is not Kind.CHANNEL or actor is None:
         raise Forbidden(f"{principal} may not submit", principal=str(principal))
-    return _with_actor(body, actor, principal)
+    return with_actor(body, actor, principal)
 
 
 def command_admission(service: str, name: str) -> Admission:
@@ -334,7 +334,7 @@ def command_admission(service: str, name: str) -> Admission:
         command = body.get("command")
         if not isinstance(command, dict):
             return body  # refused by the parse, which names the field
-        return {**body, "command": _with_actor(command, actor, principal)}
+        return {**body, "command": with_actor(command, actor, principal)}
 
     return admit
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from tousu.shared.application.credentials import ForgedActor, Kind, Principal
+from tousu.shared.application.credentials import Kind, Principal, with_actor
 from tousu.shared.domain.errors import Forbidden
 from tousu.shared.domain.improvements import CloseImprovement
-from tousu.shared.events import Actor
 
 
 class CloseImprovementRequest(BaseModel):
@@ -52,15 +51,4 @@ def close_admission(principal: Principal, body: dict[str, Any]) -> dict[str, Any
     command = body.get("command")
     if not isinstance(command, dict):
         return body  # refused by the parse, which names the field
-    sent = command.get("actor")
-    if sent is not None:
-        try:
-            named: Actor | None = Actor.model_validate(sent)
-        except ValidationError:
-            named = None
-        if named != actor:
-            raise ForgedActor(
-                f"{principal} acts as {actor.id}; the message names another actor",
-                actor=actor.model_dump(mode="json"),
-            )
-    return {**body, "command": {**command, "actor": actor.model_dump(mode="json")}}
+    return {**body, "command": with_actor(command, actor, principal)}

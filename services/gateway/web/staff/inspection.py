@@ -169,15 +169,20 @@ def read_review(
     return body, errors
 
 
-def refusal_field(error: dict[str, Any], sheet: Checklist, lang: Lang) -> tuple[str, str]:
-    """Where a service's refusal goes on the form, and what it says there."""
+def _refused(error: dict[str, Any]) -> tuple[str, str]:
+    """The field a service's refusal names (its first, when several), and its message."""
     details = error.get("details")
-    message = str(error.get("message", ""))
     field = ""
     if isinstance(details, dict):
         field = str(details.get("field", ""))
     elif isinstance(details, list) and details and isinstance(details[0], dict):
         field = str(details[0].get("field", ""))
+    return field, str(error.get("message", ""))
+
+
+def refusal_field(error: dict[str, Any], sheet: Checklist, lang: Lang) -> tuple[str, str]:
+    """Where a service's refusal goes on the form, and what it says there."""
+    field, message = _refused(error)
     match = re.match(r"^scores\.(\d+)\.(points|item|note)$", field)
     if match and int(match[1]) < len(sheet.items):
         item = sheet.items[int(match[1])]
@@ -385,13 +390,7 @@ def router(settings: Settings) -> APIRouter:
 
 
 def _draw_refusal(error: dict[str, Any], lang: Lang) -> tuple[str, str]:
-    details = error.get("details")
-    message = str(error.get("message", ""))
-    field = ""
-    if isinstance(details, dict):
-        field = str(details.get("field", ""))
-    elif isinstance(details, list) and details and isinstance(details[0], dict):
-        field = str(details[0].get("field", ""))
+    field, message = _refused(error)
     if field == "period":
         return "", gettext(lang, DRAWN_ALREADY if "drawn already" in message else NOT_ENDED)
     if field in ("share", "minimum", "seed"):
