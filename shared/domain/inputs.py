@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from tousu.shared.calendar import FIRST_INSTANT, FIRST_YEAR, LAST_YEAR, UNTIL_INSTANT
@@ -64,9 +64,29 @@ def bounded_instant(instant: datetime) -> datetime:
     return instant
 
 
+def bounded_month(month: str) -> str:
+    """``month`` (``YYYY-MM``, pattern checked before) itself, or an
+    ``instant_out_of_range`` error when its year is outside the calendar's."""
+    year = int(month[:4])
+    problem = None
+    if year < FIRST_YEAR:
+        problem = f"is before {FIRST_YEAR}, the first year of the working-day calendar"
+    elif year > LAST_YEAR:
+        problem = f"is after {LAST_YEAR}, the last year of the working-day calendar"
+    if problem is not None:
+        raise PydanticCustomError(INSTANT_OUT_OF_RANGE, problem)
+    return month
+
+
 Text = Annotated[str, AfterValidator(clean_text)]
 """Free text or an identifier typed by someone: control characters refused."""
 
 Instant = Annotated[AwareDatetime, AfterValidator(bounded_instant)]
 """An aware instant inside the calendar's years: nothing before the first year
 a deadline can be counted in, nothing absurdly far ahead."""
+
+Month = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), AfterValidator(bounded_month)
+]
+"""A month, ``YYYY-MM``, inside the calendar's years (a period of the
+supervision office's inspections)."""

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tousu.shared.calendar import TZ
 from tousu.shared.domain import commands as c
 from tousu.shared.domain.errors import Forbidden, InvalidCommand, NotFound
-from tousu.shared.domain.inputs import Instant, Text
+from tousu.shared.domain.inputs import Instant, Month, Text
 from tousu.shared.events import Actor, Envelope, NewEvent, new_event
 from tousu.shared.events.quality import (
     INSPECTION_PREFIX,
@@ -82,7 +82,7 @@ class _InspectionCommand(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
-    period: str = Field(pattern=PERIOD)
+    period: Month
     # When it was done; by default when it is decided (it cannot be back-dated).
     occurred_at: Instant | None = None
     # A resent command with the same id yields the same event ids.

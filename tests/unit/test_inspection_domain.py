@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from tousu.services.metrics.inspection.checklist import Checklists, checklists, from_yaml
 from tousu.shared.datafiles import DataFileError
@@ -128,6 +129,16 @@ def test_a_month_not_yet_ended_is_refused_at_the_period() -> None:
             InspectionState(), DrawInspection(actor=SUPERVISOR, period="2026-06"), [], ctx()
         )
     assert refused.value.field == "period"
+
+
+@pytest.mark.parametrize("period", ["0000-01", "2003-12", "2100-01"])
+def test_a_month_outside_the_calendars_years_is_refused_at_the_period(period: str) -> None:
+    """Year 0 once reached the month's window and failed there: a 503 (found by
+    schemathesis). It is refused as any instant out of range is."""
+    with pytest.raises(ValidationError) as refused:
+        DrawInspection(actor=SUPERVISOR, period=period)
+    [error] = refused.value.errors()
+    assert (error["loc"], error["type"]) == (("period",), "instant_out_of_range")
 
 
 def drawn_state(cases: list[PopulationCase], seed: int = 11) -> InspectionState:
