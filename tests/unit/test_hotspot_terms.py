@@ -4,6 +4,9 @@ under one normal form."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from tousu.services.metrics.hotspots.terms import (
     MAX_TERMS,
     Segmenter,
@@ -73,3 +76,14 @@ def test_the_words_of_the_place_are_not_terms() -> None:
     assert without_place(terms, place) == [t for t in terms if t != "幸福"]
     assert "路灯" in without_place(terms, place)
     assert without_place(terms, None) == terms
+
+
+def test_the_segmenter_loads_only_when_first_used() -> None:
+    """Importing rjieba loads its dictionary (0.2 s); the gateway and every
+    CLI command import the projections without ever segmenting."""
+    code = (
+        "import sys, tousu.cli as cli; cli._load_commands(); "
+        "import tousu.services.gateway.app; "
+        "sys.exit('rjieba' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

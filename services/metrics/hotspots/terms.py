@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Annotated
 
-import rjieba
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tousu.shared.datafiles import load_packaged
@@ -89,6 +88,11 @@ class Segmenter:
     """Cuts texts into terms; one per process (see :func:`segmenter`)."""
 
     def __init__(self, words: Iterable[str], stopwords: Stopwords) -> None:
+        # Imported here: importing rjieba loads its default dictionary (0.2 s),
+        # which every process that imports the projections (the gateway, each
+        # CLI command) would otherwise pay at start without segmenting anything.
+        import rjieba
+
         self._jieba = rjieba.Jieba()
         self.user_words = frozenset(words) | stopwords.extra_words
         for word in self.user_words:
