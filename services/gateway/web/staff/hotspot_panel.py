@@ -77,6 +77,10 @@ class HotspotPanel:
         # the store began recording later.
         n = len(h.baseline_counts)
         ratio = f"{h.ratio:.1f}" if h.ratio is not None else ""
+        # A period still running only gains complaints: below the mean of
+        # whole periods so far is not a fall (the mean beside it says where
+        # it stands); a rise already counts.
+        change = "" if h.change == "down" and not found.complete else h.change
         return {
             "dimension": gettext(lang, DIMENSION_NAMES[h.dimension]),
             "name": self.key_name(h.dimension, h.key, lang),
@@ -85,8 +89,8 @@ class HotspotPanel:
             "baseline": gettext(
                 lang, BASELINE_NAMES[found.window.period], n=n, mean=_mean(h.baseline)
             ),
-            "change": gettext(lang, CHANGES[h.change], ratio=ratio),
-            "change_kind": h.change,
+            "change": gettext(lang, CHANGES[change], ratio=ratio) if change else "",
+            "change_kind": change,
             "surge": h.surge,
             "alerted": h.alerted,
             "cases": [
