@@ -6,6 +6,8 @@ desk and on a phone."""
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import pytest
 from playwright.async_api import Browser, expect
@@ -51,6 +53,13 @@ async def test_the_dashboard_lists_this_weeks_hotspot_with_links(
     await expect(first).to_contain_text("上升 3.0 倍")
     await expect(first).to_contain_text("已预警")
     await expect(page.locator("#hotspot-alerts")).to_contain_text(PLACE)
+    # The supervision office's list has it too, beside its 督办 items.
+    await page.goto(f"{site}/staff/supervision")
+    await expect(page.locator("#hotspot-alerts")).to_contain_text(PLACE)
+    await expect(page.locator("#hotspot-alerts a").first).to_have_attribute(
+        "href", re.compile(r"^/staff/cases/")
+    )
+    await page.goto(f"{site}/staff/dashboard")
     links = first.locator(".hotspot-cases a")
     await expect(links).to_have_count(3)
     await first.scroll_into_view_if_needed()

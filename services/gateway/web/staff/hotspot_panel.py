@@ -137,6 +137,10 @@ class HotspotPanel:
             "hotspot_rule": self._rule,
         }
 
+    async def alerts(self, pool: asyncpg.Pool, now: datetime, lang: Lang) -> dict[str, Any]:
+        """What _hotspot_alerts.html shows: the open alerts, for the office's lists."""
+        return {"hotspot_alerts": await self._alerts(pool, await open_alerts(pool, now), lang)}
+
     async def _alerts(self, pool: asyncpg.Pool, alerts: list[Alert], lang: Lang) -> list[Any]:
         ids = {uuid.UUID(i) for a in alerts for i in a.complaint_ids[-CASE_LINKS:]}
         briefs = await case_briefs(pool, ids) if ids else {}

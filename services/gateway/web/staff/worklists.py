@@ -4,7 +4,8 @@ projections through its views:
 - ``/staff/follow-ups``: the cases awaiting follow-up (回访) — fed back, the
   follow-up still owed — with its due date and the attempts so far that did
   not reach the complainant; for the staff who record follow-ups.
-- ``/staff/supervision``: the supervision office's open 督办 items.
+- ``/staff/supervision``: the supervision office's open 督办 items, the
+  improvement items past due and the open hotspot alerts (热点预警).
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from tousu.services.gateway.web.staff.cases import (
     calendar_of,
     deadline_colour,
 )
+from tousu.services.gateway.web.staff.hotspot_panel import HotspotPanel
 from tousu.services.gateway.web.staff.improvements import overdue_rows
 from tousu.services.gateway.web.staff.people import display_names, person
 from tousu.services.gateway.web.staff.session import require_staff, staff_page
 from tousu.services.metrics import views as read_side
+from tousu.services.metrics.hotspots.views import HotspotRule
 from tousu.shared.domain.labels import deadline_label
 from tousu.shared.domain.status import Status
 from tousu.shared.events import utcnow
+from tousu.shared.intake.commitments import CommitmentRegister
 from tousu.shared.settings import Settings
 
 FOLLOW_UP_PATH: Final = "/staff/follow-ups"
@@ -89,6 +93,7 @@ def kind_label(kind: str, lang: Lang) -> str:
 def router(settings: Settings) -> APIRouter:
     web = Web.create(settings)
     routes = APIRouter()
+    hotspot_panel = HotspotPanel(CommitmentRegister.load(), HotspotRule.of(settings.quality))
 
     @routes.get("/follow-ups")
     async def follow_ups(request: Request) -> Response:
@@ -161,6 +166,8 @@ def router(settings: Settings) -> APIRouter:
         }
         # Improvement items (整改跟踪) still open past their due date.
         context["overdue_improvements"] = await overdue_rows(pool)
+        # Rises in recurring problems (热点预警) the watcher raised for the office.
+        context |= await hotspot_panel.alerts(pool, now, web.lang(request))
         return staff_page(web, request, principal, "staff/supervision.html", context)
 
     return routes
