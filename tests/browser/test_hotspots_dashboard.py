@@ -59,6 +59,7 @@ async def test_the_dashboard_lists_this_weeks_hotspot_with_links(
     await expect(page.locator("#hotspot-alerts a").first).to_have_attribute(
         "href", re.compile(r"^/staff/cases/")
     )
+    await shot(page, JOURNEY, "supervision-1280")
     await page.goto(f"{site}/staff/dashboard")
     links = first.locator(".hotspot-cases a")
     await expect(links).to_have_count(3)
