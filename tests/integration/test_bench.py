@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tousu.services import SERVICES
+from tousu.services.metrics.projections import PROJECTIONS
 
 
 def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
@@ -38,10 +39,9 @@ def test_bench_quick_prints_json(child_env: dict[str, str]) -> None:
     # One case_view row per complaint; kpi_facts has a row per period of each.
     assert projections["case_view"]["rows"] == projections["generated"]["complaints"]
     assert projections["kpi_facts"]["rows"] > projections["case_view"]["rows"]
-    # All at once: the same rows as each alone.
-    assert projections["all"]["rows"] == {
-        n: projections[n]["rows"] for n in ("case_view", "kpi_facts", "supervision_items")
-    }
+    # All at once: the same rows as each alone, for every projection.
+    names = {p.name for p in PROJECTIONS}
+    assert projections["all"]["rows"] == {n: projections[n]["rows"] for n in names}
     kpis = result["kpis"]
     assert kpis["generated"]["kpi_facts_rows"] > kpis["generated"]["complaints"] > 0
     assert kpis["queries"]

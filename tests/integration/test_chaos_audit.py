@@ -36,6 +36,7 @@ async def test_rows_changed_behind_the_projections_back_are_counted(
         "case_view": 0,
         "kpi_facts": 0,
         "supervision_items": 0,
+        "complaint_terms": 0,
     }
 
     # One row wrong: counted twice, as the row kept and the row it should be.
@@ -52,4 +53,5 @@ async def test_rows_changed_behind_the_projections_back_are_counted(
         "case_view": 2,
         "kpi_facts": 1,
         "supervision_items": 0,
+        "complaint_terms": 0,
     }
