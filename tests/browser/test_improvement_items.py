@@ -134,6 +134,9 @@ async def test_an_improvement_item_from_feedback_to_closing(
     await expect(case_items.first).to_contain_text("已整改")
     await expect(case_items.nth(1)).to_contain_text("已逾期")
     await shot(page, JOURNEY, "case-page")
+    await page.set_viewport_size({"width": 375, "height": 812})
+    await shot(page, JOURNEY, "case-page-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
     # Under way: the two still open; done: the one closed.
     await page.goto(f"{site}/staff/improvements?status=open")
